@@ -1,0 +1,167 @@
+"""The publish activity and the state recorder: every side effect of a delivery lives here."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from core.config import Settings
+from core.db import Database, utcnow
+from core.messages import (
+    PUBLISH_TARGET,
+    RECORD_TARGET_STATE,
+    PublishOutcome,
+    TargetStateUpdate,
+)
+from core.models import Account, Attempt, Post, Target
+from core.status import AccountStatus, TargetStatus
+from core.vault import Vault
+from providers.base import AccountCredentials, PostContent, Published
+from providers.errors import AuthError, ProviderError, RateLimitedError
+from providers.registry import PROVIDERS, base_url
+
+log = logging.getLogger(__name__)
+
+
+def content_fingerprint(content: PostContent) -> str:
+    """Identifies what was sent, so a later attempt can recognise its own post on the platform."""
+    digest = hashlib.sha256()
+    for part in (content.text, *content.media_urls, content.link or ""):
+        digest.update(part.encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def to_application_error(error: ProviderError, settings: Settings) -> ApplicationError:
+    non_retryable = error.kind in ("content", "auth")
+    next_delay = None
+    if isinstance(error, RateLimitedError):
+        next_delay = error.retry_after or settings.rate_limit_default_wait
+    return ApplicationError(
+        error.summary(),
+        {"platform": error.platform, "code": error.code, "http_status": error.http_status},
+        type=type(error).__name__,
+        non_retryable=non_retryable,
+        next_retry_delay=next_delay,
+    )
+
+
+class PublishActivities:
+    def __init__(
+        self, *, db: Database, http: httpx.AsyncClient, vault: Vault, settings: Settings
+    ) -> None:
+        self._db = db
+        self._http = http
+        self._vault = vault
+        self._settings = settings
+
+    @activity.defn(name=PUBLISH_TARGET)
+    async def publish_target(self, target_id: str) -> PublishOutcome:
+        async with self._db.session() as session:
+            target = await session.get(Target, target_id)
+            if target is None:
+                raise ApplicationError(f"target {target_id} does not exist", non_retryable=True)
+            if target.status == TargetStatus.PUBLISHED and target.external_id:
+                return PublishOutcome(external_id=target.external_id, url=target.external_url)
+            post = await session.get(Post, target.post_id)
+            account = await session.get(Account, target.account_id)
+            assert post is not None and account is not None  # foreign keys guarantee both
+            content = PostContent(
+                text=target.override_body if target.override_body is not None else post.body,
+                media_urls=list(post.media_urls),
+                link=post.link,
+            )
+            target.status = TargetStatus.PUBLISHING
+            target.attempt_count += 1
+            target.updated_at = utcnow()
+            attempt = Attempt(
+                target_id=target.id,
+                number=target.attempt_count,
+                fingerprint=content_fingerprint(content),
+            )
+            session.add(target)
+            session.add(attempt)
+            await session.commit()
+            platform = target.platform
+            credentials = self._credentials(account)
+
+        try:
+            if isinstance(credentials, AuthError):
+                raise credentials
+            provider = PROVIDERS[platform](
+                self._http, base_url(platform, self._settings, sandbox=account.is_sandbox)
+            )
+            published = await provider.publish(credentials, content)
+        except ProviderError as error:
+            await self._finish_attempt(target_id, attempt.id, error=error)
+            raise to_application_error(error, self._settings) from None
+
+        await self._finish_attempt(target_id, attempt.id, published=published)
+        return PublishOutcome(external_id=published.external_id, url=published.url)
+
+    def _credentials(self, account: Account) -> AccountCredentials | AuthError:
+        if account.status != AccountStatus.ACTIVE or not account.access_token_enc:
+            return AuthError(
+                f"the account is {account.status}: reconnect it", platform=account.platform
+            )
+        return AccountCredentials(
+            external_id=account.external_id,
+            access_token=self._vault.decrypt(account.access_token_enc),
+        )
+
+    async def _finish_attempt(
+        self,
+        target_id: str,
+        attempt_id: str,
+        *,
+        published: Published | None = None,
+        error: ProviderError | None = None,
+    ) -> None:
+        now = utcnow()
+        async with self._db.session() as session:
+            attempt = await session.get(Attempt, attempt_id)
+            target = await session.get(Target, target_id)
+            assert attempt is not None and target is not None
+            attempt.finished_at = now
+            target.updated_at = now
+            if error is not None:
+                attempt.outcome = "failed"
+                attempt.error_kind = error.kind
+                attempt.error = error.summary()
+                target.last_error = error.summary()
+            elif published is not None:
+                attempt.outcome = "confirmed"
+                attempt.response_summary = f"id={published.external_id}"
+                target.status = TargetStatus.PUBLISHED
+                target.external_id = published.external_id
+                target.external_url = published.url
+                target.published_at = now
+                target.last_error = None
+            session.add(attempt)
+            session.add(target)
+            await session.commit()
+        log.info(
+            "target %s attempt %s %s", target_id, attempt_id, "failed" if error else "confirmed"
+        )
+
+    @activity.defn(name=RECORD_TARGET_STATE)
+    async def record_target_state(self, update: TargetStateUpdate) -> None:
+        async with self._db.session() as session:
+            target = await session.get(Target, update.target_id)
+            if target is None:
+                raise ApplicationError(
+                    f"target {update.target_id} does not exist", non_retryable=True
+                )
+            target.status = update.status
+            if update.error is not None:
+                target.last_error = update.error
+            if update.external_id is not None:
+                target.external_id = update.external_id
+                target.external_url = update.url
+            target.updated_at = utcnow()
+            session.add(target)
+            await session.commit()

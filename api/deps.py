@@ -1,0 +1,88 @@
+"""Dependencies as named types, so route signatures read like sentences."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from api.errors import ApiError
+from core.config import Settings
+from core.db import Database
+from core.models import ApiKey
+from core.security import hash_api_key
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    database: Database = request.app.state.db
+    async with database.session() as session:
+        yield session
+
+
+async def get_temporal(request: Request) -> Client:
+    client: Client = await request.app.state.temporal.get()
+    return client
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the tenant, the key, and whether the key is a sandbox key."""
+
+    tenant_id: str
+    api_key_id: str
+    is_test: bool
+    scopes: frozenset[str]
+
+
+async def authenticate(request: Request, session: SessionDep) -> Caller:
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if scheme.lower() != "bearer" or not key.strip():
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "send an API key as 'Authorization: Bearer <key>'",
+            headers=challenge,
+        )
+    found = (
+        await session.exec(select(ApiKey).where(ApiKey.key_hash == hash_api_key(key.strip())))
+    ).first()
+    if found is None or found.revoked_at is not None:
+        raise ApiError(
+            401, "unauthenticated", "the API key is unknown or revoked", headers=challenge
+        )
+    return Caller(
+        tenant_id=found.tenant_id,
+        api_key_id=found.id,
+        is_test=found.is_test,
+        scopes=frozenset(found.scopes),
+    )
+
+
+def require(scope: str) -> Callable[..., Coroutine[Any, Any, Caller]]:
+    async def check(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+        if scope not in caller.scopes:
+            raise ApiError(403, "forbidden", f"this API key lacks the scope '{scope}'")
+        return caller
+
+    return check
+
+
+ViewerDep = Annotated[Caller, Depends(require("social.view"))]
+ManagerDep = Annotated[Caller, Depends(require("social.manage"))]
+PublisherDep = Annotated[Caller, Depends(require("social.publish"))]

@@ -1,0 +1,39 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api.errors import install_error_handlers
+from api.routes import accounts, health, posts
+from api.temporal_connection import TemporalConnection
+from core.config import Settings, get_settings
+from core.db import Database
+
+
+def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.db = Database(settings)
+        app.state.temporal = TemporalConnection(settings, temporal)
+        yield
+        await app.state.db.dispose()
+
+    app = FastAPI(
+        title="crier",
+        description="Publish social posts to connected accounts, now or later, after approval.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(accounts.router)
+    app.include_router(posts.router)
+    return app

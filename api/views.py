@@ -1,0 +1,79 @@
+"""Turning tables into public schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import quote
+
+from api.schemas import AccountPublic, PostPublic, TargetPublic
+from core.config import Settings
+from core.models import Account, Post, Target
+from core.status import TargetStatus
+
+
+def temporal_url(settings: Settings, workflow_id: str | None) -> str | None:
+    if workflow_id is None:
+        return None
+    return (
+        f"{settings.temporal_ui_url.rstrip('/')}/namespaces/"
+        f"{quote(settings.temporal_namespace)}/workflows/{quote(workflow_id)}"
+    )
+
+
+def target_view(target: Target, settings: Settings) -> TargetPublic:
+    return TargetPublic(
+        id=target.id,
+        post_id=target.post_id,
+        account_id=target.account_id,
+        platform=target.platform,
+        status=target.status,
+        scheduled_for=target.scheduled_for,
+        published_at=target.published_at,
+        external_id=target.external_id,
+        url=target.external_url,
+        last_error=target.last_error,
+        attempts=target.attempt_count,
+        workflow_id=target.workflow_id,
+        temporal_url=temporal_url(settings, target.workflow_id),
+    )
+
+
+def post_status(statuses: Sequence[str]) -> str:
+    """One word for a post whose targets may be in different states."""
+    distinct = set(statuses)
+    if len(distinct) == 1:
+        return next(iter(distinct))
+    if TargetStatus.PUBLISHING in distinct:
+        return "publishing"
+    if TargetStatus.PUBLISHED in distinct:
+        return "partially_published"
+    if TargetStatus.SCHEDULED in distinct:
+        return "scheduled"
+    return "mixed"
+
+
+def post_view(post: Post, targets: Sequence[Target], settings: Settings) -> PostPublic:
+    return PostPublic(
+        id=post.id,
+        status=post_status([t.status for t in targets]),
+        body=post.body,
+        media_urls=list(post.media_urls),
+        link=post.link,
+        is_test=post.is_test,
+        scheduled_for=post.scheduled_for,
+        created_at=post.created_at,
+        updated_at=post.updated_at,
+        targets=[target_view(t, settings) for t in targets],
+    )
+
+
+def account_view(account: Account) -> AccountPublic:
+    return AccountPublic(
+        id=account.id,
+        platform=account.platform,
+        external_id=account.external_id,
+        display_name=account.display_name,
+        status=account.status,
+        is_sandbox=account.is_sandbox,
+        token_expires_at=account.token_expires_at,
+    )

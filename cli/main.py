@@ -1,0 +1,85 @@
+"""The `crier` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+import uvicorn
+
+from core.config import get_settings
+
+# No locals in tracebacks: they would print settings, keys and tokens to the terminal.
+app = typer.Typer(
+    help="crier: durable social publishing.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL at INFO; keep it quiet so no query string reaches a log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@app.command()
+def dev() -> None:
+    """Run everything locally: Temporal dev server, worker, API, sandbox, demo tenant."""
+    from cli.dev import run_dev
+
+    run_dev(get_settings())
+
+
+@app.command()
+def worker() -> None:
+    """Run a Temporal worker against CRIER_TEMPORAL_ADDRESS."""
+    from cli.worker import run_worker
+
+    _configure_logging()
+    asyncio.run(run_worker())
+
+
+@app.command()
+def api(
+    host: str | None = typer.Option(None, help="default: CRIER_API_HOST"),
+    port: int | None = typer.Option(None, help="default: CRIER_API_PORT"),
+) -> None:
+    """Serve the HTTP API."""
+    settings = get_settings()
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="info",
+    )
+
+
+@app.command()
+def sandbox() -> None:
+    """Serve the sandbox that stands in for every platform's API."""
+    settings = get_settings()
+    uvicorn.run(
+        "sandbox.app:create_app",
+        factory=True,
+        host=settings.sandbox_host,
+        port=settings.sandbox_port,
+        log_level="warning",
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (CRIER_DATABASE_URL)."""
+    from core.migrate import upgrade
+
+    upgrade(get_settings())
+    typer.echo("database is at the latest migration")
+
+
+if __name__ == "__main__":
+    app()

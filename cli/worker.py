@@ -1,0 +1,83 @@
+"""Building and running the Temporal worker: every workflow and activity crier has."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.publishing import PublishActivities
+from core.config import Settings, get_settings
+from core.db import Database
+from core.temporal import connect
+from core.vault import Vault
+from workflows.publish_target import PublishTargetWorkflow
+
+log = logging.getLogger(__name__)
+
+WORKFLOWS = [PublishTargetWorkflow]
+
+
+def make_http_client(settings: Settings) -> httpx.AsyncClient:
+    # One pooled client per worker process, shared by every provider.
+    return httpx.AsyncClient(
+        timeout=settings.http_timeout_seconds,
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        headers={"User-Agent": "crier/0.1"},
+    )
+
+
+@asynccontextmanager
+async def worker_for(
+    client: Client, settings: Settings, *, task_queue: str | None = None
+) -> AsyncIterator[Worker]:
+    """A configured worker and the resources its activities hold, closed on exit."""
+    db = Database(settings)
+    http = make_http_client(settings)
+    publishing = PublishActivities(
+        db=db, http=http, vault=Vault.from_settings(settings), settings=settings
+    )
+    try:
+        yield Worker(
+            client,
+            task_queue=task_queue or settings.task_queue,
+            workflows=WORKFLOWS,
+            activities=[publishing.publish_target, publishing.record_target_state],
+            graceful_shutdown_timeout=timedelta(seconds=5),
+        )
+    finally:
+        await http.aclose()
+        await db.dispose()
+
+
+async def connect_with_retry(settings: Settings, *, attempts: int = 60) -> Client:
+    for attempt in range(1, attempts + 1):
+        try:
+            return await connect(settings)
+        except Exception as exc:  # Temporal still starting: wait and try again
+            if attempt == attempts:
+                raise
+            log.info("waiting for Temporal at %s (%s)", settings.temporal_address, exc)
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")
+
+
+async def run_worker(client: Client | None = None, settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    client = client or await connect_with_retry(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with worker_for(client, settings) as worker:
+        log.info("worker polling task queue %s", settings.task_queue)
+        async with worker:
+            await stop.wait()
+            log.info("worker stopping")

@@ -1,0 +1,96 @@
+"""One settings object, read from `CRIER_*` environment variables (and `.env`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Development-only defaults. Outside development they are refused (see `_refuse_dev_secrets`),
+# so a production deploy cannot silently run on a value that is printed in this file.
+DEV_SANDBOX_SECRET = "crier-dev-sandbox-secret"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRIER_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path(".crier")
+    database_url: str = ""  # empty: a SQLite file under data_dir
+
+    # Temporal
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "crier-publish"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+
+    # Processes started by `crier dev`
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = 8100
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+
+    # The sandbox every `sk_test_` key and sandbox account talks to.
+    sandbox_url: str = "http://127.0.0.1:8100"
+    sandbox_secret: SecretStr = SecretStr(DEV_SANDBOX_SECRET)
+    dev_api_key: SecretStr = SecretStr("sk_test_demo")
+
+    # Token vault: Fernet keys, the first encrypts, all decrypt. Empty in development means
+    # a key generated once and kept in data_dir/token.keys.
+    token_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+
+    # Live platform endpoints (sandbox accounts use sandbox_url instead).
+    facebook_graph_url: str = "https://graph.facebook.com"
+    facebook_graph_version: str = "v23.0"
+
+    # Delivery
+    http_timeout_seconds: float = 30.0
+    publish_max_attempts: int = 5
+    publish_initial_interval: timedelta = timedelta(minutes=1)
+    publish_backoff: float = 3.0
+    publish_max_interval: timedelta = timedelta(hours=1)
+    publish_start_to_close: timedelta = timedelta(minutes=2)
+    rate_limit_default_wait: timedelta = timedelta(minutes=15)
+
+    @field_validator("token_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        # Comma-separated in the environment: CRIER_TOKEN_KEYS=new_key,old_key
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'crier.db'}"
+
+    @property
+    def is_development(self) -> bool:
+        return self.env in ("development", "test")
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets(self) -> Settings:
+        if self.env == "production":
+            problems = []
+            if self.sandbox_secret.get_secret_value() == DEV_SANDBOX_SECRET:
+                problems.append("CRIER_SANDBOX_SECRET is the development default")
+            if not self.token_keys:
+                problems.append("CRIER_TOKEN_KEYS is empty")
+            if not self.database_url:
+                problems.append("CRIER_DATABASE_URL is not set")
+            if problems:
+                raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

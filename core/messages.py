@@ -1,0 +1,72 @@
+"""Plain pydantic messages that cross the Temporal boundary.
+
+Workflows import these (never the SQLModel tables), so nothing here may do I/O. Only ids and
+outcomes travel through Temporal history: post bodies and tokens are read by activities from
+the database, so they never sit in history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+
+from core.status import Platform, TargetStatus
+
+
+class RetrySettings(BaseModel):
+    """The publish RetryPolicy's knobs, resolved from settings when the workflow starts."""
+
+    max_attempts: int = 5
+    initial_interval: timedelta = timedelta(minutes=1)
+    backoff: float = 3.0
+    max_interval: timedelta = timedelta(hours=1)
+    start_to_close: timedelta = timedelta(minutes=2)
+
+
+class PublishTargetInput(BaseModel):
+    target_id: str
+    post_id: str
+    tenant_id: str
+    account_id: str
+    platform: Platform
+    scheduled_for: datetime | None = None  # None: publish at once
+    retry: RetrySettings = RetrySettings()
+
+
+class PublishOutcome(BaseModel):
+    external_id: str
+    url: str | None = None
+
+
+class TargetStateUpdate(BaseModel):
+    target_id: str
+    status: TargetStatus
+    external_id: str | None = None
+    url: str | None = None
+    error: str | None = None
+
+
+class TargetState(BaseModel):
+    """What the workflow's `status` query answers."""
+
+    status: TargetStatus
+    scheduled_for: datetime | None = None
+    publish_started_at: datetime | None = None  # workflow time at which publishing began
+    external_id: str | None = None
+    url: str | None = None
+    error: str | None = None
+
+
+# Activity names: the workflow calls activities by these names, so it never imports the module
+# that holds their bodies (and with it httpx and the database tables).
+PUBLISH_TARGET = "publish_target"
+RECORD_TARGET_STATE = "record_target_state"
+
+# ApplicationError types raised by activities; the workflow's retry policy and its verdict
+# (failed or dead) are written against these.
+ERROR_TRANSIENT = "TransientError"
+ERROR_RATE_LIMITED = "RateLimitedError"
+ERROR_CONTENT = "ContentError"
+ERROR_AUTH = "AuthError"
+NON_RETRYABLE_ERRORS = (ERROR_CONTENT, ERROR_AUTH)

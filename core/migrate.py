@@ -1,0 +1,45 @@
+"""Applying and checking Alembic migrations from code (the CLI and the tests use these)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlmodel import SQLModel
+
+import core.models  # noqa: F401  (registers the tables)
+from core.config import Settings, get_settings
+from core.db import make_sync_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def upgrade(settings: Settings | None = None, revision: str = "head") -> None:
+    engine = make_sync_engine(settings or get_settings())
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    engine.dispose()
+
+
+def pending_model_changes(settings: Settings | None = None) -> list[Any]:
+    """What autogenerate would still write: empty when the models and the migrations agree."""
+    engine = make_sync_engine(settings or get_settings())
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "render_as_batch": True}
+        )
+        diff = compare_metadata(context, SQLModel.metadata)
+    engine.dispose()
+    return list(diff)

@@ -1,0 +1,114 @@
+"""SQLModel tables. The API answers with its own public schemas, never these objects."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from core.db import StrEnumType, UTCDateTime, utcnow
+from core.status import AccountStatus, Platform, TargetStatus
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Tenant(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    name: str = Field(max_length=200)
+    requires_approval: bool = False
+    created_at: datetime = _created()
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
+    name: str = Field(max_length=200)
+    key_hash: str = Field(unique=True, max_length=64)  # sha256 hex of the whole key
+    key_prefix: str = Field(max_length=16)  # shown to humans to tell keys apart
+    is_test: bool  # sk_test_ keys reach only sandbox accounts
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _created()
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Account(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("tenant_id", "platform", "external_id", "is_sandbox"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
+    platform: Platform = Field(sa_type=StrEnumType(Platform))
+    external_id: str = Field(max_length=200)  # page id, IG user id, person URN, ...
+    display_name: str = Field(max_length=300)
+    status: AccountStatus = Field(default=AccountStatus.ACTIVE, sa_type=StrEnumType(AccountStatus))
+    is_sandbox: bool = False
+    access_token_enc: str | None = None  # Fernet ciphertext (core.vault)
+    refresh_token_enc: str | None = None
+    token_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Post(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
+    body: str
+    media_urls: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    link: str | None = Field(default=None, max_length=2048)
+    is_test: bool = False
+    created_by: str = Field(foreign_key="api_key.id", max_length=36)
+    approval_state: str = Field(default="not_required", max_length=32)
+    scheduled_for: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Target(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("post_id", "account_id"),
+        Index("ix_target_tenant_status", "tenant_id", "status"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    post_id: str = Field(foreign_key="post.id", index=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=36)
+    account_id: str = Field(foreign_key="account.id", index=True, max_length=36)
+    platform: Platform = Field(sa_type=StrEnumType(Platform))
+    override_body: str | None = None
+    status: TargetStatus = Field(default=TargetStatus.DRAFT, sa_type=StrEnumType(TargetStatus))
+    scheduled_for: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    workflow_id: str | None = Field(default=None, max_length=100)
+    external_id: str | None = Field(default=None, max_length=300)
+    external_url: str | None = Field(default=None, max_length=2048)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = None
+    attempt_count: int = 0
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Attempt(SQLModel, table=True):
+    """One publish attempt against a platform: the ledger that later resolves ambiguity."""
+
+    __table_args__ = (UniqueConstraint("target_id", "number"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    target_id: str = Field(foreign_key="target.id", index=True, max_length=36)
+    number: int
+    outcome: str = Field(default="sent", max_length=32)  # sent | confirmed | failed
+    fingerprint: str = Field(max_length=64)
+    started_at: datetime = _created()
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error_kind: str | None = Field(default=None, max_length=32)
+    error: str | None = None
+    response_summary: str | None = Field(default=None, max_length=2048)

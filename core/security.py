@@ -1,0 +1,28 @@
+"""API keys: generated with a mode prefix, stored only as a hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+LIVE_PREFIX = "sk_live_"
+TEST_PREFIX = "sk_test_"
+
+SCOPES = ("social.view", "social.manage", "social.publish", "social.approve")
+
+
+def generate_api_key(*, test: bool) -> str:
+    return (TEST_PREFIX if test else LIVE_PREFIX) + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    # Keys are 256-bit random strings, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def is_test_key(key: str) -> bool:
+    return key.startswith(TEST_PREFIX)
+
+
+def display_prefix(key: str) -> str:
+    return key[:12]

@@ -1,0 +1,39 @@
+"""The one place that builds a Temporal client, and the search attributes crier uses."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from core.config import Settings, get_settings
+
+SA_TENANT = SearchAttributeKey.for_keyword("CrierTenant")
+SA_PLATFORM = SearchAttributeKey.for_keyword("CrierPlatform")
+SA_STATUS = SearchAttributeKey.for_keyword("CrierStatus")
+SA_POST_ID = SearchAttributeKey.for_keyword("CrierPostId")
+SA_SCHEDULED_FOR = SearchAttributeKey.for_datetime("CrierScheduledFor")
+
+SEARCH_ATTRIBUTES = (SA_TENANT, SA_PLATFORM, SA_STATUS, SA_POST_ID, SA_SCHEDULED_FOR)
+
+
+def search_attribute_flags() -> list[str]:
+    """`--search-attribute` flags for `temporal server start-dev`."""
+    kinds = {"KEYWORD": "Keyword", "DATETIME": "Datetime"}
+    flags: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}"]
+    return flags
+
+
+def workflow_id_for_target(target_id: str) -> str:
+    return f"target-{target_id}"
+
+
+async def connect(settings: Settings | None = None) -> Client:
+    settings = settings or get_settings()
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )

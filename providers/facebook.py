@@ -1,0 +1,130 @@
+"""Facebook Pages through the Graph API (PLATFORMS.md §1).
+
+Publishes with the Page token (seed 003: never the user token). Photos are uploaded unpublished
+and attached to one feed post, so a multi-photo post is a single post on the Page.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import httpx
+
+from core.status import Platform
+from providers.base import AccountCredentials, PlatformRules, PostContent, Published
+from providers.errors import (
+    AuthError,
+    ContentError,
+    ProviderError,
+    RateLimitedError,
+    TransientError,
+)
+
+# Graph error codes → taxonomy. Branch on `code`, not the HTTP status: Graph answers 400 for
+# most errors and sometimes 403 for throttling (Graph API error-handling guide).
+TRANSIENT_CODES = {1, 2}
+TRANSIENT_SUBCODES = {1363047, 1609010}
+RATE_LIMIT_CODES = {4, 17, 32, 341, 613, 80001}
+AUTH_CODES = {102, 190, 3, 10, *range(200, 300)}
+
+
+class FacebookProvider:
+    platform: ClassVar[Platform] = Platform.FACEBOOK
+    rules: ClassVar[PlatformRules] = PlatformRules(max_text_length=63_206, max_media=10)
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+
+    async def publish(self, account: AccountCredentials, content: PostContent) -> Published:
+        page = account.external_id
+        body: dict[str, Any] = {"message": content.text, "access_token": account.access_token}
+        if content.link:
+            body["link"] = content.link
+        if content.media_urls:
+            body["attached_media"] = [
+                {"media_fbid": await self._upload_unpublished_photo(account, url)}
+                for url in content.media_urls
+            ]
+        created = await self._call("POST", f"/{page}/feed", json=body)
+        post_id = str(created["id"])
+        return Published(external_id=post_id, url=await self._permalink(account, post_id))
+
+    async def _upload_unpublished_photo(self, account: AccountCredentials, url: str) -> str:
+        body = {"url": url, "published": False, "access_token": account.access_token}
+        photo = await self._call("POST", f"/{account.external_id}/photos", json=body)
+        return str(photo["id"])
+
+    async def _permalink(self, account: AccountCredentials, post_id: str) -> str:
+        # The post already exists: a failed read must not fail (and so repeat) the publish.
+        try:
+            found = await self._call(
+                "GET",
+                f"/{post_id}",
+                params={"fields": "permalink_url"},
+                headers={"Authorization": f"OAuth {account.access_token}"},
+            )
+            return str(found["permalink_url"])
+        except (ProviderError, KeyError):
+            return f"https://www.facebook.com/{post_id}"
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, self._base + path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"timed out: {type(exc).__name__}", platform="facebook") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(
+                f"connection failed: {type(exc).__name__}", platform="facebook"
+            ) from exc
+        if response.is_success:
+            data: dict[str, Any] = response.json()
+            return data
+        raise graph_error(response)
+
+
+def graph_error(response: httpx.Response) -> ProviderError:
+    try:
+        error = response.json()["error"]
+        code = int(error.get("code", 0))
+        subcode = error.get("error_subcode")
+        message = str(error.get("error_user_msg") or error.get("message") or "unknown error")
+    except (ValueError, KeyError, TypeError):
+        kind = TransientError if response.status_code >= 500 else ContentError
+        return kind(
+            f"HTTP {response.status_code}", platform="facebook", http_status=response.status_code
+        )
+    label = f"{code}/{subcode}" if subcode else str(code)
+    common: dict[str, Any] = {
+        "platform": "facebook",
+        "code": label,
+        "http_status": response.status_code,
+    }
+    if code in RATE_LIMIT_CODES:
+        return RateLimitedError(message, retry_after=_regain_access_after(response), **common)
+    if code in TRANSIENT_CODES or subcode in TRANSIENT_SUBCODES or error.get("is_transient"):
+        return TransientError(message, **common)
+    if code in AUTH_CODES:
+        return AuthError(message, **common)
+    if response.status_code >= 500:
+        return TransientError(message, **common)
+    return ContentError(message, **common)
+
+
+def _regain_access_after(response: httpx.Response) -> timedelta | None:
+    """Minutes until the Page's business-use-case budget refills, if Graph told us."""
+    raw = response.headers.get("x-business-use-case-usage")
+    if not raw:
+        return None
+    try:
+        usage = json.loads(raw)
+        minutes = max(
+            int(entry.get("estimated_time_to_regain_access", 0))
+            for entries in usage.values()
+            for entry in entries
+        )
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return timedelta(minutes=minutes) if minutes > 0 else None

@@ -1,0 +1,45 @@
+"""The sandbox: one HTTP server standing in for every platform's API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from core.config import Settings, get_settings
+from sandbox import control, facebook
+from sandbox.state import SandboxState
+
+
+def create_app(settings: Settings | None = None, *, public_url: str | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="crier sandbox", description="Local stand-in for the platforms' APIs.")
+    app.state.sandbox = SandboxState()
+    app.state.secret = settings.sandbox_secret.get_secret_value()
+    app.state.public_url = (public_url or settings.sandbox_url).rstrip("/")
+
+    @app.middleware("http")
+    async def inject_faults(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        path = request.url.path
+        if path.startswith("/_control"):
+            return await call_next(request)
+        state: SandboxState = app.state.sandbox
+        state.record_call(request.method, path)
+        fault = state.take_fault(request.method, path)
+        if fault is None:
+            return await call_next(request)
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        return JSONResponse(fault.body or {}, status_code=fault.status, headers=fault.headers)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(control.router)
+    app.include_router(facebook.router)
+    return app

@@ -1,0 +1,62 @@
+"""The sandbox's control API: tests inject faults, issue tokens and count what was posted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from sandbox.state import Fault, SandboxState
+from sandbox.tokens import issue_token
+
+router = APIRouter(prefix="/_control", tags=["control"])
+
+
+class FaultIn(BaseModel):
+    method: str = "*"
+    path: str = Field(description="regular expression searched in the request path")
+    times: int = Field(default=1, ge=1)
+    status: int = Field(default=500, ge=100, le=599)
+    body: dict[str, Any] | None = None
+    delay: float = Field(default=0.0, ge=0, le=600)
+    headers: dict[str, str] = {}
+
+
+class TokenIn(BaseModel):
+    platform: str
+    subject: str
+    expires_at: int = 0
+
+
+def _state(request: Request) -> SandboxState:
+    state: SandboxState = request.app.state.sandbox
+    return state
+
+
+@router.post("/faults")
+async def add_fault(fault: FaultIn, request: Request) -> dict[str, Any]:
+    _state(request).faults.append(Fault(**fault.model_dump()))
+    return {"data": fault.model_dump()}
+
+
+@router.post("/tokens")
+async def make_token(claims: TokenIn, request: Request) -> dict[str, Any]:
+    token = issue_token(
+        request.app.state.secret, claims.platform, claims.subject, expires_at=claims.expires_at
+    )
+    return {"data": {"access_token": token}}
+
+
+@router.get("/posts")
+async def list_posts(
+    request: Request, platform: str | None = None, account: str | None = None
+) -> dict[str, Any]:
+    posts = _state(request).posts_for(platform, account)
+    return {"data": [post.public() for post in posts], "meta": {"count": len(posts)}}
+
+
+@router.post("/reset")
+async def reset(request: Request) -> dict[str, Any]:
+    _state(request).reset()
+    return {"data": {"reset": True}}

@@ -1,0 +1,188 @@
+"""Graph API stand-in for Page publishing (PLATFORMS.md §1): the same paths, bodies and errors."""
+
+from __future__ import annotations
+
+import time
+from html import escape
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from sandbox.state import SandboxPost, SandboxState
+from sandbox.tokens import verify_token
+
+router = APIRouter(prefix="/facebook", tags=["facebook"])
+
+MAX_MESSAGE = 63_206
+
+
+def graph_error(
+    code: int,
+    message: str,
+    *,
+    subcode: int | None = None,
+    status: int = 400,
+    type_: str = "OAuthException",
+) -> JSONResponse:
+    error: dict[str, Any] = {"message": message, "type": type_, "code": code, "fbtrace_id": "Asbx"}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    return JSONResponse({"error": error}, status_code=status)
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    """Graph reads parameters from the query string, a form body or a JSON body alike."""
+    params: dict[str, Any] = dict(request.query_params)
+    content_type = request.headers.get("content-type", "")
+    if "application/json" in content_type:
+        body = await request.json()
+        if isinstance(body, dict):
+            params.update(body)
+    elif "form" in content_type:
+        params.update(dict(await request.form()))
+    return params
+
+
+def _token(request: Request, params: dict[str, Any]) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() in ("oauth", "bearer") and value:
+        return value
+    return str(params.get("access_token", ""))
+
+
+def _state(request: Request) -> SandboxState:
+    state: SandboxState = request.app.state.sandbox
+    return state
+
+
+def _authorize(request: Request, params: dict[str, Any], page_id: str) -> JSONResponse | None:
+    token = _token(request, params)
+    if not token:
+        return graph_error(104, "An access token is required to request this resource.")
+    claims = verify_token(request.app.state.secret, token)
+    if claims is None or claims.platform != "facebook":
+        return graph_error(
+            190, "Error validating access token: the session is invalid.", subcode=467
+        )
+    if claims.subject != page_id:
+        return graph_error(200, "(#200) The page token does not grant access to this Page.")
+    return None
+
+
+def _falsy(value: Any) -> bool:
+    return str(value).lower() in ("false", "0")
+
+
+@router.post("/{version}/{page_id}/photos")
+async def upload_photo(version: str, page_id: str, request: Request) -> JSONResponse:
+    params = await _params(request)
+    if (refused := _authorize(request, params, page_id)) is not None:
+        return refused
+    url = str(params.get("url", ""))
+    if not url.startswith(("http://", "https://")):
+        return graph_error(
+            100, "(#100) Invalid parameter: url must be a public http(s) URL", subcode=2061006
+        )
+    state = _state(request)
+    photo_id = state.next_id()
+    state.media[photo_id] = {"page": page_id, "url": url, "attached": False}
+    if _falsy(params.get("published", True)):
+        return JSONResponse({"id": photo_id})
+    post = _store_post(request, page_id, str(params.get("caption", "")), media=[url], link=None)
+    return JSONResponse({"id": photo_id, "post_id": post.id})
+
+
+@router.post("/{version}/{page_id}/feed")
+async def create_post(version: str, page_id: str, request: Request) -> JSONResponse:
+    params = await _params(request)
+    if (refused := _authorize(request, params, page_id)) is not None:
+        return refused
+    state = _state(request)
+    message = str(params.get("message", ""))
+    link = params.get("link")
+    attached = params.get("attached_media") or []
+    if not isinstance(attached, list):
+        return graph_error(100, "(#100) param attached_media must be an array.")
+    if not (message or link or attached):
+        return graph_error(100, "(#100) Missing message or attachment.")
+    if len(message) > MAX_MESSAGE:
+        return graph_error(100, "(#100) The message is too long.")
+    media_urls: list[str] = []
+    for item in attached:
+        media_id = str(item.get("media_fbid", "")) if isinstance(item, dict) else ""
+        photo = state.media.get(media_id)
+        if photo is None or photo["page"] != page_id or photo["attached"]:
+            return graph_error(100, f"(#100) Invalid media_fbid: {media_id}")
+        media_urls.append(photo["url"])
+    # Graph refuses a Page repeating its own recent status text (code 506).
+    if message and any(post.text == message for post in state.posts_for("facebook", page_id)):
+        return graph_error(506, "Duplicate status message", type_="FacebookApiException")
+    for item in attached:
+        state.media[str(item["media_fbid"])]["attached"] = True
+    post = _store_post(
+        request, page_id, message, media=media_urls, link=str(link) if link else None
+    )
+    return JSONResponse({"id": post.id})
+
+
+@router.get("/p/{post_id}", response_class=HTMLResponse, include_in_schema=False)
+async def permalink(post_id: str, request: Request) -> HTMLResponse:
+    """A human-readable page behind each sandbox permalink, so `make dev` links lead somewhere."""
+    post = next((p for p in _state(request).posts_for("facebook") if p.id == post_id), None)
+    if post is None:
+        return HTMLResponse("<h1>No such sandbox post</h1>", status_code=404)
+    images = "".join(f'<li><a href="{escape(u)}">{escape(u)}</a></li>' for u in post.media)
+    return HTMLResponse(
+        f"<!doctype html><title>Sandbox post {escape(post.id)}</title>"
+        f"<h1>Facebook Page {escape(post.account)} (sandbox)</h1>"
+        f"<p style='white-space:pre-wrap'>{escape(post.text)}</p><ul>{images}</ul>"
+    )
+
+
+# Declared after /p/{post_id}, which it would otherwise swallow.
+@router.get("/{version}/{object_id}")
+async def read_object(version: str, object_id: str, request: Request) -> JSONResponse:
+    params = await _params(request)
+    state = _state(request)
+    post = next((p for p in state.posts_for("facebook") if p.id == object_id), None)
+    if post is None:
+        return graph_error(
+            100,
+            f"Unsupported get request. Object with ID '{object_id}' does not exist.",
+            subcode=33,
+            type_="GraphMethodException",
+        )
+    if (refused := _authorize(request, params, post.account)) is not None:
+        return refused
+    fields = str(params.get("fields", "id")).split(",")
+    answer: dict[str, Any] = {"id": post.id}
+    if "permalink_url" in fields:
+        answer["permalink_url"] = post.url
+    if "message" in fields:
+        answer["message"] = post.text
+    if "created_time" in fields:
+        answer["created_time"] = time.strftime(
+            "%Y-%m-%dT%H:%M:%S+0000", time.gmtime(post.received_at)
+        )
+    return JSONResponse(answer)
+
+
+def _store_post(
+    request: Request, page_id: str, message: str, *, media: list[str], link: str | None
+) -> SandboxPost:
+    state = _state(request)
+    post_id = f"{page_id}_{state.next_id()}"
+    post = SandboxPost(
+        platform="facebook",
+        account=page_id,
+        id=post_id,
+        text=message,
+        media=media,
+        link=link,
+        received_at=time.time(),
+        url=f"{request.app.state.public_url}/facebook/p/{post_id}",
+    )
+    state.posts.append(post)
+    return post

@@ -1,0 +1,91 @@
+"""What the sandbox remembers: posts it accepted, media, injected faults, calls received."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class SandboxPost:
+    platform: str
+    account: str
+    id: str
+    text: str
+    received_at: float  # unix seconds, wall clock: benchmarks compare it with the due time
+    media: list[str] = field(default_factory=list)
+    link: str | None = None
+    url: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "account": self.account,
+            "id": self.id,
+            "text": self.text,
+            "media": self.media,
+            "link": self.link,
+            "url": self.url,
+            "received_at": self.received_at,
+        }
+
+
+@dataclass
+class Fault:
+    """Answer the next `times` matching calls with `status` and `body`, after `delay` seconds."""
+
+    method: str
+    path: str  # a regular expression searched in the request path
+    times: int = 1
+    status: int = 500
+    body: dict[str, Any] | None = None
+    delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def matches(self, method: str, path: str) -> bool:
+        return (
+            self.times > 0
+            and self.method in ("*", method)
+            and re.search(self.path, path) is not None
+        )
+
+
+class SandboxState:
+    def __init__(self) -> None:
+        self.posts: list[SandboxPost] = []
+        self.media: dict[str, dict[str, Any]] = {}
+        self.faults: list[Fault] = []
+        self.calls: list[tuple[str, str, float]] = []
+        self._ids = itertools.count(1_000_000_001)
+
+    def next_id(self) -> str:
+        return str(next(self._ids))
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.matches(method, path):
+                fault.times -= 1
+                return fault
+        return None
+
+    def record_call(self, method: str, path: str) -> None:
+        self.calls.append((method, path, time.time()))
+
+    def posts_for(
+        self, platform: str | None = None, account: str | None = None
+    ) -> list[SandboxPost]:
+        return [
+            post
+            for post in self.posts
+            if (platform is None or post.platform == platform)
+            and (account is None or post.account == account)
+        ]
+
+    def reset(self) -> None:
+        self.posts.clear()
+        self.media.clear()
+        self.faults.clear()
+        self.calls.clear()
