@@ -1,4 +1,4 @@
-"""Starting one PublishTargetWorkflow per target."""
+"""Scheduling targets: write the intent to the database, then start one workflow per target."""
 
 from __future__ import annotations
 
@@ -6,13 +6,18 @@ import asyncio
 import logging
 from datetime import datetime
 
-from temporalio.client import Client
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
+from api.errors import ApiError
 from core.config import Settings
-from core.messages import PublishTargetInput, RetrySettings
-from core.models import Account, Target
+from core.db import utcnow
+from core.messages import PublishTargetInput, RetrySettings, TargetState
+from core.models import Account, Post, Target
 from core.status import TargetStatus
 from core.temporal import (
     SA_PLATFORM,
@@ -25,6 +30,8 @@ from core.temporal import (
 from workflows.publish_target import PublishTargetWorkflow
 
 log = logging.getLogger(__name__)
+
+TargetHandle = WorkflowHandle[PublishTargetWorkflow, TargetState]
 
 
 def retry_settings(settings: Settings) -> RetrySettings:
@@ -45,7 +52,7 @@ async def start_target_workflow(
     due: datetime,
     *,
     now: bool,
-) -> None:
+) -> TargetHandle:
     """Start the target's workflow. Raises WorkflowAlreadyStartedError if it already has one."""
     job = PublishTargetInput(
         target_id=target.id,
@@ -56,7 +63,7 @@ async def start_target_workflow(
         scheduled_for=None if now else due,
         retry=retry_settings(settings),
     )
-    await client.start_workflow(
+    return await client.start_workflow(
         PublishTargetWorkflow.run,
         job,
         id=workflow_id_for_target(target.id),
@@ -83,19 +90,80 @@ async def start_all(
     due: datetime,
     *,
     now: bool,
-) -> dict[str, BaseException | None]:
-    """Start every target's workflow concurrently; map target id → the error, if any."""
+) -> tuple[list[TargetHandle], dict[str, BaseException]]:
+    """Start every target's workflow concurrently: the handles, and the errors by target id."""
     results = await asyncio.gather(
         *(start_target_workflow(client, settings, t, a, due, now=now) for t, a in pairs),
         return_exceptions=True,
     )
-    outcome: dict[str, BaseException | None] = {}
+    handles: list[TargetHandle] = []
+    failures: dict[str, BaseException] = {}
     for (target, _), result in zip(pairs, results, strict=True):
         if isinstance(result, WorkflowAlreadyStartedError):
-            outcome[target.id] = None  # already running: nothing lost, nothing doubled
+            # Already has its workflow: nothing lost, nothing doubled.
+            handles.append(
+                client.get_workflow_handle_for(PublishTargetWorkflow.run, result.workflow_id)
+            )
         elif isinstance(result, BaseException):
             log.warning("could not start the workflow of target %s: %r", target.id, result)
-            outcome[target.id] = result
+            failures[target.id] = result
         else:
-            outcome[target.id] = None
-    return outcome
+            handles.append(result)
+    return handles, failures
+
+
+async def schedule_targets(
+    session: AsyncSession,
+    client: Client,
+    settings: Settings,
+    post: Post,
+    targets: list[Target],
+    *,
+    due: datetime | None,
+) -> list[TargetHandle]:
+    """Schedule `targets` of `post` for `due` (None: now); return their workflows' handles.
+
+    The intent is committed before any workflow starts, so a crash between the two leaves a row
+    that says what was meant, never a workflow the database does not know about. Targets whose
+    workflow could not be started go back to draft, and the caller gets a 503 it may retry.
+    """
+    now = utcnow()
+    for target in targets:
+        target.status = TargetStatus.SCHEDULED
+        target.scheduled_for = due or now
+        target.workflow_id = workflow_id_for_target(target.id)
+        target.updated_at = now
+        session.add(target)
+    post.scheduled_for = due or now
+    post.updated_at = now
+    session.add(post)
+    await session.commit()
+
+    found = await session.exec(
+        select(Account).where(col(Account.id).in_([t.account_id for t in targets]))
+    )
+    accounts = {a.id: a for a in found.all()}
+    handles, failures = await start_all(
+        client,
+        settings,
+        [(t, accounts[t.account_id]) for t in targets],
+        due or now,
+        now=due is None,
+    )
+    failed = [t for t in targets if t.id in failures]
+    if not failed:
+        return handles
+    for target in failed:
+        target.status = TargetStatus.DRAFT
+        target.workflow_id = None
+        session.add(target)
+    await session.commit()
+    unexpected = [e for e in failures.values() if not isinstance(e, RPCError)]
+    if unexpected:
+        raise unexpected[0]  # a bug, not an outage: let it surface as one
+    raise ApiError(
+        503,
+        "temporal_unavailable",
+        f"{len(failed)} of {len(targets)} target(s) could not be scheduled; they are drafts "
+        "again, so retrying the request is safe",
+    )

@@ -5,7 +5,6 @@ from datetime import timedelta
 from fastapi import APIRouter, status
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.service import RPCError
 
 from api.deps import (
     Caller,
@@ -17,7 +16,7 @@ from api.deps import (
     ViewerDep,
 )
 from api.errors import ApiError, problem
-from api.scheduling import start_all
+from api.scheduling import schedule_targets
 from api.schemas import (
     Envelope,
     ListEnvelope,
@@ -31,7 +30,6 @@ from api.views import post_view, target_view
 from core.db import utcnow
 from core.models import Account, Post, Target
 from core.status import AccountStatus, TargetStatus
-from core.temporal import workflow_id_for_target
 from providers.registry import PROVIDERS, rules_for
 
 router = APIRouter(prefix="/v1/posts", tags=["posts"])
@@ -191,48 +189,5 @@ async def publish_post(
         states = ", ".join(sorted({t.status for t in targets}))
         raise ApiError(409, "conflict", f"no target is waiting to be published (targets: {states})")
 
-    # Write the intent before starting workflows, so a crash between the two leaves a row that
-    # says what was meant, never a workflow the database does not know about.
-    for target in drafts:
-        target.status = TargetStatus.SCHEDULED
-        target.scheduled_for = due
-        target.workflow_id = workflow_id_for_target(target.id)
-        target.updated_at = now
-        session.add(target)
-    post.scheduled_for = due
-    post.updated_at = now
-    session.add(post)
-    await session.commit()
-
-    accounts = {
-        a.id: a
-        for a in (
-            await session.exec(
-                select(Account).where(col(Account.id).in_([t.account_id for t in drafts]))
-            )
-        ).all()
-    }
-    failures = await start_all(
-        temporal,
-        settings,
-        [(t, accounts[t.account_id]) for t in drafts],
-        due,
-        now=payload.scheduled_for is None,
-    )
-    failed = [t for t in drafts if failures[t.id] is not None]
-    if failed:
-        for target in failed:  # back to draft: the caller may simply try again
-            target.status = TargetStatus.DRAFT
-            target.workflow_id = None
-            session.add(target)
-        await session.commit()
-        unexpected = [e for e in failures.values() if e is not None and not isinstance(e, RPCError)]
-        if unexpected:
-            raise unexpected[0]  # a bug, not an outage: let it surface as one
-        raise ApiError(
-            503,
-            "temporal_unavailable",
-            f"{len(failed)} of {len(drafts)} target(s) could not be scheduled; they are drafts "
-            "again, so retrying the request is safe",
-        )
+    await schedule_targets(session, temporal, settings, post, drafts, due=payload.scheduled_for)
     return Envelope(data=post_view(post, targets, settings))

