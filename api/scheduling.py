@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -128,6 +128,7 @@ async def schedule_targets(
     workflow could not be started go back to draft, and the caller gets a 503 it may retry.
     """
     now = utcnow()
+    due = due.astimezone(UTC) if due is not None else None
     for target in targets:
         target.status = TargetStatus.SCHEDULED
         target.scheduled_for = due or now

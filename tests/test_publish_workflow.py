@@ -3,8 +3,11 @@ and real HTTP to the sandbox."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -55,6 +58,20 @@ async def schedule(
     return target, handle
 
 
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """With CRIER_RECORD_HISTORIES=1, save this run's history for the replay tests.
+
+    Re-record only on purpose: a saved history is the promise that workflows already running
+    in production still replay after a change.
+    """
+    if os.environ.get("CRIER_RECORD_HISTORIES") == "1":
+        history = await handle.fetch_history()
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
 async def sandbox_posts(sandbox_http: httpx.AsyncClient) -> list[dict[str, object]]:
     response = await sandbox_http.get("/_control/posts", params={"platform": "facebook"})
     posts: list[dict[str, object]] = response.json()["data"]
@@ -102,6 +119,7 @@ async def test_scheduled_30_days_ahead_publishes_at_its_time_and_not_before(
     assert stored.external_url == posts[0]["url"]
     assert stored.published_at is not None
     assert [a.outcome for a in await attempts_of(db, target.id)] == ["confirmed"]
+    await keep_history(handle, "published_after_30_days")
 
 
 async def test_publish_now_goes_out_at_once(
@@ -136,6 +154,7 @@ async def test_a_5xx_is_retried_until_it_succeeds(
     assert [a.outcome for a in attempts] == ["failed", "failed", "confirmed"]
     assert attempts[0].error_kind == "transient"
     assert (await reload_target(db, target.id)).attempt_count == 3
+    await keep_history(handle, "published_after_two_5xx")
 
 
 async def test_a_content_error_is_not_retried_and_keeps_the_platform_message(
@@ -167,6 +186,7 @@ async def test_a_content_error_is_not_retried_and_keeps_the_platform_message(
     assert stored.attempt_count == 1
     assert stored.last_error is not None and "The link could not be scraped" in stored.last_error
     assert "100/1609005" in stored.last_error
+    await keep_history(handle, "failed_on_content_error")
 
 
 async def test_an_invalid_token_fails_at_once_without_retry(
@@ -205,6 +225,7 @@ async def test_transient_errors_that_outlast_every_retry_end_dead(
     assert stored.status == TargetStatus.DEAD
     assert stored.attempt_count == settings.publish_max_attempts
     assert await sandbox_posts(sandbox_http) == []
+    await keep_history(handle, "dead_after_retries")
 
 
 async def test_a_rate_limit_waits_for_the_reset_the_platform_announced(

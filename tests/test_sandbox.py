@@ -1,0 +1,109 @@
+"""The sandbox's Graph stand-in over real HTTP: tokens, shapes and errors."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from sandbox.tokens import issue_token, verify_token
+from tests.support.servers import RunningSandbox
+
+
+def test_tokens_are_checked_by_signature_and_expiry() -> None:
+    token = issue_token("s3cret", "facebook", "42", expires_at=int(time.time()) + 60)
+    claims = verify_token("s3cret", token)
+    assert claims is not None and (claims.platform, claims.subject) == ("facebook", "42")
+    assert verify_token("other", token) is None
+    assert verify_token("s3cret", token[:-1] + ("0" if token[-1] != "0" else "1")) is None
+    expired = issue_token("s3cret", "facebook", "42", expires_at=int(time.time()) - 1)
+    assert verify_token("s3cret", expired) is None
+
+
+@pytest.fixture
+def page_token(sandbox: RunningSandbox) -> str:
+    return issue_token(sandbox.secret, "facebook", "555")
+
+
+async def test_feed_post_then_permalink(sandbox_http: httpx.AsyncClient, page_token: str) -> None:
+    created = await sandbox_http.post(
+        "/facebook/v23.0/555/feed", data={"message": "hello", "access_token": page_token}
+    )
+    assert created.status_code == 200
+    post_id = created.json()["id"]
+    assert post_id.startswith("555_")
+    read = await sandbox_http.get(
+        f"/facebook/v23.0/{post_id}",
+        params={"fields": "permalink_url"},
+        headers={"Authorization": f"OAuth {page_token}"},
+    )
+    assert read.json()["permalink_url"].endswith(f"/facebook/p/{post_id}")
+    page = await sandbox_http.get(f"/facebook/p/{post_id}")
+    assert page.status_code == 200 and "hello" in page.text
+
+
+async def test_errors_have_graphs_shape(sandbox_http: httpx.AsyncClient, page_token: str) -> None:
+    bad_token = await sandbox_http.post(
+        "/facebook/v23.0/555/feed", json={"message": "x", "access_token": "sbx_bogus.sig"}
+    )
+    assert bad_token.status_code == 400
+    error = bad_token.json()["error"]
+    assert (error["code"], error["type"]) == (190, "OAuthException")
+    assert {"message", "fbtrace_id"} <= error.keys()
+
+    other_page = await sandbox_http.post(
+        "/facebook/v23.0/556/feed", json={"message": "x", "access_token": page_token}
+    )
+    assert other_page.json()["error"]["code"] == 200
+
+    await sandbox_http.post(
+        "/facebook/v23.0/555/feed", json={"message": "same", "access_token": page_token}
+    )
+    duplicate = await sandbox_http.post(
+        "/facebook/v23.0/555/feed", json={"message": "same", "access_token": page_token}
+    )
+    assert duplicate.json()["error"]["code"] == 506
+
+    empty = await sandbox_http.post("/facebook/v23.0/555/feed", json={"access_token": page_token})
+    assert empty.json()["error"]["code"] == 100
+
+
+async def test_attached_media_must_be_this_pages_unattached_photos(
+    sandbox_http: httpx.AsyncClient, page_token: str
+) -> None:
+    photo = await sandbox_http.post(
+        "/facebook/v23.0/555/photos",
+        json={"url": "https://img/1.jpg", "published": False, "access_token": page_token},
+    )
+    media = [{"media_fbid": photo.json()["id"]}]
+    first = await sandbox_http.post(
+        "/facebook/v23.0/555/feed",
+        json={"message": "one", "attached_media": media, "access_token": page_token},
+    )
+    assert first.status_code == 200
+    reused = await sandbox_http.post(
+        "/facebook/v23.0/555/feed",
+        json={"message": "two", "attached_media": media, "access_token": page_token},
+    )
+    assert reused.json()["error"]["code"] == 100
+    posts = (await sandbox_http.get("/_control/posts", params={"account": "555"})).json()
+    assert [p["media"] for p in posts["data"]] == [["https://img/1.jpg"]]
+
+
+async def test_an_injected_fault_answers_the_next_n_calls(
+    sandbox_http: httpx.AsyncClient, page_token: str
+) -> None:
+    await sandbox_http.post(
+        "/_control/faults",
+        json={"method": "POST", "path": "/feed$", "times": 2, "status": 503, "body": {"x": 1}},
+    )
+    statuses = [
+        (
+            await sandbox_http.post(
+                "/facebook/v23.0/555/feed", json={"message": f"m{i}", "access_token": page_token}
+            )
+        ).status_code
+        for i in range(3)
+    ]
+    assert statuses == [503, 503, 200]
