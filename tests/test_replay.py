@@ -20,9 +20,12 @@ def test_there_are_histories_to_replay() -> None:
     assert len(HISTORIES) >= 4
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
-async def test_saved_history_replays(path: Path) -> None:
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
+@pytest.mark.parametrize(
+    "history",
+    [WorkflowHistory.from_json(path.stem, path.read_text()) for path in HISTORIES],
+    ids=[path.stem for path in HISTORIES],
+)
+async def test_saved_history_replays(history: WorkflowHistory) -> None:
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
