@@ -166,7 +166,8 @@ def run_dev(settings: Settings) -> None:
         api = f"http://{settings.api_host}:{settings.api_port}"
         sandbox = f"http://{settings.sandbox_host}:{settings.sandbox_port}"
         stack.wait_for_http(f"{sandbox}/healthz", "the sandbox")
-        stack.wait_for_http(f"{api}/healthz", "the API")
+        # Announce only once it can deliver: a worker polls and Temporal answers.
+        stack.wait_for_http(f"{api}/readyz", "the API to be ready")
         stack.wait_for_port(settings.temporal_ui_port, "the Temporal UI")
         key = settings.dev_api_key.get_secret_value()
         print(
