@@ -71,22 +71,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def sync_url(url: str) -> str:
+def _with_driver(url: str, *, sqlite: str) -> str:
     parsed = make_url(url)
     if parsed.drivername in ("sqlite", "sqlite+aiosqlite"):
-        return str(parsed.set(drivername="sqlite"))
-    if parsed.drivername.startswith("postgresql"):
-        return str(parsed.set(drivername="postgresql+psycopg"))
-    return url
+        parsed = parsed.set(drivername=sqlite)
+    elif parsed.drivername.startswith("postgresql"):
+        # psycopg 3 serves both the sync and the async engine under one driver name.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    # str(URL) would mask the password as ***; the engine needs the real one.
+    return parsed.render_as_string(hide_password=False)
+
+
+def sync_url(url: str) -> str:
+    return _with_driver(url, sqlite="sqlite")
 
 
 def async_url(url: str) -> str:
-    parsed = make_url(url)
-    if parsed.drivername in ("sqlite", "sqlite+aiosqlite"):
-        return str(parsed.set(drivername="sqlite+aiosqlite"))
-    if parsed.drivername.startswith("postgresql"):
-        return str(parsed.set(drivername="postgresql+psycopg"))
-    return url
+    return _with_driver(url, sqlite="sqlite+aiosqlite")
 
 
 def _tune_sqlite(engine: Engine) -> None:

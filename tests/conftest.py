@@ -15,10 +15,12 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from cli.worker import worker_for
 from core.config import Settings
 from core.db import Database
 from core.migrate import upgrade
 from core.temporal import SEARCH_ATTRIBUTES
+from tests.support.harness import Harness
 from tests.support.servers import RunningSandbox, running_sandbox
 
 
@@ -94,6 +96,13 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest.fixture(scope="session")
-def temporal_cli() -> str:
-    return _binary("temporal")
+@pytest.fixture
+async def harness(
+    time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    db: Database,
+    sandbox_http: httpx.AsyncClient,
+) -> AsyncIterator[Harness]:
+    """The time-skipping server with a real worker polling this test's task queue."""
+    async with worker_for(time_skipping_env.client, settings) as worker, worker:
+        yield Harness(env=time_skipping_env, settings=settings, db=db, sandbox=sandbox_http)

@@ -40,3 +40,12 @@ def test_postgresql_migrations_match_the_models(postgres_database: str, tmp_path
     settings = Settings(env="test", data_dir=tmp_path, database_url=postgres_database)
     upgrade(settings)
     assert pending_model_changes(settings) == []
+
+
+def test_database_urls_keep_their_password() -> None:
+    from core.db import async_url, sync_url
+
+    url = "postgresql://crier:s3cret@db:5432/crier"
+    assert sync_url(url) == "postgresql+psycopg://crier:s3cret@db:5432/crier"
+    assert async_url(url) == "postgresql+psycopg://crier:s3cret@db:5432/crier"
+    assert async_url("sqlite:///.crier/crier.db") == "sqlite+aiosqlite:///.crier/crier.db"

@@ -1,0 +1,81 @@
+"""Everything a workflow test drives: the time-skipping server with a worker on it, the
+database, and the sandbox's control API, behind one object."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlmodel import col, select
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from api.scheduling import TargetHandle, schedule_targets
+from core.config import Settings
+from core.db import Database
+from core.models import Attempt, Target
+from tests.support.factories import make_facebook_page, make_post, make_tenant, reload_target
+
+HISTORIES = Path(__file__).parent.parent / "histories"
+
+
+@dataclass
+class Harness:
+    env: WorkflowEnvironment
+    settings: Settings
+    db: Database
+    sandbox: httpx.AsyncClient
+
+    async def schedule(
+        self,
+        *,
+        after: timedelta | None,
+        body: str = "Hello from a test",
+        token: str | None = None,
+    ) -> tuple[Target, TargetHandle]:
+        """A new tenant, sandbox Page and post, scheduled `after` from now (None: at once)."""
+        tenant = await make_tenant(self.db)
+        account = await make_facebook_page(self.db, self.settings, tenant, token=token)
+        post, target = await make_post(self.db, tenant, account, body=body)
+        due = None if after is None else await self.env.get_current_time() + after
+        async with self.db.session() as session:
+            session.add(post)
+            session.add(target)
+            # The handle start_workflow returns is the one whose result() lets time skip.
+            [handle] = await schedule_targets(
+                session, self.env.client, self.settings, post, [target], due=due
+            )
+        return target, handle
+
+    async def target(self, target_id: str) -> Target:
+        return await reload_target(self.db, target_id)
+
+    async def attempts(self, target_id: str) -> list[Attempt]:
+        async with self.db.session() as session:
+            rows = await session.exec(
+                select(Attempt).where(Attempt.target_id == target_id).order_by(col(Attempt.number))
+            )
+            return list(rows.all())
+
+    async def posts(self) -> list[dict[str, Any]]:
+        """What the sandbox's Facebook Pages received."""
+        response = await self.sandbox.get("/_control/posts", params={"platform": "facebook"})
+        posts: list[dict[str, Any]] = response.json()["data"]
+        return posts
+
+    async def inject(self, **fault: object) -> None:
+        (await self.sandbox.post("/_control/faults", json=fault)).raise_for_status()
+
+    async def keep_history(self, handle: WorkflowHandle[Any, Any], name: str) -> None:
+        """With CRIER_RECORD_HISTORIES=1, save this run's history for the replay tests.
+
+        Re-record only on purpose: a saved history is the promise that workflows already
+        running in production still replay after a change.
+        """
+        if os.environ.get("CRIER_RECORD_HISTORIES") == "1":
+            history = await handle.fetch_history()
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
