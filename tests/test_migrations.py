@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from core.config import Settings
+from core.db import async_url, sync_url
 from core.migrate import pending_model_changes, upgrade
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -43,8 +44,6 @@ def test_postgresql_migrations_match_the_models(postgres_database: str, tmp_path
 
 
 def test_database_urls_keep_their_password() -> None:
-    from core.db import async_url, sync_url
-
     url = "postgresql://crier:s3cret@db:5432/crier"
     assert sync_url(url) == "postgresql+psycopg://crier:s3cret@db:5432/crier"
     assert async_url(url) == "postgresql+psycopg://crier:s3cret@db:5432/crier"
