@@ -20,7 +20,8 @@ from core.db import Database
 from core.models import Attempt, Target
 from tests.support.factories import make_facebook_page, make_post, make_tenant, reload_target
 
-HISTORIES = Path(__file__).parent.parent / "histories"
+REPO = Path(__file__).parent.parent.parent
+HISTORIES = REPO / "tests" / "histories"
 
 
 @dataclass
@@ -77,5 +78,6 @@ class Harness:
         running in production still replay after a change.
         """
         if os.environ.get("CRIER_RECORD_HISTORIES") == "1":
-            history = await handle.fetch_history()
-            (HISTORIES / f"{name}.json").write_text(history.to_json())
+            history = (await handle.fetch_history()).to_json()
+            # Stack traces name this checkout's absolute path; keep them relative.
+            (HISTORIES / f"{name}.json").write_text(history.replace(f"{REPO}/", ""))
