@@ -9,6 +9,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.records import notify_if_needed
 from core.config import Settings
 from core.db import Database, utcnow
 from core.messages import (
@@ -18,13 +19,17 @@ from core.messages import (
     TargetStateUpdate,
 )
 from core.models import Account, Attempt, Post, Target
-from core.status import AccountStatus, TargetStatus
+from core.post_status import refresh_post_status
+from core.status import AccountStatus, TargetMode, TargetStatus
 from core.vault import Vault
 from providers.base import AccountCredentials, PostContent, Published
 from providers.errors import AuthError, ProviderError, RateLimitedError
 from providers.registry import PROVIDERS, base_url
 
 log = logging.getLogger(__name__)
+
+# States the publish activity itself ends in; finding one means an earlier try already did it.
+DELIVERED = (TargetStatus.PUBLISHED, TargetStatus.DRAFTED, TargetStatus.READY_FOR_MANUAL)
 
 
 def content_fingerprint(content: PostContent) -> str:
@@ -65,8 +70,10 @@ class PublishActivities:
             target = await session.get(Target, target_id)
             if target is None:
                 raise ApplicationError(f"target {target_id} does not exist", non_retryable=True)
-            if target.status == TargetStatus.PUBLISHED and target.external_id:
-                return PublishOutcome(external_id=target.external_id, url=target.external_url)
+            if target.status in DELIVERED:
+                return PublishOutcome(
+                    external_id=target.external_id, url=target.external_url, status=target.status
+                )
             post = await session.get(Post, target.post_id)
             account = await session.get(Account, target.account_id)
             assert post is not None and account is not None  # foreign keys guarantee both
@@ -75,6 +82,16 @@ class PublishActivities:
                 media_urls=list(post.media_urls),
                 link=post.link,
             )
+            provider_class = PROVIDERS[target.platform]
+            draft = target.mode == TargetMode.DRAFT
+            if draft and not provider_class.rules.supports_drafts:
+                # Nothing to call: the platform keeps no drafts, so a person posts the text.
+                target.status = TargetStatus.READY_FOR_MANUAL
+                target.updated_at = utcnow()
+                session.add(target)
+                await refresh_post_status(session, target.post_id)
+                await session.commit()
+                return PublishOutcome(status=TargetStatus.READY_FOR_MANUAL)
             target.status = TargetStatus.PUBLISHING
             target.attempt_count += 1
             target.updated_at = utcnow()
@@ -85,23 +102,24 @@ class PublishActivities:
             )
             session.add(target)
             session.add(attempt)
+            await refresh_post_status(session, target.post_id)
             await session.commit()
-            platform = target.platform
             credentials = self._credentials(account)
+            provider = provider_class(
+                self._http, base_url(target.platform, self._settings, sandbox=account.is_sandbox)
+            )
 
         try:
             if isinstance(credentials, AuthError):
                 raise credentials
-            provider = PROVIDERS[platform](
-                self._http, base_url(platform, self._settings, sandbox=account.is_sandbox)
-            )
-            published = await provider.publish(credentials, content)
+            published = await provider.publish(credentials, content, draft=draft)
         except ProviderError as error:
             await self._finish_attempt(target_id, attempt.id, error=error)
             raise to_application_error(error, self._settings) from None
 
-        await self._finish_attempt(target_id, attempt.id, published=published)
-        return PublishOutcome(external_id=published.external_id, url=published.url)
+        status = TargetStatus.DRAFTED if draft else TargetStatus.PUBLISHED
+        await self._finish_attempt(target_id, attempt.id, published=published, status=status)
+        return PublishOutcome(external_id=published.external_id, url=published.url, status=status)
 
     def _credentials(self, account: Account) -> AccountCredentials | AuthError:
         if account.status != AccountStatus.ACTIVE or not account.access_token_enc:
@@ -119,6 +137,7 @@ class PublishActivities:
         attempt_id: str,
         *,
         published: Published | None = None,
+        status: TargetStatus = TargetStatus.PUBLISHED,
         error: ProviderError | None = None,
     ) -> None:
         now = utcnow()
@@ -131,18 +150,20 @@ class PublishActivities:
             if error is not None:
                 attempt.outcome = "failed"
                 attempt.error_kind = error.kind
-                attempt.error = error.summary()
+                attempt.error_code = error.code
+                attempt.error = error.message
                 target.last_error = error.summary()
             elif published is not None:
                 attempt.outcome = "confirmed"
                 attempt.response_summary = f"id={published.external_id}"
-                target.status = TargetStatus.PUBLISHED
+                target.status = status
                 target.external_id = published.external_id
                 target.external_url = published.url
                 target.published_at = now
                 target.last_error = None
             session.add(attempt)
             session.add(target)
+            await refresh_post_status(session, target.post_id)
             await session.commit()
         log.info(
             "target %s attempt %s %s", target_id, attempt_id, "failed" if error else "confirmed"
@@ -156,12 +177,15 @@ class PublishActivities:
                 raise ApplicationError(
                     f"target {update.target_id} does not exist", non_retryable=True
                 )
+            # A retried activity must not notify twice for the same transition.
+            if target.status != update.status:
+                notify_if_needed(session, target, update.status, update.error or target.last_error)
             target.status = update.status
+            if update.scheduled_for is not None:
+                target.scheduled_for = update.scheduled_for
             if update.error is not None:
                 target.last_error = update.error
-            if update.external_id is not None:
-                target.external_id = update.external_id
-                target.external_url = update.url
             target.updated_at = utcnow()
             session.add(target)
+            await refresh_post_status(session, target.post_id)
             await session.commit()

@@ -47,6 +47,7 @@ class Caller:
     api_key_id: str
     is_test: bool
     scopes: frozenset[str]
+    name: str  # how a reviewer is named in the post's record
 
 
 async def authenticate(request: Request, session: SessionDep) -> Caller:
@@ -71,6 +72,7 @@ async def authenticate(request: Request, session: SessionDep) -> Caller:
         api_key_id=found.id,
         is_test=found.is_test,
         scopes=frozenset(found.scopes),
+        name=f"{found.name} ({found.key_prefix}…)",
     )
 
 
@@ -86,3 +88,4 @@ def require(scope: str) -> Callable[..., Coroutine[Any, Any, Caller]]:
 ViewerDep = Annotated[Caller, Depends(require("social.view"))]
 ManagerDep = Annotated[Caller, Depends(require("social.manage"))]
 PublisherDep = Annotated[Caller, Depends(require("social.publish"))]
+ReviewerDep = Annotated[Caller, Depends(require("social.approve"))]

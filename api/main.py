@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
-from api.routes import accounts, health, posts
+from api.routes import accounts, health, lifecycle, posts, targets
 from api.temporal_connection import TemporalConnection
 from core.config import Settings, get_settings
 from core.db import Database
@@ -36,4 +36,6 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(posts.router)
+    app.include_router(lifecycle.router)
+    app.include_router(targets.router)
     return app

@@ -18,7 +18,8 @@ from core.config import Settings
 from core.db import utcnow
 from core.messages import PublishTargetInput, RetrySettings, TargetState
 from core.models import Account, Post, Target
-from core.status import TargetStatus
+from core.post_status import refresh_post_status
+from core.status import ApprovalState, TargetStatus
 from core.temporal import (
     SA_PLATFORM,
     SA_POST_ID,
@@ -44,72 +45,59 @@ def retry_settings(settings: Settings) -> RetrySettings:
     )
 
 
+def needs_approval(post: Post) -> bool:
+    return bool(post.requires_approval) and post.approval_state != ApprovalState.APPROVED
+
+
 async def start_target_workflow(
     client: Client,
     settings: Settings,
+    post: Post,
     target: Target,
     account: Account,
-    due: datetime,
     *,
-    now: bool,
+    again: bool = False,
 ) -> TargetHandle:
-    """Start the target's workflow. Raises WorkflowAlreadyStartedError if it already has one."""
+    """Start the target's workflow from its row (status and time already written).
+
+    Raises WorkflowAlreadyStartedError while it has a running one. `again` starts a new run
+    under the same id after a finished one (retry); a first start refuses any earlier run.
+    """
+    assert target.scheduled_for is not None
     job = PublishTargetInput(
         target_id=target.id,
         post_id=target.post_id,
         tenant_id=target.tenant_id,
         account_id=target.account_id,
         platform=target.platform,
-        scheduled_for=None if now else due,
+        scheduled_for=target.scheduled_for,
         retry=retry_settings(settings),
+        requires_approval=target.status == TargetStatus.AWAITING_APPROVAL,
+        approval_deadline=post.approval_deadline,
+        grace_period=settings.missed_grace_period,
+        publish_if_late=post.publish_if_late,
     )
     return await client.start_workflow(
         PublishTargetWorkflow.run,
         job,
         id=workflow_id_for_target(target.id),
         task_queue=settings.task_queue,
-        # One workflow per target, ever: a target can never be published by two workflows.
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_reuse_policy=(
+            WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            if again
+            else WorkflowIDReusePolicy.REJECT_DUPLICATE
+        ),
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(SA_TENANT, target.tenant_id),
                 SearchAttributePair(SA_PLATFORM, target.platform.value),
-                SearchAttributePair(SA_STATUS, TargetStatus.SCHEDULED.value),
+                SearchAttributePair(SA_STATUS, target.status.value),
                 SearchAttributePair(SA_POST_ID, target.post_id),
-                SearchAttributePair(SA_SCHEDULED_FOR, due),
+                SearchAttributePair(SA_SCHEDULED_FOR, target.scheduled_for),
             ]
         ),
         static_summary=f"Post {target.post_id} to {target.platform} · {account.display_name}",
     )
-
-
-async def start_all(
-    client: Client,
-    settings: Settings,
-    pairs: list[tuple[Target, Account]],
-    due: datetime,
-    *,
-    now: bool,
-) -> tuple[list[TargetHandle], dict[str, BaseException]]:
-    """Start every target's workflow concurrently: the handles, and the errors by target id."""
-    results = await asyncio.gather(
-        *(start_target_workflow(client, settings, t, a, due, now=now) for t, a in pairs),
-        return_exceptions=True,
-    )
-    handles: list[TargetHandle] = []
-    failures: dict[str, BaseException] = {}
-    for (target, _), result in zip(pairs, results, strict=True):
-        if isinstance(result, WorkflowAlreadyStartedError):
-            # Already has its workflow: nothing lost, nothing doubled.
-            handles.append(
-                client.get_workflow_handle_for(PublishTargetWorkflow.run, result.workflow_id)
-            )
-        elif isinstance(result, BaseException):
-            log.warning("could not start the workflow of target %s: %r", target.id, result)
-            failures[target.id] = result
-        else:
-            handles.append(result)
-    return handles, failures
 
 
 async def schedule_targets(
@@ -120,44 +108,65 @@ async def schedule_targets(
     targets: list[Target],
     *,
     due: datetime | None,
+    again: bool = False,
 ) -> list[TargetHandle]:
     """Schedule `targets` of `post` for `due` (None: now); return their workflows' handles.
 
     The intent is committed before any workflow starts, so a crash between the two leaves a row
     that says what was meant, never a workflow the database does not know about. Targets whose
-    workflow could not be started go back to draft, and the caller gets a 503 it may retry.
+    workflow could not be started go back to where they were, and the caller gets a 503 it may
+    retry.
     """
     now = utcnow()
-    due = due.astimezone(UTC) if due is not None else None
+    when = due.astimezone(UTC) if due is not None else now
+    first = TargetStatus.AWAITING_APPROVAL if needs_approval(post) else TargetStatus.SCHEDULED
+    before = {t.id: (t.status, t.workflow_id, t.last_error) for t in targets}
     for target in targets:
-        target.status = TargetStatus.SCHEDULED
-        target.scheduled_for = due or now
+        target.status = first
+        target.scheduled_for = when
         target.workflow_id = workflow_id_for_target(target.id)
+        target.last_error = None
         target.updated_at = now
         session.add(target)
-    post.scheduled_for = due or now
-    post.updated_at = now
+    post.scheduled_for = when
+    if first == TargetStatus.AWAITING_APPROVAL:
+        post.approval_state = ApprovalState.PENDING
     session.add(post)
+    await refresh_post_status(session, post.id)
     await session.commit()
 
     found = await session.exec(
         select(Account).where(col(Account.id).in_([t.account_id for t in targets]))
     )
     accounts = {a.id: a for a in found.all()}
-    handles, failures = await start_all(
-        client,
-        settings,
-        [(t, accounts[t.account_id]) for t in targets],
-        due or now,
-        now=due is None,
+    results = await asyncio.gather(
+        *(
+            start_target_workflow(client, settings, post, t, accounts[t.account_id], again=again)
+            for t in targets
+        ),
+        return_exceptions=True,
     )
-    failed = [t for t in targets if t.id in failures]
-    if not failed:
+    handles: list[TargetHandle] = []
+    failures: dict[str, BaseException] = {}
+    for target, result in zip(targets, results, strict=True):
+        if isinstance(result, WorkflowAlreadyStartedError):
+            # Already has its workflow: nothing lost, nothing doubled.
+            handles.append(
+                client.get_workflow_handle_for(PublishTargetWorkflow.run, result.workflow_id)
+            )
+        elif isinstance(result, BaseException):
+            log.warning("could not start the workflow of target %s: %r", target.id, result)
+            failures[target.id] = result
+        else:
+            handles.append(result)
+    if not failures:
         return handles
-    for target in failed:
-        target.status = TargetStatus.DRAFT
-        target.workflow_id = None
-        session.add(target)
+
+    for target in targets:
+        if target.id in failures:
+            target.status, target.workflow_id, target.last_error = before[target.id]
+            session.add(target)
+    await refresh_post_status(session, post.id)
     await session.commit()
     unexpected = [e for e in failures.values() if not isinstance(e, RPCError)]
     if unexpected:
@@ -165,6 +174,6 @@ async def schedule_targets(
     raise ApiError(
         503,
         "temporal_unavailable",
-        f"{len(failed)} of {len(targets)} target(s) could not be scheduled; they are drafts "
-        "again, so retrying the request is safe",
+        f"{len(failures)} of {len(targets)} target(s) could not be scheduled; they are as they "
+        "were, so retrying the request is safe",
     )

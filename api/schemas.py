@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
 
-from core.status import AccountStatus, Platform, TargetStatus
+from core.status import AccountStatus, ApprovalState, Platform, TargetMode, TargetStatus
 
 T = TypeVar("T")
 
@@ -19,6 +19,9 @@ class Envelope(BaseModel, Generic[T]):
 
 class ListMeta(BaseModel):
     count: int
+    total: int | None = None
+    limit: int | None = None
+    offset: int | None = None
 
 
 class ListEnvelope(BaseModel, Generic[T]):
@@ -33,6 +36,11 @@ class Strict(BaseModel):
 class TargetCreate(Strict):
     account_id: str = Field(min_length=1, max_length=36)
     override_body: str | None = Field(default=None, max_length=100_000)
+    mode: TargetMode = Field(
+        default=TargetMode.PUBLISH,
+        description="`draft` saves a platform draft (an unpublished Page post); where the "
+        "platform has no drafts, the target ends `ready_for_manual` with its final text.",
+    )
 
 
 class PostCreate(Strict):
@@ -40,11 +48,42 @@ class PostCreate(Strict):
     media_urls: list[AnyHttpUrl] = Field(default_factory=list, max_length=20)
     link: AnyHttpUrl | None = None
     targets: list[TargetCreate] = Field(min_length=1, max_length=50)
+    requires_approval: bool | None = Field(
+        default=None, description="Overrides the tenant's setting for this post."
+    )
+    # AwareDatetime refuses a time without an offset: "09:00" means nothing without a zone.
+    approval_deadline: AwareDatetime | None = Field(
+        default=None, description="Targets still unapproved then end `expired`."
+    )
+
+
+class PostUpdate(Strict):
+    """Only while every target is draft, awaiting approval or scheduled."""
+
+    expected_updated_at: AwareDatetime = Field(
+        description="The post's `updated_at` as you last read it; a stale value is refused (409)."
+    )
+    body: str | None = Field(default=None, max_length=100_000)
+    media_urls: list[AnyHttpUrl] | None = Field(default=None, max_length=20)
+    link: AnyHttpUrl | None = None
+    approval_deadline: AwareDatetime | None = None
 
 
 class PublishRequest(Strict):
-    # AwareDatetime refuses a time without an offset: "09:00" means nothing without a zone.
     scheduled_for: AwareDatetime | None = None
+    publish_if_late: bool = Field(
+        default=False,
+        description="Publish even if the target wakes later than the grace period after its "
+        "time (after an outage, say); by default such a target ends `missed`.",
+    )
+
+
+class RescheduleBody(Strict):
+    scheduled_for: AwareDatetime
+
+
+class ReviewBody(Strict):
+    comment: str | None = Field(default=None, max_length=5000)
 
 
 class TargetPublic(BaseModel):
@@ -52,6 +91,7 @@ class TargetPublic(BaseModel):
     post_id: str
     account_id: str
     platform: Platform
+    mode: TargetMode
     status: TargetStatus
     scheduled_for: datetime | None
     published_at: datetime | None
@@ -63,6 +103,15 @@ class TargetPublic(BaseModel):
     temporal_url: str | None
 
 
+class ApprovalPublic(BaseModel):
+    required: bool
+    state: ApprovalState
+    deadline: datetime | None
+    reviewed_by: str | None
+    comment: str | None
+    reviewed_at: datetime | None
+
+
 class PostPublic(BaseModel):
     id: str
     status: str
@@ -71,9 +120,20 @@ class PostPublic(BaseModel):
     link: str | None
     is_test: bool
     scheduled_for: datetime | None
+    approval: ApprovalPublic
     created_at: datetime
     updated_at: datetime
     targets: list[TargetPublic]
+
+
+class AttemptPublic(BaseModel):
+    number: int
+    outcome: str
+    started_at: datetime
+    finished_at: datetime | None
+    error_class: str | None
+    platform_code: str | None
+    message: str | None
 
 
 class AccountPublic(BaseModel):

@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote
 
-from api.schemas import AccountPublic, PostPublic, TargetPublic
+from api.schemas import (
+    AccountPublic,
+    ApprovalPublic,
+    AttemptPublic,
+    PostPublic,
+    TargetPublic,
+)
 from core.config import Settings
-from core.models import Account, Post, Target
-from core.status import TargetStatus
+from core.models import Account, Attempt, Post, Target
 
 
 def temporal_url(settings: Settings, workflow_id: str | None) -> str | None:
@@ -26,6 +31,7 @@ def target_view(target: Target, settings: Settings) -> TargetPublic:
         post_id=target.post_id,
         account_id=target.account_id,
         platform=target.platform,
+        mode=target.mode,
         status=target.status,
         scheduled_for=target.scheduled_for,
         published_at=target.published_at,
@@ -38,29 +44,23 @@ def target_view(target: Target, settings: Settings) -> TargetPublic:
     )
 
 
-def post_status(statuses: Sequence[str]) -> str:
-    """One word for a post whose targets may be in different states."""
-    distinct = set(statuses)
-    if len(distinct) == 1:
-        return next(iter(distinct))
-    if TargetStatus.PUBLISHING in distinct:
-        return "publishing"
-    if TargetStatus.PUBLISHED in distinct:
-        return "partially_published"
-    if TargetStatus.SCHEDULED in distinct:
-        return "scheduled"
-    return "mixed"
-
-
 def post_view(post: Post, targets: Sequence[Target], settings: Settings) -> PostPublic:
     return PostPublic(
         id=post.id,
-        status=post_status([t.status for t in targets]),
+        status=post.status,
         body=post.body,
         media_urls=list(post.media_urls),
         link=post.link,
         is_test=post.is_test,
         scheduled_for=post.scheduled_for,
+        approval=ApprovalPublic(
+            required=bool(post.requires_approval),
+            state=post.approval_state,
+            deadline=post.approval_deadline,
+            reviewed_by=post.reviewed_by,
+            comment=post.review_comment,
+            reviewed_at=post.reviewed_at,
+        ),
         created_at=post.created_at,
         updated_at=post.updated_at,
         targets=[target_view(t, settings) for t in targets],
@@ -76,4 +76,16 @@ def account_view(account: Account) -> AccountPublic:
         status=account.status,
         is_sandbox=account.is_sandbox,
         token_expires_at=account.token_expires_at,
+    )
+
+
+def attempt_view(attempt: Attempt) -> AttemptPublic:
+    return AttemptPublic(
+        number=attempt.number,
+        outcome=attempt.outcome,
+        started_at=attempt.started_at,
+        finished_at=attempt.finished_at,
+        error_class=attempt.error_kind,
+        platform_code=attempt.error_code,
+        message=attempt.error,
     )

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     publish_max_interval: timedelta = timedelta(hours=1)
     publish_start_to_close: timedelta = timedelta(minutes=2)
     rate_limit_default_wait: timedelta = timedelta(minutes=15)
+    # A target that wakes later than this after its time ends `missed` (seed 000: 10 min).
+    missed_grace_period: timedelta = timedelta(minutes=10)
 
     @field_validator("token_keys", mode="before")
     @classmethod

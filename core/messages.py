@@ -1,8 +1,8 @@
 """Plain pydantic messages that cross the Temporal boundary.
 
-Workflows import these (never the SQLModel tables), so nothing here may do I/O. Only ids and
-outcomes travel through Temporal history: post bodies and tokens are read by activities from
-the database, so they never sit in history.
+Workflows import these (never the SQLModel tables), so nothing here may do I/O. Only ids,
+times and outcomes travel through Temporal history: post bodies and tokens are read by
+activities from the database, so they never sit in history.
 """
 
 from __future__ import annotations
@@ -32,23 +32,39 @@ class PublishTargetInput(BaseModel):
     platform: Platform
     scheduled_for: datetime | None = None  # None: publish at once
     retry: RetrySettings = RetrySettings()
+    requires_approval: bool = False
+    approval_deadline: datetime | None = None
+    # A target that wakes later than this after its time is `missed`, unless publish_if_late.
+    grace_period: timedelta = timedelta(minutes=10)
+    publish_if_late: bool = False
 
 
 class PublishOutcome(BaseModel):
-    external_id: str
+    external_id: str | None = None
     url: str | None = None
+    status: TargetStatus = TargetStatus.PUBLISHED  # or drafted, ready_for_manual
 
 
 class TargetStateUpdate(BaseModel):
+    """A transition the workflow decided, for the database to record."""
+
     target_id: str
     status: TargetStatus
-    external_id: str | None = None
-    url: str | None = None
+    scheduled_for: datetime | None = None
     error: str | None = None
 
 
+class ReviewDecision(BaseModel):
+    reviewer: str
+    comment: str | None = None
+
+
+class RescheduleRequest(BaseModel):
+    scheduled_for: datetime
+
+
 class TargetState(BaseModel):
-    """What the workflow's `status` query answers."""
+    """What the workflow's `status` query and its updates answer."""
 
     status: TargetStatus
     scheduled_for: datetime | None = None
@@ -56,6 +72,8 @@ class TargetState(BaseModel):
     external_id: str | None = None
     url: str | None = None
     error: str | None = None
+    # Every status the target has been in, in order: the tests assert whole sequences.
+    transitions: list[TargetStatus] = []
 
 
 # Activity names: the workflow calls activities by these names, so it never imports the module
@@ -70,3 +88,7 @@ ERROR_RATE_LIMITED = "RateLimitedError"
 ERROR_CONTENT = "ContentError"
 ERROR_AUTH = "AuthError"
 NON_RETRYABLE_ERRORS = (ERROR_CONTENT, ERROR_AUTH)
+
+# ApplicationError types an update validator raises, so the API can answer 409 or 422.
+REFUSED_CONFLICT = "Conflict"
+REFUSED_INVALID = "Invalid"

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.db import StrEnumType, UTCDateTime, utcnow
-from core.status import AccountStatus, Platform, TargetStatus
+from core.status import AccountStatus, ApprovalState, Platform, TargetMode, TargetStatus
 
 
 def new_id() -> str:
@@ -67,10 +67,21 @@ class Post(SQLModel, table=True):
     link: str | None = Field(default=None, max_length=2048)
     is_test: bool = False
     created_by: str = Field(foreign_key="api_key.id", max_length=36)
-    approval_state: str = Field(default="not_required", max_length=32)
+    # The aggregate of the targets' states, kept current by whoever changes a target.
+    status: str = Field(default="draft", max_length=32, index=True)
+    requires_approval: bool | None = None  # None: the tenant's setting decides
+    approval_state: ApprovalState = Field(
+        default=ApprovalState.NOT_REQUIRED, sa_type=StrEnumType(ApprovalState)
+    )
+    approval_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reviewed_by: str | None = Field(default=None, max_length=200)
+    review_comment: str | None = Field(default=None, max_length=5000)
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     scheduled_for: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    publish_if_late: bool = False
     created_at: datetime = _created()
     updated_at: datetime = _created()
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Target(SQLModel, table=True):
@@ -85,6 +96,7 @@ class Target(SQLModel, table=True):
     account_id: str = Field(foreign_key="account.id", index=True, max_length=36)
     platform: Platform = Field(sa_type=StrEnumType(Platform))
     override_body: str | None = None
+    mode: TargetMode = Field(default=TargetMode.PUBLISH, sa_type=StrEnumType(TargetMode))
     status: TargetStatus = Field(default=TargetStatus.DRAFT, sa_type=StrEnumType(TargetStatus))
     scheduled_for: datetime | None = Field(default=None, sa_type=UTCDateTime)
     workflow_id: str | None = Field(default=None, max_length=100)
@@ -109,6 +121,35 @@ class Attempt(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
     started_at: datetime = _created()
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    error_kind: str | None = Field(default=None, max_length=32)
+    error_kind: str | None = Field(default=None, max_length=32)  # transient, rate_limited, ...
+    error_code: str | None = Field(default=None, max_length=64)  # the platform's own code
     error: str | None = None
     response_summary: str | None = Field(default=None, max_length=2048)
+
+
+class Notification(SQLModel, table=True):
+    """Something a tenant should hear about (a dead target, say); webhooks deliver these later."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
+    kind: str = Field(max_length=64)
+    post_id: str | None = Field(default=None, foreign_key="post.id", max_length=36)
+    target_id: str | None = Field(default=None, foreign_key="target.id", max_length=36)
+    message: str
+    created_at: datetime = _created()
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to a create with an Idempotency-Key, replayed for the same request."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=36)
+    key: str = Field(max_length=255)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _created()

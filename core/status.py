@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -11,6 +12,8 @@ class TargetStatus(StrEnum):
     SCHEDULED = "scheduled"
     PUBLISHING = "publishing"
     PUBLISHED = "published"
+    DRAFTED = "drafted"  # saved as a draft on the platform (e.g. an unpublished Page post)
+    READY_FOR_MANUAL = "ready_for_manual"  # no drafts API: a person posts the final text
     FAILED = "failed"  # permanent error: the platform refused the content or the token
     DEAD = "dead"  # transient errors outlasted every retry
     CANCELLED = "cancelled"
@@ -27,6 +30,8 @@ class TargetStatus(StrEnum):
 TERMINAL_STATUSES = frozenset(
     {
         TargetStatus.PUBLISHED,
+        TargetStatus.DRAFTED,
+        TargetStatus.READY_FOR_MANUAL,
         TargetStatus.FAILED,
         TargetStatus.DEAD,
         TargetStatus.CANCELLED,
@@ -36,6 +41,52 @@ TERMINAL_STATUSES = frozenset(
         TargetStatus.UNCONFIRMED,
     }
 )
+
+
+# The states a person may send back to publishing with POST /v1/targets/{id}/retry.
+RETRYABLE_STATUSES = frozenset(
+    {TargetStatus.FAILED, TargetStatus.DEAD, TargetStatus.MISSED, TargetStatus.EXPIRED}
+)
+# Before the platform is called: a post may still be edited, rescheduled or cancelled.
+PENDING_STATUSES = frozenset(
+    {TargetStatus.DRAFT, TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED}
+)
+
+
+# Ends a tenant should hear about (a Notification row now, webhooks later).
+NOTIFY_STATUSES = frozenset(
+    {TargetStatus.FAILED, TargetStatus.DEAD, TargetStatus.MISSED, TargetStatus.EXPIRED}
+)
+
+
+def aggregate_status(statuses: Iterable[str]) -> str:
+    """One word for a post whose targets may be in different states."""
+    distinct = set(statuses)
+    if not distinct:
+        return TargetStatus.DRAFT.value
+    if len(distinct) == 1:
+        return str(next(iter(distinct)))
+    if TargetStatus.PUBLISHING in distinct:
+        return TargetStatus.PUBLISHING.value
+    if TargetStatus.AWAITING_APPROVAL in distinct:
+        return TargetStatus.AWAITING_APPROVAL.value
+    if TargetStatus.SCHEDULED in distinct:
+        return TargetStatus.SCHEDULED.value
+    if distinct & {TargetStatus.PUBLISHED, TargetStatus.DRAFTED}:
+        return "partially_published"
+    return "mixed"
+
+
+class TargetMode(StrEnum):
+    PUBLISH = "publish"
+    DRAFT = "draft"  # a platform draft where the platform has one, else ready_for_manual
+
+
+class ApprovalState(StrEnum):
+    NOT_REQUIRED = "not_required"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 class Platform(StrEnum):

@@ -35,6 +35,7 @@ class PlatformRules:
     max_text_length: int
     max_media: int
     requires_text_or_media: bool = True
+    supports_drafts: bool = False  # the platform keeps an unpublished post for a person
 
 
 class Provider(Protocol):
@@ -43,4 +44,6 @@ class Provider(Protocol):
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None: ...
 
-    async def publish(self, account: AccountCredentials, content: PostContent) -> Published: ...
+    async def publish(
+        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+    ) -> Published: ...

@@ -32,15 +32,22 @@ AUTH_CODES = {102, 190, 3, 10, *range(200, 300)}
 
 class FacebookProvider:
     platform: ClassVar[Platform] = Platform.FACEBOOK
-    rules: ClassVar[PlatformRules] = PlatformRules(max_text_length=63_206, max_media=10)
+    rules: ClassVar[PlatformRules] = PlatformRules(
+        max_text_length=63_206, max_media=10, supports_drafts=True
+    )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
 
-    async def publish(self, account: AccountCredentials, content: PostContent) -> Published:
+    async def publish(
+        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+    ) -> Published:
         page = account.external_id
         body: dict[str, Any] = {"message": content.text, "access_token": account.access_token}
+        if draft:
+            # An unpublished ("dark") Page post: it waits in the Page's publishing tools.
+            body["published"] = False
         if content.link:
             body["link"] = content.link
         if content.media_urls:

@@ -124,6 +124,7 @@ async def create_post(version: str, page_id: str, request: Request) -> JSONRespo
     post = _store_post(
         request, page_id, message, media=media_urls, link=str(link) if link else None
     )
+    post.published = not _falsy(params.get("published", True))
     return JSONResponse({"id": post.id})
 
 

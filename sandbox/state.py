@@ -19,6 +19,7 @@ class SandboxPost:
     media: list[str] = field(default_factory=list)
     link: str | None = None
     url: str | None = None
+    published: bool = True  # False: an unpublished (draft) Page post
 
     def public(self) -> dict[str, Any]:
         return {
@@ -29,6 +30,7 @@ class SandboxPost:
             "media": self.media,
             "link": self.link,
             "url": self.url,
+            "published": self.published,
             "received_at": self.received_at,
         }
 

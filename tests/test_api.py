@@ -213,8 +213,11 @@ async def test_a_scheduled_time_is_stored_and_returned_in_utc(
     )
     assert target["workflow_id"] == f"target-{target['id']}"
 
-    again = await api.post(f"/v1/posts/{post['id']}/publish", headers=auth(tenant), json={})
+    again = await api.post(
+        f"/v1/posts/{post['id']}/publish", headers=auth(tenant), json={"scheduled_for": local}
+    )
     assert again.status_code == 409
+    assert "use /reschedule" in again.json()["error"]["message"]
 
 
 async def test_publish_now_through_the_api_reaches_the_sandbox(

@@ -1,13 +1,20 @@
-"""PublishTargetWorkflow: one delivery of one post to one account, from schedule to outcome.
+"""PublishTargetWorkflow: one delivery of one post to one account, from approval to outcome.
 
 Deterministic code only: no I/O, no wall clock, no randomness. Every side effect is an
 activity, called by name so this module never imports their bodies.
+
+States (DESIGN.md): awaiting_approval → scheduled → publishing → published (or drafted,
+ready_for_manual, failed, dead); from the waiting states also rejected, expired, cancelled and
+missed. Steering arrives as Updates, whose validators refuse (and change nothing) when the
+target is no longer in a state the request makes sense for.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -20,18 +27,23 @@ with workflow.unsafe.imports_passed_through():
         NON_RETRYABLE_ERRORS,
         PUBLISH_TARGET,
         RECORD_TARGET_STATE,
+        REFUSED_CONFLICT,
+        REFUSED_INVALID,
         PublishOutcome,
         PublishTargetInput,
+        RescheduleRequest,
         RetrySettings,
+        ReviewDecision,
         TargetState,
         TargetStateUpdate,
     )
     from core.status import TargetStatus
-    from core.temporal import SA_STATUS
+    from core.temporal import SA_SCHEDULED_FOR, SA_STATUS
 
 # Database writes are retried until they succeed: a delivery's outcome must not be lost to a
 # passing database hiccup.
 RECORD_TIMEOUT = timedelta(seconds=30)
+WAITING = (TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED)
 
 
 def publish_retry_policy(retry: RetrySettings) -> RetryPolicy:
@@ -44,64 +56,227 @@ def publish_retry_policy(retry: RetrySettings) -> RetryPolicy:
     )
 
 
+def _refuse(message: str, *, kind: str = REFUSED_CONFLICT) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
 @workflow.defn
 class PublishTargetWorkflow:
     def __init__(self) -> None:
         self._state = TargetState(status=TargetStatus.SCHEDULED)
+        self._job: PublishTargetInput | None = None
+        self._due: datetime | None = None
+        self._publish_now = False
+        self._woken = False
+        # Serialises database writes, so they land in the order the workflow decided them.
+        self._db = asyncio.Lock()
 
     @workflow.run
     async def run(self, job: PublishTargetInput) -> TargetState:
+        self._job = job
+        self._due = job.scheduled_for
         self._state.scheduled_for = job.scheduled_for
-        await self._sleep_until_due(job)
+        first = TargetStatus.AWAITING_APPROVAL if job.requires_approval else TargetStatus.SCHEDULED
+        self._state.status = first  # the API wrote it, and set the search attribute, at start
+        self._state.transitions = [first]
 
-        self._state.publish_started_at = workflow.now()
-        self._set_status(TargetStatus.PUBLISHING)
-        try:
-            outcome: PublishOutcome = await workflow.execute_activity(
-                PUBLISH_TARGET,
-                job.target_id,
-                result_type=PublishOutcome,
-                start_to_close_timeout=job.retry.start_to_close,
-                retry_policy=publish_retry_policy(job.retry),
-            )
-        except ActivityError as error:
-            await self._record_failure(job, error)
-            return self._state
+        while not self._state.status.is_terminal:
+            if self._state.status == TargetStatus.AWAITING_APPROVAL:
+                await self._await_review(job)
+                continue
+            if self._publish_now or self._is_due():
+                break
+            self._woken = False
+            await self._wait(lambda: self._woken, until=self._due)
 
-        # The publish activity already wrote the outcome to the database with the attempt.
-        self._state.external_id = outcome.external_id
-        self._state.url = outcome.url
-        self._set_status(TargetStatus.PUBLISHED)
+        if not self._state.status.is_terminal:
+            late_by = self._late_by(job)
+            if late_by is not None:
+                await self._transition(
+                    TargetStatus.MISSED,
+                    error=f"woke {late_by} after its time, beyond the {job.grace_period} grace "
+                    "period; not published",
+                )
+            else:
+                await self._publish(job)
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
+
+    # Queries and updates ---------------------------------------------------------------------
 
     @workflow.query
     def status(self) -> TargetState:
         return self._state
 
-    async def _sleep_until_due(self, job: PublishTargetInput) -> None:
-        if job.scheduled_for is None:
-            return
-        remaining = job.scheduled_for - workflow.now()
-        if remaining > timedelta(0):
-            # A condition wait rather than a bare sleep: signals (reschedule, cancel, publish
-            # now) wake it early without changing the timer it records.
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: False, timeout=remaining)
+    @workflow.update
+    async def approve(self, decision: ReviewDecision) -> TargetState:
+        self._check_status(TargetStatus.AWAITING_APPROVAL, "approve")
+        await self._transition(TargetStatus.SCHEDULED)
+        return self._state
 
-    async def _record_failure(self, job: PublishTargetInput, error: ActivityError) -> None:
-        cause = error.cause
-        kind = cause.type if isinstance(cause, ApplicationError) else None
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
-        # A refusal (content or auth) is final; anything else got here by exhausting its retries.
-        status = TargetStatus.FAILED if kind in (ERROR_CONTENT, ERROR_AUTH) else TargetStatus.DEAD
-        self._state.error = message
-        self._set_status(status)
-        await workflow.execute_activity(
-            RECORD_TARGET_STATE,
-            TargetStateUpdate(target_id=job.target_id, status=status, error=message),
-            start_to_close_timeout=RECORD_TIMEOUT,
+    @approve.validator
+    def _validate_approve(self, decision: ReviewDecision) -> None:
+        self._check_status(TargetStatus.AWAITING_APPROVAL, "approve")
+
+    @workflow.update
+    async def reject(self, decision: ReviewDecision) -> TargetState:
+        self._check_status(TargetStatus.AWAITING_APPROVAL, "reject")
+        reason = f"rejected by {decision.reviewer}"
+        if decision.comment:
+            reason += f": {decision.comment}"
+        await self._transition(TargetStatus.REJECTED, error=reason)
+        return self._state
+
+    @reject.validator
+    def _validate_reject(self, decision: ReviewDecision) -> None:
+        self._check_status(TargetStatus.AWAITING_APPROVAL, "reject")
+
+    @workflow.update
+    async def request_approval(self) -> TargetState:
+        """The post was edited after approval: it must be approved again."""
+        self._check_status(TargetStatus.SCHEDULED, "send back for approval")
+        self._woken = True
+        await self._transition(TargetStatus.AWAITING_APPROVAL)
+        return self._state
+
+    @request_approval.validator
+    def _validate_request_approval(self) -> None:
+        self._check_status(TargetStatus.SCHEDULED, "send back for approval")
+
+    @workflow.update
+    async def reschedule(self, request: RescheduleRequest) -> TargetState:
+        self._check_reschedule(request)
+        self._due = request.scheduled_for
+        self._state.scheduled_for = request.scheduled_for
+        workflow.upsert_search_attributes([SA_SCHEDULED_FOR.value_set(request.scheduled_for)])
+        self._woken = True
+        await self._record(self._state.status)
+        return self._state
+
+    @reschedule.validator
+    def _validate_reschedule(self, request: RescheduleRequest) -> None:
+        self._check_reschedule(request)
+
+    @workflow.update
+    async def cancel(self) -> TargetState:
+        """Cancel before publishing; refused once the platform may have been called."""
+        self._check_status(WAITING, "cancel")
+        self._woken = True
+        await self._transition(TargetStatus.CANCELLED, error="cancelled")
+        return self._state
+
+    @cancel.validator
+    def _validate_cancel(self) -> None:
+        self._check_status(WAITING, "cancel")
+
+    @workflow.update
+    async def publish_now(self) -> TargetState:
+        """Publish a scheduled target at once; answers once publishing has begun."""
+        self._check_status(TargetStatus.SCHEDULED, "publish now")
+        self._publish_now = True
+        self._woken = True
+        await workflow.wait_condition(lambda: self._state.status != TargetStatus.SCHEDULED)
+        return self._state
+
+    @publish_now.validator
+    def _validate_publish_now(self) -> None:
+        self._check_status(TargetStatus.SCHEDULED, "publish now")
+
+    # Steps ------------------------------------------------------------------------------------
+
+    async def _await_review(self, job: PublishTargetInput) -> None:
+        await self._wait(
+            lambda: self._state.status != TargetStatus.AWAITING_APPROVAL,
+            until=job.approval_deadline,
         )
+        # Re-read the state rather than trusting the wait: a decision and the deadline can
+        # arrive in the same instant, and a decision that made it in wins.
+        if self._state.status == TargetStatus.AWAITING_APPROVAL:
+            await self._transition(
+                TargetStatus.EXPIRED, error=f"not approved by {job.approval_deadline}"
+            )
 
-    def _set_status(self, status: TargetStatus) -> None:
+    async def _publish(self, job: PublishTargetInput) -> None:
+        self._state.publish_started_at = workflow.now()
+        await self._transition(TargetStatus.PUBLISHING, persist=False)
+        try:
+            # Under the write lock: an update's record still in flight must land first.
+            async with self._db:
+                outcome: PublishOutcome = await workflow.execute_activity(
+                    PUBLISH_TARGET,
+                    job.target_id,
+                    result_type=PublishOutcome,
+                    start_to_close_timeout=job.retry.start_to_close,
+                    retry_policy=publish_retry_policy(job.retry),
+                )
+        except ActivityError as error:
+            cause = error.cause
+            kind = cause.type if isinstance(cause, ApplicationError) else None
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
+            # A refusal (content or auth) is final; anything else exhausted its retries.
+            verdict = (
+                TargetStatus.FAILED if kind in (ERROR_CONTENT, ERROR_AUTH) else TargetStatus.DEAD
+            )
+            await self._transition(verdict, error=message)
+            return
+        # The publish activity wrote the outcome to the database together with its attempt.
+        self._state.external_id = outcome.external_id
+        self._state.url = outcome.url
+        await self._transition(outcome.status, persist=False)
+
+    # Helpers ----------------------------------------------------------------------------------
+
+    def _is_due(self) -> bool:
+        return self._due is None or workflow.now() >= self._due
+
+    def _late_by(self, job: PublishTargetInput) -> timedelta | None:
+        if self._due is None or self._publish_now or job.publish_if_late:
+            return None
+        late = workflow.now() - self._due
+        return late if late > job.grace_period else None
+
+    async def _wait(self, condition: Callable[[], bool], *, until: datetime | None) -> None:
+        """Until `condition` holds or the clock reaches `until` (None: no deadline)."""
+        if until is None:
+            await workflow.wait_condition(condition)
+            return
+        remaining = until - workflow.now()
+        if remaining <= timedelta(0):
+            return
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(condition, timeout=remaining)
+
+    async def _transition(
+        self, status: TargetStatus, *, error: str | None = None, persist: bool = True
+    ) -> None:
         self._state.status = status
+        self._state.transitions.append(status)
+        if error is not None:
+            self._state.error = error
         workflow.upsert_search_attributes([SA_STATUS.value_set(status.value)])
+        if persist:
+            await self._record(status, error)
+
+    async def _record(self, status: TargetStatus, error: str | None = None) -> None:
+        assert self._job is not None
+        update = TargetStateUpdate(
+            target_id=self._job.target_id, status=status, scheduled_for=self._due, error=error
+        )
+        async with self._db:
+            await workflow.execute_activity(
+                RECORD_TARGET_STATE, update, start_to_close_timeout=RECORD_TIMEOUT
+            )
+
+    def _check_status(self, allowed: TargetStatus | tuple[TargetStatus, ...], action: str) -> None:
+        allowed = allowed if isinstance(allowed, tuple) else (allowed,)
+        if self._state.status not in allowed or self._publish_now:
+            current = "publishing" if self._publish_now else self._state.status.value
+            raise _refuse(f"cannot {action}: the target is {current}")
+
+    def _check_reschedule(self, request: RescheduleRequest) -> None:
+        self._check_status(WAITING, "reschedule")
+        when = request.scheduled_for
+        if when.tzinfo is None:
+            raise _refuse("scheduled_for needs an offset", kind=REFUSED_INVALID)
+        if when <= workflow.now():
+            raise _refuse(f"scheduled_for {when.isoformat()} is in the past", kind=REFUSED_INVALID)

@@ -1,122 +1,75 @@
+"""Posts: create (idempotently), list, read, edit, delete."""
+
 from __future__ import annotations
 
-from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, status
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import JSONResponse
+from sqlmodel import col, func, select
 
-from api.deps import (
-    Caller,
-    ManagerDep,
-    PublisherDep,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-    ViewerDep,
-)
-from api.errors import ApiError, problem
-from api.scheduling import schedule_targets
+from api.deps import ManagerDep, SessionDep, SettingsDep, TemporalDep, ViewerDep
+from api.errors import ApiError
+from api.idempotency import commit_with_record, replay, request_hash
+from api.post_queries import load_post, targets_of
+from api.post_rules import check_new_targets, content_problems, refuse_if_any
 from api.schemas import (
     Envelope,
     ListEnvelope,
     ListMeta,
     PostCreate,
     PostPublic,
-    PublishRequest,
+    PostUpdate,
     TargetPublic,
 )
+from api.steering import raise_refusals, steer, update
 from api.views import post_view, target_view
 from core.db import utcnow
-from core.models import Account, Post, Target
-from core.status import AccountStatus, TargetStatus
-from providers.registry import PROVIDERS, rules_for
+from core.models import Post, Target, Tenant
+from core.post_status import refresh_post_status
+from core.status import PENDING_STATUSES, ApprovalState, TargetStatus
 
 router = APIRouter(prefix="/v1/posts", tags=["posts"])
 
-# A "now" sent by a caller whose clock runs a little behind is still now.
-PAST_TOLERANCE = timedelta(seconds=5)
-
-
-async def _load_post(session: AsyncSession, caller: Caller, post_id: str) -> Post:
-    post = await session.get(Post, post_id)
-    if post is None or post.tenant_id != caller.tenant_id:
-        raise ApiError(404, "not_found", f"no post {post_id}")
-    return post
-
-
-async def _targets_of(session: AsyncSession, post_id: str) -> list[Target]:
-    rows = await session.exec(
-        select(Target).where(Target.post_id == post_id).order_by(col(Target.created_at))
-    )
-    return list(rows.all())
-
-
-async def _validate_targets(
-    session: AsyncSession, caller: Caller, payload: PostCreate
-) -> dict[str, Account]:
-    """Check every target against its account and its platform's rules; list every problem."""
-    ids = [t.account_id for t in payload.targets]
-    found = await session.exec(
-        select(Account).where(Account.tenant_id == caller.tenant_id, col(Account.id).in_(ids))
-    )
-    accounts = {a.id: a for a in found.all()}
-    problems = []
-    seen: set[str] = set()
-    for index, target in enumerate(payload.targets):
-        loc: list[str | int] = ["body", "targets", index]
-        account = accounts.get(target.account_id)
-        if target.account_id in seen:
-            problems.append(problem([*loc, "account_id"], "this account is already a target"))
-            continue
-        seen.add(target.account_id)
-        if account is None:
-            problems.append(problem([*loc, "account_id"], "no such account"))
-            continue
-        if account.is_sandbox != caller.is_test:
-            kind = "a sandbox key" if caller.is_test else "a live key"
-            problems.append(problem([*loc, "account_id"], f"{kind} cannot post to this account"))
-            continue
-        if account.status != AccountStatus.ACTIVE:
-            problems.append(problem([*loc, "account_id"], f"the account is {account.status}"))
-        if account.platform not in PROVIDERS:
-            problems.append(
-                problem([*loc, "account_id"], f"{account.platform} is not supported yet")
-            )
-            continue
-        rules = rules_for(account.platform)
-        text = target.override_body if target.override_body is not None else payload.body
-        field = "override_body" if target.override_body is not None else "body"
-        if len(text) > rules.max_text_length:
-            problems.append(
-                problem(
-                    [*loc, field],
-                    f"{len(text)} characters; {account.platform} allows at most "
-                    f"{rules.max_text_length}",
-                )
-            )
-        if len(payload.media_urls) > rules.max_media:
-            problems.append(
-                problem(
-                    ["body", "media_urls"],
-                    f"{len(payload.media_urls)} media; {account.platform} allows at most "
-                    f"{rules.max_media}",
-                )
-            )
-        if rules.requires_text_or_media and not (text or payload.media_urls or payload.link):
-            problems.append(problem([*loc, field], "a post needs text, media or a link"))
-    if problems:
-        raise ApiError(
-            422, "invalid_request", f"{len(problems)} problem(s) in the request", problems
-        )
-    return accounts
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Send the same key with the same body to get the first answer again.",
+    ),
+]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[PostPublic])
 async def create_post(
-    payload: PostCreate, caller: ManagerDep, session: SessionDep, settings: SettingsDep
-) -> Envelope[PostPublic]:
-    accounts = await _validate_targets(session, caller, payload)
+    payload: PostCreate,
+    caller: ManagerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    digest = request_hash(payload.model_dump_json())
+    if idempotency_key is not None:
+        earlier = await replay(session, caller.tenant_id, idempotency_key, digest)
+        if earlier is not None:
+            return JSONResponse(earlier.response, status_code=earlier.status_code)
+
+    accounts = await check_new_targets(
+        session,
+        caller,
+        payload.targets,
+        body=payload.body,
+        media_count=len(payload.media_urls),
+        has_link=payload.link is not None,
+    )
+    tenant = await session.get(Tenant, caller.tenant_id)
+    assert tenant is not None
+    requires_approval = (
+        payload.requires_approval
+        if payload.requires_approval is not None
+        else tenant.requires_approval
+    )
     post = Post(
         tenant_id=caller.tenant_id,
         body=payload.body,
@@ -124,6 +77,9 @@ async def create_post(
         link=str(payload.link) if payload.link else None,
         is_test=caller.is_test,
         created_by=caller.api_key_id,
+        requires_approval=requires_approval,
+        approval_state=ApprovalState.PENDING if requires_approval else ApprovalState.NOT_REQUIRED,
+        approval_deadline=payload.approval_deadline,
     )
     targets = [
         Target(
@@ -132,62 +88,167 @@ async def create_post(
             account_id=t.account_id,
             platform=accounts[t.account_id].platform,
             override_body=t.override_body,
+            mode=t.mode,
         )
         for t in payload.targets
     ]
     session.add(post)
     await session.flush()  # no ORM relationships, so the post is written before its targets
     session.add_all(targets)
-    await session.commit()
-    return Envelope(data=post_view(post, targets, settings))
+    body = Envelope(data=post_view(post, targets, settings)).model_dump(mode="json")
+    winner = await commit_with_record(
+        session,
+        tenant_id=caller.tenant_id,
+        key=idempotency_key,
+        digest=digest,
+        status_code=201,
+        response=body,
+    )
+    if winner is not None:
+        return JSONResponse(winner.response, status_code=winner.status_code)
+    return JSONResponse(body, status_code=201)
+
+
+@router.get("", response_model=ListEnvelope[PostPublic])
+async def list_posts(
+    caller: ViewerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    status_filter: Annotated[
+        str | None, Query(alias="status", description="the post's aggregate status")
+    ] = None,
+    search: Annotated[str | None, Query(max_length=200, description="text in the body")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ListEnvelope[PostPublic]:
+    query = select(Post).where(
+        Post.tenant_id == caller.tenant_id,
+        col(Post.deleted_at).is_(None),
+        Post.is_test == caller.is_test,
+    )
+    if status_filter:
+        query = query.where(Post.status == status_filter)
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(col(Post.body).ilike(f"%{escaped}%", escape="\\"))
+    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    page = (
+        await session.exec(
+            query.order_by(col(Post.created_at).desc(), col(Post.id)).limit(limit).offset(offset)
+        )
+    ).all()
+    views = [post_view(p, await targets_of(session, p.id), settings) for p in page]
+    return ListEnvelope(
+        data=views, meta=ListMeta(count=len(views), total=total, limit=limit, offset=offset)
+    )
 
 
 @router.get("/{post_id}", response_model=Envelope[PostPublic])
 async def get_post(
     post_id: str, caller: ViewerDep, session: SessionDep, settings: SettingsDep
 ) -> Envelope[PostPublic]:
-    post = await _load_post(session, caller, post_id)
-    return Envelope(data=post_view(post, await _targets_of(session, post.id), settings))
+    post = await load_post(session, caller, post_id)
+    return Envelope(data=post_view(post, await targets_of(session, post.id), settings))
 
 
 @router.get("/{post_id}/targets", response_model=ListEnvelope[TargetPublic])
 async def list_targets(
     post_id: str, caller: ViewerDep, session: SessionDep, settings: SettingsDep
 ) -> ListEnvelope[TargetPublic]:
-    post = await _load_post(session, caller, post_id)
-    targets = await _targets_of(session, post.id)
+    post = await load_post(session, caller, post_id)
+    targets = await targets_of(session, post.id)
     return ListEnvelope(
         data=[target_view(t, settings) for t in targets], meta=ListMeta(count=len(targets))
     )
 
 
-@router.post(
-    "/{post_id}/publish", status_code=status.HTTP_202_ACCEPTED, response_model=Envelope[PostPublic]
-)
-async def publish_post(
+@router.patch("/{post_id}", response_model=Envelope[PostPublic])
+async def edit_post(
     post_id: str,
-    payload: PublishRequest,
-    caller: PublisherDep,
+    payload: PostUpdate,
+    caller: ManagerDep,
     session: SessionDep,
     settings: SettingsDep,
     temporal: TemporalDep,
 ) -> Envelope[PostPublic]:
-    """`{}` publishes now; `{"scheduled_for": "<RFC 3339 with offset>"}` schedules."""
-    post = await _load_post(session, caller, post_id)
-    now = utcnow()
-    due = payload.scheduled_for or now
-    if payload.scheduled_for is not None and due < now - PAST_TOLERANCE:
+    """Edit while every target is draft, awaiting approval or scheduled. Editing an approved
+    post sends it back for approval."""
+    post = await load_post(session, caller, post_id)
+    if payload.expected_updated_at != post.updated_at:
         raise ApiError(
-            422,
-            "invalid_request",
-            "scheduled_for is in the past",
-            [problem(["body", "scheduled_for"], "is in the past; omit it to publish now")],
+            409,
+            "stale",
+            "the post changed since you read it: read it again and reapply your edit",
+            [{"loc": ["body", "expected_updated_at"], "msg": f"now {post.updated_at.isoformat()}"}],
         )
-    targets = await _targets_of(session, post.id)
-    drafts = [t for t in targets if t.status == TargetStatus.DRAFT]
-    if not drafts:
-        states = ", ".join(sorted({t.status for t in targets}))
-        raise ApiError(409, "conflict", f"no target is waiting to be published (targets: {states})")
+    targets = await targets_of(session, post.id)
+    moved_on = [t for t in targets if t.status not in PENDING_STATUSES]
+    if moved_on:
+        raise ApiError(
+            409,
+            "conflict",
+            "a post can be edited only before it publishes",
+            [{"loc": ["targets", t.id], "msg": f"the target is {t.status}"} for t in moved_on],
+        )
+    fields = payload.model_fields_set
+    body = payload.body if "body" in fields and payload.body is not None else post.body
+    media = (
+        [str(u) for u in payload.media_urls or []] if "media_urls" in fields else post.media_urls
+    )
+    link = (str(payload.link) if payload.link else None) if "link" in fields else post.link
+    refuse_if_any(
+        [
+            problem
+            for t in targets
+            for problem in content_problems(
+                t.platform,
+                t.override_body if t.override_body is not None else body,
+                media_count=len(media),
+                has_link=link is not None,
+                loc=["body", "body"],
+            )
+        ]
+    )
 
-    await schedule_targets(session, temporal, settings, post, drafts, due=payload.scheduled_for)
+    if post.approval_state == ApprovalState.APPROVED:
+        # What was approved is not what will go out any more.
+        scheduled = [t for t in targets if t.status == TargetStatus.SCHEDULED]
+        _, refused = await steer(temporal, scheduled, update("request_approval"))
+        raise_refusals(refused, "send back for approval")
+        post.approval_state = ApprovalState.PENDING
+        post.reviewed_by = post.review_comment = post.reviewed_at = None
+        for target in scheduled:
+            await session.refresh(target)
+    post.body, post.media_urls, post.link = body, media, link
+    if "approval_deadline" in fields:
+        post.approval_deadline = payload.approval_deadline
+    post.updated_at = utcnow()
+    session.add(post)
+    await refresh_post_status(session, post.id)
+    await session.commit()
     return Envelope(data=post_view(post, targets, settings))
+
+
+@router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_post(
+    post_id: str, caller: ManagerDep, session: SessionDep, temporal: TemporalDep
+) -> Response:
+    """Cancel what has not gone out, then delete. Live posts on the platforms stay live."""
+    post = await load_post(session, caller, post_id)
+    targets = await targets_of(session, post.id)
+    if any(t.status == TargetStatus.PUBLISHING for t in targets):
+        raise ApiError(409, "conflict", "a target is publishing right now; try again shortly")
+    waiting = [
+        t for t in targets if t.status in (TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED)
+    ]
+    _, refused = await steer(temporal, waiting, update("cancel"))
+    raise_refusals(refused, "cancel")
+    for target in targets:
+        if target.status == TargetStatus.DRAFT:
+            target.status = TargetStatus.CANCELLED
+            session.add(target)
+    post.deleted_at = utcnow()
+    session.add(post)
+    await refresh_post_status(session, post.id)
+    await session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,38 @@
+"""Reading posts and targets within the caller's tenant."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.deps import Caller
+from api.errors import ApiError
+from core.models import Post, Target
+
+
+async def load_post(session: AsyncSession, caller: Caller, post_id: str) -> Post:
+    post = await session.get(Post, post_id)
+    if post is None or post.tenant_id != caller.tenant_id or post.deleted_at is not None:
+        raise ApiError(404, "not_found", f"no post {post_id}")
+    return post
+
+
+async def targets_of(session: AsyncSession, post_id: str) -> list[Target]:
+    # populate_existing: the workflows' activities write targets from other sessions.
+    rows = await session.exec(
+        select(Target)
+        .where(Target.post_id == post_id)
+        .order_by(col(Target.created_at))
+        .execution_options(populate_existing=True)
+    )
+    return list(rows.all())
+
+
+async def load_target(session: AsyncSession, caller: Caller, target_id: str) -> Target:
+    target = await session.get(Target, target_id)
+    if target is None or target.tenant_id != caller.tenant_id:
+        raise ApiError(404, "not_found", f"no target {target_id}")
+    post = await session.get(Post, target.post_id)
+    if post is None or post.deleted_at is not None:
+        raise ApiError(404, "not_found", f"no target {target_id}")
+    return target

@@ -1,0 +1,209 @@
+"""Steering a post's deliveries: publish, reschedule, cancel, approve, reject."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, status
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from api.deps import Caller, PublisherDep, ReviewerDep, SessionDep, SettingsDep, TemporalDep
+from api.errors import ApiError, problem
+from api.post_queries import load_post, targets_of
+from api.scheduling import schedule_targets
+from api.schemas import Envelope, PostPublic, PublishRequest, RescheduleBody, ReviewBody
+from api.steering import raise_refusals, steer, update
+from api.views import post_view
+from core.config import Settings
+from core.db import utcnow
+from core.messages import RescheduleRequest, ReviewDecision
+from core.models import Post, Target
+from core.status import ApprovalState, TargetStatus
+
+router = APIRouter(prefix="/v1/posts", tags=["lifecycle"])
+
+# A "now" sent by a caller whose clock runs a little behind is still now.
+PAST_TOLERANCE = timedelta(seconds=5)
+WAITING = (TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED)
+
+
+def _refuse_past(when: object) -> None:
+    raise ApiError(
+        422,
+        "invalid_request",
+        "scheduled_for is in the past",
+        [problem(["body", "scheduled_for"], f"{when} is in the past")],
+    )
+
+
+def _conflict(message: str, targets: list[Target]) -> ApiError:
+    return ApiError(
+        409,
+        "conflict",
+        message,
+        [problem(["targets", t.id], f"the target is {t.status}") for t in targets],
+    )
+
+
+async def _answer(session: SessionDep, settings: SettingsDep, post: Post) -> Envelope[PostPublic]:
+    """The post as it is now: the workflows recorded their changes before answering."""
+    await session.refresh(post)
+    targets = await targets_of(session, post.id)
+    return Envelope(data=post_view(post, targets, settings))
+
+
+@router.post(
+    "/{post_id}/publish", status_code=status.HTTP_202_ACCEPTED, response_model=Envelope[PostPublic]
+)
+async def publish_post(
+    post_id: str,
+    payload: PublishRequest,
+    caller: PublisherDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+) -> Envelope[PostPublic]:
+    """`{}` publishes now (a scheduled post too, at once and once); `{"scheduled_for": …}`
+    schedules a draft post."""
+    post = await load_post(session, caller, post_id)
+    if payload.scheduled_for is not None and payload.scheduled_for < utcnow() - PAST_TOLERANCE:
+        _refuse_past(payload.scheduled_for.isoformat())
+    targets = await targets_of(session, post.id)
+    drafts = [t for t in targets if t.status == TargetStatus.DRAFT]
+    scheduled = [t for t in targets if t.status == TargetStatus.SCHEDULED]
+    if payload.scheduled_for is not None and scheduled:
+        raise _conflict("already scheduled: use /reschedule to move it", scheduled)
+    if not drafts and not scheduled:
+        raise _conflict("no target is waiting to be published", targets)
+    if payload.scheduled_for is None and scheduled:
+        _, refused = await steer(temporal, scheduled, update("publish_now"))
+        raise_refusals(refused, "publish now")
+    if drafts:
+        post.publish_if_late = payload.publish_if_late
+        await schedule_targets(session, temporal, settings, post, drafts, due=payload.scheduled_for)
+    return await _answer(session, settings, post)
+
+
+@router.post("/{post_id}/reschedule", response_model=Envelope[PostPublic])
+async def reschedule_post(
+    post_id: str,
+    payload: RescheduleBody,
+    caller: PublisherDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+) -> Envelope[PostPublic]:
+    post = await load_post(session, caller, post_id)
+    if payload.scheduled_for <= utcnow():
+        _refuse_past(payload.scheduled_for.isoformat())
+    targets = await targets_of(session, post.id)
+    waiting = [t for t in targets if t.status in WAITING]
+    if not waiting:
+        raise _conflict("nothing is waiting to publish", targets)
+    done, refused = await steer(
+        temporal,
+        waiting,
+        update("reschedule", RescheduleRequest(scheduled_for=payload.scheduled_for)),
+    )
+    if done:
+        post.scheduled_for = payload.scheduled_for
+        session.add(post)
+        await session.commit()
+    raise_refusals(refused, "reschedule")
+    return await _answer(session, settings, post)
+
+
+@router.post("/{post_id}/cancel", response_model=Envelope[PostPublic])
+async def cancel_post(
+    post_id: str,
+    caller: PublisherDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+) -> Envelope[PostPublic]:
+    """Cancel every target that has not started publishing; answers once each workflow has
+    confirmed that nothing will be sent."""
+    post = await load_post(session, caller, post_id)
+    targets = await targets_of(session, post.id)
+    drafts = [t for t in targets if t.status == TargetStatus.DRAFT]
+    waiting = [t for t in targets if t.status in WAITING]
+    if not drafts and not waiting:
+        raise _conflict("nothing left to cancel", targets)
+    _, refused = await steer(temporal, waiting, update("cancel"))
+    for target in drafts:
+        target.status = TargetStatus.CANCELLED
+        target.last_error = "cancelled"
+        session.add(target)
+    await session.commit()
+    raise_refusals(refused, "cancel")
+    return await _answer(session, settings, post)
+
+
+@router.post("/{post_id}/approve", response_model=Envelope[PostPublic])
+async def approve_post(
+    post_id: str,
+    payload: ReviewBody,
+    caller: ReviewerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+) -> Envelope[PostPublic]:
+    """Approve: waiting targets go on to their schedule; a draft post stays approved for when
+    it is published."""
+    return await _review(post_id, payload, caller, session, settings, temporal, approved=True)
+
+
+@router.post("/{post_id}/reject", response_model=Envelope[PostPublic])
+async def reject_post(
+    post_id: str,
+    payload: ReviewBody,
+    caller: ReviewerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+) -> Envelope[PostPublic]:
+    """Reject: every unapproved target ends `rejected` with the reviewer's comment."""
+    return await _review(post_id, payload, caller, session, settings, temporal, approved=False)
+
+
+async def _review(
+    post_id: str,
+    payload: ReviewBody,
+    caller: Caller,
+    session: AsyncSession,
+    settings: Settings,
+    temporal: Client,
+    *,
+    approved: bool,
+) -> Envelope[PostPublic]:
+    reviewer = caller.name
+    post = await load_post(session, caller, post_id)
+    if not post.requires_approval:
+        raise ApiError(409, "conflict", "this post does not require approval")
+    if post.approval_state != ApprovalState.PENDING:
+        raise ApiError(409, "conflict", f"this post is already {post.approval_state}")
+    targets = await targets_of(session, post.id)
+    awaiting = [t for t in targets if t.status == TargetStatus.AWAITING_APPROVAL]
+    drafts = [t for t in targets if t.status == TargetStatus.DRAFT]
+    if not awaiting and not drafts:
+        raise _conflict("no target is awaiting approval", targets)
+    decision = ReviewDecision(reviewer=reviewer, comment=payload.comment)
+    _, refused = await steer(
+        temporal, awaiting, update("approve" if approved else "reject", decision)
+    )
+    raise_refusals(refused, "approve" if approved else "reject")
+    if not approved:
+        for target in drafts:
+            target.status = TargetStatus.REJECTED
+            target.last_error = f"rejected by {reviewer}" + (
+                f": {payload.comment}" if payload.comment else ""
+            )
+            session.add(target)
+    post.approval_state = ApprovalState.APPROVED if approved else ApprovalState.REJECTED
+    post.reviewed_by = reviewer
+    post.review_comment = payload.comment
+    post.reviewed_at = utcnow()
+    session.add(post)
+    await session.commit()
+    return await _answer(session, settings, post)

@@ -1,0 +1,94 @@
+"""Sending one Update to the workflows of several targets, and reading their refusals."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError, problem
+from core.messages import REFUSED_INVALID, TargetState
+from core.models import Target
+from workflows.publish_target import PublishTargetWorkflow
+
+
+@dataclass(frozen=True)
+class Refusal:
+    target_id: str
+    invalid: bool  # 422 (the request is wrong) rather than 409 (the target has moved on)
+    message: str
+
+
+Send = Callable[[Client, str], Awaitable[TargetState]]
+
+
+def update(name: str, *args: object) -> Send:
+    """An Update of PublishTargetWorkflow by method name, waiting for its result."""
+    method = getattr(PublishTargetWorkflow, name)
+
+    async def send(client: Client, workflow_id: str) -> TargetState:
+        handle = client.get_workflow_handle_for(PublishTargetWorkflow.run, workflow_id)
+        result: TargetState = await handle.execute_update(method, *args)
+        return result
+
+    return send
+
+
+def _refusal(target: Target, error: BaseException) -> Refusal:
+    if isinstance(error, TimeoutError):
+        raise ApiError(
+            503,
+            "workflow_unresponsive",
+            f"the workflow of target {target.id} did not answer in time (is a worker running?); "
+            "the request may still take effect when it does",
+        )
+    if isinstance(error, WorkflowUpdateFailedError) and isinstance(error.cause, ApplicationError):
+        return Refusal(target.id, error.cause.type == REFUSED_INVALID, error.cause.message)
+    if isinstance(error, RPCError) and error.status == RPCStatusCode.NOT_FOUND:
+        return Refusal(target.id, False, f"the target is {target.status}: its workflow has ended")
+    raise error
+
+
+# Long enough for a workflow to record its change; short enough that a caller is not left
+# hanging when no worker is polling.
+UPDATE_TIMEOUT_SECONDS = 30.0
+
+
+async def steer(
+    client: Client,
+    targets: Sequence[Target],
+    send: Send,
+    *,
+    timeout: float = UPDATE_TIMEOUT_SECONDS,
+) -> tuple[list[Target], list[Refusal]]:
+    """Send to every target's workflow at once; the targets that took it, and the refusals."""
+    results = await asyncio.gather(
+        *(asyncio.wait_for(send(client, t.workflow_id or ""), timeout) for t in targets),
+        return_exceptions=True,
+    )
+    done: list[Target] = []
+    refused: list[Refusal] = []
+    for target, result in zip(targets, results, strict=True):
+        if isinstance(result, BaseException):
+            refused.append(_refusal(target, result))
+        else:
+            done.append(target)
+    return done, refused
+
+
+def raise_refusals(refused: Sequence[Refusal], action: str) -> None:
+    """Every refusal becomes one detail of a 422 (if any request was wrong) or a 409."""
+    if not refused:
+        return
+    status = 422 if any(r.invalid for r in refused) else 409
+    details = [problem(["targets", r.target_id], r.message) for r in refused]
+    raise ApiError(
+        status,
+        "invalid_request" if status == 422 else "conflict",
+        f"could not {action} {len(refused)} target(s)",
+        details,
+    )
