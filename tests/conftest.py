@@ -15,7 +15,6 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from cli.worker import worker_for
 from core.config import Settings
 from core.db import Database
 from core.migrate import upgrade
@@ -104,5 +103,7 @@ async def harness(
     sandbox_http: httpx.AsyncClient,
 ) -> AsyncIterator[Harness]:
     """The time-skipping server with a real worker polling this test's task queue."""
-    async with worker_for(time_skipping_env.client, settings) as worker, worker:
-        yield Harness(env=time_skipping_env, settings=settings, db=db, sandbox=sandbox_http)
+    harness = Harness(env=time_skipping_env, settings=settings, db=db, sandbox=sandbox_http)
+    await harness.start_worker()
+    yield harness
+    await harness.stop_worker()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from core.config import Settings
 from core.db import Database
 from core.models import Account, ApiKey, Post, Target, Tenant
 from core.security import SCOPES, display_prefix, generate_api_key, hash_api_key
-from core.status import Platform
+from core.status import ApprovalState, Platform, TargetMode
 from core.vault import Vault
 from sandbox.tokens import issue_token
 
@@ -73,6 +74,10 @@ async def make_post(
     *,
     body: str = "Hello from a test",
     media_urls: list[str] | None = None,
+    requires_approval: bool = False,
+    approval_deadline: datetime | None = None,
+    publish_if_late: bool = False,
+    mode: TargetMode = TargetMode.PUBLISH,
 ) -> tuple[Post, Target]:
     post = Post(
         tenant_id=tenant.tenant_id,
@@ -80,12 +85,17 @@ async def make_post(
         media_urls=media_urls or [],
         is_test=True,
         created_by=tenant.api_key_id,
+        requires_approval=requires_approval,
+        approval_state=ApprovalState.PENDING if requires_approval else ApprovalState.NOT_REQUIRED,
+        approval_deadline=approval_deadline,
+        publish_if_late=publish_if_late,
     )
     target = Target(
         post_id=post.id,
         tenant_id=tenant.tenant_id,
         account_id=account.id,
         platform=account.platform,
+        mode=mode,
     )
     async with db.session() as session:
         session.add(post)

@@ -4,8 +4,9 @@ database, and the sandbox's control API, behind one object."""
 from __future__ import annotations
 
 import os
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from api.scheduling import TargetHandle, schedule_targets
+from cli.worker import worker_for
 from core.config import Settings
 from core.db import Database
-from core.models import Attempt, Target
+from core.models import Attempt, Notification, Target
 from tests.support.factories import make_facebook_page, make_post, make_tenant, reload_target
 
 REPO = Path(__file__).parent.parent.parent
@@ -30,6 +32,21 @@ class Harness:
     settings: Settings
     db: Database
     sandbox: httpx.AsyncClient
+    _worker: AsyncExitStack | None = None
+
+    async def start_worker(self) -> None:
+        """A real worker on this test's task queue (the fixture starts one)."""
+        assert self._worker is None, "the worker is already running"
+        stack = AsyncExitStack()
+        worker = await stack.enter_async_context(worker_for(self.env.client, self.settings))
+        await stack.enter_async_context(worker)
+        self._worker = stack
+
+    async def stop_worker(self) -> None:
+        """Stop polling, as a crashed or redeployed worker would."""
+        if self._worker is not None:
+            await self._worker.aclose()
+            self._worker = None
 
     async def schedule(
         self,
@@ -37,11 +54,14 @@ class Harness:
         after: timedelta | None,
         body: str = "Hello from a test",
         token: str | None = None,
+        **post_options: Any,
     ) -> tuple[Target, TargetHandle]:
-        """A new tenant, sandbox Page and post, scheduled `after` from now (None: at once)."""
+        """A new tenant, sandbox Page and post, scheduled `after` from now (None: at once).
+
+        `post_options` go to `make_post` (requires_approval, approval_deadline, mode, ...)."""
         tenant = await make_tenant(self.db)
         account = await make_facebook_page(self.db, self.settings, tenant, token=token)
-        post, target = await make_post(self.db, tenant, account, body=body)
+        post, target = await make_post(self.db, tenant, account, body=body, **post_options)
         due = None if after is None else await self.env.get_current_time() + after
         async with self.db.session() as session:
             session.add(post)
@@ -51,6 +71,16 @@ class Harness:
                 session, self.env.client, self.settings, post, [target], due=due
             )
         return target, handle
+
+    async def now(self) -> datetime:
+        return await self.env.get_current_time()
+
+    async def notifications(self, target_id: str) -> list[Notification]:
+        async with self.db.session() as session:
+            rows = await session.exec(
+                select(Notification).where(Notification.target_id == target_id)
+            )
+            return list(rows.all())
 
     async def target(self, target_id: str) -> Target:
         return await reload_target(self.db, target_id)
