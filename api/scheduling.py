@@ -56,9 +56,11 @@ async def start_target_workflow(
     target: Target,
     account: Account,
     *,
+    now: bool = False,
     again: bool = False,
 ) -> TargetHandle:
-    """Start the target's workflow from its row (status and time already written).
+    """Start the target's workflow from its row (status and time already written); `now`
+    lets the workflow take its own clock's now as the time.
 
     Raises WorkflowAlreadyStartedError while it has a running one. `again` starts a new run
     under the same id after a finished one (retry); a first start refuses any earlier run.
@@ -70,7 +72,7 @@ async def start_target_workflow(
         tenant_id=target.tenant_id,
         account_id=target.account_id,
         platform=target.platform,
-        scheduled_for=target.scheduled_for,
+        scheduled_for=None if now else target.scheduled_for,
         retry=retry_settings(settings),
         requires_approval=target.status == TargetStatus.AWAITING_APPROVAL,
         approval_deadline=post.approval_deadline,
@@ -141,7 +143,9 @@ async def schedule_targets(
     accounts = {a.id: a for a in found.all()}
     results = await asyncio.gather(
         *(
-            start_target_workflow(client, settings, post, t, accounts[t.account_id], again=again)
+            start_target_workflow(
+                client, settings, post, t, accounts[t.account_id], now=due is None, again=again
+            )
             for t in targets
         ),
         return_exceptions=True,

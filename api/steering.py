@@ -62,21 +62,23 @@ async def steer(
     client: Client,
     targets: Sequence[Target],
     send: Send,
-    *,
-    timeout: float = UPDATE_TIMEOUT_SECONDS,
-) -> tuple[list[Target], list[Refusal]]:
-    """Send to every target's workflow at once; the targets that took it, and the refusals."""
+) -> tuple[dict[str, TargetState], list[Refusal]]:
+    """Send to every target's workflow at once: the states of those that took it (by target
+    id), and the refusals."""
     results = await asyncio.gather(
-        *(asyncio.wait_for(send(client, t.workflow_id or ""), timeout) for t in targets),
+        *(
+            asyncio.wait_for(send(client, t.workflow_id or ""), UPDATE_TIMEOUT_SECONDS)
+            for t in targets
+        ),
         return_exceptions=True,
     )
-    done: list[Target] = []
+    done: dict[str, TargetState] = {}
     refused: list[Refusal] = []
     for target, result in zip(targets, results, strict=True):
         if isinstance(result, BaseException):
             refused.append(_refusal(target, result))
         else:
-            done.append(target)
+            done[target.id] = result
     return done, refused
 
 

@@ -74,8 +74,10 @@ class PublishTargetWorkflow:
     @workflow.run
     async def run(self, job: PublishTargetInput) -> TargetState:
         self._job = job
-        self._due = job.scheduled_for
-        self._state.scheduled_for = job.scheduled_for
+        # "Now" is the server's clock at the start, not the API host's: a skewed API clock
+        # must not make a publish-now target look late.
+        self._due = job.scheduled_for or workflow.info().start_time
+        self._state.scheduled_for = self._due
         first = TargetStatus.AWAITING_APPROVAL if job.requires_approval else TargetStatus.SCHEDULED
         self._state.status = first  # the API wrote it, and set the search attribute, at start
         self._state.transitions = [first]

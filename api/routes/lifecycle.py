@@ -17,9 +17,10 @@ from api.steering import raise_refusals, steer, update
 from api.views import post_view
 from core.config import Settings
 from core.db import utcnow
-from core.messages import RescheduleRequest, ReviewDecision
+from core.messages import RescheduleRequest, ReviewDecision, TargetState
 from core.models import Post, Target
-from core.status import ApprovalState, TargetStatus
+from core.post_status import refresh_post_status
+from core.status import ApprovalState, TargetStatus, aggregate_status
 
 router = APIRouter(prefix="/v1/posts", tags=["lifecycle"])
 
@@ -46,11 +47,26 @@ def _conflict(message: str, targets: list[Target]) -> ApiError:
     )
 
 
-async def _answer(session: SessionDep, settings: SettingsDep, post: Post) -> Envelope[PostPublic]:
-    """The post as it is now: the workflows recorded their changes before answering."""
+async def _answer(
+    session: AsyncSession,
+    settings: Settings,
+    post: Post,
+    live: dict[str, TargetState] | None = None,
+) -> Envelope[PostPublic]:
+    """The post as it is now. Workflows record their changes before answering an update, but
+    a publish that has just begun is in the workflow's state before the database's, so the
+    states the workflows answered (`live`) win."""
     await session.refresh(post)
-    targets = await targets_of(session, post.id)
-    return Envelope(data=post_view(post, targets, settings))
+    view = post_view(post, await targets_of(session, post.id), settings)
+    if live:
+        targets = [
+            t.model_copy(update={"status": live[t.id].status}) if t.id in live else t
+            for t in view.targets
+        ]
+        view = view.model_copy(
+            update={"targets": targets, "status": aggregate_status(t.status for t in targets)}
+        )
+    return Envelope(data=view)
 
 
 @router.post(
@@ -76,13 +92,14 @@ async def publish_post(
         raise _conflict("already scheduled: use /reschedule to move it", scheduled)
     if not drafts and not scheduled:
         raise _conflict("no target is waiting to be published", targets)
+    live: dict[str, TargetState] = {}
     if payload.scheduled_for is None and scheduled:
-        _, refused = await steer(temporal, scheduled, update("publish_now"))
+        live, refused = await steer(temporal, scheduled, update("publish_now"))
         raise_refusals(refused, "publish now")
     if drafts:
         post.publish_if_late = payload.publish_if_late
         await schedule_targets(session, temporal, settings, post, drafts, due=payload.scheduled_for)
-    return await _answer(session, settings, post)
+    return await _answer(session, settings, post, live)
 
 
 @router.post("/{post_id}/reschedule", response_model=Envelope[PostPublic])
@@ -135,6 +152,7 @@ async def cancel_post(
         target.status = TargetStatus.CANCELLED
         target.last_error = "cancelled"
         session.add(target)
+    await refresh_post_status(session, post.id)
     await session.commit()
     raise_refusals(refused, "cancel")
     return await _answer(session, settings, post)
@@ -205,5 +223,6 @@ async def _review(
     post.review_comment = payload.comment
     post.reviewed_at = utcnow()
     session.add(post)
+    await refresh_post_status(session, post.id)
     await session.commit()
     return await _answer(session, settings, post)

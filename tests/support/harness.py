@@ -19,8 +19,10 @@ from api.scheduling import TargetHandle, schedule_targets
 from cli.worker import worker_for
 from core.config import Settings
 from core.db import Database
+from core.messages import TargetState
 from core.models import Attempt, Notification, Target
 from tests.support.factories import make_facebook_page, make_post, make_tenant, reload_target
+from workflows.publish_target import PublishTargetWorkflow
 
 REPO = Path(__file__).parent.parent.parent
 HISTORIES = REPO / "tests" / "histories"
@@ -71,6 +73,17 @@ class Harness:
                 session, self.env.client, self.settings, post, [target], due=due
             )
         return target, handle
+
+    async def result(self, workflow_id: str) -> TargetState:
+        """Wait for a target's workflow to end, letting time skip meanwhile.
+
+        Only handles returned by start_workflow skip time by themselves; this works for any."""
+        handle = self.env.client.get_workflow_handle_for(PublishTargetWorkflow.run, workflow_id)
+        unlocked = getattr(self.env, "time_skipping_unlocked", None)
+        if unlocked is None:  # a real server: time passes by itself
+            return await handle.result()
+        async with unlocked():
+            return await handle.result()
 
     async def now(self) -> datetime:
         return await self.env.get_current_time()

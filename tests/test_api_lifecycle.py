@@ -1,0 +1,398 @@
+"""The lifecycle over HTTP: the API steering real workflows on the time-skipping server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from api.main import create_app
+from core.models import Account, Tenant
+from tests.support.factories import TenantFixture, make_facebook_page, make_tenant
+from tests.support.harness import Harness
+
+
+class Client:
+    """The API as a caller sees it, plus the workflow behind each target."""
+
+    def __init__(self, http: httpx.AsyncClient, harness: Harness, tenant: TenantFixture) -> None:
+        self.http = http
+        self.harness = harness
+        self.headers = {"Authorization": f"Bearer {tenant.api_key}"}
+
+    async def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        return await self.http.request(
+            method, path, headers={**self.headers, **(headers or {})}, **kwargs
+        )
+
+    async def ok(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
+        response = await self.call(method, path, **kwargs)
+        assert response.status_code == expect, response.text
+        return response.json()["data"] if response.content else None
+
+    async def when(self, **delta: float) -> str:
+        return (await self.harness.now() + timedelta(**delta)).isoformat()
+
+    async def finish(self, post: dict[str, Any]) -> list[Any]:
+        """Wait for every target's workflow; their final states."""
+        return [await self.harness.result(t["workflow_id"]) for t in post["targets"]]
+
+
+@pytest.fixture
+async def tenant(harness: Harness) -> TenantFixture:
+    return await make_tenant(harness.db)
+
+
+@pytest.fixture
+async def page(harness: Harness, tenant: TenantFixture) -> Account:
+    return await make_facebook_page(harness.db, harness.settings, tenant)
+
+
+@pytest.fixture
+async def client(harness: Harness, tenant: TenantFixture) -> AsyncIterator[Client]:
+    app = create_app(harness.settings, temporal=harness.env.client)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        yield Client(http, harness, tenant)
+
+
+async def new_post(client: Client, page: Account, **fields: Any) -> dict[str, Any]:
+    body = {"body": "Launch day", "targets": [{"account_id": page.id}], **fields}
+    post: dict[str, Any] = await client.ok("POST", "/v1/posts", expect=201, json=body)
+    return post
+
+
+async def test_approve_over_http_records_the_reviewer_and_publishes(
+    client: Client, page: Account
+) -> None:
+    post = await new_post(client, page, requires_approval=True)
+    assert post["approval"] == {
+        "required": True,
+        "state": "pending",
+        "deadline": None,
+        "reviewed_by": None,
+        "comment": None,
+        "reviewed_at": None,
+    }
+    scheduled = await client.ok(
+        "POST",
+        f"/v1/posts/{post['id']}/publish",
+        202,
+        json={"scheduled_for": await client.when(hours=1)},
+    )
+    assert scheduled["status"] == "awaiting_approval"
+
+    approved = await client.ok(
+        "POST", f"/v1/posts/{post['id']}/approve", json={"comment": "Ship it"}
+    )
+    assert approved["status"] == "scheduled"
+    assert approved["approval"]["state"] == "approved"
+    assert approved["approval"]["comment"] == "Ship it"
+    assert approved["approval"]["reviewed_by"].startswith("test key (sk_test_")
+
+    [final] = await client.finish(scheduled)
+    assert final.transitions == ["awaiting_approval", "scheduled", "publishing", "published"]
+    again = await client.call("POST", f"/v1/posts/{post['id']}/approve", json={})
+    assert again.status_code == 409
+
+
+async def test_reject_over_http_ends_every_target_with_the_comment(
+    client: Client, page: Account, harness: Harness, tenant: TenantFixture
+) -> None:
+    second = await make_facebook_page(harness.db, harness.settings, tenant, page_id="300")
+    post = await new_post(
+        client,
+        page,
+        requires_approval=True,
+        targets=[{"account_id": page.id}, {"account_id": second.id}],
+    )
+    await client.ok("POST", f"/v1/posts/{post['id']}/publish", 202, json={})
+
+    rejected = await client.ok(
+        "POST", f"/v1/posts/{post['id']}/reject", json={"comment": "Wrong price"}
+    )
+
+    assert rejected["status"] == "rejected"
+    assert rejected["approval"]["state"] == "rejected"
+    assert [t["status"] for t in rejected["targets"]] == ["rejected", "rejected"]
+    assert all(t["last_error"].endswith(": Wrong price") for t in rejected["targets"])
+    assert await harness.posts() == []
+
+
+async def test_approval_needs_the_approve_scope(
+    client: Client, page: Account, harness: Harness
+) -> None:
+    post = await new_post(client, page, requires_approval=True)
+    author = await make_tenant(
+        harness.db, scopes=("social.view", "social.manage", "social.publish")
+    )
+    response = await client.http.post(
+        f"/v1/posts/{post['id']}/approve",
+        json={},
+        headers={"Authorization": f"Bearer {author.api_key}"},
+    )
+    assert response.status_code == 403
+
+
+async def test_the_tenant_setting_requires_approval_and_a_post_can_override_it(
+    client: Client, page: Account, harness: Harness, tenant: TenantFixture
+) -> None:
+    async with harness.db.session() as session:
+        row = await session.get(Tenant, tenant.tenant_id)
+        assert row is not None
+        row.requires_approval = True
+        session.add(row)
+        await session.commit()
+    assert (await new_post(client, page))["approval"]["required"] is True
+    assert (await new_post(client, page, body="b", requires_approval=False))["approval"][
+        "required"
+    ] is False
+
+
+async def test_reschedule_over_http(client: Client, page: Account) -> None:
+    post = await new_post(client, page)
+    await client.ok(
+        "POST",
+        f"/v1/posts/{post['id']}/publish",
+        202,
+        json={"scheduled_for": await client.when(hours=1)},
+    )
+    later = await client.when(hours=3)
+
+    moved = await client.ok(
+        "POST", f"/v1/posts/{post['id']}/reschedule", json={"scheduled_for": later}
+    )
+    assert datetime.fromisoformat(moved["targets"][0]["scheduled_for"]) == datetime.fromisoformat(
+        later
+    )
+
+    naive = await client.call(
+        "POST", f"/v1/posts/{post['id']}/reschedule", json={"scheduled_for": "2031-01-01T09:00:00"}
+    )
+    assert naive.status_code == 422
+    past = await client.call(
+        "POST",
+        f"/v1/posts/{post['id']}/reschedule",
+        json={"scheduled_for": "2001-01-01T09:00:00Z"},
+    )
+    assert past.status_code == 422
+    unchanged = await client.ok("GET", f"/v1/posts/{post['id']}")
+    assert unchanged["targets"][0]["scheduled_for"] == moved["targets"][0]["scheduled_for"]
+
+    [final] = await client.finish(moved)
+    assert final.publish_started_at >= datetime.fromisoformat(later)
+
+
+async def test_cancel_over_http(client: Client, page: Account, harness: Harness) -> None:
+    post = await new_post(client, page)
+    await client.ok(
+        "POST",
+        f"/v1/posts/{post['id']}/publish",
+        202,
+        json={"scheduled_for": await client.when(hours=1)},
+    )
+
+    cancelled = await client.ok("POST", f"/v1/posts/{post['id']}/cancel")
+
+    assert cancelled["status"] == "cancelled"
+    [final] = await client.finish(cancelled)
+    assert final.transitions == ["scheduled", "cancelled"]
+    assert await harness.posts() == []
+    assert (await client.call("POST", f"/v1/posts/{post['id']}/cancel")).status_code == 409
+
+
+async def test_publish_now_on_a_scheduled_post_publishes_once(
+    client: Client, page: Account, harness: Harness
+) -> None:
+    post = await new_post(client, page)
+    await client.ok(
+        "POST",
+        f"/v1/posts/{post['id']}/publish",
+        202,
+        json={"scheduled_for": await client.when(days=3)},
+    )
+
+    now = await client.ok("POST", f"/v1/posts/{post['id']}/publish", 202, json={})
+    assert now["targets"][0]["status"] in ("publishing", "published")
+    [final] = await client.finish(now)
+    assert final.transitions == ["scheduled", "publishing", "published"]
+    assert len(await harness.posts()) == 1
+    assert (
+        await client.call("POST", f"/v1/posts/{post['id']}/publish", json={})
+    ).status_code == 409
+
+
+async def test_attempts_show_each_try_and_retry_restarts_a_dead_target(
+    client: Client, page: Account, harness: Harness
+) -> None:
+    await harness.inject(method="POST", path="/feed$", times=5, status=500, body={})
+    post = await new_post(client, page)
+    started = await client.ok("POST", f"/v1/posts/{post['id']}/publish", 202, json={})
+    [final] = await client.finish(started)
+    assert final.status == "dead"
+    target_id = started["targets"][0]["id"]
+
+    attempts = await client.ok("GET", f"/v1/targets/{target_id}/attempts")
+    assert [a["number"] for a in attempts] == [1, 2, 3, 4, 5]
+    assert {a["outcome"] for a in attempts} == {"failed"}
+    assert attempts[0]["error_class"] == "transient"
+    assert attempts[0]["message"] == "HTTP 500"
+    assert attempts[0]["finished_at"] >= attempts[0]["started_at"]
+
+    retried = await client.ok("POST", f"/v1/targets/{target_id}/retry", 202)
+    assert retried["status"] == "scheduled"
+    assert (await harness.result(retried["workflow_id"])).status == "published"
+    assert len(await client.ok("GET", f"/v1/targets/{target_id}/attempts")) == 6
+    assert len(await harness.posts()) == 1
+
+    refused = await client.call("POST", f"/v1/targets/{target_id}/retry")
+    assert refused.status_code == 409
+    assert "published" in refused.json()["error"]["message"]
+
+
+async def test_edit_checks_staleness_and_state(client: Client, page: Account) -> None:
+    post = await new_post(client, page)
+    stale = await client.call(
+        "PATCH",
+        f"/v1/posts/{post['id']}",
+        json={"body": "New", "expected_updated_at": "2020-01-01T00:00:00Z"},
+    )
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "stale"
+
+    edited = await client.ok(
+        "PATCH",
+        f"/v1/posts/{post['id']}",
+        json={"body": "New text", "expected_updated_at": post["updated_at"]},
+    )
+    assert edited["body"] == "New text"
+    assert edited["updated_at"] > post["updated_at"]
+
+    too_long = await client.call(
+        "PATCH",
+        f"/v1/posts/{post['id']}",
+        json={"body": "x" * 70_000, "expected_updated_at": edited["updated_at"]},
+    )
+    assert too_long.status_code == 422
+
+    started = await client.ok("POST", f"/v1/posts/{post['id']}/publish", 202, json={})
+    await client.finish(started)
+    late = await client.call(
+        "PATCH",
+        f"/v1/posts/{post['id']}",
+        json={"body": "Too late", "expected_updated_at": edited["updated_at"]},
+    )
+    assert late.status_code == 409
+    assert late.json()["error"]["details"][0]["msg"] == "the target is published"
+
+
+async def test_editing_an_approved_post_sends_it_back_for_approval(
+    client: Client, page: Account
+) -> None:
+    post = await new_post(client, page, requires_approval=True)
+    await client.ok(
+        "POST",
+        f"/v1/posts/{post['id']}/publish",
+        202,
+        json={"scheduled_for": await client.when(hours=2)},
+    )
+    approved = await client.ok("POST", f"/v1/posts/{post['id']}/approve", json={})
+
+    edited = await client.ok(
+        "PATCH",
+        f"/v1/posts/{post['id']}",
+        json={"body": "Changed after approval", "expected_updated_at": approved["updated_at"]},
+    )
+
+    assert edited["approval"]["state"] == "pending"
+    assert edited["status"] == "awaiting_approval"
+    assert edited["targets"][0]["status"] == "awaiting_approval"
+
+
+async def test_delete_cancels_first_and_hides_the_post(
+    client: Client, page: Account, harness: Harness
+) -> None:
+    post = await new_post(client, page)
+    scheduled = await client.ok(
+        "POST",
+        f"/v1/posts/{post['id']}/publish",
+        202,
+        json={"scheduled_for": await client.when(hours=1)},
+    )
+
+    assert await client.ok("DELETE", f"/v1/posts/{post['id']}", 204) is None
+
+    [final] = await client.finish(scheduled)
+    assert final.transitions == ["scheduled", "cancelled"]
+    assert (await client.call("GET", f"/v1/posts/{post['id']}")).status_code == 404
+    await harness.env.sleep(timedelta(hours=2))
+    assert await harness.posts() == []
+
+
+async def test_list_filters_searches_and_pages(client: Client, page: Account) -> None:
+    ids = [(await new_post(client, page, body=f"Spring sale {n}"))["id"] for n in range(3)]
+    other = await new_post(client, page, body="Autumn news")
+    await client.ok("POST", f"/v1/posts/{other['id']}/cancel")
+
+    response = await client.call("GET", "/v1/posts", params={"search": "spring", "limit": 2})
+    listed = response.json()
+    assert listed["meta"] == {"count": 2, "total": 3, "limit": 2, "offset": 0}
+    assert [p["id"] for p in listed["data"]] == ids[::-1][:2]  # newest first
+
+    rest = (await client.call("GET", "/v1/posts", params={"search": "spring", "offset": 2})).json()
+    assert [p["id"] for p in rest["data"]] == [ids[0]]
+
+    cancelled = (await client.call("GET", "/v1/posts", params={"status": "cancelled"})).json()
+    assert [p["id"] for p in cancelled["data"]] == [other["id"]]
+    bad = await client.call("GET", "/v1/posts", params={"limit": 0})
+    assert bad.status_code == 422
+
+
+async def test_idempotency_key_returns_the_first_answer(client: Client, page: Account) -> None:
+    body = {"body": "Once only", "targets": [{"account_id": page.id}]}
+    key = {"Idempotency-Key": "create-42"}
+    first = await client.call("POST", "/v1/posts", json=body, headers=key)
+    second = await client.call("POST", "/v1/posts", json=body, headers=key)
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+
+    listed = (await client.call("GET", "/v1/posts", params={"search": "Once only"})).json()
+    assert listed["meta"]["total"] == 1
+
+    changed = await client.call("POST", "/v1/posts", json={**body, "body": "Other"}, headers=key)
+    assert changed.status_code == 422
+    assert changed.json()["error"]["code"] == "idempotency_key_reused"
+
+
+async def test_a_draft_target_over_http(client: Client, page: Account, harness: Harness) -> None:
+    post = await new_post(client, page, targets=[{"account_id": page.id, "mode": "draft"}])
+    started = await client.ok("POST", f"/v1/posts/{post['id']}/publish", 202, json={})
+    [final] = await client.finish(started)
+    assert final.status == "drafted"
+    shown = await client.ok("GET", f"/v1/posts/{post['id']}")
+    assert shown["status"] == "drafted"
+    assert shown["targets"][0]["mode"] == "draft"
+    [sent] = await harness.posts()
+    assert sent["published"] is False
+
+
+async def test_notifications_are_kept_for_the_tenant(
+    client: Client, page: Account, harness: Harness
+) -> None:
+    from core.models import Notification
+
+    await harness.inject(method="POST", path="/feed$", times=5, status=500, body={})
+    post = await new_post(client, page)
+    started = await client.ok("POST", f"/v1/posts/{post['id']}/publish", 202, json={})
+    await client.finish(started)
+    async with harness.db.session() as session:
+        rows = (await session.exec(select(Notification))).all()
+    assert [(n.kind, n.post_id) for n in rows] == [("target_dead", post["id"])]
