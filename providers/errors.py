@@ -6,7 +6,9 @@ own codes, so a new platform only needs its mapping table.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 
 class ProviderError(Exception):
@@ -65,3 +67,33 @@ class AuthError(ProviderError):
     """The token is expired, revoked or lacks a permission: retrying cannot help."""
 
     kind = "auth"
+
+
+def retry_after(headers: Mapping[str, str]) -> timedelta | None:
+    """The standard Retry-After header, in seconds or as an HTTP date."""
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    if raw.strip().isdigit():
+        return timedelta(seconds=int(raw))
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(when - datetime.now(UTC), timedelta(0))
+
+
+def from_http_status(
+    status: int, headers: Mapping[str, str], *, platform: str, message: str | None = None
+) -> ProviderError:
+    """The taxonomy by HTTP status alone, for answers without a platform error body."""
+    text = message or f"HTTP {status}"
+    if status == 429:
+        return RateLimitedError(
+            text, platform=platform, http_status=status, retry_after=retry_after(headers)
+        )
+    if status >= 500:
+        return TransientError(text, platform=platform, http_status=status)
+    if status in (401, 403):
+        return AuthError(text, platform=platform, http_status=status)
+    return ContentError(text, platform=platform, http_status=status)

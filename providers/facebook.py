@@ -20,6 +20,8 @@ from providers.errors import (
     ProviderError,
     RateLimitedError,
     TransientError,
+    from_http_status,
+    retry_after,
 )
 
 # Graph error codes → taxonomy. Branch on `code`, not the HTTP status: Graph answers 400 for
@@ -99,18 +101,17 @@ def graph_error(response: httpx.Response) -> ProviderError:
         subcode = error.get("error_subcode")
         message = str(error.get("error_user_msg") or error.get("message") or "unknown error")
     except (ValueError, KeyError, TypeError):
-        kind = TransientError if response.status_code >= 500 else ContentError
-        return kind(
-            f"HTTP {response.status_code}", platform="facebook", http_status=response.status_code
-        )
+        # Not Graph's shape (a proxy's page, an empty 503): the HTTP status is all there is.
+        return from_http_status(response.status_code, response.headers, platform="facebook")
     label = f"{code}/{subcode}" if subcode else str(code)
     common: dict[str, Any] = {
         "platform": "facebook",
         "code": label,
         "http_status": response.status_code,
     }
-    if code in RATE_LIMIT_CODES:
-        return RateLimitedError(message, retry_after=_regain_access_after(response), **common)
+    if code in RATE_LIMIT_CODES or response.status_code == 429:
+        wait = _regain_access_after(response) or retry_after(response.headers)
+        return RateLimitedError(message, retry_after=wait, **common)
     if code in TRANSIENT_CODES or subcode in TRANSIENT_SUBCODES or error.get("is_transient"):
         return TransientError(message, **common)
     if code in AUTH_CODES:

@@ -90,6 +90,9 @@ def graph(
         (graph(400, 100, 1363047), TransientError),
         (httpx.Response(502, text="<html>Bad gateway</html>"), TransientError),
         (graph(400, 4), RateLimitedError),
+        (httpx.Response(429, text="slow down"), RateLimitedError),
+        (httpx.Response(401, text=""), AuthError),
+        (httpx.Response(400, text="<html>"), ContentError),
         (graph(403, 17), RateLimitedError),
         (graph(400, 32), RateLimitedError),
         (graph(400, 613), RateLimitedError),
@@ -115,6 +118,12 @@ def test_a_rate_limit_reads_the_regain_access_estimate() -> None:
     assert isinstance(error, RateLimitedError)
     assert error.retry_after == timedelta(minutes=17)
     assert error.code == "32"
+
+
+def test_a_bare_429_reads_retry_after() -> None:
+    error = graph_error(httpx.Response(429, text="", headers={"Retry-After": "120"}))
+    assert isinstance(error, RateLimitedError)
+    assert error.retry_after == timedelta(seconds=120)
 
 
 async def test_a_timeout_is_transient() -> None:
