@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -13,6 +14,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import ApiError, problem
 from core.messages import REFUSED_INVALID, TargetState
 from core.models import Target
+from core.post_status import refresh_post_status
+from core.status import PENDING_STATUSES, TargetStatus
 from workflows.publish_target import PublishTargetWorkflow
 
 
@@ -94,3 +97,21 @@ def raise_refusals(refused: Sequence[Refusal], action: str) -> None:
         f"could not {action} {len(refused)} target(s)",
         details,
     )
+
+
+async def cancel_unsent(
+    session: AsyncSession, client: Client, post_id: str, targets: Sequence[Target]
+) -> tuple[int, list[Refusal]]:
+    """Cancel every target of a post that has not gone out: waiting ones through their
+    workflows (which confirm nothing will be sent), drafts directly. Commits; returns how many
+    were cancelled and what was refused."""
+    waiting = [t for t in targets if t.status in PENDING_STATUSES - {TargetStatus.DRAFT}]
+    drafts = [t for t in targets if t.status == TargetStatus.DRAFT]
+    done, refused = await steer(client, waiting, update("cancel"))
+    for target in drafts:
+        target.status = TargetStatus.CANCELLED
+        target.last_error = "cancelled"
+        session.add(target)
+    await refresh_post_status(session, post_id)
+    await session.commit()
+    return len(done) + len(drafts), refused

@@ -13,7 +13,7 @@ from api.errors import ApiError, problem
 from api.post_queries import load_post, targets_of
 from api.scheduling import schedule_targets
 from api.schemas import Envelope, PostPublic, PublishRequest, RescheduleBody, ReviewBody
-from api.steering import raise_refusals, steer, update
+from api.steering import cancel_unsent, raise_refusals, steer, update
 from api.views import post_view
 from core.config import Settings
 from core.db import utcnow
@@ -143,17 +143,9 @@ async def cancel_post(
     confirmed that nothing will be sent."""
     post = await load_post(session, caller, post_id)
     targets = await targets_of(session, post.id)
-    drafts = [t for t in targets if t.status == TargetStatus.DRAFT]
-    waiting = [t for t in targets if t.status in WAITING]
-    if not drafts and not waiting:
+    cancelled, refused = await cancel_unsent(session, temporal, post.id, targets)
+    if not cancelled and not refused:
         raise _conflict("nothing left to cancel", targets)
-    _, refused = await steer(temporal, waiting, update("cancel"))
-    for target in drafts:
-        target.status = TargetStatus.CANCELLED
-        target.last_error = "cancelled"
-        session.add(target)
-    await refresh_post_status(session, post.id)
-    await session.commit()
     raise_refusals(refused, "cancel")
     return await _answer(session, settings, post)
 

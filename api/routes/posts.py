@@ -22,7 +22,7 @@ from api.schemas import (
     PostUpdate,
     TargetPublic,
 )
-from api.steering import raise_refusals, steer, update
+from api.steering import cancel_unsent, raise_refusals, steer, update
 from api.views import post_view, target_view
 from core.db import utcnow
 from core.models import Post, Target, Tenant
@@ -238,15 +238,8 @@ async def delete_post(
     targets = await targets_of(session, post.id)
     if any(t.status == TargetStatus.PUBLISHING for t in targets):
         raise ApiError(409, "conflict", "a target is publishing right now; try again shortly")
-    waiting = [
-        t for t in targets if t.status in (TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED)
-    ]
-    _, refused = await steer(temporal, waiting, update("cancel"))
+    _, refused = await cancel_unsent(session, temporal, post.id, targets)
     raise_refusals(refused, "cancel")
-    for target in targets:
-        if target.status == TargetStatus.DRAFT:
-            target.status = TargetStatus.CANCELLED
-            session.add(target)
     post.deleted_at = utcnow()
     session.add(post)
     await refresh_post_status(session, post.id)
