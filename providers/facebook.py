@@ -13,7 +13,14 @@ from typing import Any, ClassVar
 import httpx
 
 from core.status import Platform
-from providers.base import AccountCredentials, PlatformRules, PostContent, Published
+from providers.base import (
+    AccountCredentials,
+    OneStepPublishing,
+    PlatformRules,
+    PostContent,
+    Preparation,
+    Published,
+)
 from providers.errors import (
     AuthError,
     ContentError,
@@ -32,18 +39,30 @@ RATE_LIMIT_CODES = {4, 17, 32, 341, 613, 80001}
 AUTH_CODES = {102, 190, 3, 10, *range(200, 300)}
 
 
-class FacebookProvider:
+class FacebookProvider(OneStepPublishing):
     platform: ClassVar[Platform] = Platform.FACEBOOK
     rules: ClassVar[PlatformRules] = PlatformRules(
-        max_text_length=63_206, max_media=10, supports_drafts=True
+        max_text_length=63_206, max_media=10, supports_drafts=True, prepares=True
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
 
-    async def publish(
+    async def prepare(
         self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+    ) -> Preparation:
+        """Photos go up unpublished first; they appear only when the feed post attaches them."""
+        photos = [await self._upload_unpublished_photo(account, url) for url in content.media_urls]
+        return Preparation(ids={"photos": photos})
+
+    async def publish(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation | None = None,
+        *,
+        draft: bool = False,
     ) -> Published:
         page = account.external_id
         body: dict[str, Any] = {"message": content.text, "access_token": account.access_token}
@@ -52,11 +71,11 @@ class FacebookProvider:
             body["published"] = False
         if content.link:
             body["link"] = content.link
-        if content.media_urls:
-            body["attached_media"] = [
-                {"media_fbid": await self._upload_unpublished_photo(account, url)}
-                for url in content.media_urls
-            ]
+        photos = (prepared or Preparation()).ids.get("photos")
+        if content.media_urls and not photos:
+            photos = (await self.prepare(account, content)).ids["photos"]
+        if photos:
+            body["attached_media"] = [{"media_fbid": photo} for photo in photos]
         created = await self._call("POST", f"/{page}/feed", json=body)
         post_id = str(created["id"])
         return Published(external_id=post_id, url=await self._permalink(account, post_id))
