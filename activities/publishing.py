@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 
 import httpx
 from temporalio import activity
@@ -13,16 +14,20 @@ from activities.records import notify_if_needed
 from core.config import Settings
 from core.db import Database, utcnow
 from core.messages import (
+    CHECK_TARGET,
+    PREPARE_TARGET,
     PUBLISH_TARGET,
     RECORD_TARGET_STATE,
+    Preparation,
     PublishOutcome,
+    Readiness,
     TargetStateUpdate,
 )
 from core.models import Account, Attempt, Post, Target
 from core.post_status import refresh_post_status
 from core.status import AccountStatus, TargetMode, TargetStatus
 from core.vault import Vault
-from providers.base import AccountCredentials, PostContent, Published
+from providers.base import AccountCredentials, PostContent, Provider, Published
 from providers.errors import AuthError, ProviderError, RateLimitedError
 from providers.registry import PROVIDERS, base_url
 
@@ -55,6 +60,22 @@ def to_application_error(error: ProviderError, settings: Settings) -> Applicatio
     )
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """Everything one delivery needs, loaded fresh by each activity."""
+
+    target: Target
+    content: PostContent
+    provider: Provider
+    credentials: AccountCredentials | AuthError
+    draft: bool
+
+    def authorized(self) -> AccountCredentials:
+        if isinstance(self.credentials, AuthError):
+            raise self.credentials
+        return self.credentials
+
+
 class PublishActivities:
     def __init__(
         self, *, db: Database, http: httpx.AsyncClient, vault: Vault, settings: Settings
@@ -64,34 +85,86 @@ class PublishActivities:
         self._vault = vault
         self._settings = settings
 
-    @activity.defn(name=PUBLISH_TARGET)
-    async def publish_target(self, target_id: str) -> PublishOutcome:
+    async def _delivery(self, target_id: str) -> Delivery:
         async with self._db.session() as session:
             target = await session.get(Target, target_id)
             if target is None:
                 raise ApplicationError(f"target {target_id} does not exist", non_retryable=True)
-            if target.status in DELIVERED:
-                return PublishOutcome(
-                    external_id=target.external_id, url=target.external_url, status=target.status
-                )
             post = await session.get(Post, target.post_id)
             account = await session.get(Account, target.account_id)
             assert post is not None and account is not None  # foreign keys guarantee both
-            content = PostContent(
+        provider_class = PROVIDERS[target.platform]
+        return Delivery(
+            target=target,
+            content=PostContent(
                 text=target.override_body if target.override_body is not None else post.body,
                 media_urls=list(post.media_urls),
                 link=post.link,
+            ),
+            provider=provider_class(
+                self._http, base_url(target.platform, self._settings, sandbox=account.is_sandbox)
+            ),
+            credentials=self._credentials(account),
+            draft=target.mode == TargetMode.DRAFT,
+        )
+
+    @activity.defn(name=PREPARE_TARGET)
+    async def prepare_target(self, target_id: str) -> Preparation:
+        """Upload media, create containers: nothing public yet."""
+        delivery = await self._delivery(target_id)
+        try:
+            return await delivery.provider.prepare(
+                delivery.authorized(), delivery.content, draft=delivery.draft
             )
-            provider_class = PROVIDERS[target.platform]
-            draft = target.mode == TargetMode.DRAFT
-            if draft and not provider_class.rules.supports_drafts:
-                # Nothing to call: the platform keeps no drafts, so a person posts the text.
-                target.status = TargetStatus.READY_FOR_MANUAL
-                target.updated_at = utcnow()
-                session.add(target)
-                await refresh_post_status(session, target.post_id)
-                await session.commit()
-                return PublishOutcome(status=TargetStatus.READY_FOR_MANUAL)
+        except ProviderError as error:
+            await self._note_error(target_id, error)
+            raise to_application_error(error, self._settings) from None
+
+    @activity.defn(name=CHECK_TARGET)
+    async def check_target(self, target_id: str, prepared: Preparation) -> Readiness:
+        """Read-only: is what prepare made ready (encoded, processed)?"""
+        delivery = await self._delivery(target_id)
+        try:
+            return await delivery.provider.check(delivery.authorized(), prepared)
+        except ProviderError as error:
+            raise to_application_error(error, self._settings) from None
+
+    @activity.defn(name=PUBLISH_TARGET)
+    async def publish_target(
+        self, target_id: str, prepared: Preparation | None = None
+    ) -> PublishOutcome:
+        """The one call that makes the post public, recorded as an attempt."""
+        delivery = await self._delivery(target_id)
+        target = delivery.target
+        if target.status in DELIVERED:
+            return PublishOutcome(
+                external_id=target.external_id, url=target.external_url, status=target.status
+            )
+        if delivery.draft and not delivery.provider.rules.supports_drafts:
+            # Nothing to call: the platform keeps no drafts, so a person posts the text.
+            await self._set_status(target_id, TargetStatus.READY_FOR_MANUAL)
+            return PublishOutcome(status=TargetStatus.READY_FOR_MANUAL)
+        attempt = await self._open_attempt(target_id, delivery.content)
+        try:
+            published = await delivery.provider.publish(
+                delivery.authorized(),
+                delivery.content,
+                prepared or Preparation(),
+                draft=delivery.draft,
+            )
+        except ProviderError as error:
+            await self._finish_attempt(target_id, attempt.id, error=error)
+            raise to_application_error(error, self._settings) from None
+
+        status = TargetStatus.DRAFTED if delivery.draft else TargetStatus.PUBLISHED
+        await self._finish_attempt(target_id, attempt.id, published=published, status=status)
+        return PublishOutcome(external_id=published.external_id, url=published.url, status=status)
+
+    async def _open_attempt(self, target_id: str, content: PostContent) -> Attempt:
+        """Write the attempt before the platform is called: the ledger of what may be live."""
+        async with self._db.session() as session:
+            target = await session.get(Target, target_id)
+            assert target is not None
             target.status = TargetStatus.PUBLISHING
             target.attempt_count += 1
             target.updated_at = utcnow()
@@ -104,22 +177,25 @@ class PublishActivities:
             session.add(attempt)
             await refresh_post_status(session, target.post_id)
             await session.commit()
-            credentials = self._credentials(account)
-            provider = provider_class(
-                self._http, base_url(target.platform, self._settings, sandbox=account.is_sandbox)
-            )
+            return attempt
 
-        try:
-            if isinstance(credentials, AuthError):
-                raise credentials
-            published = await provider.publish(credentials, content, draft=draft)
-        except ProviderError as error:
-            await self._finish_attempt(target_id, attempt.id, error=error)
-            raise to_application_error(error, self._settings) from None
+    async def _set_status(self, target_id: str, status: TargetStatus) -> None:
+        async with self._db.session() as session:
+            target = await session.get(Target, target_id)
+            assert target is not None
+            target.status = status
+            target.updated_at = utcnow()
+            session.add(target)
+            await refresh_post_status(session, target.post_id)
+            await session.commit()
 
-        status = TargetStatus.DRAFTED if draft else TargetStatus.PUBLISHED
-        await self._finish_attempt(target_id, attempt.id, published=published, status=status)
-        return PublishOutcome(external_id=published.external_id, url=published.url, status=status)
+    async def _note_error(self, target_id: str, error: ProviderError) -> None:
+        async with self._db.session() as session:
+            target = await session.get(Target, target_id)
+            assert target is not None
+            target.last_error = error.summary()
+            session.add(target)
+            await session.commit()
 
     def _credentials(self, account: Account) -> AccountCredentials | AuthError:
         if account.status != AccountStatus.ACTIVE or not account.access_token_enc:

@@ -26,11 +26,12 @@ def content_problems(
 ) -> list[dict[str, Any]]:
     rules = rules_for(platform)
     found = []
-    if len(text) > rules.max_text_length:
+    length = rules.text_length(text)
+    if length > rules.max_text_length:
         found.append(
             problem(
                 loc,
-                f"{len(text)} characters; {platform} allows at most {rules.max_text_length}",
+                f"{length} {rules.unit}; {platform} allows at most {rules.max_text_length}",
             )
         )
     if media_count > rules.max_media:
@@ -39,6 +40,10 @@ def content_problems(
                 ["body", "media_urls"],
                 f"{media_count} media; {platform} allows at most {rules.max_media}",
             )
+        )
+    if rules.requires_media and not media_count:
+        found.append(
+            problem(["body", "media_urls"], f"{platform} needs at least one image or video")
         )
     if rules.requires_text_or_media and not (text or media_count or has_link):
         found.append(problem(loc, "a post needs text, media or a link"))

@@ -28,6 +28,7 @@ from core.temporal import (
     SA_TENANT,
     workflow_id_for_target,
 )
+from providers.registry import rules_for
 from workflows.publish_target import PublishTargetWorkflow
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,9 @@ async def start_target_workflow(
         approval_deadline=post.approval_deadline,
         grace_period=settings.missed_grace_period,
         publish_if_late=post.publish_if_late,
+        prepares=rules_for(target.platform).prepares and bool(post.media_urls),
+        media_deadline=settings.media_ready_deadline,
+        media_poll=settings.media_poll_interval,
     )
     return await client.start_workflow(
         PublishTargetWorkflow.run,

@@ -49,7 +49,12 @@ async def worker_for(
             client,
             task_queue=task_queue or settings.task_queue,
             workflows=WORKFLOWS,
-            activities=[publishing.publish_target, publishing.record_target_state],
+            activities=[
+                publishing.prepare_target,
+                publishing.check_target,
+                publishing.publish_target,
+                publishing.record_target_state,
+            ],
             graceful_shutdown_timeout=timedelta(seconds=5),
         )
     finally:

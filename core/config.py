@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Live platform endpoints (sandbox accounts use sandbox_url instead).
     facebook_graph_url: str = "https://graph.facebook.com"
     facebook_graph_version: str = "v23.0"
+    linkedin_api_url: str = "https://api.linkedin.com"
+    x_api_url: str = "https://api.x.com"
+    bluesky_pds_url: str = "https://bsky.social"  # accounts on other PDSes: issue 5's connect
 
     # Delivery
     http_timeout_seconds: float = 30.0
@@ -59,6 +62,10 @@ class Settings(BaseSettings):
     rate_limit_default_wait: timedelta = timedelta(minutes=15)
     # A target that wakes later than this after its time ends `missed` (seed 000: 10 min).
     missed_grace_period: timedelta = timedelta(minutes=10)
+    # Media that must encode before publishing (reels, videos): how long to wait for it, and
+    # how often to look when the platform does not say.
+    media_ready_deadline: timedelta = timedelta(minutes=15)
+    media_poll_interval: timedelta = timedelta(minutes=1)
 
     @field_validator("token_keys", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ activities from the database, so they never sit in history.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -37,6 +38,24 @@ class PublishTargetInput(BaseModel):
     # A target that wakes later than this after its time is `missed`, unless publish_if_late.
     grace_period: timedelta = timedelta(minutes=10)
     publish_if_late: bool = False
+    # Media to upload or encode first (Instagram containers, LinkedIn images, X media):
+    # prepare, then check until ready or this deadline passes, then publish.
+    prepares: bool = False
+    media_deadline: timedelta = timedelta(minutes=15)
+    media_poll: timedelta = timedelta(minutes=1)
+
+
+class Preparation(BaseModel):
+    """What a provider's `prepare` made (containers, uploaded media): ids only, never a token,
+    so it may sit in history and be handed to `check` and `publish`."""
+
+    ids: dict[str, Any] = {}
+
+
+class Readiness(BaseModel):
+    state: Literal["ready", "pending", "failed"]
+    reason: str | None = None  # the platform's own words when failed
+    check_after: timedelta | None = None  # when to look again while pending
 
 
 class PublishOutcome(BaseModel):
@@ -78,6 +97,8 @@ class TargetState(BaseModel):
 
 # Activity names: the workflow calls activities by these names, so it never imports the module
 # that holds their bodies (and with it httpx and the database tables).
+PREPARE_TARGET = "prepare_target"
+CHECK_TARGET = "check_target"
 PUBLISH_TARGET = "publish_target"
 RECORD_TARGET_STATE = "record_target_state"
 

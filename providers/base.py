@@ -14,13 +14,16 @@ do nothing, and whose rules say `prepares=False` so the workflow skips them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Protocol
 
 import httpx
 from pydantic import BaseModel
 
+# Defined in core because they cross the Temporal boundary; providers use them from here.
+from core.messages import Preparation as Preparation
+from core.messages import Readiness as Readiness
 from core.status import Platform
 
 
@@ -38,18 +41,6 @@ class PostContent(BaseModel):
     options: dict[str, Any] = {}  # platform-specific choices (privacy, board, CTA, ...)
 
 
-class Preparation(BaseModel):
-    """What `prepare` made: ids only (container, media, upload). Safe to keep in history."""
-
-    ids: dict[str, Any] = {}
-
-
-class Readiness(BaseModel):
-    state: Literal["ready", "pending", "failed"]
-    reason: str | None = None  # the platform's own words when failed
-    check_after: timedelta | None = None  # when to look again while pending
-
-
 READY = Readiness(state="ready")
 
 
@@ -65,8 +56,12 @@ class PlatformRules:
     max_text_length: int
     max_media: int
     requires_text_or_media: bool = True
+    requires_media: bool = False  # Instagram, TikTok, YouTube, Pinterest: no text-only posts
     supports_drafts: bool = False  # the platform keeps an unpublished post for a person
     prepares: bool = False  # needs prepare/check before publish (media upload, containers)
+    # How the platform counts text: X weighs characters and URLs, Bluesky counts graphemes.
+    text_length: Callable[[str], int] = len
+    unit: str = "characters"
 
 
 class Provider(Protocol):

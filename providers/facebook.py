@@ -6,8 +6,6 @@ and attached to one feed post, so a multi-photo post is a single post on the Pag
 
 from __future__ import annotations
 
-import json
-from datetime import timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -21,22 +19,11 @@ from providers.base import (
     Preparation,
     Published,
 )
-from providers.errors import (
-    AuthError,
-    ContentError,
-    ProviderError,
-    RateLimitedError,
-    TransientError,
-    from_http_status,
-    retry_after,
-)
+from providers.errors import ProviderError, TransientError
+from providers.graph import GraphErrors
 
-# Graph error codes → taxonomy. Branch on `code`, not the HTTP status: Graph answers 400 for
-# most errors and sometimes 403 for throttling (Graph API error-handling guide).
-TRANSIENT_CODES = {1, 2}
-TRANSIENT_SUBCODES = {1363047, 1609010}
-RATE_LIMIT_CODES = {4, 17, 32, 341, 613, 80001}
-AUTH_CODES = {102, 190, 3, 10, *range(200, 300)}
+# Facebook's own subcodes beyond Graph's common table (PLATFORMS.md §1, Postiz).
+GRAPH = GraphErrors(platform="facebook", transient_subcodes=frozenset({1363047, 1609010}))
 
 
 class FacebookProvider(OneStepPublishing):
@@ -110,48 +97,4 @@ class FacebookProvider(OneStepPublishing):
         if response.is_success:
             data: dict[str, Any] = response.json()
             return data
-        raise graph_error(response)
-
-
-def graph_error(response: httpx.Response) -> ProviderError:
-    try:
-        error = response.json()["error"]
-        code = int(error.get("code", 0))
-        subcode = error.get("error_subcode")
-        message = str(error.get("error_user_msg") or error.get("message") or "unknown error")
-    except (ValueError, KeyError, TypeError):
-        # Not Graph's shape (a proxy's page, an empty 503): the HTTP status is all there is.
-        return from_http_status(response.status_code, response.headers, platform="facebook")
-    label = f"{code}/{subcode}" if subcode else str(code)
-    common: dict[str, Any] = {
-        "platform": "facebook",
-        "code": label,
-        "http_status": response.status_code,
-    }
-    if code in RATE_LIMIT_CODES or response.status_code == 429:
-        wait = _regain_access_after(response) or retry_after(response.headers)
-        return RateLimitedError(message, retry_after=wait, **common)
-    if code in TRANSIENT_CODES or subcode in TRANSIENT_SUBCODES or error.get("is_transient"):
-        return TransientError(message, **common)
-    if code in AUTH_CODES:
-        return AuthError(message, **common)
-    if response.status_code >= 500:
-        return TransientError(message, **common)
-    return ContentError(message, **common)
-
-
-def _regain_access_after(response: httpx.Response) -> timedelta | None:
-    """Minutes until the Page's business-use-case budget refills, if Graph told us."""
-    raw = response.headers.get("x-business-use-case-usage")
-    if not raw:
-        return None
-    try:
-        usage = json.loads(raw)
-        minutes = max(
-            int(entry.get("estimated_time_to_regain_access", 0))
-            for entries in usage.values()
-            for entry in entries
-        )
-    except (ValueError, TypeError, AttributeError):
-        return None
-    return timedelta(minutes=minutes) if minutes > 0 else None
+        raise GRAPH.classify(response)

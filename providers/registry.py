@@ -5,10 +5,18 @@ from __future__ import annotations
 from core.config import Settings
 from core.status import Platform
 from providers.base import PlatformRules, Provider
+from providers.bluesky import BlueskyProvider
 from providers.facebook import FacebookProvider
+from providers.instagram import InstagramProvider
+from providers.linkedin import LinkedInProvider
+from providers.x import XProvider
 
 PROVIDERS: dict[Platform, type[Provider]] = {
     Platform.FACEBOOK: FacebookProvider,
+    Platform.INSTAGRAM: InstagramProvider,
+    Platform.LINKEDIN: LinkedInProvider,
+    Platform.X: XProvider,
+    Platform.BLUESKY: BlueskyProvider,
 }
 
 
@@ -21,7 +29,17 @@ def rules_for(platform: Platform) -> PlatformRules:
 
 
 def base_url(platform: Platform, settings: Settings, *, sandbox: bool) -> str:
-    if platform is Platform.FACEBOOK:
-        root = f"{settings.sandbox_url}/facebook" if sandbox else settings.facebook_graph_url
+    if platform in (Platform.FACEBOOK, Platform.INSTAGRAM):
+        # Instagram with Facebook Login is served by graph.facebook.com too (PLATFORMS.md §2).
+        sandboxed = f"{settings.sandbox_url}/{platform.value}"
+        root = sandboxed if sandbox else settings.facebook_graph_url
         return f"{root.rstrip('/')}/{settings.facebook_graph_version}"
+    live = {
+        Platform.LINKEDIN: settings.linkedin_api_url,
+        Platform.X: settings.x_api_url,
+        Platform.BLUESKY: settings.bluesky_pds_url,
+    }
+    if platform in live:
+        # Each provider adds its own path (/rest, /2, /xrpc) to this root.
+        return f"{settings.sandbox_url.rstrip('/')}/{platform.value}" if sandbox else live[platform]
     raise LookupError(f"no provider for {platform}")

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from core.config import Settings, get_settings
-from sandbox import bluesky, control, facebook, linkedin, x
+from sandbox import bluesky, control, facebook, instagram, linkedin, x
 from sandbox.state import SandboxState
 
 
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, *, public_url: str | None = Non
         return {"status": "ok"}
 
     app.include_router(control.router)
-    for platform in (facebook, linkedin, x, bluesky):
+    app.include_router(instagram.control)
+    for platform in (facebook, instagram, linkedin, x, bluesky):
         app.include_router(platform.router)
     return app

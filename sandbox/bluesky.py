@@ -1,7 +1,260 @@
-"""Sandbox stand-in for bluesky (being written)."""
+"""XRPC stand-in for a Bluesky PDS (PLATFORMS.md §7): uploadBlob, createRecord, getRecord.
+
+Everything it remembers beyond posts (blobs, records, rate-limit windows) lives in
+`SandboxState.media` under `bluesky:` keys, so `/_control/reset` forgets it with the rest.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import hashlib
+import json
+import re
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+# The provider's counter, so the sandbox refuses exactly what crier would have let through;
+# its own unit tests pin the counting independently.
+from providers.bluesky import grapheme_length
+from sandbox.state import SandboxPost, SandboxState
+from sandbox.tokens import verify_token
 
 router = APIRouter(prefix="/bluesky", tags=["bluesky"])
+
+POST = "app.bsky.feed.post"
+MAX_GRAPHEMES = 300
+MAX_TEXT_BYTES = 3_000
+MAX_IMAGES = 4
+MAX_BLOB_BYTES = 2_000_000
+# Writes cost points from a per-account hourly budget; a create costs 3 (rate-limits guide).
+WRITE_POINTS, WRITE_WINDOW, CREATE_COST = 5_000, 3_600, 3
+RKEY = re.compile(r"^[A-Za-z0-9._:~-]{1,512}$")
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+class XrpcRefusal(Exception):
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+def _state(request: Request) -> SandboxState:
+    state: SandboxState = request.app.state.sandbox
+    return state
+
+
+def _limits(state: SandboxState, did: str, cost: int = 0) -> tuple[dict[str, str], bool]:
+    """A fixed window per account: the headers to send, and whether `cost` still fits."""
+    now = int(time.time())
+    window = state.media.setdefault(f"bluesky:ratelimit:{did}", {"start": now, "used": 0})
+    if now >= window["start"] + WRITE_WINDOW:
+        window.update(start=now, used=0)
+    fits = window["used"] + cost <= WRITE_POINTS
+    if fits:
+        window["used"] += cost
+    headers = {
+        "ratelimit-limit": str(WRITE_POINTS),
+        "ratelimit-remaining": str(WRITE_POINTS - window["used"]),
+        "ratelimit-reset": str(window["start"] + WRITE_WINDOW),
+        "ratelimit-policy": f"{WRITE_POINTS};w={WRITE_WINDOW}",
+    }
+    return headers, fits
+
+
+def _answer(
+    state: SandboxState, did: str, body: dict[str, Any], status: int = 200, cost: int = 0
+) -> JSONResponse:
+    headers, fits = _limits(state, did, cost)
+    if not fits:
+        body, status = {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}, 429
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _refused(state: SandboxState, did: str, refusal: XrpcRefusal) -> JSONResponse:
+    body = {"error": refusal.error, "message": refusal.message}
+    return _answer(state, did, body, refusal.status)
+
+
+def _authorize(request: Request) -> str:
+    """The DID the Bearer token acts for."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise XrpcRefusal(401, "AuthenticationRequired", "Authentication Required")
+    secret = request.app.state.secret
+    claims = verify_token(secret, token)
+    if claims is None and verify_token(secret, token, now=0) is not None:
+        # The real PDS answers an expired access token with 400, not 401 (PLATFORMS.md §7).
+        raise XrpcRefusal(400, "ExpiredToken", "Token has expired")
+    if claims is None or claims.platform != "bluesky":
+        raise XrpcRefusal(401, "InvalidToken", "Token could not be verified")
+    return claims.subject
+
+
+def _cid(codec: int, data: bytes) -> str:
+    """A real CIDv1 (sha2-256, base32): 0x55 raw bytes for blobs, 0x71 dag-cbor for records."""
+    digest = bytes([0x01, codec, 0x12, 0x20]) + hashlib.sha256(data).digest()
+    return "b" + base64.b32encode(digest).decode().lower().rstrip("=")
+
+
+def _tid(state: SandboxState) -> str:
+    """A timestamp identifier, the record key the PDS picks when the client gives none."""
+    value = (time.time_ns() // 1_000) << 10 | int(state.next_id()) % 1024
+    return "".join(TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
+
+
+@router.post("/xrpc/com.atproto.repo.uploadBlob")
+async def upload_blob(request: Request) -> JSONResponse:
+    state = _state(request)
+    try:
+        did = _authorize(request)
+    except XrpcRefusal as refusal:
+        return _refused(state, "anonymous", refusal)
+    data = await request.body()
+    mime = request.headers.get("content-type", "").split(";")[0].strip()
+    if not data or not mime:
+        return _refused(state, did, XrpcRefusal(400, "InvalidRequest", "Expected a typed body"))
+    if len(data) > MAX_BLOB_BYTES:
+        message = f"This file is too large. It is {len(data)} bytes, max {MAX_BLOB_BYTES}."
+        return _refused(state, did, XrpcRefusal(400, "InvalidRequest", message))
+    cid = _cid(0x55, data)
+    state.media[f"bluesky:blob:{did}:{cid}"] = {"mimeType": mime, "size": len(data)}
+    blob = {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime, "size": len(data)}
+    return _answer(state, did, {"blob": blob})
+
+
+@router.post("/xrpc/com.atproto.repo.createRecord")
+async def create_record(request: Request) -> JSONResponse:
+    state = _state(request)
+    did = "anonymous"  # until the token names the account
+    try:
+        did = _authorize(request)
+        body = await request.json()
+        if not isinstance(body, dict):
+            raise XrpcRefusal(400, "InvalidRequest", "Input must be an object")
+        if body.get("repo") != did:
+            raise XrpcRefusal(401, "AuthenticationRequired", "repo is not the token's account")
+        if body.get("collection") != POST:
+            raise XrpcRefusal(400, "InvalidRequest", f"The sandbox only stores {POST} records")
+        record: Any = body.get("record")
+        media, link = _validate_post(state, did, record)
+        rkey = str(body.get("rkey") or _tid(state))
+        if not RKEY.match(rkey) or rkey in (".", ".."):
+            raise XrpcRefusal(400, "InvalidRequest", f"Invalid record key: {rkey}")
+    except XrpcRefusal as refusal:
+        return _refused(state, did, refusal)
+    except ValueError:
+        return _refused(state, did, XrpcRefusal(400, "InvalidRequest", "Body is not JSON"))
+    uri = f"at://{did}/{POST}/{rkey}"
+    if f"bluesky:record:{uri}" in state.media:
+        # The live PDS has answered 500 here (atproto#3718); a clear 400 says what happened.
+        message = f"Record already exists at {uri}"
+        return _refused(state, did, XrpcRefusal(400, "InvalidRequest", message))
+    headers, fits = _limits(state, did, CREATE_COST)
+    if not fits:
+        body = {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
+        return JSONResponse(body, status_code=429, headers=headers)
+    cid = _cid(0x71, json.dumps(record, sort_keys=True).encode())
+    state.media[f"bluesky:record:{uri}"] = {"cid": cid, "value": record}
+    url = f"https://bsky.app/profile/{did}/post/{rkey}"
+    state.posts.append(
+        SandboxPost(
+            platform="bluesky",
+            account=did,
+            id=uri,
+            text=record["text"],
+            media=media,
+            link=link,
+            received_at=time.time(),
+            url=url,
+        )
+    )
+    answer = {"uri": uri, "cid": cid, "validationStatus": "valid"}
+    return JSONResponse(answer, headers=headers)
+
+
+def _validate_post(state: SandboxState, did: str, record: Any) -> tuple[list[str], str | None]:
+    """Refuses what the PDS's lexicon validation would; returns the blob cids and link card."""
+
+    def invalid(message: str) -> XrpcRefusal:
+        return XrpcRefusal(400, "InvalidRequest", f"Invalid app.bsky.feed.post record: {message}")
+
+    if not isinstance(record, dict) or record.get("$type") != POST:
+        raise invalid(f"$type must be {POST}")
+    text = record.get("text")
+    if not isinstance(text, str) or not isinstance(record.get("createdAt"), str):
+        raise invalid("text and createdAt are required strings")
+    encoded = text.encode()
+    if grapheme_length(text) > MAX_GRAPHEMES or len(encoded) > MAX_TEXT_BYTES:
+        raise invalid(f"Record/text must not be longer than {MAX_GRAPHEMES} graphemes")
+    for facet in record.get("facets") or []:
+        index = facet.get("index", {}) if isinstance(facet, dict) else {}
+        start, end = index.get("byteStart"), index.get("byteEnd")
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end):
+            raise invalid(f"facet index {index} is not a byte range")
+        if end > len(encoded):
+            raise invalid(f"facet {start}..{end} ends past the text's {len(encoded)} bytes")
+        try:
+            span = encoded[start:end].decode()
+        except UnicodeDecodeError:
+            raise invalid(f"facet {start}..{end} splits a character") from None
+        for feature in facet.get("features") or []:
+            if not isinstance(feature, dict):
+                raise invalid("facet features must be objects")
+            uri = feature.get("uri")
+            if feature.get("$type") == "app.bsky.richtext.facet#link" and uri != span:
+                raise invalid(f"facet {start}..{end} covers {span!r}, not {uri!r}")
+    if len(record.get("langs") or []) > 3:
+        raise invalid("langs must not have more than 3 elements")
+    embed = record.get("embed")
+    if embed is None:
+        return [], None
+    if embed.get("$type") == "app.bsky.embed.external":
+        external = embed.get("external") or {}
+        if not all(isinstance(external.get(k), str) for k in ("uri", "title", "description")):
+            raise invalid("external needs uri, title and description")
+        return [], external["uri"]
+    if embed.get("$type") != "app.bsky.embed.images":
+        raise invalid(f"the sandbox does not accept embed {embed.get('$type')!r}")
+    images = embed.get("images") or []
+    if not 1 <= len(images) <= MAX_IMAGES or not all(isinstance(i, dict) for i in images):
+        raise invalid(f"images must have 1 to {MAX_IMAGES} elements")
+    cids = []
+    for image in images:
+        if not isinstance(image.get("alt"), str):
+            raise invalid("each image needs alt (it may be empty)")
+        ref = ((image.get("image") or {}).get("ref") or {}).get("$link")
+        if f"bluesky:blob:{did}:{ref}" not in state.media:
+            raise invalid(f"Could not find blob: {ref}")
+        cids.append(str(ref))
+    return cids, None
+
+
+@router.get("/xrpc/com.atproto.repo.getRecord")
+async def get_record(
+    request: Request, repo: str = "", collection: str = "", rkey: str = ""
+) -> JSONResponse:
+    """Public, as on the real PDS: a reconciler asks whether a post with this rkey exists."""
+    state = _state(request)
+    if not (repo and collection and rkey):
+        body = {"error": "InvalidRequest", "message": "repo, collection and rkey are required"}
+        return _answer(state, repo or "anonymous", body, 400)
+    uri = f"at://{repo}/{collection}/{rkey}"
+    stored = state.media.get(f"bluesky:record:{uri}")
+    if stored is None:
+        body = {"error": "RecordNotFound", "message": f"Could not locate record: {uri}"}
+        return _answer(state, repo, body, 400)
+    return _answer(state, repo, {"uri": uri, "cid": stored["cid"], "value": stored["value"]})
+
+
+@router.get("/media/{name}")
+async def sample_media(name: str, size: int = 0) -> Response:
+    """Sample media the sandbox serves for tests: distinct bytes per name, `size` pads them
+    (to make a blob over the 2 MB limit). Only the JPEG/PNG signature is real."""
+    png = name.lower().endswith(".png")
+    head = b"\x89PNG\r\n\x1a\n" if png else b"\xff\xd8\xff\xe0"
+    body = head + hashlib.sha256(name.encode()).digest()
+    body += b"\0" * max(0, min(size, 5_000_000) - len(body))
+    return Response(body, media_type="image/png" if png else "image/jpeg")

@@ -31,7 +31,7 @@ def graph_error(
     return JSONResponse({"error": error}, status_code=status)
 
 
-async def _params(request: Request) -> dict[str, Any]:
+async def read_params(request: Request) -> dict[str, Any]:
     """Graph reads parameters from the query string, a form body or a JSON body alike."""
     params: dict[str, Any] = dict(request.query_params)
     content_type = request.headers.get("content-type", "")
@@ -77,7 +77,7 @@ def _falsy(value: Any) -> bool:
 
 @router.post("/{version}/{page_id}/photos")
 async def upload_photo(version: str, page_id: str, request: Request) -> JSONResponse:
-    params = await _params(request)
+    params = await read_params(request)
     if (refused := _authorize(request, params, page_id)) is not None:
         return refused
     url = str(params.get("url", ""))
@@ -96,7 +96,7 @@ async def upload_photo(version: str, page_id: str, request: Request) -> JSONResp
 
 @router.post("/{version}/{page_id}/feed")
 async def create_post(version: str, page_id: str, request: Request) -> JSONResponse:
-    params = await _params(request)
+    params = await read_params(request)
     if (refused := _authorize(request, params, page_id)) is not None:
         return refused
     state = _state(request)
@@ -145,7 +145,7 @@ async def permalink(post_id: str, request: Request) -> HTMLResponse:
 # Declared after /p/{post_id}, which it would otherwise swallow.
 @router.get("/{version}/{object_id}")
 async def read_object(version: str, object_id: str, request: Request) -> JSONResponse:
-    params = await _params(request)
+    params = await read_params(request)
     state = _state(request)
     post = next((p for p in state.posts_for("facebook") if p.id == object_id), None)
     if post is None:

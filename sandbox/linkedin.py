@@ -1,7 +1,266 @@
-"""Sandbox stand-in for linkedin (being written)."""
+"""Posts API stand-in (PLATFORMS.md §4): the same paths, headers, bodies and errors.
+
+Images follow LinkedIn's states: WAITING_UPLOAD until the PUT, then PROCESSING for the
+seconds a test asks for (header `X-Sandbox-Processing-Seconds` on initializeUpload, default 0),
+then AVAILABLE, or PROCESSING_FAILED when the bytes are not a JPEG, PNG or GIF.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from sandbox.state import SandboxPost, SandboxState
+from sandbox.tokens import TokenClaims, verify_token
 
 router = APIRouter(prefix="/linkedin", tags=["linkedin"])
+
+MAX_COMMENTARY = 3000
+MAX_IMAGES = 20
+# Versions live about a year; the sandbox accepts those released in 2025 and 2026.
+SUPPORTED_VERSIONS = frozenset(f"{y}{m:02d}" for y in (2025, 2026) for m in range(1, 13))
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8")
+# Sample media the sandbox serves for tests, so an upload needs no outside host.
+SAMPLE_MEDIA = {
+    "photo.jpg": (b"\xff\xd8\xff\xe0sandbox-jpeg\xff\xd9", "image/jpeg"),
+    "photo.png": (b"\x89PNG\r\n\x1a\nsandbox-png", "image/png"),
+    "notes.txt": (b"not an image", "text/plain"),
+}
+MENTION = re.compile(r"@\[[^\]\n]+\]\(urn:li:(?:person|organization):[^)\s]+\)")
+RESERVED = set("|{}@[]()<>#*_~")
+
+
+def li_error(
+    status: int, message: str, *, code: str | None = None, service_code: int | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {"status": status, "message": message}
+    if service_code is not None:
+        body["serviceErrorCode"] = service_code
+    if code is not None:
+        body["code"] = code
+    return JSONResponse(body, status_code=status)
+
+
+def _state(request: Request) -> SandboxState:
+    state: SandboxState = request.app.state.sandbox
+    return state
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _versioned(request: Request) -> JSONResponse | None:
+    version = request.headers.get("linkedin-version", "")
+    if version not in SUPPORTED_VERSIONS:
+        return li_error(
+            426,
+            f"Requested version {version or '(none)'} is not active",
+            code="NONEXISTENT_VERSION",
+        )
+    if request.headers.get("x-restli-protocol-version") != "2.0.0":
+        return li_error(400, "X-Restli-Protocol-Version 2.0.0 is required", code="BAD_REQUEST")
+    return None
+
+
+def _claims(request: Request) -> TokenClaims | JSONResponse:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    secret = request.app.state.secret
+    claims = verify_token(secret, token) if scheme.lower() == "bearer" else None
+    if claims is not None and claims.platform == "linkedin":
+        return claims
+    # Checked again ignoring expiry, to tell an expired token from a forged one.
+    if claims is None and verify_token(secret, token, now=0) is not None:
+        return li_error(
+            401,
+            "The token used in the request has expired",
+            code="EXPIRED_ACCESS_TOKEN",
+            service_code=65602,
+        )
+    return li_error(401, "Invalid access token", service_code=65600)
+
+
+def _authorize(request: Request, owner: str, action: str) -> JSONResponse | None:
+    claims = _claims(request)
+    if isinstance(claims, JSONResponse):
+        return claims
+    if claims.subject != owner:
+        return li_error(403, f"Not enough permissions to access: {action}", code="ACCESS_DENIED")
+    return None
+
+
+def read_little_text(commentary: str) -> str:
+    """What a reader sees: escapes undone, and the text cut at an unescaped reserved character,
+    as LinkedIn silently does (the commonly reported symptom of missing escapes)."""
+    seen: list[str] = []
+    index = 0
+    while index < len(commentary):
+        if mention := MENTION.match(commentary, index):
+            seen.append(mention.group())
+            index = mention.end()
+        elif commentary[index] == "\\" and index + 1 < len(commentary):
+            seen.append(commentary[index + 1])
+            index += 2
+        elif commentary[index] in RESERVED:
+            break
+        else:
+            seen.append(commentary[index])
+            index += 1
+    return "".join(seen)
+
+
+def _image_status(image: dict[str, Any]) -> str:
+    if image["uploaded_at"] is None:
+        return "WAITING_UPLOAD"
+    if time.time() < image["uploaded_at"] + image["processing_seconds"]:
+        return "PROCESSING"
+    return "PROCESSING_FAILED" if image["failure"] else "AVAILABLE"
+
+
+@router.get("/media/{name}", include_in_schema=False)
+async def sample_media(name: str) -> Response:
+    if name not in SAMPLE_MEDIA:
+        return Response(status_code=404)
+    data, media_type = SAMPLE_MEDIA[name]
+    return Response(data, media_type=media_type)
+
+
+@router.post("/rest/images")
+async def initialize_upload(request: Request, action: str = "") -> JSONResponse:
+    if (refused := _versioned(request)) is not None:
+        return refused
+    if action != "initializeUpload":
+        return li_error(400, f"Unsupported action: {action or '(none)'}", code="BAD_REQUEST")
+    body = await _json(request)
+    owner = str((body.get("initializeUploadRequest") or {}).get("owner", ""))
+    if not owner:
+        return li_error(422, "/initializeUploadRequest/owner :: field is required")
+    if (refused := _authorize(request, owner, "POST /rest/images")) is not None:
+        return refused
+    try:
+        processing = float(request.headers.get("x-sandbox-processing-seconds", "0"))
+    except ValueError:
+        processing = 0.0
+    state = _state(request)
+    key = state.next_id()
+    urn = f"urn:li:image:C{key}"
+    state.media[urn] = {
+        "platform": "linkedin",
+        "owner": owner,
+        "uploaded_at": None,
+        "processing_seconds": min(max(processing, 0.0), 600.0),
+        "failure": None,
+    }
+    return JSONResponse(
+        {
+            "value": {
+                "uploadUrlExpiresAt": int((time.time() + 3600) * 1000),
+                "uploadUrl": f"{request.app.state.public_url}/linkedin/uploads/{urn}",
+                "image": urn,
+            }
+        }
+    )
+
+
+@router.put("/uploads/{urn}")
+async def upload(urn: str, request: Request) -> Response:
+    image = _state(request).media.get(urn)
+    if image is None or image.get("platform") != "linkedin":
+        return li_error(404, f"No upload pending for {urn}")
+    if (refused := _authorize(request, image["owner"], "PUT upload")) is not None:
+        return refused
+    data = await request.body()
+    image["uploaded_at"] = time.time()
+    if not data.startswith(IMAGE_MAGIC):
+        image["failure"] = "The uploaded file is not a supported image (JPEG, PNG or GIF)"
+    return Response(status_code=201)
+
+
+@router.get("/rest/images/{urn}")
+async def read_image(urn: str, request: Request) -> JSONResponse:
+    if (refused := _versioned(request)) is not None:
+        return refused
+    image = _state(request).media.get(urn)
+    if image is None or image.get("platform") != "linkedin":
+        return li_error(404, f"Not found: {urn}", code="NOT_FOUND")
+    if (refused := _authorize(request, image["owner"], f"GET /rest/images/{urn}")) is not None:
+        return refused
+    if image["owner"].startswith("urn:li:person:"):
+        # w_member_social tokens cannot read images back (PLATFORMS.md §4).
+        return li_error(403, f"Not enough permissions to access: {urn}", code="ACCESS_DENIED")
+    answer: dict[str, Any] = {"id": urn, "owner": image["owner"], "status": _image_status(image)}
+    if answer["status"] == "PROCESSING_FAILED":
+        answer["processingFailureReason"] = image["failure"]
+    return JSONResponse(answer)
+
+
+def _content_images(
+    state: SandboxState, author: str, content: dict[str, Any]
+) -> list[str] | JSONResponse:
+    if "media" in content:
+        ids = [str((content["media"] or {}).get("id", ""))]
+    elif "multiImage" in content:
+        ids = [str(i.get("id", "")) for i in (content["multiImage"] or {}).get("images", [])]
+        if not 2 <= len(ids) <= MAX_IMAGES:
+            return li_error(422, f"/content/multiImage/images :: takes 2 to {MAX_IMAGES} images")
+    else:
+        return []
+    for urn in ids:
+        image = state.media.get(urn)
+        if image is None or image.get("platform") != "linkedin" or image["owner"] != author:
+            return li_error(422, f"/content :: {urn} is not an image of {author}")
+        if _image_status(image) != "AVAILABLE":
+            return li_error(422, f"/content :: {urn} is {_image_status(image)}, not AVAILABLE")
+    return ids
+
+
+@router.post("/rest/posts")
+async def create_post(request: Request) -> Response:
+    if (refused := _versioned(request)) is not None:
+        return refused
+    body = await _json(request)
+    author = str(body.get("author", ""))
+    if not re.fullmatch(r"urn:li:(organization|person):[\w-]+", author):
+        return li_error(422, "/author :: must be an organization or person URN")
+    if (refused := _authorize(request, author, "POST /rest/posts")) is not None:
+        return refused
+    for field in ("commentary", "visibility", "distribution", "lifecycleState"):
+        if field not in body:
+            return li_error(422, f"/{field} :: field is required")
+    if body["lifecycleState"] != "PUBLISHED":
+        return li_error(422, "/lifecycleState :: only PUBLISHED is supported")
+    text = read_little_text(str(body["commentary"]))
+    if len(text) > MAX_COMMENTARY:
+        return li_error(422, f"/commentary :: length {len(text)} exceeds {MAX_COMMENTARY}")
+    state = _state(request)
+    content = body.get("content") or {}
+    images = _content_images(state, author, content)
+    if isinstance(images, JSONResponse):
+        return images
+    link = (content.get("article") or {}).get("source")
+    if "article" in content and not str(link or "").startswith(("http://", "https://")):
+        return li_error(422, "/content/article/source :: must be an http(s) URL")
+    if text and (same := [p for p in state.posts_for("linkedin", author) if p.text == text]):
+        return li_error(422, f"Content is a duplicate of {same[0].id}")
+    urn = f"urn:li:share:{state.next_id()}"
+    state.posts.append(
+        SandboxPost(
+            platform="linkedin",
+            account=author,
+            id=urn,
+            text=text,
+            media=images,
+            link=str(link) if link else None,
+            received_at=time.time(),
+            url=f"https://www.linkedin.com/feed/update/{urn}",
+        )
+    )
+    return Response(status_code=201, headers={"x-restli-id": urn})

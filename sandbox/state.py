@@ -61,6 +61,8 @@ class SandboxState:
         self.media: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
         self.calls: list[tuple[str, str, float]] = []
+        # Per-platform state a platform's module keeps (Instagram's containers, say).
+        self.extras: dict[str, Any] = {}
         self._ids = itertools.count(1_000_000_001)
 
     def next_id(self) -> str:
@@ -91,3 +93,4 @@ class SandboxState:
         self.media.clear()
         self.faults.clear()
         self.calls.clear()
+        self.extras.clear()

@@ -14,7 +14,7 @@ import pytest
 
 from providers.base import AccountCredentials, PostContent
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
-from providers.facebook import FacebookProvider, graph_error
+from providers.facebook import GRAPH, FacebookProvider
 
 BASE = "https://graph.example/v23.0"
 PAGE = AccountCredentials(external_id="123", access_token="page-token")
@@ -107,21 +107,21 @@ def graph(
     ],
 )
 def test_graph_errors_map_into_the_taxonomy(response: httpx.Response, kind: type) -> None:
-    error = graph_error(response)
+    error = GRAPH.classify(response)
     assert type(error) is kind
     assert error.platform == "facebook"
 
 
 def test_a_rate_limit_reads_the_regain_access_estimate() -> None:
     usage = '{"123":[{"type":"pages","call_count":100,"estimated_time_to_regain_access":17}]}'
-    error = graph_error(graph(400, 32, headers={"X-Business-Use-Case-Usage": usage}))
+    error = GRAPH.classify(graph(400, 32, headers={"X-Business-Use-Case-Usage": usage}))
     assert isinstance(error, RateLimitedError)
     assert error.retry_after == timedelta(minutes=17)
     assert error.code == "32"
 
 
 def test_a_bare_429_reads_retry_after() -> None:
-    error = graph_error(httpx.Response(429, text="", headers={"Retry-After": "120"}))
+    error = GRAPH.classify(httpx.Response(429, text="", headers={"Retry-After": "120"}))
     assert isinstance(error, RateLimitedError)
     assert error.retry_after == timedelta(seconds=120)
 

@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from core.db import Database
+from core.status import Platform
 from core.status import TargetStatus as S
 from core.temporal import SEARCH_ATTRIBUTES
 from tests.support.harness import Harness
@@ -110,3 +111,33 @@ async def test_a_cancel_arriving_with_the_due_timer_wins(live: Harness) -> None:
     history = await handle.fetch_history()
     fired = [e for e in history.events if e.HasField("timer_fired_event_attributes")]
     assert fired, "the timer must have fired: this test is about the race"
+
+
+async def test_a_worker_restart_during_encoding_creates_no_second_container(
+    live: Harness,
+) -> None:
+    live.settings = live.settings.model_copy(
+        update={"media_poll_interval": timedelta(milliseconds=300)}
+    )
+    statuses = {"statuses": ["IN_PROGRESS"] * 6 + ["FINISHED"]}
+    await live.sandbox.post("/_control/instagram/next-container", json=statuses)
+    _, handle = await live.schedule(
+        after=None,
+        platform=Platform.INSTAGRAM,
+        account_id="17841400000000001",
+        media_urls=["https://cdn.example.org/reel.mp4"],
+    )
+    for _ in range(100):  # until the container exists: the workflow now waits on its encoding
+        if (await live.sandbox.get("/_control/instagram/containers")).json()["data"]:
+            break
+        await asyncio.sleep(0.05)
+
+    await live.stop_worker()
+    await asyncio.sleep(1)
+    await live.start_worker()
+
+    final = await handle.result()
+    assert final.transitions == [S.SCHEDULED, S.PUBLISHING, S.PUBLISHED]
+    containers = (await live.sandbox.get("/_control/instagram/containers")).json()["data"]
+    assert len(containers) == 1
+    assert len(await live.posts(Platform.INSTAGRAM)) == 1

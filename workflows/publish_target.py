@@ -22,15 +22,19 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.messages import (
+        CHECK_TARGET,
         ERROR_AUTH,
         ERROR_CONTENT,
         NON_RETRYABLE_ERRORS,
+        PREPARE_TARGET,
         PUBLISH_TARGET,
         RECORD_TARGET_STATE,
         REFUSED_CONFLICT,
         REFUSED_INVALID,
+        Preparation,
         PublishOutcome,
         PublishTargetInput,
+        Readiness,
         RescheduleRequest,
         RetrySettings,
         ReviewDecision,
@@ -204,13 +208,25 @@ class PublishTargetWorkflow:
         try:
             # Under the write lock: an update's record still in flight must land first.
             async with self._db:
-                outcome: PublishOutcome = await workflow.execute_activity(
-                    PUBLISH_TARGET,
-                    job.target_id,
-                    result_type=PublishOutcome,
-                    start_to_close_timeout=job.retry.start_to_close,
-                    retry_policy=publish_retry_policy(job.retry),
-                )
+                if job.prepares:
+                    prepared = await self._prepare(job)
+                    if prepared is None:
+                        return
+                    outcome: PublishOutcome = await workflow.execute_activity(
+                        PUBLISH_TARGET,
+                        args=[job.target_id, prepared],
+                        result_type=PublishOutcome,
+                        start_to_close_timeout=job.retry.start_to_close,
+                        retry_policy=publish_retry_policy(job.retry),
+                    )
+                else:
+                    outcome = await workflow.execute_activity(
+                        PUBLISH_TARGET,
+                        job.target_id,
+                        result_type=PublishOutcome,
+                        start_to_close_timeout=job.retry.start_to_close,
+                        retry_policy=publish_retry_policy(job.retry),
+                    )
         except ActivityError as error:
             cause = error.cause
             kind = cause.type if isinstance(cause, ApplicationError) else None
@@ -225,6 +241,42 @@ class PublishTargetWorkflow:
         self._state.external_id = outcome.external_id
         self._state.url = outcome.url
         await self._transition(outcome.status, persist=False)
+
+    async def _prepare(self, job: PublishTargetInput) -> Preparation | None:
+        """Prepare (upload, create containers), then look until ready, sleeping durably in
+        between: a worker restart during encoding resumes the wait, it never prepares again.
+        None when the platform gave up on the media (the target is then failed)."""
+        prepared: Preparation = await workflow.execute_activity(
+            PREPARE_TARGET,
+            job.target_id,
+            result_type=Preparation,
+            start_to_close_timeout=job.retry.start_to_close,
+            retry_policy=publish_retry_policy(job.retry),
+        )
+        deadline = workflow.now() + job.media_deadline
+        while True:
+            readiness: Readiness = await workflow.execute_activity(
+                CHECK_TARGET,
+                args=[job.target_id, prepared],
+                result_type=Readiness,
+                start_to_close_timeout=job.retry.start_to_close,
+                retry_policy=publish_retry_policy(job.retry),
+            )
+            if readiness.state == "ready":
+                return prepared
+            if readiness.state == "failed":
+                reason = readiness.reason or "the platform could not process the media"
+                await self._transition(TargetStatus.FAILED, error=reason, locked=True)
+                return None
+            if workflow.now() >= deadline:
+                await self._transition(
+                    TargetStatus.FAILED,
+                    error=f"the media was still processing after {job.media_deadline}",
+                    locked=True,
+                )
+                return None
+            wait = min(readiness.check_after or job.media_poll, deadline - workflow.now())
+            await workflow.sleep(max(wait, timedelta(seconds=1)))
 
     # Helpers ----------------------------------------------------------------------------------
 
@@ -249,7 +301,12 @@ class PublishTargetWorkflow:
             await workflow.wait_condition(condition, timeout=remaining)
 
     async def _transition(
-        self, status: TargetStatus, *, error: str | None = None, persist: bool = True
+        self,
+        status: TargetStatus,
+        *,
+        error: str | None = None,
+        persist: bool = True,
+        locked: bool = False,
     ) -> None:
         self._state.status = status
         self._state.transitions.append(status)
@@ -257,13 +314,21 @@ class PublishTargetWorkflow:
             self._state.error = error
         workflow.upsert_search_attributes([SA_STATUS.value_set(status.value)])
         if persist:
-            await self._record(status, error)
+            await self._record(status, error, locked=locked)
 
-    async def _record(self, status: TargetStatus, error: str | None = None) -> None:
+    async def _record(
+        self, status: TargetStatus, error: str | None = None, *, locked: bool = False
+    ) -> None:
+        """Write a transition; `locked` when the caller already holds the write lock."""
         assert self._job is not None
         update = TargetStateUpdate(
             target_id=self._job.target_id, status=status, scheduled_for=self._due, error=error
         )
+        if locked:
+            await workflow.execute_activity(
+                RECORD_TARGET_STATE, update, start_to_close_timeout=RECORD_TIMEOUT
+            )
+            return
         async with self._db:
             await workflow.execute_activity(
                 RECORD_TARGET_STATE, update, start_to_close_timeout=RECORD_TIMEOUT

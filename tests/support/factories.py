@@ -51,13 +51,29 @@ async def make_facebook_page(
     token: str | None = None,
     sandbox: bool = True,
 ) -> Account:
+    return await make_account(
+        db, settings, tenant, Platform.FACEBOOK, page_id, token=token, sandbox=sandbox
+    )
+
+
+async def make_account(
+    db: Database,
+    settings: Settings,
+    tenant: TenantFixture,
+    platform: Platform,
+    external_id: str,
+    *,
+    token: str | None = None,
+    sandbox: bool = True,
+) -> Account:
+    """A connected sandbox account whose token the sandbox accepts (unless `token` is given)."""
     secret = settings.sandbox_secret.get_secret_value()
-    token = token or issue_token(secret, Platform.FACEBOOK, page_id)
+    token = token or issue_token(secret, platform, external_id)
     account = Account(
         tenant_id=tenant.tenant_id,
-        platform=Platform.FACEBOOK,
-        external_id=page_id,
-        display_name=f"Page {page_id}",
+        platform=platform,
+        external_id=external_id,
+        display_name=f"{platform} {external_id}",
         is_sandbox=sandbox,
         access_token_enc=Vault.from_settings(settings).encrypt(token),
     )

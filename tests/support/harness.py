@@ -21,7 +21,8 @@ from core.config import Settings
 from core.db import Database
 from core.messages import TargetState
 from core.models import Attempt, Notification, Target
-from tests.support.factories import make_facebook_page, make_post, make_tenant, reload_target
+from core.status import Platform
+from tests.support.factories import make_account, make_post, make_tenant, reload_target
 from workflows.publish_target import PublishTargetWorkflow
 
 REPO = Path(__file__).parent.parent.parent
@@ -56,13 +57,17 @@ class Harness:
         after: timedelta | None,
         body: str = "Hello from a test",
         token: str | None = None,
+        platform: Platform = Platform.FACEBOOK,
+        account_id: str = "200000000000001",
         **post_options: Any,
     ) -> tuple[Target, TargetHandle]:
-        """A new tenant, sandbox Page and post, scheduled `after` from now (None: at once).
+        """A new tenant, sandbox account and post, scheduled `after` from now (None: at once).
 
         `post_options` go to `make_post` (requires_approval, approval_deadline, mode, ...)."""
         tenant = await make_tenant(self.db)
-        account = await make_facebook_page(self.db, self.settings, tenant, token=token)
+        account = await make_account(
+            self.db, self.settings, tenant, platform, account_id, token=token
+        )
         post, target = await make_post(self.db, tenant, account, body=body, **post_options)
         due = None if after is None else await self.env.get_current_time() + after
         async with self.db.session() as session:
@@ -105,9 +110,9 @@ class Harness:
             )
             return list(rows.all())
 
-    async def posts(self) -> list[dict[str, Any]]:
-        """What the sandbox's Facebook Pages received."""
-        response = await self.sandbox.get("/_control/posts", params={"platform": "facebook"})
+    async def posts(self, platform: Platform = Platform.FACEBOOK) -> list[dict[str, Any]]:
+        """What the sandbox received for `platform`."""
+        response = await self.sandbox.get("/_control/posts", params={"platform": platform.value})
         posts: list[dict[str, Any]] = response.json()["data"]
         return posts
 

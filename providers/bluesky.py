@@ -1,0 +1,271 @@
+"""Bluesky through the AT Protocol's XRPC API on the account's PDS (PLATFORMS.md §7).
+
+Images go up as blobs in `prepare` and are referenced by the post record in `publish`. The PDS
+deletes a blob no record references within minutes, so nothing must wait between the two.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import httpx
+
+from core.status import Platform
+from providers.base import (
+    READY,
+    AccountCredentials,
+    PlatformRules,
+    PostContent,
+    Preparation,
+    Published,
+    Readiness,
+)
+from providers.errors import (
+    AuthError,
+    ContentError,
+    ProviderError,
+    RateLimitedError,
+    TransientError,
+    retry_after,
+)
+
+# XRPC error names → taxonomy. Branch on the name before the status: an expired access token
+# comes back as HTTP 400 `ExpiredToken`, which the status alone would call a content error.
+AUTH_ERRORS = {"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AccountTakedown"}
+RATE_LIMIT_ERRORS = {"RateLimitExceeded"}
+POST = "app.bsky.feed.post"
+MAX_BLOB_BYTES = 2_000_000
+_URL = re.compile(r"https?://[^\s<>\"'`]+")
+_TRAILING = ".,;:!?\"')]}"
+
+# No grapheme library is installed, so this follows UAX #29's extended grapheme rules closely
+# enough for what people post: combining marks, ZWJ emoji sequences, skin tones, flags, Hangul.
+# It omits Prepend and Indic conjunct (GB9c) rules, where it may count one cluster too many.
+
+
+def _is_extend(char: str) -> bool:
+    code = ord(char)
+    return (
+        unicodedata.category(char) in ("Mn", "Me", "Mc")
+        or code == 0x200D  # ZWJ
+        or 0x1F3FB <= code <= 0x1F3FF  # skin-tone modifiers
+        or 0xE0020 <= code <= 0xE007F  # emoji tag sequences (subdivision flags)
+    )
+
+
+def _is_pictographic(char: str) -> bool:
+    code = ord(char)
+    if 0x1F1E6 <= code <= 0x1F1FF:
+        return False  # regional indicators pair into flags by their own rule
+    return (
+        0x1F000 <= code <= 0x1FAFF
+        or 0x2600 <= code <= 0x27BF
+        or 0x2300 <= code <= 0x23FF
+        or 0x2B00 <= code <= 0x2BFF
+        or code in (0x00A9, 0x00AE, 0x203C, 0x2049, 0x2122, 0x2139, 0x3030, 0x303D)
+    )
+
+
+def _hangul(char: str) -> str:
+    code = ord(char)
+    if 0x1100 <= code <= 0x115F or 0xA960 <= code <= 0xA97C:
+        return "L"
+    if 0x1160 <= code <= 0x11A7 or 0xD7B0 <= code <= 0xD7C6:
+        return "V"
+    if 0x11A8 <= code <= 0x11FF or 0xD7CB <= code <= 0xD7FB:
+        return "T"
+    if 0xAC00 <= code <= 0xD7A3:
+        return "LV" if (code - 0xAC00) % 28 == 0 else "LVT"
+    return ""
+
+
+def _joins(prev: str, char: str, emoji_zwj: bool, flags: int) -> bool:
+    if prev == "\r" and char == "\n":
+        return True
+    if {unicodedata.category(prev), unicodedata.category(char)} & {"Cc", "Zl", "Zp"}:
+        return False
+    before, after = _hangul(prev), _hangul(char)
+    if (before == "L" and after in ("L", "V", "LV", "LVT")) or (
+        (before in ("LV", "V") and after in ("V", "T")) or (before in ("LVT", "T") and after == "T")
+    ):
+        return True
+    if _is_extend(char):
+        return True
+    if emoji_zwj and prev == "\u200d" and _is_pictographic(char):
+        return True
+    return 0x1F1E6 <= ord(char) <= 0x1F1FF and flags % 2 == 1
+
+
+def grapheme_length(text: str) -> int:
+    """User-perceived characters, as Bluesky counts its 300 (see the note above _is_extend)."""
+    count = 0
+    prev = ""
+    emoji_zwj = False  # inside ExtPict Extend* ZWJ, so the next pictograph joins (GB11)
+    flags = 0  # regional indicators run length: they pair up into flags (GB12/13)
+    for char in text:
+        if not prev or not _joins(prev, char, emoji_zwj, flags):
+            count += 1
+            emoji_zwj = _is_pictographic(char)
+        elif not (_is_extend(char) or _is_pictographic(char)):
+            emoji_zwj = False
+        flags = flags + 1 if 0x1F1E6 <= ord(char) <= 0x1F1FF else 0
+        prev = char
+    return count
+
+
+def link_facets(text: str) -> list[dict[str, Any]]:
+    """`app.bsky.richtext.facet` links for each http(s) URL, with offsets in UTF-8 bytes."""
+    facets: list[dict[str, Any]] = []
+    for match in _URL.finditer(text):
+        url = match.group().rstrip(_TRAILING)
+        if url.count("(") > url.count(")") and match.group()[len(url) :].startswith(")"):
+            url += ")"  # keep a Wikipedia-style closing parenthesis that belongs to the URL
+        start = len(text[: match.start()].encode())
+        facets.append(
+            {
+                "index": {"byteStart": start, "byteEnd": start + len(url.encode())},
+                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}],
+            }
+        )
+    return facets
+
+
+class BlueskyProvider:
+    platform: ClassVar[Platform] = Platform.BLUESKY
+    rules: ClassVar[PlatformRules] = PlatformRules(
+        max_text_length=300,
+        max_media=4,
+        prepares=True,
+        text_length=grapheme_length,
+        unit="graphemes",
+    )
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+
+    async def prepare(
+        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+    ) -> Preparation:
+        blobs = [await self._upload_blob(account, url) for url in content.media_urls]
+        return Preparation(ids={"blobs": blobs})
+
+    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
+        return READY  # a blob is usable as soon as uploadBlob answers
+
+    async def publish(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation | None = None,
+        *,
+        draft: bool = False,
+    ) -> Published:
+        blobs = (prepared or Preparation()).ids.get("blobs")
+        if content.media_urls and not blobs:
+            blobs = (await self.prepare(account, content)).ids["blobs"]
+        created_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        record: dict[str, Any] = {"$type": POST, "text": content.text, "createdAt": created_at}
+        if facets := link_facets(content.text):
+            record["facets"] = facets
+        if langs := content.options.get("langs"):
+            record["langs"] = list(langs)
+        if blobs:
+            alts = list(content.options.get("alt_texts") or [])
+            record["embed"] = {
+                "$type": "app.bsky.embed.images",
+                "images": [
+                    {"image": blob, "alt": alts[i] if i < len(alts) else ""}
+                    for i, blob in enumerate(blobs)
+                ],
+            }
+        elif content.link:
+            record["embed"] = {
+                "$type": "app.bsky.embed.external",
+                "external": {"uri": content.link, "title": content.title or "", "description": ""},
+            }
+        body: dict[str, Any] = {"repo": account.external_id, "collection": POST, "record": record}
+        if rkey := content.options.get("rkey"):
+            body["rkey"] = str(rkey)
+        created = await self._call(account, "POST", "com.atproto.repo.createRecord", json=body)
+        uri = str(created["uri"])
+        return Published(external_id=uri, url=post_url(uri))
+
+    async def _upload_blob(self, account: AccountCredentials, url: str) -> dict[str, Any]:
+        try:
+            image = await self._http.get(url, follow_redirects=True)
+        except httpx.TransportError as exc:
+            raise TransientError(
+                f"could not download {url}: {type(exc).__name__}", platform="bluesky"
+            ) from exc
+        if not image.is_success:
+            kind = TransientError if image.status_code >= 500 else ContentError
+            raise kind(f"could not download {url}: HTTP {image.status_code}", platform="bluesky")
+        if len(image.content) > MAX_BLOB_BYTES:
+            raise ContentError(f"{url} is over {MAX_BLOB_BYTES} bytes", platform="bluesky")
+        mime = image.headers.get("content-type", "image/jpeg").split(";")[0].strip()
+        uploaded = await self._call(
+            account,
+            "POST",
+            "com.atproto.repo.uploadBlob",
+            content=image.content,
+            headers={"Content-Type": mime},
+        )
+        blob: dict[str, Any] = uploaded["blob"]
+        return blob
+
+    async def _call(
+        self, account: AccountCredentials, method: str, nsid: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {account.access_token}"}
+        try:
+            response = await self._http.request(
+                method, f"{self._base}/xrpc/{nsid}", headers=headers, **kwargs
+            )
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"timed out: {type(exc).__name__}", platform="bluesky") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(
+                f"connection failed: {type(exc).__name__}", platform="bluesky"
+            ) from exc
+        if response.is_success:
+            data: dict[str, Any] = response.json()
+            return data
+        raise xrpc_error(response)
+
+
+def post_url(uri: str) -> str:
+    """at://{did}/app.bsky.feed.post/{rkey} → its bsky.app page (the DID stands in for a handle)."""
+    did, _, rkey = uri.removeprefix("at://").partition(f"/{POST}/")
+    return f"https://bsky.app/profile/{did}/post/{rkey}"
+
+
+def xrpc_error(response: httpx.Response) -> ProviderError:
+    status = response.status_code
+    try:
+        body = response.json()
+        name = str(body.get("error") or "") or None
+        message = str(body.get("message") or name or f"HTTP {status}")
+    except (ValueError, AttributeError):
+        # Not XRPC's shape (a proxy's page, an empty 503): the HTTP status is all there is.
+        name, message = None, f"HTTP {status}"
+    common: dict[str, Any] = {"platform": "bluesky", "code": name, "http_status": status}
+    if status == 429 or name in RATE_LIMIT_ERRORS:
+        return RateLimitedError(message, retry_after=_until_reset(response), **common)
+    if status >= 500:
+        return TransientError(message, **common)
+    # 403 too: the token works but may not do this (an app password without the scope).
+    if status in (401, 403) or name in AUTH_ERRORS:
+        return AuthError(message, **common)
+    return ContentError(message, **common)
+
+
+def _until_reset(response: httpx.Response) -> timedelta | None:
+    """`ratelimit-reset` is the epoch second the window refills; fall back to Retry-After."""
+    raw = response.headers.get("ratelimit-reset", "")
+    if raw.strip().isdigit():
+        return max(datetime.fromtimestamp(int(raw), UTC) - datetime.now(UTC), timedelta(0))
+    return retry_after(response.headers)

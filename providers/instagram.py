@@ -1,0 +1,138 @@
+"""Instagram content publishing through the Graph API (PLATFORMS.md §2).
+
+Three steps, as the platform demands: create a container (Meta fetches the media from its
+public URL), wait until its status is FINISHED (a reel can encode for minutes), then
+media_publish it. `prepare` creates, `check` reads the status, `publish` publishes: the
+workflow sleeps durably between checks, so a restart never creates a second container.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import httpx
+
+from core.status import Platform
+from providers.base import (
+    AccountCredentials,
+    PlatformRules,
+    PostContent,
+    Preparation,
+    Published,
+    Readiness,
+)
+from providers.errors import ProviderError, TransientError
+from providers.graph import GraphErrors
+
+# Instagram's subcodes beyond Graph's table (PLATFORMS.md §2, Postiz): 2207027 is "Media ID is
+# not available" (publishing before FINISHED), retryable; 2207042 is the daily publishing cap.
+GRAPH = GraphErrors(
+    platform="instagram",
+    transient_subcodes=frozenset({2207003, 2207027, 2207052, 2207053, 2207082}),
+    rate_limit_subcodes=frozenset({2207042}),
+    quota_window=timedelta(hours=24),
+)
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
+
+
+def is_video(url: str) -> bool:
+    return url.lower().split("?", 1)[0].endswith(VIDEO_SUFFIXES)
+
+
+class InstagramProvider:
+    platform: ClassVar[Platform] = Platform.INSTAGRAM
+    rules: ClassVar[PlatformRules] = PlatformRules(
+        max_text_length=2_200, max_media=10, requires_media=True, prepares=True
+    )
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+
+    async def prepare(
+        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+    ) -> Preparation:
+        """One container for one image or reel; children and a CAROUSEL container for 2 to 10."""
+        if len(content.media_urls) == 1:
+            body = self._media_fields(content.media_urls[0]) | {"caption": content.text}
+            return Preparation(ids={"container": await self._create(account, body)})
+        children = [
+            await self._create(account, self._media_fields(url) | {"is_carousel_item": True})
+            for url in content.media_urls
+        ]
+        body = {"media_type": "CAROUSEL", "children": ",".join(children), "caption": content.text}
+        return Preparation(
+            ids={"container": await self._create(account, body), "children": children}
+        )
+
+    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
+        container = prepared.ids["container"]
+        found = await self._call(
+            "GET",
+            f"/{container}",
+            params={"fields": "status_code,status"},
+            headers={"Authorization": f"OAuth {account.access_token}"},
+        )
+        status = found.get("status_code")
+        if status in ("FINISHED", "PUBLISHED"):
+            return Readiness(state="ready")
+        if status == "IN_PROGRESS":
+            # No hint from the platform: the workflow's media poll interval applies (the guide
+            # asks for at most one status read a minute; CRIER_MEDIA_POLL_INTERVAL).
+            return Readiness(state="pending")
+        if status == "EXPIRED":
+            return Readiness(state="failed", reason="instagram: the container expired unpublished")
+        detail = found.get("status") or "no detail"
+        return Readiness(
+            state="failed", reason=f"instagram: the media failed to process ({detail})"
+        )
+
+    async def publish(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation,
+        *,
+        draft: bool = False,
+    ) -> Published:
+        body = {"creation_id": prepared.ids["container"], "access_token": account.access_token}
+        created = await self._call("POST", f"/{account.external_id}/media_publish", json=body)
+        media_id = str(created["id"])
+        return Published(external_id=media_id, url=await self._permalink(account, media_id))
+
+    def _media_fields(self, url: str) -> dict[str, Any]:
+        # Single feed videos are published as reels since 2023-07-01.
+        return {"media_type": "REELS", "video_url": url} if is_video(url) else {"image_url": url}
+
+    async def _create(self, account: AccountCredentials, body: dict[str, Any]) -> str:
+        body = body | {"access_token": account.access_token}
+        created = await self._call("POST", f"/{account.external_id}/media", json=body)
+        return str(created["id"])
+
+    async def _permalink(self, account: AccountCredentials, media_id: str) -> str | None:
+        # The media is live: a failed read must not fail (and so repeat) the publish.
+        try:
+            found = await self._call(
+                "GET",
+                f"/{media_id}",
+                params={"fields": "permalink"},
+                headers={"Authorization": f"OAuth {account.access_token}"},
+            )
+            return str(found["permalink"])
+        except (ProviderError, KeyError):
+            return None
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, self._base + path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"timed out: {type(exc).__name__}", platform="instagram") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(
+                f"connection failed: {type(exc).__name__}", platform="instagram"
+            ) from exc
+        if response.is_success:
+            data: dict[str, Any] = response.json()
+            return data
+        raise GRAPH.classify(response)
