@@ -9,7 +9,19 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from core.config import Settings, get_settings
-from sandbox import bluesky, control, facebook, instagram, linkedin, x
+from sandbox import (
+    bluesky,
+    control,
+    facebook,
+    google_business,
+    instagram,
+    linkedin,
+    pinterest,
+    threads,
+    tiktok,
+    x,
+    youtube,
+)
 from sandbox.state import SandboxState
 
 
@@ -42,6 +54,18 @@ def create_app(settings: Settings | None = None, *, public_url: str | None = Non
 
     app.include_router(control.router)
     app.include_router(instagram.control)
-    for platform in (facebook, instagram, linkedin, x, bluesky):
+    platforms = (
+        facebook,
+        instagram,
+        linkedin,
+        x,
+        bluesky,
+        threads,
+        google_business,
+        pinterest,
+        tiktok,
+        youtube,
+    )
+    for platform in platforms:
         app.include_router(platform.router)
     return app

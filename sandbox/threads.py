@@ -1,0 +1,7 @@
+"""Sandbox stand-in for threads (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/threads", tags=["threads"])

@@ -1,0 +1,7 @@
+"""Sandbox stand-in for youtube (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/youtube", tags=["youtube"])
