@@ -98,7 +98,11 @@ class PublishActivities:
             target=target,
             content=PostContent(
                 text=target.override_body if target.override_body is not None else post.body,
-                media_urls=list(post.media_urls),
+                media_urls=list(
+                    target.override_media_urls
+                    if target.override_media_urls is not None
+                    else post.media_urls
+                ),
                 link=post.link,
             ),
             provider=provider_class(

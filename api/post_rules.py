@@ -23,6 +23,7 @@ def content_problems(
     media_count: int,
     has_link: bool,
     loc: list[str | int],
+    media_loc: list[str | int] | None = None,
 ) -> list[dict[str, Any]]:
     rules = rules_for(platform)
     found = []
@@ -37,7 +38,7 @@ def content_problems(
     if media_count > rules.max_media:
         found.append(
             problem(
-                ["body", "media_urls"],
+                media_loc or ["body", "media_urls"],
                 f"{media_count} media; {platform} allows at most {rules.max_media}",
             )
         )
@@ -96,12 +97,14 @@ async def check_new_targets(
             )
             continue
         overridden = target.override_body is not None
+        own_media = target.override_media_urls
         problems += content_problems(
             account.platform,
             target.override_body if target.override_body is not None else body,
-            media_count=media_count,
+            media_count=len(own_media) if own_media is not None else media_count,
             has_link=has_link,
             loc=[*loc, "override_body" if overridden else "body"],
+            media_loc=[*loc, "override_media_urls"] if own_media is not None else None,
         )
     refuse_if_any(problems)
     return accounts

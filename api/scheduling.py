@@ -79,7 +79,12 @@ async def start_target_workflow(
         approval_deadline=post.approval_deadline,
         grace_period=settings.missed_grace_period,
         publish_if_late=post.publish_if_late,
-        prepares=rules_for(target.platform).prepares and bool(post.media_urls),
+        prepares=rules_for(target.platform).prepares
+        and bool(
+            target.override_media_urls
+            if target.override_media_urls is not None
+            else post.media_urls
+        ),
         media_deadline=settings.media_ready_deadline,
         media_poll=settings.media_poll_interval,
     )

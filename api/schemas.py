@@ -36,6 +36,11 @@ class Strict(BaseModel):
 class TargetCreate(Strict):
     account_id: str = Field(min_length=1, max_length=36)
     override_body: str | None = Field(default=None, max_length=100_000)
+    override_media_urls: list[AnyHttpUrl] | None = Field(
+        default=None,
+        max_length=20,
+        description="This target's media instead of the post's: a video for TikTok, say.",
+    )
     mode: TargetMode = Field(
         default=TargetMode.PUBLISH,
         description="`draft` saves a platform draft (an unpublished Page post); where the "
@@ -92,6 +97,8 @@ class TargetPublic(BaseModel):
     account_id: str
     platform: Platform
     mode: TargetMode
+    override_body: str | None
+    override_media_urls: list[str] | None
     status: TargetStatus
     scheduled_for: datetime | None
     published_at: datetime | None

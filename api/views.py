@@ -32,6 +32,8 @@ def target_view(target: Target, settings: Settings) -> TargetPublic:
         account_id=target.account_id,
         platform=target.platform,
         mode=target.mode,
+        override_body=target.override_body,
+        override_media_urls=target.override_media_urls,
         status=target.status,
         scheduled_for=target.scheduled_for,
         published_at=target.published_at,

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     linkedin_api_url: str = "https://api.linkedin.com"
     x_api_url: str = "https://api.x.com"
     bluesky_pds_url: str = "https://bsky.social"  # accounts on other PDSes: issue 5's connect
+    threads_graph_url: str = "https://graph.threads.net"  # the provider adds /v1.0
+    google_business_api_url: str = "https://mybusiness.googleapis.com"  # the provider adds /v4
+    pinterest_api_url: str = "https://api.pinterest.com"  # the provider adds /v5
+    tiktok_api_url: str = "https://open.tiktokapis.com"  # the provider adds /v2
+    youtube_api_url: str = "https://www.googleapis.com"  # the provider adds /youtube/v3 paths
 
     # Delivery
     http_timeout_seconds: float = 30.0

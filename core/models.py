@@ -96,6 +96,8 @@ class Target(SQLModel, table=True):
     account_id: str = Field(foreign_key="account.id", index=True, max_length=36)
     platform: Platform = Field(sa_type=StrEnumType(Platform))
     override_body: str | None = None
+    # None: the post's media. A video for TikTok and YouTube, photos for the others, say.
+    override_media_urls: list[str] | None = Field(default=None, sa_column=Column(JSON))
     mode: TargetMode = Field(default=TargetMode.PUBLISH, sa_type=StrEnumType(TargetMode))
     status: TargetStatus = Field(default=TargetStatus.DRAFT, sa_type=StrEnumType(TargetStatus))
     scheduled_for: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -7,9 +7,14 @@ from core.status import Platform
 from providers.base import PlatformRules, Provider
 from providers.bluesky import BlueskyProvider
 from providers.facebook import FacebookProvider
+from providers.google_business import GoogleBusinessProvider
 from providers.instagram import InstagramProvider
 from providers.linkedin import LinkedInProvider
+from providers.pinterest import PinterestProvider
+from providers.threads import ThreadsProvider
+from providers.tiktok import TikTokProvider
 from providers.x import XProvider
+from providers.youtube import YouTubeProvider
 
 PROVIDERS: dict[Platform, type[Provider]] = {
     Platform.FACEBOOK: FacebookProvider,
@@ -17,6 +22,11 @@ PROVIDERS: dict[Platform, type[Provider]] = {
     Platform.LINKEDIN: LinkedInProvider,
     Platform.X: XProvider,
     Platform.BLUESKY: BlueskyProvider,
+    Platform.THREADS: ThreadsProvider,
+    Platform.GOOGLE_BUSINESS: GoogleBusinessProvider,
+    Platform.PINTEREST: PinterestProvider,
+    Platform.TIKTOK: TikTokProvider,
+    Platform.YOUTUBE: YouTubeProvider,
 }
 
 
@@ -38,8 +48,13 @@ def base_url(platform: Platform, settings: Settings, *, sandbox: bool) -> str:
         Platform.LINKEDIN: settings.linkedin_api_url,
         Platform.X: settings.x_api_url,
         Platform.BLUESKY: settings.bluesky_pds_url,
+        Platform.THREADS: settings.threads_graph_url,
+        Platform.GOOGLE_BUSINESS: settings.google_business_api_url,
+        Platform.PINTEREST: settings.pinterest_api_url,
+        Platform.TIKTOK: settings.tiktok_api_url,
+        Platform.YOUTUBE: settings.youtube_api_url,
     }
     if platform in live:
-        # Each provider adds its own path (/rest, /2, /xrpc) to this root.
+        # Each provider adds its own path (/rest, /2, /xrpc, /v1.0, /v4, ...) to this root.
         return f"{settings.sandbox_url.rstrip('/')}/{platform.value}" if sandbox else live[platform]
     raise LookupError(f"no provider for {platform}")

@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None, *, public_url: str | None = Non
         return {"status": "ok"}
 
     app.include_router(control.router)
-    app.include_router(instagram.control)
+    for scripted in (instagram, threads, pinterest, tiktok):  # scriptable media states
+        app.include_router(scripted.control)
     platforms = (
         facebook,
         instagram,

@@ -1,7 +1,285 @@
-"""Sandbox stand-in for youtube (being written)."""
+"""YouTube Data API v3 stand-in (PLATFORMS.md §10): the resumable upload, videos.list, the daily
+videos.insert quota and Google's error shape.
+
+A session keeps whatever bytes reached it, as Google's does, so a test can cut an upload short
+and watch the provider resume it; `bytes */N` asks a session what it holds (308 + Range).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from sandbox.state import SandboxPost, SandboxState
+from sandbox.tokens import verify_token
 
 router = APIRouter(prefix="/youtube", tags=["youtube"])
+
+# videos.insert has its own bucket of 100 calls a day (current docs), reset at midnight Pacific.
+# Module constants, so a test can lower them rather than upload 100 videos.
+VIDEOS_INSERT_PER_DAY = 100
+QUOTA_TIMEZONE = ZoneInfo("America/Los_Angeles")
+MAX_TITLE = 100
+MAX_DESCRIPTION_BYTES = 5000
+MAX_TAGS_CHARS = 500
+PRIVACY = {"public", "private", "unlisted"}
+UPLOAD_PATH = "/upload/youtube/v3/videos"
+# Stand-in bytes (nothing here decodes them); the name is mixed in so each sample is distinct.
+SAMPLE_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
+SAMPLE_BYTES = 64 * 1024
+
+
+@dataclass
+class UploadSession:
+    id: str
+    channel: str
+    total: int
+    content_type: str
+    snippet: dict[str, Any]
+    privacy: str
+    received: bytearray = field(default_factory=bytearray)
+    video: dict[str, Any] | None = None  # the resource, once every byte arrived
+
+
+class YouTubeState:
+    def __init__(self) -> None:
+        self.sessions: dict[str, UploadSession] = {}
+        self.videos: dict[str, dict[str, Any]] = {}
+        self.inserts: list[float] = []  # videos.insert calls, for the daily quota
+        self.served: dict[str, str] = {}  # sha256 of sample bytes → the URL they were served at
+
+
+def _yt(request: Request) -> YouTubeState:
+    state: SandboxState = request.app.state.sandbox
+    found = state.extras.setdefault("youtube", YouTubeState())
+    assert isinstance(found, YouTubeState)
+    return found
+
+
+def google_error(
+    status: int, reason: str, message: str, *, domain: str = "youtube.video"
+) -> JSONResponse:
+    item = {"message": message, "domain": domain, "reason": reason}
+    return JSONResponse(
+        {"error": {"code": status, "message": message, "errors": [item]}}, status_code=status
+    )
+
+
+def unauthorized() -> JSONResponse:
+    return google_error(
+        401,
+        "authError",
+        "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+        domain="global",
+    )
+
+
+def _channel(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    claims = verify_token(request.app.state.secret, token)
+    return claims.subject if claims is not None and claims.platform == "youtube" else None
+
+
+def _since_pacific_midnight() -> float:
+    now = datetime.now(QUOTA_TIMEZONE)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def sample_bytes(name: str) -> bytes:
+    head = b"\x00\x00\x00\x18ftypmp42" + name.encode()
+    return head + bytes(index % 251 for index in range(SAMPLE_BYTES - len(head)))
+
+
+@router.get("/media/{name}", include_in_schema=False)
+async def sample_media(name: str, request: Request) -> Response:
+    media_type = SAMPLE_TYPES.get(name.rsplit(".", 1)[-1].lower())
+    if media_type is None:
+        return Response(status_code=404)
+    data = sample_bytes(name)
+    _yt(request).served[hashlib.sha256(data).hexdigest()] = str(request.url)
+    return Response(data, media_type=media_type)
+
+
+@router.post(UPLOAD_PATH)
+async def open_upload_session(request: Request) -> Response:
+    if (channel := _channel(request)) is None:
+        return unauthorized()
+    params = request.query_params
+    if params.get("uploadType") != "resumable":
+        return google_error(400, "badRequest", "Only uploadType=resumable is served here.")
+    if not {"snippet", "status"} <= set(params.get("part", "").split(",")):
+        return google_error(400, "invalidPart", "part must name snippet and status.")
+    length = request.headers.get("x-upload-content-length", "")
+    content_type = request.headers.get("x-upload-content-type", "")
+    if not length.isdigit() or int(length) <= 0:
+        return google_error(400, "badContent", "X-Upload-Content-Length must be positive.")
+    if not content_type.startswith("video/") and content_type != "application/octet-stream":
+        return google_error(400, "invalidVideoType", "The uploaded file is not a video.")
+    try:
+        body = await request.json()
+        snippet, status = dict(body["snippet"]), dict(body["status"])
+    except (ValueError, KeyError, TypeError):
+        return google_error(400, "badRequest", "The request body needs snippet and status.")
+    if (refused := _refused_metadata(snippet, status)) is not None:
+        return refused
+    yt = _yt(request)
+    today = [t for t in yt.inserts if t >= _since_pacific_midnight()]
+    if len(today) >= VIDEOS_INSERT_PER_DAY:
+        return google_error(
+            403,
+            "quotaExceeded",
+            "The request cannot be completed because you have exceeded your quota.",
+            domain="youtube.quota",
+        )
+    yt.inserts = [*today, time.time()]
+    session = UploadSession(
+        id=uuid.uuid4().hex,
+        channel=channel,
+        total=int(length),
+        content_type=content_type,
+        snippet=snippet,
+        privacy=str(status["privacyStatus"]),
+    )
+    yt.sessions[session.id] = session
+    location = (
+        f"{request.app.state.public_url}{router.prefix}{UPLOAD_PATH}"
+        f"?uploadType=resumable&part=snippet,status&upload_id={session.id}"
+    )
+    return Response(status_code=200, headers={"Location": location})
+
+
+def _refused_metadata(snippet: dict[str, Any], status: dict[str, Any]) -> JSONResponse | None:
+    title, description = snippet.get("title"), snippet.get("description", "")
+    tags = snippet.get("tags") or []
+    if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
+        return google_error(400, "invalidTitle", "The request metadata specifies an invalid title.")
+    if "<" in title or ">" in title:
+        return google_error(400, "invalidTitle", "The request metadata specifies an invalid title.")
+    if not isinstance(description, str) or "<" in description or ">" in description:
+        return google_error(400, "invalidDescription", "The description is invalid.")
+    if len(description.encode()) > MAX_DESCRIPTION_BYTES:
+        return google_error(400, "invalidDescription", "The description is too long.")
+    if not isinstance(tags, list) or sum(len(str(tag)) for tag in tags) > MAX_TAGS_CHARS:
+        return google_error(400, "invalidTags", "The request metadata specifies invalid tags.")
+    if status.get("privacyStatus") not in PRIVACY:
+        return google_error(400, "invalidValue", "privacyStatus is invalid.", domain="global")
+    if not isinstance(status.get("selfDeclaredMadeForKids", False), bool):
+        return google_error(400, "invalidValue", "selfDeclaredMadeForKids must be a boolean.")
+    return None
+
+
+@router.put(UPLOAD_PATH)
+async def upload_bytes(request: Request, upload_id: str = "") -> Response:
+    if (channel := _channel(request)) is None:
+        return unauthorized()
+    yt = _yt(request)
+    session = yt.sessions.get(upload_id)
+    if session is None:
+        return google_error(404, "notFound", "Not Found", domain="global")
+    if session.channel != channel:
+        return google_error(403, "forbidden", "This session belongs to another channel.")
+    content_range = request.headers.get("content-range", "")
+    data = await request.body()
+    if content_range == f"bytes */{session.total}" or session.video is not None:
+        return _session_answer(session)
+    if content_range:
+        first, _, rest = content_range.removeprefix("bytes ").partition("-")
+        last, _, total = rest.partition("/")
+        if not (first.isdigit() and last.isdigit() and total == str(session.total)):
+            return google_error(400, "badContent", f"Malformed Content-Range: {content_range}")
+        if int(first) != len(session.received) or int(last) - int(first) + 1 < len(data):
+            return google_error(400, "badContent", "Content-Range does not continue the upload.")
+    elif session.received:
+        return google_error(400, "badContent", "Resume with a Content-Range.")
+    # A body shorter than the rest is a dropped connection: keep what arrived, as Google does.
+    session.received += data[: session.total - len(session.received)]
+    if len(session.received) == session.total:
+        _create_video(request, yt, session)
+    return _session_answer(session, created=True)
+
+
+def _session_answer(session: UploadSession, *, created: bool = False) -> Response:
+    if session.video is not None:
+        return JSONResponse(session.video, status_code=201 if created else 200)
+    headers = {"Range": f"bytes=0-{len(session.received) - 1}"} if session.received else {}
+    return Response(status_code=308, headers=headers)
+
+
+def _create_video(request: Request, yt: YouTubeState, session: UploadSession) -> None:
+    state: SandboxState = request.app.state.sandbox
+    video_id = secrets.token_urlsafe(8)[:11]
+    now = time.time()
+    session.video = {
+        "kind": "youtube#video",
+        "etag": secrets.token_hex(8),
+        "id": video_id,
+        "snippet": {
+            "publishedAt": datetime.fromtimestamp(now).astimezone().isoformat(),
+            "channelId": session.channel,
+            "title": session.snippet["title"],
+            "description": session.snippet.get("description", ""),
+            "tags": session.snippet.get("tags") or [],
+            "categoryId": str(session.snippet.get("categoryId", "22")),
+        },
+        "status": {
+            "uploadStatus": "uploaded",
+            "privacyStatus": session.privacy,
+            "license": "youtube",
+            "embeddable": True,
+            "publicStatsViewable": True,
+            "selfDeclaredMadeForKids": False,
+        },
+    }
+    yt.videos[video_id] = session.video
+    source = yt.served.get(hashlib.sha256(session.received).hexdigest(), f"upload:{session.id}")
+    state.posts.append(
+        SandboxPost(
+            platform="youtube",
+            account=session.channel,
+            id=video_id,
+            text=session.video["snippet"]["description"],
+            media=[source],
+            received_at=now,
+            url=f"https://www.youtube.com/watch?v={video_id}",
+            published=session.privacy != "private",
+        )
+    )
+
+
+@router.get("/youtube/v3/videos")
+async def list_videos(request: Request, part: str = "", id: str = "") -> JSONResponse:
+    if (channel := _channel(request)) is None:
+        return unauthorized()
+    parts = {p for p in part.split(",") if p}
+    if not parts:
+        return google_error(400, "required", "No filter selected.", domain="global")
+    items = []
+    for video_id in (i for i in id.split(",") if i):
+        video = _yt(request).videos.get(video_id)
+        # A private video is visible to its own channel only, as the real list is.
+        if video is None or (
+            video["status"]["privacyStatus"] == "private"
+            and video["snippet"]["channelId"] != channel
+        ):
+            continue
+        item: dict[str, Any] = {"kind": "youtube#video", "etag": video["etag"], "id": video_id}
+        if "processingDetails" in parts:
+            item["processingDetails"] = {"processingStatus": "succeeded"}
+        for name in parts & {"snippet", "status"}:
+            item[name] = video[name]
+        if "status" in item:
+            item["status"] = {**item["status"], "uploadStatus": "processed"}
+        items.append(item)
+    page = {"totalResults": len(items), "resultsPerPage": len(items)}
+    return JSONResponse({"kind": "youtube#videoListResponse", "items": items, "pageInfo": page})

@@ -20,13 +20,24 @@ ACCOUNTS = {
     Platform.LINKEDIN: "urn:li:organization:1001",
     Platform.X: "1500000000000000001",
     Platform.BLUESKY: "did:plc:fanouttest0000000000000",
+    Platform.THREADS: "27000000000000001",
+    Platform.GOOGLE_BUSINESS: "accounts/1001/locations/2002",
+    Platform.PINTEREST: "900000000000000001",
+    Platform.TIKTOK: "tiktok-open-id-fanout",
+    Platform.YOUTUBE: "UCfanout0000000000000000",
 }
+VIDEO_ONLY = {Platform.TIKTOK, Platform.YOUTUBE}
 URL_SHAPES = {
     Platform.FACEBOOK: "/facebook/p/",
     Platform.INSTAGRAM: "https://www.instagram.com/p/",
     Platform.LINKEDIN: "https://www.linkedin.com/feed/update/urn:li:",
     Platform.X: "https://x.com/i/status/",
     Platform.BLUESKY: "https://bsky.app/profile/did:plc:fanouttest",
+    Platform.THREADS: "https://www.threads.com/@sandbox_27000000000000001/post/",
+    Platform.GOOGLE_BUSINESS: "https://local.google.com/place?id=",
+    Platform.PINTEREST: "https://www.pinterest.com/pin/",
+    Platform.TIKTOK: "https://www.tiktok.com/@",
+    Platform.YOUTUBE: "https://www.youtube.com/watch?v=",
 }
 
 
@@ -50,8 +61,10 @@ async def test_one_post_fans_out_to_every_supported_platform(
         for platform, external in ACCOUNTS.items()
     }
     headers = {"Authorization": f"Bearer {tenant.api_key}"}
-    # An image the sandbox itself serves, so providers that upload bytes can fetch it.
+    # Media the sandbox itself serves, so providers that upload bytes can fetch them; the
+    # video-only platforms get a video through their target's own media.
     image = f"{harness.settings.sandbox_url}/linkedin/media/photo.jpg"
+    video = f"{harness.settings.sandbox_url}/youtube/media/clip.mp4"
 
     created = await api.post(
         "/v1/posts",
@@ -59,7 +72,12 @@ async def test_one_post_fans_out_to_every_supported_platform(
         json={
             "body": "Fan-out day: one post, every platform",
             "media_urls": [image],
-            "targets": [{"account_id": a.id} for a in accounts.values()],
+            "targets": [
+                {"account_id": a.id, "override_media_urls": [video]}
+                if platform in VIDEO_ONLY
+                else {"account_id": a.id}
+                for platform, a in accounts.items()
+            ],
         },
     )
     assert created.status_code == 201, created.text

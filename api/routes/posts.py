@@ -88,6 +88,11 @@ async def create_post(
             account_id=t.account_id,
             platform=accounts[t.account_id].platform,
             override_body=t.override_body,
+            override_media_urls=(
+                [str(u) for u in t.override_media_urls]
+                if t.override_media_urls is not None
+                else None
+            ),
             mode=t.mode,
         )
         for t in payload.targets
@@ -203,7 +208,9 @@ async def edit_post(
             for problem in content_problems(
                 t.platform,
                 t.override_body if t.override_body is not None else body,
-                media_count=len(media),
+                media_count=len(
+                    t.override_media_urls if t.override_media_urls is not None else media
+                ),
                 has_link=link is not None,
                 loc=["body", "body"],
             )

@@ -1,0 +1,201 @@
+"""Threads through its Graph-shaped API at graph.threads.net (PLATFORMS.md §3).
+
+Every post is a container first, as on Instagram: `prepare` creates it (Meta fetches the media
+from its public URL), `check` reads its status until FINISHED, `publish` calls threads_publish
+once and reads the permalink. A container publishes at most once, and the workflow sleeps
+durably between checks, so a restart never creates a second one.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import httpx
+
+from core.status import Platform
+from providers.base import (
+    AccountCredentials,
+    PlatformRules,
+    PostContent,
+    Preparation,
+    Published,
+    Readiness,
+)
+from providers.errors import ProviderError, RateLimitedError, TransientError
+from providers.graph import GraphErrors
+from providers.instagram import is_video
+
+# Threads appears to share Instagram's 2207xxx publishing subcodes (Postiz matches 2207051,
+# "We restrict certain activity", on Threads), so 2207027, Instagram's "Media ID is not
+# available" (published before FINISHED), is taken as retryable here too: an assumption.
+GRAPH = GraphErrors(platform="threads", transient_subcodes=frozenset({2207027}))
+API_VERSION = "v1.0"
+MAX_TEXT = 500
+MAX_CAROUSEL = 20  # PLATFORMS.md §3 marks this U: from a third-party guide
+
+# "Emojis are counted as the number of UTF-8 bytes" (developers.facebook.com/docs/threads/
+# posts, Limitations); every other character counts 1. An emoji here is a whole sequence: a
+# pictograph with its presentation selector, skin tone, tags and ZWJ-joined pictographs, a
+# flag (two regional indicators) or a keycap. Symbols that default to text presentation
+# (©, ®, ™, ‼ ...) are emoji only when U+FE0F asks for it.
+_PICTOGRAPH = "\U0001f000-\U0001faff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff"
+_TEXT_DEFAULT = "\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u24c2\u3030\u303d"
+_CONTINUES = "\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f"
+_EMOJI = re.compile(
+    "[0-9#*]\ufe0f?\u20e3"  # keycap
+    "|[\U0001f1e6-\U0001f1ff]{2}"  # flag
+    f"|(?:[{_PICTOGRAPH}]|[{_TEXT_DEFAULT}]\ufe0f)[{_CONTINUES}]*"
+    f"(?:\u200d(?:[{_PICTOGRAPH}]|[{_TEXT_DEFAULT}]\ufe0f)[{_CONTINUES}]*)*"
+)
+
+
+def threads_length(text: str) -> int:
+    """The length Threads counts against its 500 limit."""
+    extra = sum(len(m.group().encode()) - len(m.group()) for m in _EMOJI.finditer(text))
+    return len(text) + extra
+
+
+class ThreadsProvider:
+    platform: ClassVar[Platform] = Platform.THREADS
+    rules: ClassVar[PlatformRules] = PlatformRules(
+        max_text_length=MAX_TEXT,
+        max_media=MAX_CAROUSEL,
+        supports_drafts=False,
+        prepares=True,
+        text_length=threads_length,
+        unit="characters (an emoji counts its UTF-8 bytes)",
+    )
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
+        self._http = http
+        self._base = f"{base_url.rstrip('/')}/{API_VERSION}"
+
+    async def prepare(
+        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+    ) -> Preparation:
+        """A TEXT, IMAGE or VIDEO container; for 2 to 20 media, items and a CAROUSEL."""
+        if not content.media_urls:
+            body = {"media_type": "TEXT", "text": content.text or content.link or ""}
+            if content.link:
+                body["link_attachment"] = content.link  # text posts only
+            return Preparation(ids={"container": await self._create(account, body)})
+        if len(content.media_urls) == 1:
+            body = self._media_fields(content.media_urls[0]) | {"text": content.text}
+            return Preparation(ids={"container": await self._create(account, body)})
+        children = [
+            await self._create(account, self._media_fields(url) | {"is_carousel_item": "true"})
+            for url in content.media_urls
+        ]
+        body = {"media_type": "CAROUSEL", "children": ",".join(children), "text": content.text}
+        return Preparation(
+            ids={"container": await self._create(account, body), "children": children}
+        )
+
+    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
+        found = await self._call(
+            account,
+            "GET",
+            f"/{prepared.ids['container']}",
+            params={"fields": "status,error_message"},
+        )
+        status = found.get("status")
+        if status in ("FINISHED", "PUBLISHED"):
+            return Readiness(state="ready")
+        if status == "IN_PROGRESS":
+            # The troubleshooting guide asks for one status read a minute: the workflow's
+            # media poll interval (CRIER_MEDIA_POLL_INTERVAL) is that minute.
+            return Readiness(state="pending")
+        if status == "EXPIRED":
+            return Readiness(
+                state="failed", reason="threads: the container expired unpublished (24 h)"
+            )
+        detail = found.get("error_message") or status or "no status"
+        return Readiness(state="failed", reason=f"threads: the media failed to process ({detail})")
+
+    async def publish(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation,
+        *,
+        draft: bool = False,
+    ) -> Published:
+        user = account.external_id
+        params = {"creation_id": prepared.ids["container"]}
+        try:
+            created = await self._call(account, "POST", f"/{user}/threads_publish", params=params)
+        except RateLimitedError as limited:
+            raise await self._explain_quota(account, limited) from None
+        thread_id = str(created["id"])
+        return Published(external_id=thread_id, url=await self._permalink(account, thread_id))
+
+    def _media_fields(self, url: str) -> dict[str, str]:
+        if is_video(url):
+            return {"media_type": "VIDEO", "video_url": url}
+        return {"media_type": "IMAGE", "image_url": url}
+
+    async def _create(self, account: AccountCredentials, body: dict[str, str]) -> str:
+        created = await self._call(account, "POST", f"/{account.external_id}/threads", data=body)
+        return str(created["id"])
+
+    async def _explain_quota(
+        self, account: AccountCredentials, limited: RateLimitedError
+    ) -> RateLimitedError:
+        """A refused publish may be the 250-posts-a-day cap, which no error code names: ask
+        threads_publishing_limit, and if the quota is spent, wait out its window."""
+        try:
+            found = await self._call(
+                account,
+                "GET",
+                f"/{account.external_id}/threads_publishing_limit",
+                params={"fields": "quota_usage,config"},
+            )
+            [usage] = found["data"]
+            used, config = int(usage["quota_usage"]), usage["config"]
+            total, window = int(config["quota_total"]), int(config["quota_duration"])
+        except (ProviderError, KeyError, TypeError, ValueError):
+            return limited
+        if used < total:
+            return limited  # the call-rate limit, not the daily cap
+        spent = f"{used} of {total} posts in {timedelta(seconds=window)}"
+        return RateLimitedError(
+            f"the publishing quota is spent: {spent}",
+            platform="threads",
+            code=limited.code,
+            http_status=limited.http_status,
+            # The window rolls: a slot frees when the oldest post in it turns `window` old,
+            # which is at most `window` from now.
+            retry_after=timedelta(seconds=window),
+        )
+
+    async def _permalink(self, account: AccountCredentials, thread_id: str) -> str | None:
+        # The thread is live: a failed read must not fail (and so repeat) the publish.
+        try:
+            found = await self._call(
+                account, "GET", f"/{thread_id}", params={"fields": "id,permalink"}
+            )
+            return str(found["permalink"])
+        except (ProviderError, KeyError):
+            return None
+
+    async def _call(
+        self, account: AccountCredentials, method: str, path: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        # The token goes in a header, never in a URL that a proxy or a log could keep.
+        headers = {"Authorization": f"Bearer {account.access_token}"}
+        try:
+            response = await self._http.request(
+                method, self._base + path, headers=headers, **kwargs
+            )
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"timed out: {type(exc).__name__}", platform="threads") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(
+                f"connection failed: {type(exc).__name__}", platform="threads"
+            ) from exc
+        if response.is_success:
+            data: dict[str, Any] = response.json()
+            return data
+        raise GRAPH.classify(response)
