@@ -104,6 +104,8 @@ class PublishActivities:
                     else post.media_urls
                 ),
                 link=post.link,
+                title=target.options.get("title"),
+                options=dict(target.options),
             ),
             provider=provider_class(
                 self._http, base_url(target.platform, self._settings, sandbox=account.is_sandbox)

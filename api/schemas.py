@@ -4,7 +4,7 @@ column (a token, say) can never leak by accident."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -40,6 +40,12 @@ class TargetCreate(Strict):
         default=None,
         max_length=20,
         description="This target's media instead of the post's: a video for TikTok, say.",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Platform choices: `title` (YouTube, Pinterest, TikTok), `privacy` "
+        "(YouTube), `privacy_level` (TikTok), `topic_type`, `call_to_action`, `event`, "
+        "`offer` (Google Business Profile), `alt_text`, `rkey` (Bluesky), ...",
     )
     mode: TargetMode = Field(
         default=TargetMode.PUBLISH,
@@ -99,6 +105,7 @@ class TargetPublic(BaseModel):
     mode: TargetMode
     override_body: str | None
     override_media_urls: list[str] | None
+    options: dict[str, Any]
     status: TargetStatus
     scheduled_for: datetime | None
     published_at: datetime | None

@@ -34,6 +34,7 @@ def target_view(target: Target, settings: Settings) -> TargetPublic:
         mode=target.mode,
         override_body=target.override_body,
         override_media_urls=target.override_media_urls,
+        options=dict(target.options),
         status=target.status,
         scheduled_for=target.scheduled_for,
         published_at=target.published_at,

@@ -98,6 +98,8 @@ class Target(SQLModel, table=True):
     override_body: str | None = None
     # None: the post's media. A video for TikTok and YouTube, photos for the others, say.
     override_media_urls: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    # Platform choices for this target: title, privacy, board section, call to action, ...
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     mode: TargetMode = Field(default=TargetMode.PUBLISH, sa_type=StrEnumType(TargetMode))
     status: TargetStatus = Field(default=TargetStatus.DRAFT, sa_type=StrEnumType(TargetStatus))
     scheduled_for: datetime | None = Field(default=None, sa_type=UTCDateTime)

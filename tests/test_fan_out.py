@@ -102,6 +102,31 @@ async def test_one_post_fans_out_to_every_supported_platform(
     assert shown["status"] == "published"
 
 
+async def test_a_targets_platform_options_reach_the_platform(
+    harness: Harness, api: httpx.AsyncClient
+) -> None:
+    tenant = await make_tenant(harness.db)
+    channel = await make_account(
+        harness.db, harness.settings, tenant, Platform.YOUTUBE, ACCOUNTS[Platform.YOUTUBE]
+    )
+    headers = {"Authorization": f"Bearer {tenant.api_key}"}
+    video = f"{harness.settings.sandbox_url}/youtube/media/clip.mp4"
+    target = {"account_id": channel.id, "options": {"title": "Launch film", "privacy": "private"}}
+    created = await api.post(
+        "/v1/posts",
+        headers=headers,
+        json={"body": "The launch, in two minutes", "media_urls": [video], "targets": [target]},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["targets"][0]["options"] == target["options"]
+    post_id = created.json()["data"]["id"]
+    started = await api.post(f"/v1/posts/{post_id}/publish", headers=headers, json={})
+    [final] = [await harness.result(t["workflow_id"]) for t in started.json()["data"]["targets"]]
+    assert final.status == "published"
+    [uploaded] = await harness.posts(Platform.YOUTUBE)
+    assert uploaded["published"] is False  # uploaded private, as the option asked
+
+
 async def test_text_is_counted_the_platforms_way_at_create_time(
     harness: Harness, api: httpx.AsyncClient
 ) -> None:

@@ -93,6 +93,7 @@ async def create_post(
                 if t.override_media_urls is not None
                 else None
             ),
+            options=t.options,
             mode=t.mode,
         )
         for t in payload.targets
