@@ -87,6 +87,7 @@ async def start_target_workflow(
         ),
         media_deadline=settings.media_ready_deadline,
         media_poll=settings.media_poll_interval,
+        budgets=list(rules_for(target.platform).budgets),
     )
     return await client.start_workflow(
         PublishTargetWorkflow.run,

@@ -13,6 +13,7 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.budgets import BudgetActivities
 from activities.publishing import PublishActivities
 from core.config import Settings, get_settings
 from core.db import Database
@@ -44,6 +45,7 @@ async def worker_for(
     publishing = PublishActivities(
         db=db, http=http, vault=Vault.from_settings(settings), settings=settings
     )
+    budgets = BudgetActivities(db=db)
     try:
         yield Worker(
             client,
@@ -54,6 +56,7 @@ async def worker_for(
                 publishing.check_target,
                 publishing.publish_target,
                 publishing.record_target_state,
+                budgets.reserve_publish_slot,
             ],
             graceful_shutdown_timeout=timedelta(seconds=5),
         )

@@ -43,6 +43,8 @@ class PublishTargetInput(BaseModel):
     prepares: bool = False
     media_deadline: timedelta = timedelta(minutes=15)
     media_poll: timedelta = timedelta(minutes=1)
+    # The account's publishing budgets: a due target waits (durably) for room in them.
+    budgets: list[PublishBudget] = []
 
 
 class Preparation(BaseModel):
@@ -56,6 +58,25 @@ class Readiness(BaseModel):
     state: Literal["ready", "pending", "failed"]
     reason: str | None = None  # the platform's own words when failed
     check_after: timedelta | None = None  # when to look again while pending
+
+
+class PublishBudget(BaseModel):
+    """A platform's known cap on publishes per account: at most `limit` in any `window`."""
+
+    limit: int
+    window: timedelta
+
+
+class SlotRequest(BaseModel):
+    target_id: str
+    budgets: list[PublishBudget]
+    # The workflow's clock: slots and windows are counted on it, so a workflow's own timers
+    # and the windows agree (they are the wall clock in production; not under time skipping).
+    at: datetime
+
+
+class SlotDecision(BaseModel):
+    wait: timedelta | None = None  # None: the slot is taken, publish now
 
 
 class PublishOutcome(BaseModel):
@@ -93,10 +114,12 @@ class TargetState(BaseModel):
     error: str | None = None
     # Every status the target has been in, in order: the tests assert whole sequences.
     transitions: list[TargetStatus] = []
+    waiting_for_budget_until: datetime | None = None  # due, but the account's budget is spent
 
 
 # Activity names: the workflow calls activities by these names, so it never imports the module
 # that holds their bodies (and with it httpx and the database tables).
+RESERVE_PUBLISH_SLOT = "reserve_publish_slot"
 PREPARE_TARGET = "prepare_target"
 CHECK_TARGET = "check_target"
 PUBLISH_TARGET = "publish_target"

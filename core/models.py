@@ -157,3 +157,15 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int
     response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _created()
+
+
+class PublishSlot(SQLModel, table=True):
+    """One publish counted against its account's budget (rolling windows are counted here)."""
+
+    __tablename__ = "publish_slot"
+    __table_args__ = (Index("ix_publish_slot_account_time", "account_id", "reserved_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    account_id: str = Field(foreign_key="account.id", max_length=36)
+    target_id: str = Field(foreign_key="target.id", unique=True, max_length=36)
+    reserved_at: datetime = _created()

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 # Defined in core because they cross the Temporal boundary; providers use them from here.
 from core.messages import Preparation as Preparation
+from core.messages import PublishBudget as PublishBudget
 from core.messages import Readiness as Readiness
 from core.status import Platform
 
@@ -59,6 +60,8 @@ class PlatformRules:
     requires_media: bool = False  # Instagram, TikTok, YouTube, Pinterest: no text-only posts
     supports_drafts: bool = False  # the platform keeps an unpublished post for a person
     prepares: bool = False  # needs prepare/check before publish (media upload, containers)
+    # Known caps on publishes per account; a due target waits for room instead of failing.
+    budgets: tuple[PublishBudget, ...] = ()
     # How the platform counts text: X weighs characters and URLs, Bluesky counts graphemes.
     text_length: Callable[[str], int] = len
     unit: str = "characters"

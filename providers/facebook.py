@@ -6,6 +6,7 @@ and attached to one feed post, so a multi-photo post is a single post on the Pag
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -17,6 +18,7 @@ from providers.base import (
     PlatformRules,
     PostContent,
     Preparation,
+    PublishBudget,
     Published,
 )
 from providers.errors import ProviderError, TransientError
@@ -29,7 +31,12 @@ GRAPH = GraphErrors(platform="facebook", transient_subcodes=frozenset({1363047, 
 class FacebookProvider(OneStepPublishing):
     platform: ClassVar[Platform] = Platform.FACEBOOK
     rules: ClassVar[PlatformRules] = PlatformRules(
-        max_text_length=63_206, max_media=10, supports_drafts=True, prepares=True
+        max_text_length=63_206,
+        max_media=10,
+        supports_drafts=True,
+        prepares=True,
+        # 200 calls an hour per token (seed 000, OQ-SP-4); a publish makes about two.
+        budgets=(PublishBudget(limit=100, window=timedelta(hours=1)),),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

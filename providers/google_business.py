@@ -32,6 +32,7 @@ from providers.base import (
     PlatformRules,
     PostContent,
     Preparation,
+    PublishBudget,
     Published,
 )
 from providers.errors import (
@@ -68,7 +69,12 @@ class GoogleBusinessProvider(OneStepPublishing):
     platform: ClassVar[Platform] = Platform.GOOGLE_BUSINESS
     # One photo: the API takes a list, but clients we could read send only the first (U).
     rules: ClassVar[PlatformRules] = PlatformRules(
-        max_text_length=MAX_SUMMARY, max_media=1, supports_drafts=False, prepares=False
+        max_text_length=MAX_SUMMARY,
+        max_media=1,
+        supports_drafts=False,
+        prepares=False,
+        # 10 edits per minute per profile, which cannot be raised (PLATFORMS.md §6).
+        budgets=(PublishBudget(limit=10, window=timedelta(minutes=1)),),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

@@ -19,6 +19,7 @@ from providers.base import (
     PlatformRules,
     PostContent,
     Preparation,
+    PublishBudget,
     Published,
     Readiness,
 )
@@ -43,7 +44,12 @@ def is_video(url: str) -> bool:
 class InstagramProvider:
     platform: ClassVar[Platform] = Platform.INSTAGRAM
     rules: ClassVar[PlatformRules] = PlatformRules(
-        max_text_length=2_200, max_media=10, requires_media=True, prepares=True
+        max_text_length=2_200,
+        max_media=10,
+        requires_media=True,
+        prepares=True,
+        # content_publishing_limit: 100 per rolling 24 h in current docs (PLATFORMS.md §2).
+        budgets=(PublishBudget(limit=100, window=timedelta(hours=24)),),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

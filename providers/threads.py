@@ -20,6 +20,7 @@ from providers.base import (
     PlatformRules,
     PostContent,
     Preparation,
+    PublishBudget,
     Published,
     Readiness,
 )
@@ -66,6 +67,8 @@ class ThreadsProvider:
         prepares=True,
         text_length=threads_length,
         unit="characters (an emoji counts its UTF-8 bytes)",
+        # 250 published posts per rolling 24 hours (threads_publishing_limit).
+        budgets=(PublishBudget(limit=250, window=timedelta(hours=24)),),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

@@ -23,6 +23,7 @@ from providers.base import (
     PlatformRules,
     PostContent,
     Preparation,
+    PublishBudget,
     Published,
     Readiness,
 )
@@ -97,6 +98,11 @@ class XProvider:
         prepares=True,
         text_length=weighted_length,
         unit="weighted characters",
+        # POST /2/tweets: 200 per 15 min per user, and 300 per 3 h (PLATFORMS.md §5).
+        budgets=(
+            PublishBudget(limit=200, window=timedelta(minutes=15)),
+            PublishBudget(limit=300, window=timedelta(hours=3)),
+        ),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

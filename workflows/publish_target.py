@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         RECORD_TARGET_STATE,
         REFUSED_CONFLICT,
         REFUSED_INVALID,
+        RESERVE_PUBLISH_SLOT,
         Preparation,
         PublishOutcome,
         PublishTargetInput,
@@ -38,6 +39,8 @@ with workflow.unsafe.imports_passed_through():
         RescheduleRequest,
         RetrySettings,
         ReviewDecision,
+        SlotDecision,
+        SlotRequest,
         TargetState,
         TargetStateUpdate,
     )
@@ -86,25 +89,31 @@ class PublishTargetWorkflow:
         self._state.status = first  # the API wrote it, and set the search attribute, at start
         self._state.transitions = [first]
 
+        on_time_checked = False
         while not self._state.status.is_terminal:
             if self._state.status == TargetStatus.AWAITING_APPROVAL:
                 await self._await_review(job)
                 continue
-            if self._publish_now or self._is_due():
-                break
-            self._woken = False
-            await self._wait(lambda: self._woken, until=self._due)
+            if not (self._publish_now or self._is_due()):
+                self._woken = False
+                await self._wait(lambda: self._woken, until=self._due)
+                continue
+            if not on_time_checked:
+                on_time_checked = True
+                late_by = self._late_by(job)
+                if late_by is not None:
+                    await self._transition(
+                        TargetStatus.MISSED,
+                        error=f"woke {late_by} after its time, beyond the {job.grace_period} "
+                        "grace period; not published",
+                    )
+                    break
+            if job.budgets and not await self._take_slot(job):
+                continue  # woken by an update, or the budget's window moved: look again
+            break
 
         if not self._state.status.is_terminal:
-            late_by = self._late_by(job)
-            if late_by is not None:
-                await self._transition(
-                    TargetStatus.MISSED,
-                    error=f"woke {late_by} after its time, beyond the {job.grace_period} grace "
-                    "period; not published",
-                )
-            else:
-                await self._publish(job)
+            await self._publish(job)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
@@ -241,6 +250,24 @@ class PublishTargetWorkflow:
         self._state.external_id = outcome.external_id
         self._state.url = outcome.url
         await self._transition(outcome.status, persist=False)
+
+    async def _take_slot(self, job: PublishTargetInput) -> bool:
+        """A slot in the account's publishing budgets, or a durable wait for one. While it
+        waits the target stays `scheduled`, so it can still be cancelled or rescheduled."""
+        decision: SlotDecision = await workflow.execute_activity(
+            RESERVE_PUBLISH_SLOT,
+            SlotRequest(target_id=job.target_id, budgets=job.budgets, at=workflow.now()),
+            result_type=SlotDecision,
+            start_to_close_timeout=RECORD_TIMEOUT,
+        )
+        if decision.wait is None:
+            self._state.waiting_for_budget_until = None
+            return True
+        until = workflow.now() + decision.wait
+        self._state.waiting_for_budget_until = until
+        self._woken = False
+        await self._wait(lambda: self._woken, until=until)
+        return False
 
     async def _prepare(self, job: PublishTargetInput) -> Preparation | None:
         """Prepare (upload, create containers), then look until ready, sleeping durably in
