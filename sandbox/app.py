@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from core.config import Settings, get_settings
 from sandbox import (
+    aggregators,
     bluesky,
     control,
     facebook,
@@ -53,6 +54,9 @@ def create_app(settings: Settings | None = None, *, public_url: str | None = Non
         return {"status": "ok"}
 
     app.include_router(control.router)
+    app.include_router(aggregators.control)
+    app.include_router(aggregators.postforme)
+    app.include_router(aggregators.late)
     for scripted in (instagram, threads, pinterest, tiktok):  # scriptable media states
         app.include_router(scripted.control)
     platforms = (
