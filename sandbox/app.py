@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from core.config import Settings, get_settings
 from sandbox import (
@@ -24,6 +24,17 @@ from sandbox import (
     youtube,
 )
 from sandbox.state import SandboxState
+
+
+class DroppedConnection(Exception):
+    """Raised mid-answer so the server abandons the connection (an injected fault)."""
+
+
+async def _break_after_first_byte() -> AsyncIterator[bytes]:
+    # The status line and a first byte go out, then the server gives up on the connection:
+    # to the client, a request that was handled but whose answer never fully arrived.
+    yield b"{"
+    raise DroppedConnection("injected: accept then drop the connection")
 
 
 def create_app(settings: Settings | None = None, *, public_url: str | None = None) -> FastAPI:
@@ -47,6 +58,11 @@ def create_app(settings: Settings | None = None, *, public_url: str | None = Non
             return await call_next(request)
         if fault.delay:
             await asyncio.sleep(fault.delay)
+        if fault.accept_then_drop:
+            handled = await call_next(request)
+            return StreamingResponse(
+                _break_after_first_byte(), status_code=handled.status_code, headers=fault.headers
+            )
         return JSONResponse(fault.body or {}, status_code=fault.status, headers=fault.headers)
 
     @app.get("/healthz", include_in_schema=False)

@@ -21,6 +21,10 @@ class FaultIn(BaseModel):
     body: dict[str, Any] | None = None
     delay: float = Field(default=0.0, ge=0, le=600)
     headers: dict[str, str] = {}
+    accept_then_drop: bool = Field(
+        default=False,
+        description="handle the call for real, then break the connection mid-answer",
+    )
 
 
 class TokenIn(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from html import escape
 from typing import Any
@@ -15,6 +16,8 @@ from sandbox.tokens import verify_token
 router = APIRouter(prefix="/facebook", tags=["facebook"])
 
 MAX_MESSAGE = 63_206
+# "200 calls/hour per access token" (seed 000, OQ-SP-4); tests lower it.
+CALLS_PER_HOUR = 200
 
 
 def graph_error(
@@ -68,6 +71,32 @@ def _authorize(request: Request, params: dict[str, Any], page_id: str) -> JSONRe
         )
     if claims.subject != page_id:
         return graph_error(200, "(#200) The page token does not grant access to this Page.")
+    return _spend_call(request, page_id)
+
+
+def _spend_call(request: Request, page_id: str) -> JSONResponse | None:
+    """Count the call against the Page's hourly budget; refuse it the way Graph does."""
+    state: SandboxState = request.app.state.sandbox
+    calls: dict[str, list[float]] = state.extras.setdefault("facebook_calls", {})
+    now = time.time()
+    recent = [t for t in calls.get(page_id, []) if t > now - 3600]
+    if len(recent) >= CALLS_PER_HOUR:
+        regain = max(1, int((recent[0] + 3600 - now) / 60) + 1)
+        usage = {
+            page_id: [
+                {
+                    "type": "pages",
+                    "call_count": 100,
+                    "total_cputime": 0,
+                    "total_time": 0,
+                    "estimated_time_to_regain_access": regain,
+                }
+            ]
+        }
+        refused = graph_error(32, "(#32) Page request limit reached")
+        refused.headers["X-Business-Use-Case-Usage"] = json.dumps(usage)
+        return refused
+    calls[page_id] = [*recent, now]
     return None
 
 

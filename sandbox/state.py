@@ -37,7 +37,11 @@ class SandboxPost:
 
 @dataclass
 class Fault:
-    """Answer the next `times` matching calls with `status` and `body`, after `delay` seconds."""
+    """Answer the next `times` matching calls with `status` and `body`, after `delay` seconds.
+
+    With `accept_then_drop`, the call is handled for real (a post is created) and then the
+    connection breaks before the answer is complete: the caller cannot know it succeeded.
+    """
 
     method: str
     path: str  # a regular expression searched in the request path
@@ -46,6 +50,7 @@ class Fault:
     body: dict[str, Any] | None = None
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    accept_then_drop: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -107,3 +108,34 @@ async def test_an_injected_fault_answers_the_next_n_calls(
         for i in range(3)
     ]
     assert statuses == [503, 503, 200]
+
+
+async def test_accept_then_drop_creates_the_post_but_breaks_the_answer(
+    sandbox_http: httpx.AsyncClient, page_token: str
+) -> None:
+    fault = {"method": "POST", "path": "/feed$", "accept_then_drop": True}
+    await sandbox_http.post("/_control/faults", json=fault)
+    with pytest.raises(httpx.RemoteProtocolError):
+        await sandbox_http.post(
+            "/facebook/v23.0/555/feed", json={"message": "lost answer", "access_token": page_token}
+        )
+    posts = (await sandbox_http.get("/_control/posts", params={"account": "555"})).json()["data"]
+    assert [p["text"] for p in posts] == ["lost answer"]  # it went out all the same
+
+
+async def test_a_page_over_its_hourly_calls_is_throttled_like_graph(
+    sandbox_http: httpx.AsyncClient, page_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sandbox import facebook
+
+    monkeypatch.setattr(facebook, "CALLS_PER_HOUR", 2)
+    answers = [
+        await sandbox_http.post(
+            "/facebook/v23.0/555/feed", json={"message": f"m{n}", "access_token": page_token}
+        )
+        for n in range(3)
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 400]
+    assert answers[2].json()["error"]["code"] == 32
+    usage = json.loads(answers[2].headers["x-business-use-case-usage"])
+    assert 59 <= usage["555"][0]["estimated_time_to_regain_access"] <= 61  # an hour, in minutes
