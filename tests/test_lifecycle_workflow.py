@@ -3,6 +3,7 @@ the exact sequence of states the target went through."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -258,3 +259,18 @@ async def test_the_status_search_attribute_follows_every_change(harness: Harness
     assert (await handle.describe()).typed_search_attributes.get(SA_STATUS) == "scheduled"
     await handle.result()
     assert (await handle.describe()).typed_search_attributes.get(SA_STATUS) == "published"
+
+
+async def test_an_update_in_the_very_first_task_sees_the_real_state(harness: Harness) -> None:
+    """A reject sent while no worker runs reaches the workflow together with its start: the
+    validator then runs before run() has begun, and must still see awaiting_approval."""
+    await harness.stop_worker()
+    _, handle = await harness.schedule(after=timedelta(hours=2), requires_approval=True)
+    reject = asyncio.create_task(
+        handle.execute_update(W.reject, ReviewDecision(reviewer="Rita", comment="No"))
+    )
+    await asyncio.sleep(0.3)
+    await harness.start_worker()
+
+    assert (await reject).status == S.REJECTED
+    assert (await handle.result()).transitions == [S.AWAITING_APPROVAL, S.REJECTED]

@@ -69,10 +69,17 @@ def _refuse(message: str, *, kind: str = REFUSED_CONFLICT) -> ApplicationError:
 
 @workflow.defn
 class PublishTargetWorkflow:
-    def __init__(self) -> None:
-        self._state = TargetState(status=TargetStatus.SCHEDULED)
-        self._job: PublishTargetInput | None = None
-        self._due: datetime | None = None
+    @workflow.init
+    def __init__(self, job: PublishTargetInput) -> None:
+        # State comes from the input here, not in run(): an update can arrive in the very
+        # first task, and its validator runs before run() does; it must see the real state.
+        self._job: PublishTargetInput | None = job
+        # "Now" is the server's clock at the start, not the API host's: a skewed API clock
+        # must not make a publish-now target look late.
+        self._due: datetime | None = job.scheduled_for or workflow.info().start_time
+        first = TargetStatus.AWAITING_APPROVAL if job.requires_approval else TargetStatus.SCHEDULED
+        # The API wrote `first` to the database, and set the search attribute, at start.
+        self._state = TargetState(status=first, scheduled_for=self._due, transitions=[first])
         self._publish_now = False
         self._woken = False
         # Serialises database writes, so they land in the order the workflow decided them.
@@ -80,14 +87,6 @@ class PublishTargetWorkflow:
 
     @workflow.run
     async def run(self, job: PublishTargetInput) -> TargetState:
-        self._job = job
-        # "Now" is the server's clock at the start, not the API host's: a skewed API clock
-        # must not make a publish-now target look late.
-        self._due = job.scheduled_for or workflow.info().start_time
-        self._state.scheduled_for = self._due
-        first = TargetStatus.AWAITING_APPROVAL if job.requires_approval else TargetStatus.SCHEDULED
-        self._state.status = first  # the API wrote it, and set the search attribute, at start
-        self._state.transitions = [first]
 
         on_time_checked = False
         while not self._state.status.is_terminal:
