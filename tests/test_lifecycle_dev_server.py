@@ -43,7 +43,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 async def live(
     dev_env: WorkflowEnvironment, settings: Settings, db: Database, sandbox_http: httpx.AsyncClient
 ) -> AsyncIterator[Harness]:
-    quick = settings.model_copy(update={"missed_grace_period": timedelta(seconds=2)})
+    quick = settings.model_copy(update={"missed_grace_period": timedelta(seconds=3)})
     harness = Harness(env=dev_env, settings=quick, db=db, sandbox=sandbox_http)
     await harness.start_worker()
     yield harness
@@ -67,7 +67,7 @@ async def test_a_worker_down_across_the_due_time_and_the_grace_period_misses(
     await wait_for_timer(live, handle)
 
     await live.stop_worker()
-    await asyncio.sleep(1 + 2 + 1.5)  # past the time, and past the 2 s grace period
+    await asyncio.sleep(1 + 3 + 1.5)  # past the time, and past the 3 s grace period
     await live.start_worker()
 
     final = await handle.result()
@@ -81,7 +81,7 @@ async def test_a_worker_back_within_the_grace_period_still_publishes(live: Harne
     await wait_for_timer(live, handle)
 
     await live.stop_worker()
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(1.2)  # past the time by a little, well inside the 3 s grace period
     await live.start_worker()
 
     final = await handle.result()
