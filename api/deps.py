@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import httpx
 from fastapi import Depends, Request
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,7 +35,13 @@ async def get_temporal(request: Request) -> Client:
     return client
 
 
+def get_media_http(request: Request) -> httpx.AsyncClient:
+    client: httpx.AsyncClient = request.app.state.media_http
+    return client
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+MediaHttpDep = Annotated[httpx.AsyncClient, Depends(get_media_http)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
+from api.media_facts import media_client
 from api.routes import accounts, health, lifecycle, posts, targets
 from api.temporal_connection import TemporalConnection
 from core.config import Settings, get_settings
@@ -23,7 +24,9 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         app.state.settings = settings
         app.state.db = Database(settings)
         app.state.temporal = TemporalConnection(settings, temporal)
+        app.state.media_http = media_client(allow_private=settings.is_development)
         yield
+        await app.state.media_http.aclose()
         await app.state.db.dispose()
 
     app = FastAPI(

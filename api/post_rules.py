@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlmodel import col, select
@@ -10,9 +10,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import Caller
 from api.errors import ApiError, problem
+from api.media_facts import MediaFacts
 from api.schemas import TargetCreate
 from core.models import Account
 from core.status import AccountStatus, Platform
+from providers.base import MediaRules
 from providers.registry import PROVIDERS, rules_for
 
 
@@ -51,6 +53,79 @@ def content_problems(
     return found
 
 
+def _bounds(low: float | None, high: float | None, shown: str = "{}", unit: str = "") -> str:
+    if low is not None and high is not None:
+        return f"{shown.format(low)} to {shown.format(high)}{unit}"
+    if low is not None:
+        return f"at least {shown.format(low)}{unit}"
+    return f"at most {shown.format(high)}{unit}"
+
+
+def _outside(value: float, low: float | None, high: float | None) -> bool:
+    return (low is not None and value < low) or (high is not None and value > high)
+
+
+def _rule_breaks(rules: MediaRules, facts: MediaFacts) -> list[str]:
+    if facts.kind == "video":
+        if rules.video_allowed:
+            return []
+        return [f"a video ({facts.content_type or 'unknown type'}); allowed images only"]
+    if not rules.images_allowed:
+        return [f"a {facts.format} image; allowed video only"]
+    breaks = []
+    if rules.image_formats is not None and facts.format not in rules.image_formats:
+        breaks.append(f"{facts.format} image; allowed {', '.join(sorted(rules.image_formats))}")
+    if _outside(facts.size or 0, rules.min_image_bytes, rules.max_image_bytes):
+        allowed = _bounds(rules.min_image_bytes, rules.max_image_bytes, "{:,}", " bytes")
+        breaks.append(f"image of {facts.size:,} bytes; allowed {allowed}")
+    width, height = facts.width or 0, facts.height or 0
+    if _outside(width, rules.min_width, rules.max_width):
+        breaks.append(
+            f"width {width} px; allowed {_bounds(rules.min_width, rules.max_width, unit=' px')}"
+        )
+    if height and _outside(width / height, rules.min_aspect, rules.max_aspect):
+        allowed = _bounds(rules.min_aspect, rules.max_aspect, "{:.2f}")
+        breaks.append(
+            f"aspect ratio {width / height:.2f} ({width}\u00d7{height}); allowed {allowed}"
+        )
+    return breaks
+
+
+def media_problems(
+    platform: Platform,
+    urls: Sequence[str],
+    facts: Mapping[str, MediaFacts | str],
+    *,
+    loc: list[str | int],
+) -> list[dict[str, Any]]:
+    """One target's media against its platform's media rules, each problem at its URL."""
+    rules = rules_for(platform).media
+    found = []
+    for index, url in enumerate(urls):
+        fetched = facts.get(url)
+        if fetched is None:  # not fetched: this request leaves that media as it was
+            continue
+        if isinstance(fetched, str):
+            found.append(problem([*loc, index], f"{platform}: {fetched}"))
+        elif rules is not None:
+            found += [
+                problem([*loc, index], f"{platform}: {b}") for b in _rule_breaks(rules, fetched)
+            ]
+    if rules is not None and rules.video_alone and len(urls) > 1:
+        for index, url in enumerate(urls):
+            fetched = facts.get(url)
+            if isinstance(fetched, MediaFacts) and (
+                fetched.kind == "video" or fetched.format == "GIF"
+            ):
+                found.append(
+                    problem(
+                        [*loc, index],
+                        f"{platform}: a video or GIF must be the only media; this has {len(urls)}",
+                    )
+                )
+    return found
+
+
 def refuse_if_any(problems: Sequence[dict[str, Any]]) -> None:
     if problems:
         raise ApiError(
@@ -64,8 +139,9 @@ async def check_new_targets(
     targets: Sequence[TargetCreate],
     *,
     body: str,
-    media_count: int,
+    media_urls: Sequence[str],
     has_link: bool,
+    facts: Mapping[str, MediaFacts | str],
 ) -> dict[str, Account]:
     """Every target's account and content, checked at once; the accounts by id."""
     ids = [t.account_id for t in targets]
@@ -98,13 +174,18 @@ async def check_new_targets(
             continue
         overridden = target.override_body is not None
         own_media = target.override_media_urls
+        media = [str(u) for u in own_media] if own_media is not None else media_urls
+        media_loc: list[str | int] = (
+            [*loc, "override_media_urls"] if own_media is not None else ["body", "media_urls"]
+        )
         problems += content_problems(
             account.platform,
             target.override_body if target.override_body is not None else body,
-            media_count=len(own_media) if own_media is not None else media_count,
+            media_count=len(media),
             has_link=has_link,
             loc=[*loc, "override_body" if overridden else "body"],
-            media_loc=[*loc, "override_media_urls"] if own_media is not None else None,
+            media_loc=media_loc if own_media is not None else None,
         )
+        problems += media_problems(account.platform, media, facts, loc=media_loc)
     refuse_if_any(problems)
     return accounts

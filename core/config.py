@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # how often to look when the platform does not say.
     media_ready_deadline: timedelta = timedelta(minutes=15)
     media_poll_interval: timedelta = timedelta(minutes=1)
+    # Media URLs are fetched when a post is created or its media edited, to check them
+    # against each platform's rules; these bound what one URL may cost (MB as 10^6 bytes).
+    media_fetch_timeout_seconds: float = 10.0
+    media_fetch_max_bytes: int = 50_000_000
 
     @field_validator("token_keys", mode="before")
     @classmethod

@@ -51,6 +51,25 @@ class Published(BaseModel):
 
 
 @dataclass(frozen=True)
+class MediaRules:
+    """What the platform accepts in each media file, checked against the fetched bytes.
+
+    None means PLATFORMS.md states no limit, so none is enforced here.
+    """
+
+    image_formats: frozenset[str] | None = None  # Pillow's names: "JPEG", "PNG", "GIF"
+    max_image_bytes: int | None = None
+    min_image_bytes: int | None = None
+    min_width: int | None = None
+    max_width: int | None = None
+    min_aspect: float | None = None  # width / height
+    max_aspect: float | None = None
+    images_allowed: bool = True
+    video_allowed: bool = True
+    video_alone: bool = False  # a video or GIF must be the post's only media (X)
+
+
+@dataclass(frozen=True)
 class PlatformRules:
     """What the platform accepts, checked when a post is created (never truncated)."""
 
@@ -65,6 +84,7 @@ class PlatformRules:
     # How the platform counts text: X weighs characters and URLs, Bluesky counts graphemes.
     text_length: Callable[[str], int] = len
     unit: str = "characters"
+    media: MediaRules | None = None
 
 
 class Provider(Protocol):

@@ -17,6 +17,7 @@ from core.status import Platform
 from providers.base import (
     READY,
     AccountCredentials,
+    MediaRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -141,6 +142,9 @@ class BlueskyProvider:
         prepares=True,
         text_length=grapheme_length,
         unit="graphemes",
+        # PLATFORMS.md §7: each image blob at most 2,000,000 bytes. Video is documented there,
+        # but this provider embeds images only, so a video is refused here.
+        media=MediaRules(max_image_bytes=2_000_000, video_allowed=False),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

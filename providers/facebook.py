@@ -14,6 +14,7 @@ import httpx
 from core.status import Platform
 from providers.base import (
     AccountCredentials,
+    MediaRules,
     OneStepPublishing,
     PlatformRules,
     PostContent,
@@ -37,6 +38,13 @@ class FacebookProvider(OneStepPublishing):
         prepares=True,
         # 200 calls an hour per token (seed 000, OQ-SP-4); a publish makes about two.
         budgets=(PublishBudget(limit=100, window=timedelta(hours=1)),),
+        # PLATFORMS.md §1: photos JPG/PNG, under 4 MB (assumption: 10^6-byte MB). Video is
+        # documented there, but this provider publishes photos only, so it is refused here.
+        media=MediaRules(
+            image_formats=frozenset({"JPEG", "PNG"}),
+            max_image_bytes=4_000_000,
+            video_allowed=False,
+        ),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

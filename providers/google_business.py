@@ -28,6 +28,7 @@ import httpx
 from core.status import Platform
 from providers.base import (
     AccountCredentials,
+    MediaRules,
     OneStepPublishing,
     PlatformRules,
     PostContent,
@@ -75,6 +76,14 @@ class GoogleBusinessProvider(OneStepPublishing):
         prepares=False,
         # 10 edits per minute per profile, which cannot be raised (PLATFORMS.md §6).
         budgets=(PublishBudget(limit=10, window=timedelta(minutes=1)),),
+        # PLATFORMS.md §6 (field notes): photos JPG/PNG, 10 KB to 5 MB; a video answers HTTP 500.
+        # Assumption: KB and MB read as 10^3 and 10^6 bytes.
+        media=MediaRules(
+            image_formats=frozenset({"JPEG", "PNG"}),
+            min_image_bytes=10_000,
+            max_image_bytes=5_000_000,
+            video_allowed=False,
+        ),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

@@ -16,6 +16,7 @@ import httpx
 from core.status import Platform
 from providers.base import (
     AccountCredentials,
+    MediaRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -50,6 +51,16 @@ class InstagramProvider:
         prepares=True,
         # content_publishing_limit: 100 per rolling 24 h in current docs (PLATFORMS.md §2).
         budgets=(PublishBudget(limit=100, window=timedelta(hours=24)),),
+        # PLATFORMS.md §2: JPEG, at most 8 MB, 4:5 to 1.91:1, 320 to 1440 px wide; reels allowed.
+        # Assumption: MB read as 10^6 bytes, the stricter reading.
+        media=MediaRules(
+            image_formats=frozenset({"JPEG"}),
+            max_image_bytes=8_000_000,
+            min_width=320,
+            max_width=1440,
+            min_aspect=4 / 5,
+            max_aspect=1.91,
+        ),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

@@ -18,6 +18,7 @@ from core.status import Platform
 from providers.base import (
     READY,
     AccountCredentials,
+    MediaRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -66,7 +67,13 @@ class LinkedInProvider:
     platform: ClassVar[Platform] = Platform.LINKEDIN
     # No drafts: the schema has lifecycleState DRAFT, but nobody can find or publish one later.
     rules: ClassVar[PlatformRules] = PlatformRules(
-        max_text_length=3000, max_media=20, supports_drafts=False, prepares=True
+        max_text_length=3000,
+        max_media=20,
+        supports_drafts=False,
+        prepares=True,
+        # PLATFORMS.md §4 states no image limits. It documents video, but this provider
+        # uploads images only, so a video is refused here rather than at publish time.
+        media=MediaRules(video_allowed=False),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

@@ -19,6 +19,7 @@ from core.status import Platform
 from providers.base import (
     READY,
     AccountCredentials,
+    MediaRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -77,6 +78,8 @@ class PinterestProvider:
         requires_media=True,
         supports_drafts=False,
         prepares=True,
+        # PLATFORMS.md §8 takes image URLs and video uploads but states no media limits.
+        media=MediaRules(),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

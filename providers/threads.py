@@ -17,6 +17,7 @@ import httpx
 from core.status import Platform
 from providers.base import (
     AccountCredentials,
+    MediaRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -69,6 +70,8 @@ class ThreadsProvider:
         unit="characters (an emoji counts its UTF-8 bytes)",
         # 250 published posts per rolling 24 hours (threads_publishing_limit).
         budgets=(PublishBudget(limit=250, window=timedelta(hours=24)),),
+        # PLATFORMS.md §3 names IMAGE and VIDEO containers but states no media limits.
+        media=MediaRules(),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

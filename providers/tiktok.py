@@ -22,6 +22,7 @@ import httpx
 from core.status import Platform
 from providers.base import (
     AccountCredentials,
+    MediaRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -96,6 +97,8 @@ class TikTokProvider:
         prepares=True,
         text_length=utf16_length,
         unit="UTF-16 code units",
+        # This provider posts video only (PULL_FROM_URL); PLATFORMS.md §9 states no limits.
+        media=MediaRules(images_allowed=False),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

@@ -20,6 +20,7 @@ from core.status import Platform
 from providers.base import (
     READY,
     AccountCredentials,
+    MediaRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -103,6 +104,8 @@ class XProvider:
             PublishBudget(limit=200, window=timedelta(minutes=15)),
             PublishBudget(limit=300, window=timedelta(hours=3)),
         ),
+        # PLATFORMS.md §5: up to 4 images or 1 video/GIF; it states no size or format limits.
+        media=MediaRules(video_alone=True),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

@@ -20,6 +20,7 @@ from core.status import Platform
 from providers.base import (
     READY,
     AccountCredentials,
+    MediaRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -69,6 +70,7 @@ class YouTubeProvider:
         requires_media=True,
         supports_drafts=True,  # uploaded with privacyStatus "private"
         prepares=True,
+        media=MediaRules(images_allowed=False),  # a video upload (PLATFORMS.md §10)
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:

@@ -18,6 +18,7 @@ from sandbox import (
     instagram,
     linkedin,
     pinterest,
+    samples,
     threads,
     tiktok,
     x,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, public_url: str | None = Non
         return {"status": "ok"}
 
     app.include_router(control.router)
+    app.include_router(samples.router)
     app.include_router(aggregators.control)
     app.include_router(aggregators.postforme)
     app.include_router(aggregators.late)

@@ -86,11 +86,12 @@ async def test_accounts_lists_the_keys_own_mode_only(
 
 
 async def test_a_created_post_is_a_draft_with_one_target_per_account(
-    api: httpx.AsyncClient, tenant: TenantFixture, page: Account
+    api: httpx.AsyncClient, settings: Settings, tenant: TenantFixture, page: Account
 ) -> None:
-    post = await create_post(api, tenant, page, media_urls=["https://example.org/a.jpg"])
+    image = f"{settings.sandbox_url}/samples/image/1080x1080.jpg"
+    post = await create_post(api, tenant, page, media_urls=[image])
     assert post["status"] == "draft"
-    assert post["media_urls"] == ["https://example.org/a.jpg"]
+    assert post["media_urls"] == [image]
     [target] = post["targets"]
     assert target["account_id"] == page.id
     assert target["platform"] == "facebook"

@@ -63,8 +63,8 @@ async def test_one_post_fans_out_to_every_supported_platform(
     headers = {"Authorization": f"Bearer {tenant.api_key}"}
     # Media the sandbox itself serves, so providers that upload bytes can fetch them; the
     # video-only platforms get a video through their target's own media.
-    image = f"{harness.settings.sandbox_url}/linkedin/media/photo.jpg"
-    video = f"{harness.settings.sandbox_url}/youtube/media/clip.mp4"
+    image = f"{harness.settings.sandbox_url}/samples/image/1080x1080.jpg"
+    video = f"{harness.settings.sandbox_url}/samples/video/clip.mp4"
 
     created = await api.post(
         "/v1/posts",
@@ -110,7 +110,7 @@ async def test_a_targets_platform_options_reach_the_platform(
         harness.db, harness.settings, tenant, Platform.YOUTUBE, ACCOUNTS[Platform.YOUTUBE]
     )
     headers = {"Authorization": f"Bearer {tenant.api_key}"}
-    video = f"{harness.settings.sandbox_url}/youtube/media/clip.mp4"
+    video = f"{harness.settings.sandbox_url}/samples/video/clip.mp4"
     target = {"account_id": channel.id, "options": {"title": "Launch film", "privacy": "private"}}
     created = await api.post(
         "/v1/posts",

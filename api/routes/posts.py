@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
+import httpx
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 from sqlmodel import col, func, select
 
-from api.deps import ManagerDep, SessionDep, SettingsDep, TemporalDep, ViewerDep
+from api.deps import (
+    ManagerDep,
+    MediaHttpDep,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    ViewerDep,
+)
 from api.errors import ApiError
 from api.idempotency import commit_with_record, replay, request_hash
+from api.media_facts import MediaFacts, read_media_facts
 from api.post_queries import load_post, targets_of
-from api.post_rules import check_new_targets, content_problems, refuse_if_any
+from api.post_rules import check_new_targets, content_problems, media_problems, refuse_if_any
 from api.schemas import (
     Envelope,
     ListEnvelope,
@@ -24,6 +34,7 @@ from api.schemas import (
 )
 from api.steering import cancel_unsent, raise_refusals, steer, update
 from api.views import post_view, target_view
+from core.config import Settings
 from core.db import utcnow
 from core.models import Post, Target, Tenant
 from core.post_status import refresh_post_status
@@ -41,12 +52,26 @@ IdempotencyKey = Annotated[
 ]
 
 
+async def _facts(
+    http: httpx.AsyncClient, settings: Settings, urls: Sequence[str]
+) -> dict[str, MediaFacts | str]:
+    if not urls:
+        return {}
+    return await read_media_facts(
+        http,
+        urls,
+        max_bytes=settings.media_fetch_max_bytes,
+        timeout=settings.media_fetch_timeout_seconds,
+    )
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[PostPublic])
 async def create_post(
     payload: PostCreate,
     caller: ManagerDep,
     session: SessionDep,
     settings: SettingsDep,
+    media_http: MediaHttpDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     digest = request_hash(payload.model_dump_json())
@@ -55,13 +80,16 @@ async def create_post(
         if earlier is not None:
             return JSONResponse(earlier.response, status_code=earlier.status_code)
 
+    media_urls = [str(u) for u in payload.media_urls]
+    overrides = [str(u) for t in payload.targets for u in t.override_media_urls or []]
     accounts = await check_new_targets(
         session,
         caller,
         payload.targets,
         body=payload.body,
-        media_count=len(payload.media_urls),
+        media_urls=media_urls,
         has_link=payload.link is not None,
+        facts=await _facts(media_http, settings, media_urls + overrides),
     )
     tenant = await session.get(Tenant, caller.tenant_id)
     assert tenant is not None
@@ -176,6 +204,7 @@ async def edit_post(
     session: SessionDep,
     settings: SettingsDep,
     temporal: TemporalDep,
+    media_http: MediaHttpDep,
 ) -> Envelope[PostPublic]:
     """Edit while every target is draft, awaiting approval or scheduled. Editing an approved
     post sends it back for approval."""
@@ -202,21 +231,20 @@ async def edit_post(
         [str(u) for u in payload.media_urls or []] if "media_urls" in fields else post.media_urls
     )
     link = (str(payload.link) if payload.link else None) if "link" in fields else post.link
-    refuse_if_any(
-        [
-            problem
-            for t in targets
-            for problem in content_problems(
-                t.platform,
-                t.override_body if t.override_body is not None else body,
-                media_count=len(
-                    t.override_media_urls if t.override_media_urls is not None else media
-                ),
-                has_link=link is not None,
-                loc=["body", "body"],
-            )
-        ]
-    )
+    # Media already accepted is not fetched again: only new media can break the rules.
+    facts = await _facts(media_http, settings, media) if media != post.media_urls else {}
+    problems = []
+    for t in targets:
+        problems += content_problems(
+            t.platform,
+            t.override_body if t.override_body is not None else body,
+            media_count=len(t.override_media_urls if t.override_media_urls is not None else media),
+            has_link=link is not None,
+            loc=["body", "body"],
+        )
+        if t.override_media_urls is None:
+            problems += media_problems(t.platform, media, facts, loc=["body", "media_urls"])
+    refuse_if_any(problems)
 
     if post.approval_state == ApprovalState.APPROVED:
         # What was approved is not what will go out any more.
