@@ -178,7 +178,9 @@ def run_dev(settings: Settings) -> None:
             f"  Sandbox         {sandbox}   (posts received: {sandbox}/_control/posts)\n"
             f"  Data            {settings.data_dir}/ (Temporal log in {stack.logs}/)\n"
             f"  Demo API key    {key}\n"
-            f"  Demo account    {demo.account_id} (sandbox Facebook Page '{DEMO_PAGE_NAME}')\n",
+            f"  Demo accounts   one sandbox account on each of the {len(demo.account_ids)} "
+            f"platforms (GET {api}/v1/accounts); the Facebook Page '{DEMO_PAGE_NAME}' is "
+            f"{demo.account_id}\n",
             flush=True,
         )
         while True:

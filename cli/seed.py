@@ -1,4 +1,5 @@
-"""The demo tenant of `crier dev`: one sandbox API key and one connected sandbox Facebook Page."""
+"""The demo tenant of `crier dev`: one sandbox API key and a connected sandbox account on each
+of the ten platforms."""
 
 from __future__ import annotations
 
@@ -16,12 +17,26 @@ from sandbox.tokens import issue_token
 
 DEMO_PAGE_ID = "100000000000001"
 DEMO_PAGE_NAME = "Demo Page"
+# Each platform's account id in its own shape (page, IG user, URN, DID, location, board, ...).
+DEMO_ACCOUNTS: dict[Platform, tuple[str, str]] = {
+    Platform.FACEBOOK: (DEMO_PAGE_ID, DEMO_PAGE_NAME),
+    Platform.INSTAGRAM: ("17841400000000101", "Demo Instagram"),
+    Platform.LINKEDIN: ("urn:li:organization:101", "Demo LinkedIn Page"),
+    Platform.X: ("1500000000000000101", "Demo X account"),
+    Platform.GOOGLE_BUSINESS: ("accounts/101/locations/201", "Demo Business location"),
+    Platform.THREADS: ("27000000000000101", "Demo Threads"),
+    Platform.BLUESKY: ("did:plc:crierdemo000000000000101", "Demo Bluesky"),
+    Platform.PINTEREST: ("900000000000000101", "Demo Pinterest board"),
+    Platform.TIKTOK: ("tiktok-demo-open-id", "Demo TikTok"),
+    Platform.YOUTUBE: ("UCcrierdemo0000000000101", "Demo YouTube channel"),
+}
 
 
 @dataclass(frozen=True)
 class DemoTenant:
     tenant_id: str
-    account_id: str
+    account_id: str  # the Facebook Page's
+    account_ids: dict[Platform, str]
 
 
 def seed_demo(settings: Settings) -> DemoTenant:
@@ -47,29 +62,34 @@ def seed_demo(settings: Settings) -> DemoTenant:
             session.flush()  # no ORM relationships, so parents are flushed before children
             session.add(api_key)
             session.flush()
-        account = session.exec(
-            select(Account).where(
-                Account.tenant_id == api_key.tenant_id,
-                Account.platform == Platform.FACEBOOK,
-                Account.external_id == DEMO_PAGE_ID,
-                Account.is_sandbox == True,  # noqa: E712  (SQL comparison)
-            )
-        ).first()
-        if account is None:
-            token = issue_token(
-                settings.sandbox_secret.get_secret_value(), Platform.FACEBOOK, DEMO_PAGE_ID
-            )
-            account = Account(
-                tenant_id=api_key.tenant_id,
-                platform=Platform.FACEBOOK,
-                external_id=DEMO_PAGE_ID,
-                display_name=DEMO_PAGE_NAME,
-                status=AccountStatus.ACTIVE,
-                is_sandbox=True,
-                access_token_enc=vault.encrypt(token),
-            )
-            session.add(account)
+        ids: dict[Platform, str] = {}
+        for platform, (external_id, name) in DEMO_ACCOUNTS.items():
+            account = session.exec(
+                select(Account).where(
+                    Account.tenant_id == api_key.tenant_id,
+                    Account.platform == platform,
+                    Account.external_id == external_id,
+                    Account.is_sandbox == True,  # noqa: E712  (SQL comparison)
+                )
+            ).first()
+            if account is None:
+                token = issue_token(
+                    settings.sandbox_secret.get_secret_value(), platform, external_id
+                )
+                account = Account(
+                    tenant_id=api_key.tenant_id,
+                    platform=platform,
+                    external_id=external_id,
+                    display_name=name,
+                    status=AccountStatus.ACTIVE,
+                    is_sandbox=True,
+                    access_token_enc=vault.encrypt(token),
+                )
+                session.add(account)
+            ids[platform] = account.id
         session.commit()
-        result = DemoTenant(tenant_id=api_key.tenant_id, account_id=account.id)
+        result = DemoTenant(
+            tenant_id=api_key.tenant_id, account_id=ids[Platform.FACEBOOK], account_ids=ids
+        )
     engine.dispose()
     return result

@@ -118,8 +118,9 @@ def test_it_prints_every_url_and_is_ready(stack: DevStack) -> None:
 
 def _demo_account(api: httpx.Client) -> str:
     accounts = api.get("/v1/accounts").json()["data"]
-    [account] = accounts
-    assert account["platform"] == "facebook" and account["status"] == "active"
+    assert len(accounts) == 10  # one sandbox account per platform
+    [account] = [a for a in accounts if a["platform"] == "facebook"]
+    assert account["status"] == "active"
     account_id: str = account["id"]
     return account_id
 
@@ -163,6 +164,54 @@ def test_publish_now_reaches_the_sandbox_page_once(stack: DevStack) -> None:
     assert target["external_id"] == mine[0]["id"]
     assert target["url"] == mine[0]["url"]
     assert httpx.get(target["url"]).status_code == 200  # the sandbox permalink opens
+
+
+def test_one_post_reaches_all_ten_sandbox_platforms(stack: DevStack) -> None:
+    image = f"{stack.sandbox}/samples/image/1080x1080.jpg"
+    video = f"{stack.sandbox}/samples/video/launch.mp4"
+    with httpx.Client(base_url=stack.api, headers=AUTH, timeout=30) as api:
+        accounts = api.get("/v1/accounts").json()["data"]
+        targets = [
+            {"account_id": a["id"], "override_media_urls": [video]}
+            if a["platform"] in ("tiktok", "youtube")
+            else {"account_id": a["id"]}
+            for a in accounts
+        ]
+        created = api.post(
+            "/v1/posts",
+            json={"body": "Everywhere at once", "media_urls": [image], "targets": targets},
+        )
+        assert created.status_code == 201, created.text
+        post_id = created.json()["data"]["id"]
+        started = time.monotonic()
+        assert api.post(f"/v1/posts/{post_id}/publish", json={}).status_code == 202
+
+        def all_done() -> list[dict[str, Any]] | None:
+            found: list[dict[str, Any]] = api.get(f"/v1/posts/{post_id}/targets").json()["data"]
+            return found if all(t["status"] == "published" for t in found) else None
+
+        published = wait_for(all_done, timeout=60, what="all ten targets to be published")
+        elapsed = time.monotonic() - started
+    assert sorted(t["platform"] for t in published) == sorted(
+        [
+            "facebook",
+            "instagram",
+            "linkedin",
+            "x",
+            "google_business",
+            "threads",
+            "bluesky",
+            "pinterest",
+            "tiktok",
+            "youtube",
+        ]
+    )
+    received = httpx.get(f"{stack.sandbox}/_control/posts").json()["data"]
+    for target in published:
+        assert target["url"], target
+        [match] = [p for p in received if p["id"] == target["external_id"]]
+        assert match["platform"] == target["platform"]
+    print(f"\nten platforms published in {elapsed * 1000:.0f} ms (measured over HTTP)")
 
 
 def test_a_scheduled_post_waits_for_its_time(stack: DevStack) -> None:
