@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.records import notify_if_needed
+from activities.routing import aggregator_candidates
 from core.config import Settings
 from core.db import Database, utcnow
 from core.messages import (
@@ -23,10 +24,11 @@ from core.messages import (
     Readiness,
     TargetStateUpdate,
 )
-from core.models import Account, Attempt, Post, Target
+from core.models import Account, Attempt, Post, Target, Tenant
 from core.post_status import refresh_post_status
 from core.status import AccountStatus, TargetMode, TargetStatus
 from core.vault import Vault
+from providers.aggregators.failover import AggregatorCandidate, publish_with_failover
 from providers.base import AccountCredentials, PostContent, Provider, Published
 from providers.errors import AuthError, ProviderError, RateLimitedError
 from providers.registry import PROVIDERS, base_url
@@ -69,6 +71,8 @@ class Delivery:
     provider: Provider
     credentials: AccountCredentials | AuthError
     draft: bool
+    # Set when the tenant routes this platform through aggregators: who may deliver, in order.
+    aggregators: list[AggregatorCandidate] | None = None
 
     def authorized(self) -> AccountCredentials:
         if isinstance(self.credentials, AuthError):
@@ -92,7 +96,13 @@ class PublishActivities:
                 raise ApplicationError(f"target {target_id} does not exist", non_retryable=True)
             post = await session.get(Post, target.post_id)
             account = await session.get(Account, target.account_id)
-            assert post is not None and account is not None  # foreign keys guarantee both
+            tenant = await session.get(Tenant, target.tenant_id)
+            assert post is not None and account is not None and tenant is not None
+            routed = None
+            if target.platform.value in tenant.aggregator_platforms:
+                routed = await aggregator_candidates(
+                    session, account, http=self._http, settings=self._settings, vault=self._vault
+                )
         provider_class = PROVIDERS[target.platform]
         return Delivery(
             target=target,
@@ -112,6 +122,7 @@ class PublishActivities:
             ),
             credentials=self._credentials(account),
             draft=target.mode == TargetMode.DRAFT,
+            aggregators=routed,
         )
 
     @activity.defn(name=PREPARE_TARGET)
@@ -151,19 +162,28 @@ class PublishActivities:
             await self._set_status(target_id, TargetStatus.READY_FOR_MANUAL)
             return PublishOutcome(status=TargetStatus.READY_FOR_MANUAL)
         attempt = await self._open_attempt(target_id, delivery.content)
+        delivered_by = "direct"
         try:
-            published = await delivery.provider.publish(
-                delivery.authorized(),
-                delivery.content,
-                prepared or Preparation(),
-                draft=delivery.draft,
-            )
+            if delivery.aggregators is not None:
+                # An aggregator uploads, waits and posts inside one call of its own API.
+                published, delivered_by = await publish_with_failover(
+                    delivery.aggregators, target.platform.value, delivery.content
+                )
+            else:
+                published = await delivery.provider.publish(
+                    delivery.authorized(),
+                    delivery.content,
+                    prepared or Preparation(),
+                    draft=delivery.draft,
+                )
         except ProviderError as error:
             await self._finish_attempt(target_id, attempt.id, error=error)
             raise to_application_error(error, self._settings) from None
 
         status = TargetStatus.DRAFTED if delivery.draft else TargetStatus.PUBLISHED
-        await self._finish_attempt(target_id, attempt.id, published=published, status=status)
+        await self._finish_attempt(
+            target_id, attempt.id, published=published, status=status, delivered_by=delivered_by
+        )
         return PublishOutcome(external_id=published.external_id, url=published.url, status=status)
 
     async def _open_attempt(self, target_id: str, content: PostContent) -> Attempt:
@@ -221,6 +241,7 @@ class PublishActivities:
         published: Published | None = None,
         status: TargetStatus = TargetStatus.PUBLISHED,
         error: ProviderError | None = None,
+        delivered_by: str | None = None,
     ) -> None:
         now = utcnow()
         async with self._db.session() as session:
@@ -242,6 +263,7 @@ class PublishActivities:
                 target.external_id = published.external_id
                 target.external_url = published.url
                 target.published_at = now
+                target.delivered_by = delivered_by
                 target.last_error = None
             session.add(attempt)
             session.add(target)

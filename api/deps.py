@@ -17,6 +17,7 @@ from core.config import Settings
 from core.db import Database
 from core.models import ApiKey
 from core.security import hash_api_key
+from core.vault import Vault
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -40,7 +41,13 @@ def get_media_http(request: Request) -> httpx.AsyncClient:
     return client
 
 
+def get_vault_dep(request: Request) -> Vault:
+    vault: Vault = request.app.state.vault
+    return vault
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+VaultDep = Annotated[Vault, Depends(get_vault_dep)]
 MediaHttpDep = Annotated[httpx.AsyncClient, Depends(get_media_http)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]

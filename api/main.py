@@ -10,10 +10,11 @@ from temporalio.client import Client
 
 from api.errors import install_error_handlers
 from api.media_facts import media_client
-from api.routes import accounts, health, lifecycle, posts, targets
+from api.routes import accounts, aggregators, health, lifecycle, posts, targets
 from api.temporal_connection import TemporalConnection
 from core.config import Settings, get_settings
 from core.db import Database
+from core.vault import Vault
 
 
 def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.db = Database(settings)
+        app.state.vault = Vault.from_settings(settings)
         app.state.temporal = TemporalConnection(settings, temporal)
         app.state.media_http = media_client(allow_private=settings.is_development)
         yield
@@ -41,4 +43,5 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.include_router(posts.router)
     app.include_router(lifecycle.router)
     app.include_router(targets.router)
+    app.include_router(aggregators.router)
     return app

@@ -17,7 +17,7 @@ from api.errors import ApiError
 from core.config import Settings
 from core.db import utcnow
 from core.messages import PublishTargetInput, RetrySettings, TargetState
-from core.models import Account, Post, Target
+from core.models import Account, Post, Target, Tenant
 from core.post_status import refresh_post_status
 from core.status import ApprovalState, TargetStatus
 from core.temporal import (
@@ -59,6 +59,7 @@ async def start_target_workflow(
     *,
     now: bool = False,
     again: bool = False,
+    routed_platforms: frozenset[str] = frozenset(),
 ) -> TargetHandle:
     """Start the target's workflow from its row (status and time already written); `now`
     lets the workflow take its own clock's now as the time.
@@ -67,6 +68,7 @@ async def start_target_workflow(
     under the same id after a finished one (retry); a first start refuses any earlier run.
     """
     assert target.scheduled_for is not None
+    routed = target.platform.value in routed_platforms
     job = PublishTargetInput(
         target_id=target.id,
         post_id=target.post_id,
@@ -80,6 +82,7 @@ async def start_target_workflow(
         grace_period=settings.missed_grace_period,
         publish_if_late=post.publish_if_late,
         prepares=rules_for(target.platform).prepares
+        and not routed
         and bool(
             target.override_media_urls
             if target.override_media_urls is not None
@@ -151,10 +154,19 @@ async def schedule_targets(
         select(Account).where(col(Account.id).in_([t.account_id for t in targets]))
     )
     accounts = {a.id: a for a in found.all()}
+    tenant = await session.get(Tenant, post.tenant_id)
+    routed = frozenset(tenant.aggregator_platforms if tenant else ())
     results = await asyncio.gather(
         *(
             start_target_workflow(
-                client, settings, post, t, accounts[t.account_id], now=due is None, again=again
+                client,
+                settings,
+                post,
+                t,
+                accounts[t.account_id],
+                now=due is None,
+                again=again,
+                routed_platforms=routed,
             )
             for t in targets
         ),

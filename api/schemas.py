@@ -111,6 +111,7 @@ class TargetPublic(BaseModel):
     published_at: datetime | None
     external_id: str | None
     url: str | None
+    delivered_by: str | None
     last_error: str | None
     attempts: int
     workflow_id: str | None

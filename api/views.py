@@ -40,6 +40,7 @@ def target_view(target: Target, settings: Settings) -> TargetPublic:
         published_at=target.published_at,
         external_id=target.external_id,
         url=target.external_url,
+        delivered_by=target.delivered_by,
         last_error=target.last_error,
         attempts=target.attempt_count,
         workflow_id=target.workflow_id,

@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     tiktok_api_url: str = "https://open.tiktokapis.com"  # the provider adds /v2
     youtube_api_url: str = "https://www.googleapis.com"  # the provider adds /youtube/v3 paths
 
+    # Aggregators (seed 002): where they live, and the deployment's own keys, tried after a
+    # tenant's own keys when a tenant routes a platform through them.
+    postforme_url: str = "https://api.postforme.dev/v1"
+    late_url: str = "https://getlate.dev/api/v1"
+    postforme_api_key: SecretStr | None = None
+    late_api_key: SecretStr | None = None
+
     # Delivery
     http_timeout_seconds: float = 30.0
     publish_max_attempts: int = 5

@@ -25,6 +25,10 @@ class Tenant(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     name: str = Field(max_length=200)
     requires_approval: bool = False
+    # Platforms this tenant publishes through an aggregator (PostForMe, LATE) instead of direct.
+    aggregator_platforms: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     created_at: datetime = _created()
 
 
@@ -55,6 +59,10 @@ class Account(SQLModel, table=True):
     access_token_enc: str | None = None  # Fernet ciphertext (core.vault)
     refresh_token_enc: str | None = None
     token_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # This account's id at each aggregator ("postforme", "late"), for routed publishing.
+    aggregator_refs: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -107,6 +115,8 @@ class Target(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=300)
     external_url: str | None = Field(default=None, max_length=2048)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Who delivered it: "direct", or an aggregator and whose key ("tenant:late").
+    delivered_by: str | None = Field(default=None, max_length=64)
     last_error: str | None = None
     attempt_count: int = 0
     created_at: datetime = _created()
@@ -169,3 +179,16 @@ class PublishSlot(SQLModel, table=True):
     account_id: str = Field(foreign_key="account.id", max_length=36)
     target_id: str = Field(foreign_key="target.id", unique=True, max_length=36)
     reserved_at: datetime = _created()
+
+
+class AggregatorKey(SQLModel, table=True):
+    """A tenant's own key at an aggregator, encrypted like a platform token."""
+
+    __tablename__ = "aggregator_key"
+    __table_args__ = (UniqueConstraint("tenant_id", "aggregator"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=36)
+    aggregator: str = Field(max_length=32)  # postforme | late
+    api_key_enc: str
+    created_at: datetime = _created()

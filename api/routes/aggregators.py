@@ -1,0 +1,118 @@
+"""A tenant's aggregator keys and routing (seed 002): which platforms go through PostForMe or
+LATE, and with whose key. Keys are shown once, never again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, Field, SecretStr
+from sqlmodel import select
+
+from api.deps import ManagerDep, SessionDep, VaultDep, ViewerDep
+from api.errors import ApiError
+from api.schemas import Envelope, ListEnvelope, ListMeta, Strict
+from core.db import utcnow
+from core.models import Account, AggregatorKey, Tenant
+from core.status import Platform
+
+router = APIRouter(prefix="/v1", tags=["aggregators"])
+
+AggregatorName = Literal["postforme", "late"]
+
+
+class KeyIn(Strict):
+    api_key: SecretStr = Field(min_length=8, max_length=500)
+
+
+class KeyPublic(BaseModel):
+    aggregator: str
+    created_at: datetime
+
+
+class RoutingIn(Strict):
+    aggregator_platforms: list[Platform] = Field(
+        description="Platforms published through the aggregators instead of directly."
+    )
+
+
+class RoutingPublic(BaseModel):
+    aggregator_platforms: list[Platform]
+
+
+class AccountRefsIn(Strict):
+    aggregator_refs: dict[AggregatorName, str] = Field(
+        description="This account's id at each aggregator."
+    )
+
+
+@router.get("/aggregators", response_model=ListEnvelope[KeyPublic])
+async def list_keys(caller: ViewerDep, session: SessionDep) -> ListEnvelope[KeyPublic]:
+    rows = (
+        await session.exec(select(AggregatorKey).where(AggregatorKey.tenant_id == caller.tenant_id))
+    ).all()
+    keys = [KeyPublic(aggregator=r.aggregator, created_at=r.created_at) for r in rows]
+    return ListEnvelope(data=keys, meta=ListMeta(count=len(keys)))
+
+
+@router.put("/aggregators/{name}", response_model=Envelope[KeyPublic])
+async def put_key(
+    name: AggregatorName, payload: KeyIn, caller: ManagerDep, session: SessionDep, vault: VaultDep
+) -> Envelope[KeyPublic]:
+    found = (
+        await session.exec(
+            select(AggregatorKey).where(
+                AggregatorKey.tenant_id == caller.tenant_id, AggregatorKey.aggregator == name
+            )
+        )
+    ).first()
+    secret = vault.encrypt(payload.api_key.get_secret_value())
+    row = found or AggregatorKey(tenant_id=caller.tenant_id, aggregator=name, api_key_enc=secret)
+    row.api_key_enc = secret
+    row.created_at = utcnow()
+    session.add(row)
+    await session.commit()
+    return Envelope(data=KeyPublic(aggregator=row.aggregator, created_at=row.created_at))
+
+
+@router.delete("/aggregators/{name}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_key(name: AggregatorName, caller: ManagerDep, session: SessionDep) -> Response:
+    found = (
+        await session.exec(
+            select(AggregatorKey).where(
+                AggregatorKey.tenant_id == caller.tenant_id, AggregatorKey.aggregator == name
+            )
+        )
+    ).first()
+    if found is None:
+        raise ApiError(404, "not_found", f"no {name} key")
+    await session.delete(found)
+    await session.commit()
+    return Response(status_code=204)
+
+
+@router.put("/routing", response_model=Envelope[RoutingPublic])
+async def put_routing(
+    payload: RoutingIn, caller: ManagerDep, session: SessionDep
+) -> Envelope[RoutingPublic]:
+    tenant = await session.get(Tenant, caller.tenant_id)
+    assert tenant is not None
+    tenant.aggregator_platforms = sorted({p.value for p in payload.aggregator_platforms})
+    session.add(tenant)
+    await session.commit()
+    return Envelope(data=RoutingPublic(aggregator_platforms=tenant.aggregator_platforms))
+
+
+@router.put("/accounts/{account_id}/aggregator-refs", response_model=Envelope[AccountRefsIn])
+async def put_account_refs(
+    account_id: str, payload: AccountRefsIn, caller: ManagerDep, session: SessionDep
+) -> Envelope[AccountRefsIn]:
+    account = await session.get(Account, account_id)
+    if account is None or account.tenant_id != caller.tenant_id:
+        raise ApiError(404, "not_found", f"no account {account_id}")
+    account.aggregator_refs = {str(name): ref for name, ref in payload.aggregator_refs.items()}
+    account.updated_at = utcnow()
+    session.add(account)
+    await session.commit()
+    return Envelope(data=payload)
