@@ -32,6 +32,7 @@ from providers.errors import (
     TransientError,
     retry_after,
 )
+from providers.http import answered
 
 # XRPC error names → taxonomy. Branch on the name before the status: an expired access token
 # comes back as HTTP 400 `ExpiredToken`, which the status alone would call a content error.
@@ -225,16 +226,10 @@ class BlueskyProvider:
         self, account: AccountCredentials, method: str, nsid: str, **kwargs: Any
     ) -> dict[str, Any]:
         headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {account.access_token}"}
-        try:
-            response = await self._http.request(
-                method, f"{self._base}/xrpc/{nsid}", headers=headers, **kwargs
-            )
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"timed out: {type(exc).__name__}", platform="bluesky") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(
-                f"connection failed: {type(exc).__name__}", platform="bluesky"
-            ) from exc
+        response = await answered(
+            "bluesky",
+            self._http.request(method, f"{self._base}/xrpc/{nsid}", headers=headers, **kwargs),
+        )
         if response.is_success:
             data: dict[str, Any] = response.json()
             return data

@@ -22,8 +22,9 @@ from providers.base import (
     PublishBudget,
     Published,
 )
-from providers.errors import ProviderError, TransientError
+from providers.errors import ProviderError
 from providers.graph import GraphErrors
+from providers.http import answered
 
 # Facebook's own subcodes beyond Graph's common table (PLATFORMS.md §1, Postiz).
 GRAPH = GraphErrors(platform="facebook", transient_subcodes=frozenset({1363047, 1609010}))
@@ -101,14 +102,9 @@ class FacebookProvider(OneStepPublishing):
             return f"https://www.facebook.com/{post_id}"
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            response = await self._http.request(method, self._base + path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"timed out: {type(exc).__name__}", platform="facebook") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(
-                f"connection failed: {type(exc).__name__}", platform="facebook"
-            ) from exc
+        response = await answered(
+            "facebook", self._http.request(method, self._base + path, **kwargs)
+        )
         if response.is_success:
             data: dict[str, Any] = response.json()
             return data

@@ -45,6 +45,7 @@ from providers.errors import (
     from_http_status,
     retry_after,
 )
+from providers.http import answered
 
 PLATFORM = "google_business"
 
@@ -111,16 +112,9 @@ class GoogleBusinessProvider(OneStepPublishing):
         self, account: AccountCredentials, method: str, path: str, **kwargs: Any
     ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {account.access_token}"}
-        try:
-            response = await self._http.request(
-                method, self._base + path, headers=headers, **kwargs
-            )
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"timed out: {type(exc).__name__}", platform=PLATFORM) from exc
-        except httpx.TransportError as exc:
-            raise TransientError(
-                f"connection failed: {type(exc).__name__}", platform=PLATFORM
-            ) from exc
+        response = await answered(
+            PLATFORM, self._http.request(method, self._base + path, headers=headers, **kwargs)
+        )
         if response.is_success:
             data: dict[str, Any] = response.json()
             return data

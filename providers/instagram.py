@@ -24,8 +24,9 @@ from providers.base import (
     Published,
     Readiness,
 )
-from providers.errors import ProviderError, TransientError
+from providers.errors import ProviderError
 from providers.graph import GraphErrors
+from providers.http import answered
 
 # Instagram's subcodes beyond Graph's table (PLATFORMS.md §2, Postiz): 2207027 is "Media ID is
 # not available" (publishing before FINISHED), retryable; 2207042 is the daily publishing cap.
@@ -141,14 +142,9 @@ class InstagramProvider:
             return None
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            response = await self._http.request(method, self._base + path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"timed out: {type(exc).__name__}", platform="instagram") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(
-                f"connection failed: {type(exc).__name__}", platform="instagram"
-            ) from exc
+        response = await answered(
+            "instagram", self._http.request(method, self._base + path, **kwargs)
+        )
         if response.is_success:
             data: dict[str, Any] = response.json()
             return data

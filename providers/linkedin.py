@@ -34,6 +34,7 @@ from providers.errors import (
     from_http_status,
     retry_after,
 )
+from providers.http import answered
 
 # Versions retire about a year after release, then every call answers 426 NONEXISTENT_VERSION:
 # bump this before then (Postiz uses 202601).
@@ -176,14 +177,7 @@ class LinkedInProvider:
     async def _send(
         self, method: str, url: str, *, foreign: bool = False, **kwargs: Any
     ) -> httpx.Response:
-        try:
-            response = await self._http.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"timed out: {type(exc).__name__}", platform="linkedin") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(
-                f"connection failed: {type(exc).__name__}", platform="linkedin"
-            ) from exc
+        response = await answered("linkedin", self._http.request(method, url, **kwargs))
         if response.is_success:
             return response
         if foreign:

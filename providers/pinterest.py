@@ -34,6 +34,7 @@ from providers.errors import (
     TransientError,
     retry_after,
 )
+from providers.http import answered
 
 # HTTP status → taxonomy. Pinterest's `code` is not documented finely enough to map on, so
 # the status decides; a 5xx is transient and any other 4xx refuses this content.
@@ -195,14 +196,7 @@ class PinterestProvider:
         raise pinterest_error(response)
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return await self._http.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"timed out: {type(exc).__name__}", platform="pinterest") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(
-                f"connection failed: {type(exc).__name__}", platform="pinterest"
-            ) from exc
+        return await answered("pinterest", self._http.request(method, url, **kwargs))
 
 
 def pinterest_error(response: httpx.Response) -> ProviderError:

@@ -25,8 +25,9 @@ from providers.base import (
     Published,
     Readiness,
 )
-from providers.errors import ProviderError, RateLimitedError, TransientError
+from providers.errors import ProviderError, RateLimitedError
 from providers.graph import GraphErrors
+from providers.http import answered
 from providers.instagram import is_video
 
 # Threads appears to share Instagram's 2207xxx publishing subcodes (Postiz matches 2207051,
@@ -191,16 +192,9 @@ class ThreadsProvider:
     ) -> dict[str, Any]:
         # The token goes in a header, never in a URL that a proxy or a log could keep.
         headers = {"Authorization": f"Bearer {account.access_token}"}
-        try:
-            response = await self._http.request(
-                method, self._base + path, headers=headers, **kwargs
-            )
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"timed out: {type(exc).__name__}", platform="threads") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(
-                f"connection failed: {type(exc).__name__}", platform="threads"
-            ) from exc
+        response = await answered(
+            "threads", self._http.request(method, self._base + path, headers=headers, **kwargs)
+        )
         if response.is_success:
             data: dict[str, Any] = response.json()
             return data

@@ -38,6 +38,7 @@ from providers.errors import (
     from_http_status,
     retry_after,
 )
+from providers.http import answered
 
 # TikTok's error.code → the taxonomy (PLATFORMS.md §9). A banned user needs a person, not a
 # retry, so it is an account problem (AuthError). Codes not listed fall back to HTTP status.
@@ -182,14 +183,9 @@ class TikTokProvider:
             "Authorization": f"Bearer {account.access_token}",
             "Content-Type": "application/json; charset=UTF-8",
         }
-        try:
-            response = await self._http.post(self._base + path, headers=headers, json=body)
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"timed out: {type(exc).__name__}", platform="tiktok") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(
-                f"connection failed: {type(exc).__name__}", platform="tiktok"
-            ) from exc
+        response = await answered(
+            "tiktok", self._http.post(self._base + path, headers=headers, json=body)
+        )
         try:
             envelope = response.json()
             error = envelope["error"]

@@ -36,6 +36,7 @@ from providers.errors import (
     TransientError,
     from_http_status,
 )
+from providers.http import answered
 
 # X answers 403 both for a missing permission and for a refused tweet; only the detail tells
 # them apart. Its other 403s ("Unsupported Authentication", client-forbidden, "You are not
@@ -215,14 +216,9 @@ class XProvider:
         self, method: str, path: str, account: AccountCredentials, **kwargs: Any
     ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {account.access_token}"}
-        try:
-            response = await self._http.request(
-                method, self._base + path, headers=headers, **kwargs
-            )
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"timed out: {type(exc).__name__}", platform="x") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(f"connection failed: {type(exc).__name__}", platform="x") from exc
+        response = await answered(
+            "x", self._http.request(method, self._base + path, headers=headers, **kwargs)
+        )
         if response.is_success:
             data: dict[str, Any] = response.json() if response.content else {}
             return data

@@ -36,6 +36,7 @@ from providers.errors import (
     from_http_status,
     retry_after,
 )
+from providers.http import answered
 
 # errors[0].reason → taxonomy (PLATFORMS.md §10, Postiz youtube). Anything else falls back on the
 # HTTP status: 401/403 AuthError, 429 RateLimitedError, 5xx TransientError, other 4xx ContentError.
@@ -174,16 +175,10 @@ class YouTubeProvider:
         self, method: str, url: str, account: AccountCredentials, **kwargs: Any
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {account.access_token}", **kwargs.pop("headers", {})}
-        try:
-            response = await self._http.request(
-                method, url, headers=headers, follow_redirects=False, **kwargs
-            )
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"timed out: {type(exc).__name__}", platform="youtube") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(
-                f"connection failed: {type(exc).__name__}", platform="youtube"
-            ) from exc
+        response = await answered(
+            "youtube",
+            self._http.request(method, url, headers=headers, follow_redirects=False, **kwargs),
+        )
         if response.is_success or response.status_code == RESUME_INCOMPLETE:
             return response
         if method == "PUT" and response.status_code in (404, 410):
