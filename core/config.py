@@ -7,12 +7,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Development-only defaults. Outside development they are refused (see `_refuse_dev_secrets`),
 # so a production deploy cannot silently run on a value that is printed in this file.
 DEV_SANDBOX_SECRET = "crier-dev-sandbox-secret"
+
+
+class OAuthClientSettings(BaseModel):
+    client_id: str
+    client_secret: SecretStr
 
 
 class Settings(BaseSettings):
@@ -40,6 +45,23 @@ class Settings(BaseSettings):
     sandbox_url: str = "http://127.0.0.1:8100"
     sandbox_secret: SecretStr = SecretStr(DEV_SANDBOX_SECRET)
     dev_api_key: SecretStr = SecretStr("sk_test_demo")
+    # The OAuth app the sandbox knows; sandbox accounts connect with it.
+    sandbox_client_id: str = "crier-sandbox"
+    sandbox_client_secret: SecretStr = SecretStr("crier-sandbox-client-secret")
+
+    # Connecting accounts (OAuth). Live apps' credentials, as JSON in CRIER_OAUTH_CLIENTS:
+    # {"x": {"client_id": "...", "client_secret": "..."}, "facebook": {...}}
+    oauth_clients: dict[str, OAuthClientSettings] = Field(default_factory=dict)
+    # Where browsers reach this API; OAuth callbacks land on
+    # {public_api_url}/v1/oauth/{platform}/callback.
+    public_api_url: str = "http://127.0.0.1:8000"
+    oauth_state_ttl: timedelta = timedelta(minutes=10)  # a connect link's life
+    connection_choice_ttl: timedelta = timedelta(minutes=30)  # to choose pages after consent
+    # Refresh a token that expires sooner than this before publishing with it.
+    token_refresh_margin: timedelta = timedelta(minutes=10)
+    # The token-health schedule: how often, and how far ahead it refreshes long-lived tokens.
+    token_health_interval: timedelta = timedelta(hours=6)
+    token_health_refresh_window: timedelta = timedelta(days=7)
 
     # Token vault: Fernet keys, the first encrypts, all decrypt. Empty in development means
     # a key generated once and kept in data_dir/token.keys.

@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from sandbox.state import SandboxPost, SandboxState
-from sandbox.tokens import verify_token
+from sandbox.tokens import token_claims
 
 postforme = APIRouter(prefix="/postforme", tags=["postforme"])
 late = APIRouter(prefix="/late", tags=["late"])
@@ -55,7 +55,7 @@ def _customer(request: Request, name: str) -> str | None:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key:
         return None
-    claims = verify_token(request.app.state.secret, key)
+    claims = token_claims(request, key)
     return claims.subject if claims is not None and claims.platform == name else None
 
 

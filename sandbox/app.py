@@ -24,6 +24,7 @@ from sandbox import (
     x,
     youtube,
 )
+from sandbox.logins import login_routers
 from sandbox.state import SandboxState
 
 
@@ -43,6 +44,10 @@ def create_app(settings: Settings | None = None, *, public_url: str | None = Non
     app = FastAPI(title="crier sandbox", description="Local stand-in for the platforms' APIs.")
     app.state.sandbox = SandboxState()
     app.state.secret = settings.sandbox_secret.get_secret_value()
+    app.state.oauth_client = (
+        settings.sandbox_client_id,
+        settings.sandbox_client_secret.get_secret_value(),
+    )
     app.state.public_url = (public_url or settings.sandbox_url).rstrip("/")
 
     @app.middleware("http")
@@ -91,4 +96,6 @@ def create_app(settings: Settings | None = None, *, public_url: str | None = Non
     )
     for platform in platforms:
         app.include_router(platform.router)
+    for login in login_routers():
+        app.include_router(login)
     return app

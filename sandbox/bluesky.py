@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 # its own unit tests pin the counting independently.
 from providers.bluesky import grapheme_length
 from sandbox.state import SandboxPost, SandboxState
-from sandbox.tokens import verify_token
+from sandbox.tokens import token_claims, verify_token
 
 router = APIRouter(prefix="/bluesky", tags=["bluesky"])
 
@@ -84,7 +84,7 @@ def _authorize(request: Request) -> str:
     if scheme.lower() != "bearer" or not token:
         raise XrpcRefusal(401, "AuthenticationRequired", "Authentication Required")
     secret = request.app.state.secret
-    claims = verify_token(secret, token)
+    claims = token_claims(request, token)
     if claims is None and verify_token(secret, token, now=0) is not None:
         # The real PDS answers an expired access token with 400, not 401 (PLATFORMS.md §7).
         raise XrpcRefusal(400, "ExpiredToken", "Token has expired")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from sandbox.state import SandboxPost, SandboxState
-from sandbox.tokens import verify_token
+from sandbox.tokens import token_claims
 
 router = APIRouter(prefix="/facebook", tags=["facebook"])
 
@@ -64,7 +64,7 @@ def _authorize(request: Request, params: dict[str, Any], page_id: str) -> JSONRe
     token = _token(request, params)
     if not token:
         return graph_error(104, "An access token is required to request this resource.")
-    claims = verify_token(request.app.state.secret, token)
+    claims = token_claims(request, token)
     if claims is None or claims.platform != "facebook":
         return graph_error(
             190, "Error validating access token: the session is invalid.", subcode=467

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from sandbox.state import SandboxPost, SandboxState
-from sandbox.tokens import verify_token
+from sandbox.tokens import token_claims
 
 router = APIRouter(prefix="/google_business", tags=["google_business"])
 
@@ -50,7 +50,7 @@ def _state(request: Request) -> SandboxState:
 
 def _authorize(request: Request, account: str, location: str) -> JSONResponse | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    claims = verify_token(request.app.state.secret, token) if scheme.lower() == "bearer" else None
+    claims = token_claims(request, token) if scheme.lower() == "bearer" else None
     if claims is None or claims.platform != "google_business":
         return google_error(
             401,

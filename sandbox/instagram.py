@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from sandbox.facebook import graph_error, read_params
 from sandbox.state import SandboxPost, SandboxState
-from sandbox.tokens import verify_token
+from sandbox.tokens import token_claims
 
 router = APIRouter(prefix="/instagram", tags=["instagram"])
 control = APIRouter(prefix="/_control/instagram", tags=["control"])
@@ -65,7 +65,7 @@ def _ig(request: Request) -> InstagramState:
 def _authorize(request: Request, params: dict[str, Any], user: str) -> JSONResponse | None:
     header = request.headers.get("authorization", "")
     token = header.partition(" ")[2] if header else str(params.get("access_token", ""))
-    claims = verify_token(request.app.state.secret, token) if token else None
+    claims = token_claims(request, token) if token else None
     if claims is None or claims.platform != "instagram":
         return graph_error(
             190, "Error validating access token: the session is invalid.", subcode=467

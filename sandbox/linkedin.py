@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from sandbox.state import SandboxPost, SandboxState
-from sandbox.tokens import TokenClaims, verify_token
+from sandbox.tokens import TokenClaims, token_claims, verify_token
 
 router = APIRouter(prefix="/linkedin", tags=["linkedin"])
 
@@ -74,7 +74,7 @@ def _versioned(request: Request) -> JSONResponse | None:
 def _claims(request: Request) -> TokenClaims | JSONResponse:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     secret = request.app.state.secret
-    claims = verify_token(secret, token) if scheme.lower() == "bearer" else None
+    claims = token_claims(request, token) if scheme.lower() == "bearer" else None
     if claims is not None and claims.platform == "linkedin":
         return claims
     # Checked again ignoring expiry, to tell an expired token from a forged one.

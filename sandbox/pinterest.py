@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from sandbox.state import SandboxPost, SandboxState
-from sandbox.tokens import verify_token
+from sandbox.tokens import token_claims
 
 router = APIRouter(prefix="/pinterest", tags=["pinterest"])
 control = APIRouter(prefix="/_control/pinterest", tags=["control"])
@@ -92,7 +92,7 @@ def _authorize(request: Request) -> str | JSONResponse:
     """The board the bearer token may pin to, or the refusal; counts the request against the
     user's rate limit."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    claims = verify_token(request.app.state.secret, token) if scheme.lower() == "bearer" else None
+    claims = token_claims(request, token) if scheme.lower() == "bearer" else None
     if claims is None or claims.platform != "pinterest":
         return error(401, 2, "Authentication failed.")
     pins, now = _pins(request), time.time()

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.oauth import OAuthState
+
 
 @dataclass
 class SandboxPost:
@@ -68,6 +70,8 @@ class SandboxState:
         self.calls: list[tuple[str, str, float]] = []
         # Per-platform state a platform's module keeps (Instagram's containers, say).
         self.extras: dict[str, Any] = {}
+        # Codes, refresh tokens and revocations of the platforms' OAuth flows.
+        self.oauth = OAuthState()
         self._ids = itertools.count(1_000_000_001)
 
     def next_id(self) -> str:
@@ -99,3 +103,4 @@ class SandboxState:
         self.faults.clear()
         self.calls.clear()
         self.extras.clear()
+        self.oauth = OAuthState()

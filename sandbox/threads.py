@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from sandbox.facebook import graph_error, read_params
 from sandbox.state import SandboxPost, SandboxState
-from sandbox.tokens import verify_token
+from sandbox.tokens import token_claims
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 control = APIRouter(prefix="/_control/threads", tags=["control"])
@@ -122,7 +122,7 @@ def _authorize(request: Request, params: dict[str, Any], user: str) -> JSONRespo
     token = bearer or str(params.get("access_token", ""))
     if not token:
         return graph_error(190, "An access token is required to request this resource.")
-    claims = verify_token(request.app.state.secret, token)
+    claims = token_claims(request, token)
     if claims is None or claims.platform != "threads":
         return graph_error(
             190, "Error validating access token: the session is invalid.", subcode=467

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from sandbox.state import SandboxPost, SandboxState
-from sandbox.tokens import verify_token
+from sandbox.tokens import token_claims
 
 router = APIRouter(prefix="/tiktok", tags=["tiktok"])
 control = APIRouter(prefix="/_control/tiktok", tags=["control"])
@@ -93,7 +93,7 @@ def tiktok_error(code: str, message: str, status: int) -> JSONResponse:
 
 def _open_id(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    claims = verify_token(request.app.state.secret, token) if scheme == "Bearer" else None
+    claims = token_claims(request, token) if scheme == "Bearer" else None
     if claims is None or claims.platform != "tiktok":
         return None
     return claims.subject

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from sandbox.state import SandboxPost, SandboxState
-from sandbox.tokens import verify_token
+from sandbox.tokens import token_claims
 
 router = APIRouter(prefix="/x", tags=["x"])
 
@@ -98,7 +98,7 @@ def _user(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
-    claims = verify_token(request.app.state.secret, token)
+    claims = token_claims(request, token)
     return claims.subject if claims is not None and claims.platform == "x" else None
 
 

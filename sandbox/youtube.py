@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from sandbox.state import SandboxPost, SandboxState
-from sandbox.tokens import verify_token
+from sandbox.tokens import token_claims
 
 router = APIRouter(prefix="/youtube", tags=["youtube"])
 
@@ -87,7 +87,7 @@ def _channel(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
-    claims = verify_token(request.app.state.secret, token)
+    claims = token_claims(request, token)
     return claims.subject if claims is not None and claims.platform == "youtube" else None
 
 
