@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
 from api.media_facts import media_client
-from api.routes import accounts, aggregators, health, lifecycle, posts, targets
+from api.routes import accounts, aggregators, connections, health, lifecycle, posts, targets
 from api.temporal_connection import TemporalConnection
 from core.config import Settings, get_settings
 from core.db import Database
@@ -27,7 +28,10 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         app.state.vault = Vault.from_settings(settings)
         app.state.temporal = TemporalConnection(settings, temporal)
         app.state.media_http = media_client(allow_private=settings.is_development)
+        # Platforms' OAuth and account endpoints (connect, revoke): one pooled client.
+        app.state.platform_http = httpx.AsyncClient(timeout=settings.http_timeout_seconds)
         yield
+        await app.state.platform_http.aclose()
         await app.state.media_http.aclose()
         await app.state.db.dispose()
 
@@ -40,6 +44,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(accounts.router)
+    app.include_router(connections.router)
     app.include_router(posts.router)
     app.include_router(lifecycle.router)
     app.include_router(targets.router)

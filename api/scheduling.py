@@ -13,13 +13,13 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.errors import ApiError
+from api.errors import ApiError, problem
 from core.config import Settings
 from core.db import utcnow
 from core.messages import PublishTargetInput, RetrySettings, TargetState
 from core.models import Account, Post, Target, Tenant
 from core.post_status import refresh_post_status
-from core.status import ApprovalState, TargetStatus
+from core.status import AccountStatus, ApprovalState, TargetStatus
 from core.temporal import (
     SA_PLATFORM,
     SA_POST_ID,
@@ -91,6 +91,7 @@ async def start_target_workflow(
         media_deadline=settings.media_ready_deadline,
         media_poll=settings.media_poll_interval,
         budgets=list(rules_for(target.platform).budgets),
+        refreshes_token=not routed,
     )
     return await client.start_workflow(
         PublishTargetWorkflow.run,
@@ -115,6 +116,28 @@ async def start_target_workflow(
     )
 
 
+async def _refuse_disconnected(session: AsyncSession, targets: list[Target]) -> None:
+    """A disconnected account has no tokens left: scheduling to it could only fail later."""
+    found = await session.exec(
+        select(Account).where(
+            col(Account.id).in_([t.account_id for t in targets]),
+            Account.status == AccountStatus.DISCONNECTED,
+        )
+    )
+    gone = {a.id: a for a in found.all()}
+    if gone:
+        raise ApiError(
+            409,
+            "account_disconnected",
+            "some targets' accounts are disconnected: reconnect them, or remove those targets",
+            [
+                problem(["targets", t.id], f"account {t.account_id} is disconnected")
+                for t in targets
+                if t.account_id in gone
+            ],
+        )
+
+
 async def schedule_targets(
     session: AsyncSession,
     client: Client,
@@ -132,6 +155,15 @@ async def schedule_targets(
     workflow could not be started go back to where they were, and the caller gets a 503 it may
     retry.
     """
+    tenant = await session.get(Tenant, post.tenant_id)
+    if tenant is None or not tenant.allow_social_publishing:
+        raise ApiError(
+            403,
+            "publishing_not_enabled",
+            "publishing is not enabled on this tenant's plan: an operator enables it with "
+            "`crier tenants update <tenant id> --allow-social-publishing`",
+        )
+    await _refuse_disconnected(session, targets)
     now = utcnow()
     when = due.astimezone(UTC) if due is not None else now
     first = TargetStatus.AWAITING_APPROVAL if needs_approval(post) else TargetStatus.SCHEDULED
@@ -154,8 +186,7 @@ async def schedule_targets(
         select(Account).where(col(Account.id).in_([t.account_id for t in targets]))
     )
     accounts = {a.id: a for a in found.all()}
-    tenant = await session.get(Tenant, post.tenant_id)
-    routed = frozenset(tenant.aggregator_platforms if tenant else ())
+    routed = frozenset(tenant.aggregator_platforms)
     results = await asyncio.gather(
         *(
             start_target_workflow(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
 
 from core.status import AccountStatus, ApprovalState, Platform, TargetMode, TargetStatus
 
@@ -159,3 +159,44 @@ class AccountPublic(BaseModel):
     status: AccountStatus
     is_sandbox: bool
     token_expires_at: datetime | None
+    status_reason: str | None = None  # why it is expired or disconnected
+
+
+class ConnectBody(Strict):
+    """OAuth platforms take only `return_to`; Bluesky takes the handle and an app password."""
+
+    return_to: AnyHttpUrl | None = Field(
+        default=None,
+        description="where the person's browser goes after the platform's consent screen; "
+        "it gets ?connection_id=…&status=…",
+    )
+    identifier: str | None = Field(default=None, max_length=300)
+    app_password: SecretStr | None = Field(default=None, max_length=300)
+
+
+class CandidatePublic(BaseModel):
+    external_id: str
+    display_name: str
+
+
+class ConnectionPublic(BaseModel):
+    id: str
+    platform: Platform
+    status: str  # pending, awaiting_selection, completed, failed, expired
+    error: str | None
+    authorization_url: str | None = None  # only in the answer that starts an OAuth connect
+    candidates: list[CandidatePublic]
+    accounts: list[AccountPublic]
+    expires_at: datetime | None
+    created_at: datetime
+
+
+class ChooseAccounts(Strict):
+    external_ids: list[str] = Field(min_length=1, max_length=500)
+
+
+class AccountDisconnected(BaseModel):
+    account: AccountPublic
+    revoked: bool  # the platform revoked the token (False: it has no way to, or failed)
+    cancelled_targets: int
+    refused_targets: list[str]  # targets already publishing, left to finish or fail

@@ -80,6 +80,7 @@ def account_view(account: Account) -> AccountPublic:
         status=account.status,
         is_sandbox=account.is_sandbox,
         token_expires_at=account.token_expires_at,
+        status_reason=account.status_reason,
     )
 
 

@@ -8,6 +8,7 @@ import logging
 import typer
 import uvicorn
 
+from cli import admin
 from core.config import get_settings
 
 # No locals in tracebacks: they would print settings, keys and tokens to the terminal.
@@ -24,6 +25,16 @@ def _configure_logging() -> None:
     )
     # httpx logs every request URL at INFO; keep it quiet so no query string reaches a log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+app.add_typer(admin.tenants, name="tenants")
+app.add_typer(admin.keys, name="keys")
+
+
+@app.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every stored token under the first of CRIER_TOKEN_KEYS."""
+    admin.rotate_keys()
 
 
 @app.command()

@@ -49,7 +49,8 @@ def seed_demo(settings: Settings) -> DemoTenant:
     with Session(engine) as session:
         api_key = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_api_key(key))).first()
         if api_key is None:
-            tenant = Tenant(name="Demo tenant")
+            # The demo plan allows publishing: `crier dev` is for trying it.
+            tenant = Tenant(name="Demo tenant", allow_social_publishing=True)
             api_key = ApiKey(
                 tenant_id=tenant.id,
                 name="dev key",

@@ -15,15 +15,18 @@ from temporalio.worker import Worker
 
 from activities.budgets import BudgetActivities
 from activities.publishing import PublishActivities
+from activities.tokens import TokenActivities
+from cli.schedules import ensure_schedules
 from core.config import Settings, get_settings
 from core.db import Database
 from core.temporal import connect
 from core.vault import Vault
 from workflows.publish_target import PublishTargetWorkflow
+from workflows.token_health import TokenHealthWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [PublishTargetWorkflow]
+WORKFLOWS = [PublishTargetWorkflow, TokenHealthWorkflow]
 
 
 def make_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -42,9 +45,9 @@ async def worker_for(
     """A configured worker and the resources its activities hold, closed on exit."""
     db = Database(settings)
     http = make_http_client(settings)
-    publishing = PublishActivities(
-        db=db, http=http, vault=Vault.from_settings(settings), settings=settings
-    )
+    vault = Vault.from_settings(settings)
+    publishing = PublishActivities(db=db, http=http, vault=vault, settings=settings)
+    tokens = TokenActivities(db=db, http=http, vault=vault, settings=settings)
     budgets = BudgetActivities(db=db)
     try:
         yield Worker(
@@ -57,6 +60,8 @@ async def worker_for(
                 publishing.publish_target,
                 publishing.record_target_state,
                 budgets.reserve_publish_slot,
+                tokens.ensure_fresh_token,
+                tokens.check_account_tokens,
             ],
             graceful_shutdown_timeout=timedelta(seconds=5),
         )
@@ -84,6 +89,7 @@ async def run_worker(client: Client | None = None, settings: Settings | None = N
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    await ensure_schedules(client, settings)
     async with worker_for(client, settings) as worker:
         log.info("worker polling task queue %s", settings.task_queue)
         async with worker:

@@ -45,6 +45,10 @@ class PublishTargetInput(BaseModel):
     media_poll: timedelta = timedelta(minutes=1)
     # The account's publishing budgets: a due target waits (durably) for room in them.
     budgets: list[PublishBudget] = []
+    # Refresh the account's token before publishing when it is about to expire. Off for
+    # targets delivered through an aggregator, which holds its own tokens; off in histories
+    # recorded before refresh existed, so they replay unchanged.
+    refreshes_token: bool = False
 
 
 class Preparation(BaseModel):
@@ -99,6 +103,10 @@ class ReviewDecision(BaseModel):
     comment: str | None = None
 
 
+class CancelRequest(BaseModel):
+    reason: str | None = None  # kept as the target's last error ("the account was disconnected")
+
+
 class RescheduleRequest(BaseModel):
     scheduled_for: datetime
 
@@ -124,6 +132,8 @@ PREPARE_TARGET = "prepare_target"
 CHECK_TARGET = "check_target"
 PUBLISH_TARGET = "publish_target"
 RECORD_TARGET_STATE = "record_target_state"
+ENSURE_FRESH_TOKEN = "ensure_fresh_token"
+CHECK_ACCOUNT_TOKENS = "check_account_tokens"
 
 # ApplicationError types raised by activities; the workflow's retry policy and its verdict
 # (failed or dead) are written against these.
@@ -131,8 +141,21 @@ ERROR_TRANSIENT = "TransientError"
 ERROR_RATE_LIMITED = "RateLimitedError"
 ERROR_CONTENT = "ContentError"
 ERROR_AUTH = "AuthError"
-NON_RETRYABLE_ERRORS = (ERROR_CONTENT, ERROR_AUTH)
+# The platform refused to refresh the account's token: only a new login helps.
+ERROR_TOKEN_REFRESH = "TokenRefreshFailed"
+TOKEN_REFRESH_FAILED = "Token refresh failed — reconnect the account"
+NON_RETRYABLE_ERRORS = (ERROR_CONTENT, ERROR_AUTH, ERROR_TOKEN_REFRESH)
 
 # ApplicationError types an update validator raises, so the API can answer 409 or 422.
 REFUSED_CONFLICT = "Conflict"
 REFUSED_INVALID = "Invalid"
+
+
+class TokenHealthReport(BaseModel):
+    """What one run of the token-health schedule found (counts only: no ids of tokens)."""
+
+    checked: int = 0
+    healthy: int = 0
+    refreshed: int = 0
+    expired: int = 0
+    unreachable: int = 0  # the platform did not answer; looked at again next run

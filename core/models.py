@@ -25,6 +25,9 @@ class Tenant(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     name: str = Field(max_length=200)
     requires_approval: bool = False
+    # Plan flags. Publishing is off until the tenant's plan allows it (seed 001: every plan
+    # starts without it; an operator turns it on with `crier tenants update`).
+    allow_social_publishing: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     # Platforms this tenant publishes through an aggregator (PostForMe, LATE) instead of direct.
     aggregator_platforms: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
@@ -59,12 +62,44 @@ class Account(SQLModel, table=True):
     access_token_enc: str | None = None  # Fernet ciphertext (core.vault)
     refresh_token_enc: str | None = None
     token_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    token_refreshed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why the account is expired or disconnected, in words a person can act on.
+    status_reason: str | None = Field(default=None, max_length=500)
     # This account's id at each aggregator ("postforme", "late"), for routed publishing.
     aggregator_refs: dict[str, str] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
     )
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
+
+class Connection(SQLModel, table=True):
+    """One attempt to connect accounts: from the authorization link to the accounts it made.
+
+    The `state` sent to the platform is stored only as a hash; the PKCE verifier and the tokens
+    granted (kept until the caller chooses which Pages or boards become accounts) only encrypted.
+    """
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
+    api_key_id: str = Field(foreign_key="api_key.id", max_length=36)
+    platform: Platform = Field(sa_type=StrEnumType(Platform))
+    is_sandbox: bool
+    state_hash: str = Field(unique=True, max_length=64)
+    pkce_verifier_enc: str | None = None
+    return_to: str | None = Field(default=None, max_length=2048)
+    # pending → awaiting_selection → completed; or failed, or expired unused.
+    status: str = Field(default="pending", max_length=32)
+    error: str | None = Field(default=None, max_length=1000)
+    # [{external_id, display_name}] the login granted; their tokens sit in grants_enc.
+    candidates: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    grants_enc: str | None = None
+    account_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = _created()
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Post(SQLModel, table=True):

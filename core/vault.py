@@ -46,6 +46,10 @@ class Vault:
     def decrypt(self, ciphertext: str) -> str:
         return self._fernet.decrypt(ciphertext.encode()).decode()
 
+    def rotate(self, ciphertext: str) -> str:
+        """The same secret, encrypted again under the first key (readable by any key)."""
+        return self._fernet.rotate(ciphertext.encode()).decode()
+
 
 @lru_cache
 def get_vault() -> Vault:

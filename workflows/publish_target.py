@@ -23,8 +23,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from core.messages import (
         CHECK_TARGET,
+        ENSURE_FRESH_TOKEN,
         ERROR_AUTH,
         ERROR_CONTENT,
+        ERROR_TOKEN_REFRESH,
         NON_RETRYABLE_ERRORS,
         PREPARE_TARGET,
         PUBLISH_TARGET,
@@ -32,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         REFUSED_CONFLICT,
         REFUSED_INVALID,
         RESERVE_PUBLISH_SLOT,
+        CancelRequest,
         Preparation,
         PublishOutcome,
         PublishTargetInput,
@@ -51,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
 # passing database hiccup.
 RECORD_TIMEOUT = timedelta(seconds=30)
 WAITING = (TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED)
+NO_REASON = CancelRequest()
 
 
 def publish_retry_policy(retry: RetrySettings) -> RetryPolicy:
@@ -172,15 +176,16 @@ class PublishTargetWorkflow:
         self._check_reschedule(request)
 
     @workflow.update
-    async def cancel(self) -> TargetState:
+    async def cancel(self, request: CancelRequest = NO_REASON) -> TargetState:
         """Cancel before publishing; refused once the platform may have been called."""
         self._check_status(WAITING, "cancel")
         self._woken = True
-        await self._transition(TargetStatus.CANCELLED, error="cancelled")
+        reason = request.reason or "cancelled"
+        await self._transition(TargetStatus.CANCELLED, error=reason)
         return self._state
 
     @cancel.validator
-    def _validate_cancel(self) -> None:
+    def _validate_cancel(self, request: CancelRequest = NO_REASON) -> None:
         self._check_status(WAITING, "cancel")
 
     @workflow.update
@@ -216,6 +221,14 @@ class PublishTargetWorkflow:
         try:
             # Under the write lock: an update's record still in flight must land first.
             async with self._db:
+                if job.refreshes_token:
+                    # Before anything touches the platform: media uploads need the token too.
+                    await workflow.execute_activity(
+                        ENSURE_FRESH_TOKEN,
+                        job.target_id,
+                        start_to_close_timeout=job.retry.start_to_close,
+                        retry_policy=publish_retry_policy(job.retry),
+                    )
                 if job.prepares:
                     prepared = await self._prepare(job)
                     if prepared is None:
@@ -239,10 +252,10 @@ class PublishTargetWorkflow:
             cause = error.cause
             kind = cause.type if isinstance(cause, ApplicationError) else None
             message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
-            # A refusal (content or auth) is final; anything else exhausted its retries.
-            verdict = (
-                TargetStatus.FAILED if kind in (ERROR_CONTENT, ERROR_AUTH) else TargetStatus.DEAD
-            )
+            # A refusal (content, auth, a refused refresh) is final; anything else exhausted
+            # its retries.
+            refused = kind in (ERROR_CONTENT, ERROR_AUTH, ERROR_TOKEN_REFRESH)
+            verdict = TargetStatus.FAILED if refused else TargetStatus.DEAD
             await self._transition(verdict, error=message)
             return
         # The publish activity wrote the outcome to the database together with its attempt.

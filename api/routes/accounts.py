@@ -1,14 +1,32 @@
 from __future__ import annotations
 
+import logging
+
+import httpx
 from fastapi import APIRouter
 from sqlmodel import col, select
 
-from api.deps import SessionDep, ViewerDep
-from api.schemas import AccountPublic, ListEnvelope, ListMeta
+from api.deps import ManagerDep, SessionDep, SettingsDep, TemporalDep, VaultDep, ViewerDep
+from api.errors import ApiError
+from api.routes.connections import PlatformHttpDep
+from api.schemas import AccountDisconnected, AccountPublic, Envelope, ListEnvelope, ListMeta
+from api.steering import steer, update
 from api.views import account_view
-from core.models import Account
+from core.config import Settings
+from core.messages import CancelRequest
+from core.models import Account, Notification, Target
+from core.post_status import refresh_post_status
+from core.status import AccountStatus, TargetStatus
+from core.vault import Vault
+from providers.connect.registry import NotConfigured, connector_for
+from providers.connect.stored import forget_tokens, tokens_of
+from providers.errors import ProviderError
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+
+WAITING = (TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED)
 
 
 @router.get("", response_model=ListEnvelope[AccountPublic])
@@ -24,3 +42,76 @@ async def list_accounts(caller: ViewerDep, session: SessionDep) -> ListEnvelope[
     return ListEnvelope(
         data=[account_view(a) for a in accounts], meta=ListMeta(count=len(accounts))
     )
+
+
+@router.delete("/{account_id}", response_model=Envelope[AccountDisconnected])
+async def disconnect_account(
+    account_id: str,
+    caller: ManagerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    vault: VaultDep,
+    temporal: TemporalDep,
+    http: PlatformHttpDep,
+) -> Envelope[AccountDisconnected]:
+    """Revoke the token where the platform can, forget it, and cancel the account's waiting
+    targets. The account stays listed as `disconnected`; connecting it again restores it."""
+    account = await session.get(Account, account_id)
+    if (
+        account is None
+        or account.tenant_id != caller.tenant_id
+        or account.is_sandbox != caller.is_test
+    ):
+        raise ApiError(404, "not_found", f"no account {account_id}")
+    revoked = await _revoke(account, vault, http, settings)
+    if account.status != AccountStatus.DISCONNECTED:
+        forget_tokens(account, AccountStatus.DISCONNECTED, f"disconnected by {caller.name}")
+        session.add(account)
+        session.add(
+            Notification(
+                tenant_id=account.tenant_id,
+                kind="account_disconnected",
+                message=f"{account.platform} account {account.display_name} disconnected",
+            )
+        )
+        await session.commit()
+
+    targets = (
+        await session.exec(
+            select(Target).where(Target.account_id == account.id, col(Target.status).in_(WAITING))
+        )
+    ).all()
+    reason = f"the {account.platform} account {account.display_name} was disconnected"
+    done, refused = await steer(temporal, targets, update("cancel", CancelRequest(reason=reason)))
+    for post_id in {t.post_id for t in targets}:
+        await refresh_post_status(session, post_id)
+    await session.commit()
+    await session.refresh(account)
+    return Envelope(
+        data=AccountDisconnected(
+            account=account_view(account),
+            revoked=revoked,
+            cancelled_targets=len(done),
+            refused_targets=[r.target_id for r in refused],
+        )
+    )
+
+
+async def _revoke(
+    account: Account, vault: Vault, http: httpx.AsyncClient, settings: Settings
+) -> bool:
+    """Best effort: a platform that is down must not keep an account connected here."""
+    tokens = tokens_of(account, vault)
+    if tokens is None:
+        return False
+    try:
+        linker = connector_for(account.platform, http, settings, sandbox=account.is_sandbox)
+        if not linker.can_revoke:
+            return False
+        await linker.revoke(tokens)
+    except (ProviderError, NotConfigured) as error:
+        log.warning(
+            "could not revoke the token of account %s: %s", account.id, type(error).__name__
+        )
+        return False
+    return True

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import cast
 
 import httpx
+from typing_extensions import TypeIs
 
 from core.config import Settings
 from core.status import Platform
@@ -52,5 +53,5 @@ def connector_for(
     return cls(http, hosts, oauth_client(platform, settings, sandbox=sandbox))
 
 
-def is_password_login(connector: AnyConnector) -> bool:
+def is_password_login(connector: AnyConnector) -> TypeIs[PasswordConnector]:
     return hasattr(connector, "login")

@@ -22,10 +22,15 @@ class TenantFixture:
 
 
 async def make_tenant(
-    db: Database, *, test: bool = True, scopes: tuple[str, ...] = SCOPES
+    db: Database,
+    *,
+    test: bool = True,
+    scopes: tuple[str, ...] = SCOPES,
+    allow_social_publishing: bool = True,
 ) -> TenantFixture:
+    """A tenant and one API key. Its plan allows publishing unless the test says otherwise."""
     key = generate_api_key(test=test)
-    tenant = Tenant(name="Test tenant")
+    tenant = Tenant(name="Test tenant", allow_social_publishing=allow_social_publishing)
     api_key = ApiKey(
         tenant_id=tenant.id,
         name="test key",

@@ -1,0 +1,220 @@
+"""Connecting accounts: start (the platform's consent link), callback, choose, look."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+from urllib.parse import urlencode
+
+import httpx
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.responses import RedirectResponse
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api import connecting
+from api.deps import Caller, ManagerDep, SessionDep, SettingsDep, VaultDep, ViewerDep
+from api.errors import ApiError, problem
+from api.schemas import CandidatePublic, ChooseAccounts, ConnectBody, ConnectionPublic, Envelope
+from api.views import account_view
+from core.config import Settings
+from core.db import utcnow
+from core.models import Account, Connection
+from core.status import Platform
+from core.vault import Vault
+from providers.connect.base import PasswordConnector
+from providers.connect.registry import is_password_login
+from providers.errors import AuthError, ProviderError
+
+router = APIRouter(tags=["accounts"])
+
+
+def get_platform_http(request: Request) -> httpx.AsyncClient:
+    client: httpx.AsyncClient = request.app.state.platform_http
+    return client
+
+
+PlatformHttpDep = Annotated[httpx.AsyncClient, Depends(get_platform_http)]
+
+
+async def connection_view(
+    session: AsyncSession, connection: Connection, *, authorization_url: str | None = None
+) -> ConnectionPublic:
+    accounts: list[Account] = []
+    if connection.account_ids:
+        found = await session.exec(
+            select(Account).where(col(Account.id).in_(connection.account_ids))
+        )
+        accounts = list(found.all())
+    waiting = connection.status in (connecting.PENDING, connecting.AWAITING_SELECTION)
+    return ConnectionPublic(
+        id=connection.id,
+        platform=connection.platform,
+        status=connection.status,
+        error=connection.error,
+        authorization_url=authorization_url,
+        candidates=[CandidatePublic(**c) for c in connection.candidates],
+        accounts=[account_view(a) for a in accounts],
+        expires_at=connection.expires_at if waiting else None,
+        created_at=connection.created_at,
+    )
+
+
+@router.post(
+    "/v1/accounts/{platform}/connect",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Envelope[ConnectionPublic],
+)
+async def connect(
+    platform: Platform,
+    body: ConnectBody,
+    caller: ManagerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    vault: VaultDep,
+    http: PlatformHttpDep,
+) -> Envelope[ConnectionPublic]:
+    """OAuth platforms: a connection whose `authorization_url` the person opens. Bluesky:
+    the account, connected now with its handle and an app password."""
+    linker = connecting.connector(platform, http, settings, sandbox=caller.is_test)
+    if is_password_login(linker):
+        return await _password_connect(session, caller, settings, vault, linker, body)
+    extra = [name for name in ("identifier", "app_password") if getattr(body, name) is not None]
+    if extra:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"{platform.value} connects through its consent screen, not a password",
+            [problem(["body", name], "not accepted for this platform") for name in extra],
+        )
+    connection, url = await connecting.start_oauth(
+        session,
+        caller,
+        settings,
+        vault,
+        linker,
+        return_to=str(body.return_to) if body.return_to else None,
+    )
+    return Envelope(data=await connection_view(session, connection, authorization_url=url))
+
+
+async def _password_connect(
+    session: AsyncSession,
+    caller: Caller,
+    settings: Settings,
+    vault: Vault,
+    login: PasswordConnector,
+    body: ConnectBody,
+) -> Envelope[ConnectionPublic]:
+    missing = [name for name in ("identifier", "app_password") if getattr(body, name) is None]
+    if missing:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"{login.platform.value} connects with the account's handle and an app password",
+            [problem(["body", name], "required for this platform") for name in missing],
+        )
+    assert body.identifier is not None and body.app_password is not None
+    try:
+        candidates = await login.login(
+            identifier=body.identifier, password=body.app_password.get_secret_value()
+        )
+    except AuthError as refused:
+        raise ApiError(
+            422, "login_refused", f"{login.platform.value} refused the login: {refused.message}"
+        ) from None
+    except ProviderError as error:
+        raise connecting.platform_unavailable(error) from None
+    connection = Connection(
+        tenant_id=caller.tenant_id,
+        api_key_id=caller.api_key_id,
+        platform=login.platform,
+        is_sandbox=caller.is_test,
+        # No OAuth state here; a random one keeps the column unique and unguessable.
+        state_hash=connecting.state_hash(secrets.token_urlsafe(32)),
+        expires_at=utcnow(),
+    )
+    connection = await connecting.settle(session, settings, vault, connection, candidates)
+    return Envelope(data=await connection_view(session, connection))
+
+
+@router.get("/v1/oauth/{platform}/callback", response_model=Envelope[ConnectionPublic])
+async def oauth_callback(
+    platform: Platform,
+    session: SessionDep,
+    settings: SettingsDep,
+    vault: VaultDep,
+    http: PlatformHttpDep,
+    state: str | None = None,
+    code: str | None = None,
+    error: str | None = None,
+    error_description: str | None = None,
+) -> Response | Envelope[ConnectionPublic]:
+    """Where the platform sends the person's browser back. No API key: the single-use
+    `state` is the credential. With `return_to`, the browser is sent on there."""
+    connection = await connecting.claim(session, platform, state)
+    if error is not None or not code:
+        reason = error_description or error or "no code came back"
+        await connecting.fail(session, connection, f"not connected at {platform.value}: {reason}")
+    else:
+        oauth = connecting.connector(platform, http, settings, sandbox=connection.is_sandbox)
+        assert not is_password_login(oauth)
+        try:
+            candidates = await connecting.exchange(
+                session, settings, vault, oauth, connection, code
+            )
+        except ApiError:
+            if connection.return_to:
+                return _back(connection)
+            raise
+        connection = await connecting.settle(session, settings, vault, connection, candidates)
+    if connection.return_to:
+        return _back(connection)
+    return Envelope(data=await connection_view(session, connection))
+
+
+def _back(connection: Connection) -> RedirectResponse:
+    assert connection.return_to is not None
+    query = urlencode({"connection_id": connection.id, "status": connection.status})
+    separator = "&" if "?" in connection.return_to else "?"
+    return RedirectResponse(f"{connection.return_to}{separator}{query}", status_code=303)
+
+
+@router.get("/v1/connections/{connection_id}", response_model=Envelope[ConnectionPublic])
+async def get_connection(
+    connection_id: str, caller: ViewerDep, session: SessionDep
+) -> Envelope[ConnectionPublic]:
+    connection = await connecting.load_connection(session, caller, connection_id)
+    return Envelope(data=await connection_view(session, connection))
+
+
+@router.post(
+    "/v1/connections/{connection_id}/accounts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Envelope[ConnectionPublic],
+)
+async def choose_accounts(
+    connection_id: str,
+    body: ChooseAccounts,
+    caller: ManagerDep,
+    session: SessionDep,
+    vault: VaultDep,
+) -> Envelope[ConnectionPublic]:
+    """Which of the Pages, locations or boards the login granted become accounts."""
+    connection = await connecting.load_connection(session, caller, connection_id)
+    if connection.status != connecting.AWAITING_SELECTION:
+        raise ApiError(
+            409, "conflict", f"the connection is {connection.status}: there is nothing to choose"
+        )
+    offered = {c.external_id: c for c in connecting.granted(vault, connection)}
+    unknown = [i for i in body.external_ids if i not in offered]
+    if unknown:
+        raise ApiError(
+            422,
+            "invalid_request",
+            "some ids were not granted by this login",
+            [problem(["body", "external_ids", i], "not among the candidates") for i in unknown],
+        )
+    chosen = [offered[i] for i in dict.fromkeys(body.external_ids)]
+    await connecting.save_accounts(session, vault, connection, chosen)
+    return Envelope(data=await connection_view(session, connection))

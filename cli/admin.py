@@ -1,0 +1,192 @@
+"""Operators' commands: tenants and their plan flags, API keys, token-key rotation.
+
+They work on the database directly (CRIER_DATABASE_URL), as an operator's tools should: no API
+key is needed to make the first API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from sqlmodel import Session, col, select
+
+from core.config import get_settings
+from core.db import make_sync_engine, utcnow
+from core.models import Account, AggregatorKey, ApiKey, Connection, Tenant
+from core.security import SCOPES, display_prefix, generate_api_key, hash_api_key
+from core.vault import Vault
+
+tenants = typer.Typer(help="Tenants and their plan flags.", no_args_is_help=True)
+keys = typer.Typer(
+    help="API keys: shown once when created, stored only as a hash.", no_args_is_help=True
+)
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    engine = make_sync_engine(get_settings())
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _tenant(session: Session, tenant_id: str) -> Tenant:
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        typer.echo(f"no tenant {tenant_id}", err=True)
+        raise typer.Exit(1)
+    return tenant
+
+
+@tenants.command("create")
+def create_tenant(
+    name: str = typer.Option(..., help="the tenant's name"),
+    allow_social_publishing: bool = typer.Option(
+        False, help="the plan allows publishing (off by default, as on every plan)"
+    ),
+    requires_approval: bool = typer.Option(False, help="posts need a reviewer's approval"),
+) -> None:
+    """Create a tenant; prints its id."""
+    with _session() as session:
+        tenant = Tenant(
+            name=name,
+            allow_social_publishing=allow_social_publishing,
+            requires_approval=requires_approval,
+        )
+        session.add(tenant)
+        session.commit()
+        typer.echo(tenant.id)
+
+
+@tenants.command("update")
+def update_tenant(
+    tenant_id: str,
+    allow_social_publishing: bool | None = typer.Option(
+        None, "--allow-social-publishing/--no-allow-social-publishing"
+    ),
+    requires_approval: bool | None = typer.Option(
+        None, "--requires-approval/--no-requires-approval"
+    ),
+) -> None:
+    """Change a tenant's plan flags; flags not given stay as they are."""
+    with _session() as session:
+        tenant = _tenant(session, tenant_id)
+        if allow_social_publishing is not None:
+            tenant.allow_social_publishing = allow_social_publishing
+        if requires_approval is not None:
+            tenant.requires_approval = requires_approval
+        session.add(tenant)
+        session.commit()
+        typer.echo(
+            f"{tenant.id}: allow_social_publishing={tenant.allow_social_publishing} "
+            f"requires_approval={tenant.requires_approval}"
+        )
+
+
+@tenants.command("list")
+def list_tenants() -> None:
+    with _session() as session:
+        for tenant in session.exec(select(Tenant).order_by(col(Tenant.created_at))):
+            typer.echo(
+                f"{tenant.id}  {tenant.name}  "
+                f"allow_social_publishing={tenant.allow_social_publishing}"
+            )
+
+
+def _scopes(raw: str) -> list[str]:
+    wanted = [part.strip() for part in raw.split(",") if part.strip()]
+    unknown = [scope for scope in wanted if scope not in SCOPES]
+    if unknown or not wanted:
+        typer.echo(
+            f"unknown scope(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(SCOPES)}",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return wanted
+
+
+@keys.command("create")
+def create_key(
+    tenant: str = typer.Option(..., help="the tenant id"),
+    scopes: str = typer.Option(",".join(SCOPES), help="comma-separated scopes"),
+    name: str = typer.Option("api key", help="a name to tell keys apart"),
+    test: bool = typer.Option(
+        False, "--test/--live", help="a sandbox key (sk_test_) or a live one (sk_live_)"
+    ),
+) -> None:
+    """Create an API key. The key is printed once, here; only its hash is kept."""
+    chosen = _scopes(scopes)
+    with _session() as session:
+        _tenant(session, tenant)
+        key = generate_api_key(test=test)
+        session.add(
+            ApiKey(
+                tenant_id=tenant,
+                name=name,
+                key_hash=hash_api_key(key),
+                key_prefix=display_prefix(key),
+                is_test=test,
+                scopes=chosen,
+            )
+        )
+        session.commit()
+    typer.echo(key)
+    typer.echo("store it now: it cannot be shown again", err=True)
+
+
+@keys.command("list")
+def list_keys(tenant: str = typer.Option(..., help="the tenant id")) -> None:
+    with _session() as session:
+        for key in session.exec(select(ApiKey).where(ApiKey.tenant_id == tenant)):
+            revoked = f"  revoked {key.revoked_at.isoformat()}" if key.revoked_at else ""
+            typer.echo(f"{key.id}  {key.key_prefix}…  {key.name}  {','.join(key.scopes)}{revoked}")
+
+
+@keys.command("revoke")
+def revoke_key(key_id: str) -> None:
+    with _session() as session:
+        key = session.get(ApiKey, key_id)
+        if key is None:
+            typer.echo(f"no key {key_id}", err=True)
+            raise typer.Exit(1)
+        key.revoked_at = key.revoked_at or utcnow()
+        session.add(key)
+        session.commit()
+        typer.echo(f"revoked {key.key_prefix}…")
+
+
+def rotate_keys() -> None:
+    """Re-encrypt every stored secret under the first of CRIER_TOKEN_KEYS.
+
+    Put a new key first, keep the old ones after it, run this, then drop the old ones.
+    """
+    vault = Vault.from_settings(get_settings())
+    counts = {"accounts": 0, "aggregator keys": 0, "connections": 0}
+    with _session() as session:
+        for account in session.exec(select(Account)):
+            if account.access_token_enc:
+                account.access_token_enc = vault.rotate(account.access_token_enc)
+            if account.refresh_token_enc:
+                account.refresh_token_enc = vault.rotate(account.refresh_token_enc)
+            session.add(account)
+            counts["accounts"] += 1
+        for key in session.exec(select(AggregatorKey)):
+            key.api_key_enc = vault.rotate(key.api_key_enc)
+            session.add(key)
+            counts["aggregator keys"] += 1
+        for connection in session.exec(select(Connection)):
+            if connection.pkce_verifier_enc:
+                connection.pkce_verifier_enc = vault.rotate(connection.pkce_verifier_enc)
+            if connection.grants_enc:
+                connection.grants_enc = vault.rotate(connection.grants_enc)
+            session.add(connection)
+            counts["connections"] += 1
+        session.commit()  # one transaction: a failure leaves every row as it was
+    typer.echo(
+        "re-encrypted under the first key: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+    )

@@ -1,0 +1,49 @@
+"""Temporal Schedules crier keeps: created when a worker starts, updated if they changed."""
+
+from __future__ import annotations
+
+import logging
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+
+from core.config import Settings
+from workflows.token_health import TokenHealthWorkflow
+
+log = logging.getLogger(__name__)
+
+TOKEN_HEALTH_SCHEDULE_ID = "crier-token-health"
+
+
+def token_health_schedule(settings: Settings) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            TokenHealthWorkflow.run,
+            id="crier-token-health-run",
+            task_queue=settings.task_queue,
+            static_summary="Check every active account's token; expire those that fail",
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=settings.token_health_interval)]),
+    )
+
+
+async def ensure_schedules(client: Client, settings: Settings) -> None:
+    """Idempotent: every worker calls it at start; the first creates, the others update."""
+    wanted = token_health_schedule(settings)
+    try:
+        await client.create_schedule(TOKEN_HEALTH_SCHEDULE_ID, wanted)
+        log.info("created schedule %s", TOKEN_HEALTH_SCHEDULE_ID)
+    except ScheduleAlreadyRunningError:
+
+        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=wanted)
+
+        await client.get_schedule_handle(TOKEN_HEALTH_SCHEDULE_ID).update(replace)
