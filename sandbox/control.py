@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -58,6 +59,17 @@ async def list_posts(
 ) -> dict[str, Any]:
     posts = _state(request).posts_for(platform, account)
     return {"data": [post.public() for post in posts], "meta": {"count": len(posts)}}
+
+
+@router.get("/calls")
+async def list_calls(request: Request, method: str = "*", path: str = "") -> dict[str, Any]:
+    """The platform calls received, filtered by method and a regular expression on the path."""
+    calls = [
+        {"method": m, "path": p, "at": at}
+        for m, p, at in _state(request).calls
+        if method in ("*", m) and re.search(path, p)
+    ]
+    return {"data": calls, "meta": {"count": len(calls)}}
 
 
 @router.post("/reset")

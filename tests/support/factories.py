@@ -70,17 +70,22 @@ async def make_account(
     *,
     token: str | None = None,
     sandbox: bool = True,
+    refresh_token: str | None = None,
+    expires_at: datetime | None = None,
 ) -> Account:
     """A connected sandbox account whose token the sandbox accepts (unless `token` is given)."""
     secret = settings.sandbox_secret.get_secret_value()
     token = token or issue_token(secret, platform, external_id)
+    vault = Vault.from_settings(settings)
     account = Account(
         tenant_id=tenant.tenant_id,
         platform=platform,
         external_id=external_id,
         display_name=f"{platform} {external_id}",
         is_sandbox=sandbox,
-        access_token_enc=Vault.from_settings(settings).encrypt(token),
+        access_token_enc=vault.encrypt(token),
+        refresh_token_enc=vault.encrypt(refresh_token) if refresh_token else None,
+        token_expires_at=expires_at,
     )
     async with db.session() as session:
         session.add(account)
