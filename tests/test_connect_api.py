@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from sqlalchemy import update
 
 from core.config import OAuthClientSettings
