@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from sandbox.oauth import DEFAULT_USER
 from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
 
@@ -47,7 +50,7 @@ async def read_params(request: Request) -> dict[str, Any]:
     return params
 
 
-def _token(request: Request, params: dict[str, Any]) -> str:
+def request_token(request: Request, params: dict[str, Any]) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() in ("oauth", "bearer") and value:
@@ -61,7 +64,7 @@ def _state(request: Request) -> SandboxState:
 
 
 def _authorize(request: Request, params: dict[str, Any], page_id: str) -> JSONResponse | None:
-    token = _token(request, params)
+    token = request_token(request, params)
     if not token:
         return graph_error(104, "An access token is required to request this resource.")
     claims = token_claims(request, token)
@@ -178,12 +181,7 @@ async def read_object(version: str, object_id: str, request: Request) -> JSONRes
     state = _state(request)
     post = next((p for p in state.posts_for("facebook") if p.id == object_id), None)
     if post is None:
-        return graph_error(
-            100,
-            f"Unsupported get request. Object with ID '{object_id}' does not exist.",
-            subcode=33,
-            type_="GraphMethodException",
-        )
+        return _read_page(request, params, object_id)
     if (refused := _authorize(request, params, post.account)) is not None:
         return refused
     fields = str(params.get("fields", "id")).split(",")
@@ -216,3 +214,78 @@ def _store_post(
     )
     state.posts.append(post)
     return post
+
+
+def _read_page(request: Request, params: dict[str, Any], page_id: str) -> JSONResponse:
+    """A Page read with its own Page token (`GET /{page-id}?fields=id,name`, a connection's
+    health check). Graph checks the token before it looks for the object."""
+    token = request_token(request, params)
+    claims = token_claims(request, token) if token else None
+    if token and (claims is None or claims.platform != "facebook"):
+        return graph_error(
+            190, "Error validating access token: the session is invalid.", subcode=467
+        )
+    if claims is None or claims.subject != page_id:
+        return graph_error(
+            100,
+            f"Unsupported get request. Object with ID '{page_id}' does not exist.",
+            subcode=33,
+            type_="GraphMethodException",
+        )
+    if (refused := _spend_call(request, page_id)) is not None:
+        return refused
+    fields = str(params.get("fields", "id,name")).split(",")
+    return JSONResponse(
+        {"id": page_id} | ({"name": page_name(page_id)} if "name" in fields else {})
+    )
+
+
+# The Pages each sandbox person manages, as /me/accounts lists them ---------------------------
+
+
+@dataclass(frozen=True)
+class InstagramAccount:
+    id: str
+    username: str
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    name: str
+    instagram: InstagramAccount | None = None  # the Page's instagram_business_account
+
+
+# Two Pages, one of them without an Instagram business account, as many Pages have none.
+DEFAULT_PAGES = (
+    Page(
+        "100000000000011",
+        "Sandbox Bakery",
+        InstagramAccount("17841400000000011", "sandbox_bakery"),
+    ),
+    Page("100000000000012", "Sandbox Bistro"),
+)
+_PAGE_NAMES = {page.id: page.name for page in DEFAULT_PAGES}
+_USERNAMES = {
+    page.instagram.id: page.instagram.username for page in DEFAULT_PAGES if page.instagram
+}
+
+
+def managed_pages(user: str) -> tuple[Page, ...]:
+    """The default person's two Pages; anyone else (`sandbox_user=<id>`) manages one Page, with
+    an Instagram account, whose ids derive from theirs: the same person always has the same."""
+    if user == DEFAULT_USER:
+        return DEFAULT_PAGES
+    digits = int(hashlib.sha256(user.encode()).hexdigest(), 16) % 10**12
+    page_id = f"109{digits:012d}"
+    instagram_id = f"1784140{page_id[-10:]}"
+    instagram = InstagramAccount(instagram_id, instagram_username(instagram_id))
+    return (Page(page_id, page_name(page_id), instagram),)
+
+
+def page_name(page_id: str) -> str:
+    return _PAGE_NAMES.get(page_id) or f"Sandbox Page {page_id[-4:]}"
+
+
+def instagram_username(instagram_id: str) -> str:
+    return _USERNAMES.get(instagram_id) or f"sandbox_{instagram_id[-4:]}"

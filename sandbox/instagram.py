@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from sandbox.facebook import graph_error, read_params
+from sandbox.facebook import graph_error, instagram_username, read_params, request_token
 from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
 
@@ -170,10 +170,26 @@ async def read_object(version: str, object_id: str, request: Request) -> JSONRes
         return JSONResponse(answer)
     post = next((p for p in state.posts_for("instagram") if p.id == object_id), None)
     if post is None:
-        return graph_error(100, f"Object with ID '{object_id}' does not exist.", subcode=33)
+        return _read_user(request, params, object_id)
     if (refused := _authorize(request, params, post.account)) is not None:
         return refused
     return JSONResponse({"id": post.id, "permalink": post.url})
+
+
+def _read_user(request: Request, params: dict[str, Any], user: str) -> JSONResponse:
+    """An Instagram account read with its own token (`GET /{ig-user-id}?fields=id,username`,
+    a connection's health check). Graph checks the token before it looks for the object."""
+    token = request_token(request, params)
+    claims = token_claims(request, token) if token else None
+    if token and (claims is None or claims.platform != "instagram"):
+        return graph_error(
+            190, "Error validating access token: the session is invalid.", subcode=467
+        )
+    if claims is None or claims.subject != user:
+        return graph_error(100, f"Object with ID '{user}' does not exist.", subcode=33)
+    fields = str(params.get("fields", "id")).split(",")
+    username = {"username": instagram_username(user)} if "username" in fields else {}
+    return JSONResponse({"id": user} | username)
 
 
 class ContainerScript(BaseModel):

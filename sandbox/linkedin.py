@@ -32,6 +32,23 @@ SAMPLE_MEDIA = {
 }
 MENTION = re.compile(r"@\[[^\]\n]+\]\(urn:li:(?:person|organization):[^)\s]+\)")
 RESERVED = set("|{}@[]()<>#*_~")
+# A member's token acts for the organizations where they hold a role that may post
+# (organizationalEntityAcls), as on LinkedIn. The sandbox user is DEFAULT_MEMBER (their OpenID
+# `sub`); a token seeded for an organization URN acts for that organization alone.
+DEFAULT_MEMBER = "sbxMember01"
+ORGANIZATIONS: dict[str, tuple[str, str]] = {  # id → (localizedName, vanityName)
+    "101": ("Sandbox Bakery", "sandbox-bakery"),
+    "102": ("Sandbox Bakery Careers", "sandbox-bakery-careers"),
+    "103": ("Sandbox Flour Mill", "sandbox-flour-mill"),
+}
+ROLES: dict[str, tuple[tuple[str, str], ...]] = {  # member URN → (organization URN, role)
+    f"urn:li:person:{DEFAULT_MEMBER}": (
+        ("urn:li:organization:101", "ADMINISTRATOR"),
+        ("urn:li:organization:102", "CONTENT_ADMINISTRATOR"),
+        ("urn:li:organization:103", "ANALYST"),  # reads the Page's analytics, may not post
+    )
+}
+POSTING_ROLES = frozenset({"ADMINISTRATOR", "CONTENT_ADMINISTRATOR"})
 
 
 def li_error(
@@ -71,9 +88,16 @@ def _versioned(request: Request) -> JSONResponse | None:
     return None
 
 
-def _claims(request: Request) -> TokenClaims | JSONResponse:
+def bearer_claims(request: Request) -> TokenClaims | JSONResponse:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     secret = request.app.state.secret
+    if token in request.app.state.sandbox.oauth.revoked:
+        return li_error(
+            401,
+            "The token used in the request has been revoked by the user",
+            code="REVOKED_ACCESS_TOKEN",
+            service_code=65601,
+        )
     claims = token_claims(request, token) if scheme.lower() == "bearer" else None
     if claims is not None and claims.platform == "linkedin":
         return claims
@@ -88,11 +112,17 @@ def _claims(request: Request) -> TokenClaims | JSONResponse:
     return li_error(401, "Invalid access token", service_code=65600)
 
 
+def acts_for(subject: str, owner: str) -> bool:
+    return subject == owner or any(
+        target == owner and role in POSTING_ROLES for target, role in ROLES.get(subject, ())
+    )
+
+
 def _authorize(request: Request, owner: str, action: str) -> JSONResponse | None:
-    claims = _claims(request)
+    claims = bearer_claims(request)
     if isinstance(claims, JSONResponse):
         return claims
-    if claims.subject != owner:
+    if not acts_for(claims.subject, owner):
         return li_error(403, f"Not enough permissions to access: {action}", code="ACCESS_DENIED")
     return None
 

@@ -1,8 +1,11 @@
-"""Pinterest API v5 stand-in (PLATFORMS.md §8): pins on the token's board, the video media flow
-(register, presigned upload, processing status), Pinterest's `{code, message}` errors and the
-per-user request limit.
+"""Pinterest API v5 stand-in (PLATFORMS.md §8): pins on the token's boards, the video media
+flow (register, presigned upload, processing status), the user's account and boards,
+Pinterest's `{code, message}` errors and the per-user request limit.
 
-A token's subject is the board it may pin to. A registered video's processing statuses can be
+A token's subject is either a user (`user:{username}`, what the OAuth flow in
+sandbox/logins/pinterest.py grants), who may pin to their own boards, or a bare board id (a
+token minted for one board, as `crier dev` seeds and the provider tests use), which may pin to
+that board alone. A registered video's processing statuses can be
 scripted through the control API, one per status read after the upload, as Instagram's
 containers are: the sandbox runs on the wall clock and workflow tests do not, so reads are the
 honest unit.
@@ -39,6 +42,21 @@ MAX_LINK = 2048
 MAX_ALT_TEXT = 500
 MAX_IMAGES = 5
 STATUSES = ("registered", "processing", "succeeded", "failed")
+MAX_PAGE_SIZE = 250  # GET /v5/boards: page_size 1 to 250, default 25
+USER_PREFIX = "user:"
+
+
+@dataclass(frozen=True)
+class Board:
+    id: str
+    name: str
+
+
+# The sandbox user (sandbox.oauth.DEFAULT_USER) is this Pinterest user, with two boards; anyone
+# else (`sandbox_user=<name>`) is the user <name>, with two boards whose ids derive from it.
+DEFAULT_USERNAME = "sandbox_pinner"
+DEFAULT_BOARDS = (Board("900000000000000201", "Recipes"), Board("900000000000000202", "Travel"))
+OTHER_BOARD_NAMES = ("Ideas", "Favourites")
 
 # Sample media served at GET /pinterest/media/{name}, so uploads need no outside host. The PNG
 # is a real 1x1 image; the MP4 is stand-in bytes (nothing here decodes them).
@@ -56,7 +74,7 @@ SAMPLE_MEDIA = {
 @dataclass
 class Media:
     id: str
-    board: str
+    board: str  # the token subject that registered it: a board, or a user
     script: list[str] = field(default_factory=list)  # statuses for the next reads, then succeeded
     status: str = "registered"
     size: int = 0
@@ -72,7 +90,7 @@ class PinterestState:
     def __init__(self) -> None:
         self.media: dict[str, Media] = {}
         self.next_scripts: list[list[str]] = []
-        self.calls: dict[str, list[float]] = {}  # board → request times within the window
+        self.calls: dict[str, list[float]] = {}  # subject → request times within the window
 
 
 def _pins(request: Request) -> PinterestState:
@@ -88,9 +106,40 @@ def error(
     return JSONResponse({"code": code, "message": message}, status_code=status, headers=headers)
 
 
+def user_subject(username: str) -> str:
+    return f"{USER_PREFIX}{username}"
+
+
+def _numeric_id(*parts: str) -> str:
+    """A stable 18-digit id, the shape of Pinterest's board and user ids."""
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return str(10**17 + int(digest, 16) % (9 * 10**17))
+
+
+def username_of(subject: str) -> str:
+    """The user a token acts for; a board token's owner is named after the board."""
+    if subject.startswith(USER_PREFIX):
+        return subject.removeprefix(USER_PREFIX)
+    return f"board_{subject}"
+
+
+def user_id_of(subject: str) -> str:
+    return _numeric_id("user", username_of(subject))
+
+
+def boards_of(subject: str) -> tuple[Board, ...]:
+    """The boards a token may read and pin to."""
+    if not subject.startswith(USER_PREFIX):
+        return (Board(subject, f"Board {subject}"),)
+    username = subject.removeprefix(USER_PREFIX)
+    if username == DEFAULT_USERNAME:
+        return DEFAULT_BOARDS
+    return tuple(Board(_numeric_id("board", username, name), name) for name in OTHER_BOARD_NAMES)
+
+
 def _authorize(request: Request) -> str | JSONResponse:
-    """The board the bearer token may pin to, or the refusal; counts the request against the
-    user's rate limit."""
+    """The subject the bearer token acts for (a user or a board), or the refusal; counts the
+    request against the user's rate limit."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     claims = token_claims(request, token) if scheme.lower() == "bearer" else None
     if claims is None or claims.platform != "pinterest":
@@ -118,9 +167,9 @@ async def sample_media(name: str) -> Response:
 
 @router.post("/v5/media")
 async def register_media(request: Request) -> JSONResponse:
-    board = _authorize(request)
-    if isinstance(board, JSONResponse):
-        return board
+    subject = _authorize(request)
+    if isinstance(subject, JSONResponse):
+        return subject
     body = await request.json()
     if not isinstance(body, dict) or body.get("media_type") != "video":
         return error(400, 1, "Invalid request: media_type must be 'video'.")
@@ -128,7 +177,7 @@ async def register_media(request: Request) -> JSONResponse:
     pins = _pins(request)
     media = Media(
         id=state.next_id(),
-        board=board,
+        board=subject,
         script=pins.next_scripts.pop(0) if pins.next_scripts else [],
     )
     pins.media[media.id] = media
@@ -170,28 +219,80 @@ async def upload(media_id: str, request: Request) -> Response:
 
 @router.get("/v5/media/{media_id}")
 async def read_media(media_id: str, request: Request) -> JSONResponse:
-    board = _authorize(request)
-    if isinstance(board, JSONResponse):
-        return board
+    subject = _authorize(request)
+    if isinstance(subject, JSONResponse):
+        return subject
     media = _pins(request).media.get(media_id)
-    if media is None or media.board != board:
+    if media is None or media.board != subject:
         return error(404, 1, "Media upload not found.")
     answer = {"media_id": media.id, "media_type": "video", "status": media.read_status()}
     return JSONResponse(answer)
 
 
+@router.get("/v5/user_account")
+async def user_account(request: Request) -> JSONResponse:
+    subject = _authorize(request)
+    if isinstance(subject, JSONResponse):
+        return subject
+    username = username_of(subject)
+    account = {
+        "account_type": "PINNER",
+        "id": user_id_of(subject),
+        "username": username,
+        "profile_image": f"https://i.pinimg.example/75x75_RS/{username}.jpg",
+        "website_url": "",
+        "board_count": len(boards_of(subject)),
+    }
+    return JSONResponse(account)
+
+
+@router.get("/v5/boards")
+async def list_boards(
+    request: Request, page_size: int = 25, bookmark: str | None = None
+) -> JSONResponse:
+    """The token's boards a page at a time; `bookmark` names the next page while there is one."""
+    subject = _authorize(request)
+    if isinstance(subject, JSONResponse):
+        return subject
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        return error(400, 1, f"Invalid parameters: page_size must be 1 to {MAX_PAGE_SIZE}.")
+    start = 0
+    if bookmark:
+        try:
+            start = int(base64.urlsafe_b64decode(bookmark.encode()).decode().removeprefix("o:"))
+        except ValueError:
+            start = -1
+        if start < 0:
+            return error(400, 1, "Invalid parameters: bookmark is not valid.")
+    boards = boards_of(subject)
+    page = boards[start : start + page_size]
+    following = start + page_size
+    items = [
+        {
+            "id": board.id,
+            "name": board.name,
+            "description": "",
+            "owner": {"username": username_of(subject)},
+            "privacy": "PUBLIC",
+        }
+        for board in page
+    ]
+    after = base64.urlsafe_b64encode(f"o:{following}".encode()).decode()
+    return JSONResponse({"items": items, "bookmark": after if following < len(boards) else None})
+
+
 @router.post("/v5/pins")
 async def create_pin(request: Request) -> JSONResponse:
-    board = _authorize(request)
-    if isinstance(board, JSONResponse):
-        return board
+    subject = _authorize(request)
+    if isinstance(subject, JSONResponse):
+        return subject
     body = await request.json()
     if not isinstance(body, dict):
         return error(400, 1, "Invalid request body.")
     board_id = body.get("board_id")
     if not isinstance(board_id, str) or not board_id.isdigit():
         return error(400, 1, "Invalid parameters: board_id must be a numeric string.")
-    if board_id != board:
+    if board_id not in {b.id for b in boards_of(subject)}:
         return error(404, 2, "Board not found.")
     for name, limit in (
         ("title", MAX_TITLE),
@@ -202,7 +303,7 @@ async def create_pin(request: Request) -> JSONResponse:
         value = body.get(name)
         if value is not None and (not isinstance(value, str) or len(value) > limit):
             return error(400, 1, f"Invalid parameters: {name} must be at most {limit} characters.")
-    media, media_type, problem = _media_source(request, board, body.get("media_source"))
+    media, media_type, problem = _media_source(request, subject, body.get("media_source"))
     if problem is not None:
         return error(400, 1, problem)
     state: SandboxState = request.app.state.sandbox
@@ -211,7 +312,7 @@ async def create_pin(request: Request) -> JSONResponse:
     state.posts.append(
         SandboxPost(
             platform="pinterest",
-            account=board,
+            account=board_id,
             id=pin_id,
             text=body.get("description") or "",
             media=media,
@@ -223,7 +324,7 @@ async def create_pin(request: Request) -> JSONResponse:
     pin = {
         "id": pin_id,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", ""),
-        "board_id": board,
+        "board_id": board_id,
         "title": body.get("title"),
         "description": body.get("description"),
         "link": body.get("link"),
@@ -233,7 +334,7 @@ async def create_pin(request: Request) -> JSONResponse:
     return JSONResponse(pin, status_code=201)
 
 
-def _media_source(request: Request, board: str, source: Any) -> tuple[list[str], str, str | None]:
+def _media_source(request: Request, subject: str, source: Any) -> tuple[list[str], str, str | None]:
     """What the pin shows (image URLs or the video's media id) and its media type, or why the
     source is refused."""
     if not isinstance(source, dict):
@@ -262,7 +363,7 @@ def _media_source(request: Request, board: str, source: Any) -> tuple[list[str],
         return ["base64"], "image", None
     if kind == "video_id":
         media = _pins(request).media.get(str(source.get("media_id", "")))
-        if media is None or media.board != board:
+        if media is None or media.board != subject:
             return [], "", "Invalid parameters: media_id not found."
         if media.status != "succeeded":
             return [], "", f"Invalid parameters: the media upload is {media.status}, not succeeded."

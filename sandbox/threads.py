@@ -16,8 +16,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.convertors import Convertor, register_url_convertor
 
-from sandbox.facebook import graph_error, read_params
+from sandbox.facebook import graph_error, read_params, request_token
 from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
 
@@ -236,7 +237,39 @@ async def publishing_limit(version: str, user: str, request: Request) -> JSONRes
     return JSONResponse({"data": [{k: v for k, v in usage.items() if k in fields}]})
 
 
-@router.get("/{version}/{object_id}")
+class GraphVersion(Convertor[str]):
+    """A Graph version segment (v1.0): Threads' login paths (/oauth/authorize) share the host
+    with the API in the sandbox, and a bare two-segment read would swallow them."""
+
+    regex = r"v\d+\.\d+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("graph_version", GraphVersion())
+
+
+@router.get("/{version}/me")
+async def me(version: str, request: Request) -> JSONResponse:
+    """The token's own profile (`GET /me?fields=id,username`): who a login connected."""
+    params = await read_params(request)
+    token = request_token(request, params)
+    claims = token_claims(request, token) if token else None
+    if claims is None or claims.platform != "threads":
+        return graph_error(
+            190, "Error validating access token: the session is invalid.", subcode=467
+        )
+    user = claims.subject
+    profile = {"id": user, "username": f"sandbox_{user[-4:]}", "name": f"Sandbox {user[-4:]}"}
+    fields = str(params.get("fields", "id")).split(",")
+    return JSONResponse({k: v for k, v in profile.items() if k == "id" or k in fields})
+
+
+@router.get("/{version:graph_version}/{object_id}")
 async def read_object(version: str, object_id: str, request: Request) -> JSONResponse:
     params = await read_params(request)
     fields = str(params.get("fields", "id")).split(",")

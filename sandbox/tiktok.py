@@ -131,6 +131,28 @@ async def creator_info(request: Request) -> JSONResponse:
     )
 
 
+# The fields of GET /v2/user/info/ that scope user.info.basic covers.
+USER_FIELDS = ("open_id", "union_id", "avatar_url", "display_name")
+
+
+@router.get("/v2/user/info/")
+async def user_info(request: Request, fields: str = "") -> JSONResponse:
+    """Who the token belongs to: only the `fields` asked for, as the real endpoint answers."""
+    if (open_id := _open_id(request)) is None:
+        return tiktok_error(*UNAUTHORIZED, 401)
+    wanted = [name for name in fields.split(",") if name]
+    if not wanted:
+        return tiktok_error("invalid_params", "fields is required.", 400)
+    creator = _tiktok(request).creator(open_id)
+    known = {
+        "open_id": open_id,
+        "union_id": f"union-{open_id}",
+        "avatar_url": f"https://p16.tiktokcdn.example/{open_id}.jpeg",
+        "display_name": creator.username,
+    }
+    return ok({"user": {name: known[name] for name in wanted if name in USER_FIELDS}})
+
+
 @router.post("/v2/post/publish/video/init/")
 async def direct_post_init(request: Request) -> JSONResponse:
     return await _init(request, inbox=False)

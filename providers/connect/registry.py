@@ -1,23 +1,46 @@
 """Which connector serves a platform, with which app credentials, against which hosts.
 
-Each module in providers/connect/ is named after its platform and defines `CONNECTOR` (the
-class) and `live_hosts(settings)`.
+Each platform's module in providers/connect/ defines `CONNECTOR` (the class) and
+`live_hosts(settings)`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from typing import cast
 
 import httpx
 from typing_extensions import TypeIs
 
 from core.config import Settings
 from core.status import Platform
+from providers.connect import (
+    bluesky,
+    facebook,
+    google_business,
+    instagram,
+    linkedin,
+    pinterest,
+    threads,
+    tiktok,
+    x,
+    youtube,
+)
 from providers.connect.base import Connector, Hosts, OAuthClient, PasswordConnector
 
 AnyConnector = Connector | PasswordConnector
+
+CONNECTORS: dict[Platform, tuple[type[AnyConnector], Callable[[Settings], Hosts]]] = {
+    Platform.FACEBOOK: (facebook.CONNECTOR, facebook.live_hosts),
+    Platform.INSTAGRAM: (instagram.CONNECTOR, instagram.live_hosts),
+    Platform.LINKEDIN: (linkedin.CONNECTOR, linkedin.live_hosts),
+    Platform.X: (x.CONNECTOR, x.live_hosts),
+    Platform.BLUESKY: (bluesky.CONNECTOR, bluesky.live_hosts),
+    Platform.THREADS: (threads.CONNECTOR, threads.live_hosts),
+    Platform.GOOGLE_BUSINESS: (google_business.CONNECTOR, google_business.live_hosts),
+    Platform.PINTEREST: (pinterest.CONNECTOR, pinterest.live_hosts),
+    Platform.TIKTOK: (tiktok.CONNECTOR, tiktok.live_hosts),
+    Platform.YOUTUBE: (youtube.CONNECTOR, youtube.live_hosts),
+}
 
 
 class NotConfigured(LookupError):
@@ -39,18 +62,15 @@ def oauth_client(platform: Platform, settings: Settings, *, sandbox: bool) -> OA
 
 
 def connector_class(platform: Platform) -> type[AnyConnector]:
-    module = importlib.import_module(f"providers.connect.{platform.value}")
-    return cast(type[AnyConnector], module.CONNECTOR)
+    return CONNECTORS[platform][0]
 
 
 def connector_for(
     platform: Platform, http: httpx.AsyncClient, settings: Settings, *, sandbox: bool
 ) -> AnyConnector:
-    module = importlib.import_module(f"providers.connect.{platform.value}")
-    live_hosts = cast(Callable[[Settings], Hosts], module.live_hosts)
+    connector, live_hosts = CONNECTORS[platform]
     hosts = Hosts.sandbox(settings.sandbox_url, platform) if sandbox else live_hosts(settings)
-    cls = cast(type[AnyConnector], module.CONNECTOR)
-    return cls(http, hosts, oauth_client(platform, settings, sandbox=sandbox))
+    return connector(http, hosts, oauth_client(platform, settings, sandbox=sandbox))
 
 
 def is_password_login(connector: AnyConnector) -> TypeIs[PasswordConnector]:

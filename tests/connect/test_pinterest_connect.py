@@ -1,0 +1,155 @@
+"""Pinterest's connect flow against the sandbox: one account per board, HTTP Basic, single-use
+codes, refresh tokens that stay good."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from core.config import Settings
+from core.status import Platform
+from providers.base import AccountCredentials, PostContent, Preparation
+from providers.connect import pinterest as pinterest_connect
+from providers.connect.base import Connector, TokenSet
+from providers.connect.pinterest import PinterestConnector
+from providers.connect.registry import connector_for
+from providers.errors import AuthError, ContentError
+from providers.pinterest import PinterestProvider
+from providers.registry import base_url
+from sandbox.pinterest import DEFAULT_BOARDS
+from tests.support.oauth import consent
+
+REDIRECT = "https://app.example/v1/oauth/pinterest/callback"
+PIN = PostContent(text="Flat white", media_urls=["https://cdn.example.org/flat-white.jpg"])
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+def _connector(http: httpx.AsyncClient, settings: Settings) -> Connector:
+    connector = connector_for(Platform.PINTEREST, http, settings, sandbox=True)
+    assert isinstance(connector, PinterestConnector)
+    return connector
+
+
+async def _connect(
+    http: httpx.AsyncClient, settings: Settings, **choices: str
+) -> tuple[Connector, dict[str, str]]:
+    connector = _connector(http, settings)
+    url = connector.authorization_url(state="s1", redirect_uri=REDIRECT, pkce=None)
+    answer = await consent(http, url, **choices)
+    assert answer["state"] == "s1"
+    return connector, answer
+
+
+def _provider(http: httpx.AsyncClient, settings: Settings) -> PinterestProvider:
+    return PinterestProvider(http, base_url(Platform.PINTEREST, settings, sandbox=True))
+
+
+async def test_the_url_asks_for_the_board_and_pin_scopes(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    url = _connector(http, settings).authorization_url(state="s1", redirect_uri=REDIRECT, pkce=None)
+    parts = urlsplit(url)
+    query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    assert parts.path == "/pinterest/oauth/"
+    assert query == {
+        "client_id": settings.sandbox_client_id,
+        "redirect_uri": REDIRECT,
+        "response_type": "code",
+        "scope": "boards:read,pins:read,pins:write,user_accounts:read",
+        "state": "s1",
+    }
+
+
+async def test_connect_grants_each_board_and_the_token_pins_to_it(
+    http: httpx.AsyncClient, settings: Settings, sandbox_http: httpx.AsyncClient
+) -> None:
+    connector, answer = await _connect(http, settings)
+    accounts = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+
+    assert [(a.external_id, a.display_name) for a in accounts] == [
+        (board.id, f"sandbox_pinner / {board.name}") for board in DEFAULT_BOARDS
+    ]
+    tokens = accounts[1].tokens
+    assert tokens.refresh_token and tokens.expires_at is not None
+    lifetime = tokens.expires_at - datetime.now(UTC)
+    assert timedelta(days=29) < lifetime <= timedelta(days=30)
+    credentials = AccountCredentials(accounts[1].external_id, tokens.access_token)
+    await _provider(http, settings).publish(credentials, PIN, Preparation())
+    pins = (await sandbox_http.get("/_control/posts", params={"platform": "pinterest"})).json()
+    assert [p["account"] for p in pins["data"]] == [DEFAULT_BOARDS[1].id]
+
+
+async def test_a_token_pins_only_to_its_own_boards(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    connector, answer = await _connect(http, settings, user="someone_else")
+    [theirs, _] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    assert theirs.external_id not in {board.id for board in DEFAULT_BOARDS}
+    credentials = AccountCredentials(DEFAULT_BOARDS[0].id, theirs.tokens.access_token)
+    with pytest.raises(ContentError, match="Board not found"):
+        await _provider(http, settings).publish(credentials, PIN, Preparation())
+
+
+async def test_every_page_of_boards_is_read(
+    http: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pinterest_connect, "PAGE_SIZE", 1)  # one board a page: a bookmark
+    connector, answer = await _connect(http, settings)
+    accounts = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    assert [a.external_id for a in accounts] == [board.id for board in DEFAULT_BOARDS]
+
+
+async def test_a_code_is_single_use_and_bound_to_its_redirect_uri(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    connector, answer = await _connect(http, settings)
+    with pytest.raises(AuthError) as refused:
+        await connector.exchange(
+            code=answer["code"], redirect_uri="https://elsewhere.example/cb", pkce=None
+        )
+    assert refused.value.http_status == 400
+    # The failed try spent the code: the right redirect_uri is now too late.
+    with pytest.raises(AuthError):
+        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+
+
+async def test_a_refresh_keeps_the_refresh_token(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    connector, answer = await _connect(http, settings)
+    [account, _] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+
+    fresh = await connector.refresh(account.tokens)
+    again = await connector.refresh(account.tokens)  # not single use
+
+    assert fresh.refresh_token == again.refresh_token == account.tokens.refresh_token
+    assert len({account.tokens.access_token, fresh.access_token, again.access_token}) == 3
+    await connector.verify(account.external_id, again)
+
+
+async def test_verify_refuses_a_forged_token(http: httpx.AsyncClient, settings: Settings) -> None:
+    connector, answer = await _connect(http, settings)
+    [account, _] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    await connector.verify(account.external_id, account.tokens)
+
+    payload, _, _ = account.tokens.access_token.rpartition(".")
+    forged = TokenSet(f"{payload}.{'0' * 40}")  # the right shape, a signature never issued
+    with pytest.raises(AuthError) as refused:
+        await connector.verify(account.external_id, forged)
+    assert refused.value.http_status == 401
+
+
+async def test_a_refusal_at_the_consent_screen_comes_back_as_access_denied(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    _, answer = await _connect(http, settings, decision="deny")
+    assert answer["error"] == "access_denied" and "code" not in answer

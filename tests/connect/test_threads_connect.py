@@ -1,0 +1,135 @@
+"""Threads' connect flow against the sandbox: the code, the long-lived exchange, and refreshes
+that turn a long-lived token into a new one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from core.config import Settings
+from core.status import Platform
+from providers.base import AccountCredentials, PostContent
+from providers.connect.base import Connector, OAuthClient, TokenSet
+from providers.connect.registry import connector_for
+from providers.connect.threads import ThreadsConnector, live_hosts
+from providers.errors import AuthError
+from providers.registry import base_url
+from providers.threads import ThreadsProvider
+from sandbox.tokens import issue_token
+from tests.support.oauth import consent
+from tests.support.servers import RunningSandbox
+
+REDIRECT = "https://app.example/v1/oauth/threads/callback"
+USER = "27000000000000001"  # the sandbox user's Threads id
+LONG_LIVED = timedelta(seconds=5_183_944)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+async def _connect(
+    http: httpx.AsyncClient, settings: Settings, **choices: str
+) -> tuple[Connector, dict[str, str]]:
+    connector = connector_for(Platform.THREADS, http, settings, sandbox=True)
+    assert isinstance(connector, ThreadsConnector)
+    url = connector.authorization_url(state="s1", redirect_uri=REDIRECT, pkce=None)
+    answer = await consent(http, url, **choices)
+    assert answer["state"] == "s1"
+    return connector, answer
+
+
+def _lasts_about_60_days(tokens: TokenSet) -> bool:
+    assert tokens.expires_at is not None
+    return abs(tokens.expires_at - (datetime.now(UTC) + LONG_LIVED)) < timedelta(minutes=1)
+
+
+async def test_the_live_dialog_is_threads(http: httpx.AsyncClient, settings: Settings) -> None:
+    connector = ThreadsConnector(http, live_hosts(settings), OAuthClient("app", "secret"))
+    url = httpx.URL(connector.authorization_url(state="s1", redirect_uri=REDIRECT, pkce=None))
+    assert str(url.copy_with(query=None)) == "https://threads.net/oauth/authorize"
+    assert url.params["scope"] == "threads_basic,threads_content_publish"
+    assert (connector.uses_pkce, connector.refreshable, connector.can_revoke) == (
+        False,
+        True,
+        False,
+    )
+
+
+async def test_connect_grants_a_long_lived_token_that_publishes(
+    http: httpx.AsyncClient, settings: Settings, sandbox_http: httpx.AsyncClient
+) -> None:
+    connector, answer = await _connect(http, settings)
+    [account] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    assert (account.external_id, account.display_name) == (USER, "sandbox_0001")
+    assert _lasts_about_60_days(account.tokens) and account.tokens.refresh_token is None
+    await connector.verify(account.external_id, account.tokens)
+    provider = ThreadsProvider(http, base_url(Platform.THREADS, settings, sandbox=True))
+    credentials = AccountCredentials(account.external_id, account.tokens.access_token)
+    content = PostContent(text="connected")
+    prepared = await provider.prepare(credentials, content)
+    assert (await provider.check(credentials, prepared)).state == "ready"
+    await provider.publish(credentials, content, prepared)
+    posts = (await sandbox_http.get("/_control/posts", params={"platform": "threads"})).json()
+    assert [p["account"] for p in posts["data"]] == [USER]
+
+
+async def test_a_refresh_turns_the_token_into_a_new_long_lived_one(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    connector, answer = await _connect(http, settings)
+    [account] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    fresh = await connector.refresh(account.tokens)
+    assert fresh.access_token != account.tokens.access_token
+    assert _lasts_about_60_days(fresh) and fresh.refresh_token is None
+    await connector.verify(account.external_id, fresh)
+
+
+async def test_an_expired_token_neither_verifies_nor_refreshes(
+    http: httpx.AsyncClient, settings: Settings, sandbox: RunningSandbox
+) -> None:
+    connector = connector_for(Platform.THREADS, http, settings, sandbox=True)
+    live = TokenSet(access_token=issue_token(sandbox.secret, "threads", USER))
+    await connector.verify(USER, live)
+    dead = TokenSet(
+        access_token=issue_token(sandbox.secret, "threads", USER, expires_at=int(time.time()) - 1)
+    )
+    with pytest.raises(AuthError) as refused:
+        await connector.verify(USER, dead)
+    assert refused.value.code == "190/467"
+    with pytest.raises(AuthError) as refused:
+        await connector.refresh(dead)
+    assert refused.value.code == "190"
+    # A token of another Threads user is not this account's.
+    with pytest.raises(AuthError, match="another Threads account"):
+        await connector.verify("27000000000000002", live)
+
+
+async def test_a_code_is_single_use(http: httpx.AsyncClient, settings: Settings) -> None:
+    connector, answer = await _connect(http, settings)
+    await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    with pytest.raises(AuthError, match="has been used"):
+        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+
+
+async def test_a_code_is_bound_to_its_redirect_uri(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    connector, answer = await _connect(http, settings)
+    with pytest.raises(AuthError, match="redirect_uri is identical"):
+        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT + "/x", pkce=None)
+    with pytest.raises(AuthError):
+        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+
+
+async def test_a_refusal_at_the_dialog_comes_back_as_access_denied(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    _, answer = await _connect(http, settings, decision="deny")
+    assert answer["error"] == "access_denied" and "code" not in answer

@@ -1,0 +1,160 @@
+"""TikTok's connect flow against the sandbox: client_key, PKCE, single-use codes, rotating
+refresh tokens, revocation that disconnects the app."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from core.config import Settings
+from core.status import Platform
+from providers.base import AccountCredentials, PostContent
+from providers.connect.base import Connector, Hosts, OAuthClient, Pkce, TokenSet
+from providers.connect.registry import connector_for
+from providers.connect.tiktok import TikTokConnector
+from providers.errors import AuthError
+from providers.registry import base_url
+from providers.tiktok import TikTokProvider
+from sandbox.logins.tiktok import DEFAULT_OPEN_ID
+from tests.support.oauth import consent
+
+REDIRECT = "https://app.example/v1/oauth/tiktok/callback"
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+def _connector(http: httpx.AsyncClient, settings: Settings) -> Connector:
+    connector = connector_for(Platform.TIKTOK, http, settings, sandbox=True)
+    assert isinstance(connector, TikTokConnector)
+    return connector
+
+
+async def _connect(
+    http: httpx.AsyncClient, settings: Settings, redirect_uri: str = REDIRECT, **choices: str
+) -> tuple[Connector, Pkce, dict[str, str]]:
+    connector = _connector(http, settings)
+    pkce = Pkce.new()
+    url = connector.authorization_url(state="s1", redirect_uri=redirect_uri, pkce=pkce)
+    answer = await consent(http, url, **choices)
+    assert answer["state"] == "s1"
+    return connector, pkce, answer
+
+
+async def test_the_url_names_the_app_by_client_key_and_carries_pkce(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    pkce = Pkce.new()
+    url = _connector(http, settings).authorization_url(state="s1", redirect_uri=REDIRECT, pkce=pkce)
+    parts = urlsplit(url)
+    query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    assert parts.path == "/tiktok/v2/auth/authorize/"
+    assert "client_id" not in query
+    assert query["client_key"] == settings.sandbox_client_id
+    assert query["scope"] == "user.info.basic,video.publish,video.upload"
+    assert (query["code_challenge"], query["code_challenge_method"]) == (pkce.challenge, "S256")
+
+
+async def test_connect_grants_the_creator_whose_token_publishes(
+    http: httpx.AsyncClient, settings: Settings, sandbox_http: httpx.AsyncClient
+) -> None:
+    connector, pkce, answer = await _connect(http, settings)
+    [account] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=pkce)
+
+    assert account.external_id == DEFAULT_OPEN_ID
+    assert account.tokens.refresh_token
+    assert account.tokens.expires_at is not None
+    lifetime = account.tokens.expires_at - datetime.now(UTC)
+    assert timedelta(hours=23) < lifetime <= timedelta(hours=24)  # the answer's expires_in
+    await connector.verify(account.external_id, account.tokens)
+    provider = TikTokProvider(http, base_url(Platform.TIKTOK, settings, sandbox=True))
+    credentials = AccountCredentials(account.external_id, account.tokens.access_token)
+    content = PostContent(text="connected", media_urls=["https://cdn.example.org/clip.mp4"])
+    prepared = await provider.prepare(credentials, content)
+    assert (await provider.check(credentials, prepared)).state == "ready"
+    await provider.publish(credentials, content, prepared)
+    posts = (await sandbox_http.get("/_control/posts", params={"platform": "tiktok"})).json()
+    assert [p["account"] for p in posts["data"]] == [DEFAULT_OPEN_ID]
+
+
+async def test_a_code_is_single_use_and_bound_to_its_verifier(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    connector, pkce, answer = await _connect(http, settings)
+    with pytest.raises(AuthError) as wrong:
+        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=Pkce.new())
+    assert wrong.value.code == "invalid_grant"
+    # The failed try spent the code: the right verifier is now too late.
+    with pytest.raises(AuthError):
+        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=pkce)
+
+
+async def test_a_code_is_bound_to_its_redirect_uri(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    connector, pkce, answer = await _connect(http, settings)
+    with pytest.raises(AuthError) as refused:
+        await connector.exchange(
+            code=answer["code"], redirect_uri="https://elsewhere.example/cb", pkce=pkce
+        )
+    assert refused.value.code == "invalid_grant"
+
+
+async def test_refresh_tokens_rotate_and_a_spent_one_is_invalid_grant(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    connector, pkce, answer = await _connect(http, settings)
+    [account] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=pkce)
+
+    fresh = await connector.refresh(account.tokens)
+
+    assert fresh.refresh_token not in (None, account.tokens.refresh_token)
+    assert fresh.access_token != account.tokens.access_token
+    await connector.verify(account.external_id, fresh)
+    with pytest.raises(AuthError) as refused:
+        await connector.refresh(account.tokens)
+    assert (refused.value.code, refused.value.http_status) == ("invalid_grant", 400)
+
+
+async def test_revoking_disconnects_the_app(http: httpx.AsyncClient, settings: Settings) -> None:
+    connector, pkce, answer = await _connect(http, settings)
+    [account] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=pkce)
+    await connector.verify(account.external_id, account.tokens)
+
+    await connector.revoke(account.tokens)
+
+    with pytest.raises(AuthError) as refused:
+        await connector.verify(account.external_id, account.tokens)
+    assert refused.value.code == "access_token_invalid"
+    with pytest.raises(AuthError):
+        await connector.refresh(account.tokens)  # TikTok ends the app's grant, not one token
+
+
+async def test_a_refusal_at_the_consent_screen_comes_back_as_access_denied(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    _, _, answer = await _connect(http, settings, decision="deny")
+    assert answer["error"] == "access_denied" and "code" not in answer
+
+
+async def test_an_oauth_error_sent_with_http_200_is_still_a_refusal() -> None:
+    """Clients report TikTok answering OAuth errors with 200 too; the body must decide."""
+    error = {"error": "invalid_grant", "error_description": "Refresh token is invalid."}
+    transport = httpx.MockTransport(lambda _: httpx.Response(200, content=json.dumps(error)))
+    async with httpx.AsyncClient(transport=transport) as http:
+        connector = TikTokConnector(
+            http,
+            Hosts("https://t.example", "https://t.example", "https://t.example"),
+            OAuthClient("key", "secret"),
+        )
+        with pytest.raises(AuthError) as refused:
+            await connector.refresh(TokenSet("access", "refresh"))
+    assert refused.value.code == "invalid_grant"

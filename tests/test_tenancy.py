@@ -1,0 +1,192 @@
+"""Who may call what: every route's scope, and every query scoped to the caller's tenant and
+mode (a sandbox key never sees live data, nor a live key sandbox data).
+
+Both walks are driven by one table of every route; a route added without an entry here fails
+the first test, so no route can escape the checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from core.config import Settings
+from core.db import Database
+from core.models import ApiKey
+from core.security import SCOPES, display_prefix, generate_api_key, hash_api_key
+from core.status import Platform
+from tests.support.api import api_client, bearer, start_connect
+from tests.support.factories import TenantFixture, make_account, make_tenant
+
+VIEW, MANAGE, PUBLISH, APPROVE = SCOPES
+LATER = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+
+# (method, path) → (scope, body). None: no API key (the OAuth callback: its state is the key).
+ROUTES: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
+    ("GET", "/v1/accounts"): (VIEW, None),
+    ("DELETE", "/v1/accounts/{account_id}"): (MANAGE, None),
+    ("POST", "/v1/accounts/{platform}/connect"): (MANAGE, {}),
+    ("GET", "/v1/oauth/{platform}/callback"): (None, None),
+    ("GET", "/v1/connections/{connection_id}"): (VIEW, None),
+    ("POST", "/v1/connections/{connection_id}/accounts"): (MANAGE, {"external_ids": ["1"]}),
+    ("POST", "/v1/posts"): (MANAGE, {"body": "hi", "targets": []}),
+    ("GET", "/v1/posts"): (VIEW, None),
+    ("GET", "/v1/posts/{post_id}"): (VIEW, None),
+    ("PATCH", "/v1/posts/{post_id}"): (MANAGE, {"expected_updated_at": LATER, "body": "x"}),
+    ("DELETE", "/v1/posts/{post_id}"): (MANAGE, None),
+    ("GET", "/v1/posts/{post_id}/targets"): (VIEW, None),
+    ("POST", "/v1/posts/{post_id}/publish"): (PUBLISH, {}),
+    ("POST", "/v1/posts/{post_id}/reschedule"): (PUBLISH, {"scheduled_for": LATER}),
+    ("POST", "/v1/posts/{post_id}/cancel"): (PUBLISH, None),
+    ("POST", "/v1/posts/{post_id}/approve"): (APPROVE, {}),
+    ("POST", "/v1/posts/{post_id}/reject"): (APPROVE, {"comment": "no"}),
+    ("GET", "/v1/targets/{target_id}/attempts"): (VIEW, None),
+    ("POST", "/v1/targets/{target_id}/retry"): (PUBLISH, None),
+    ("GET", "/v1/aggregators"): (VIEW, None),
+    ("PUT", "/v1/aggregators/{name}"): (MANAGE, {"api_key": "sk_aggregator_key"}),
+    ("DELETE", "/v1/aggregators/{name}"): (MANAGE, None),
+    ("PUT", "/v1/routing"): (MANAGE, {"aggregator_platforms": []}),
+    ("PUT", "/v1/accounts/{account_id}/aggregator-refs"): (
+        MANAGE,
+        {"aggregator_refs": {"late": "acc_1"}},
+    ),
+}
+UNSCOPED = {("GET", "/healthz"), ("GET", "/readyz")}
+ROW_IDS = ("account_id", "post_id", "target_id", "connection_id")
+
+
+@pytest.fixture
+async def api(
+    settings: Settings, db: Database, time_skipping_env: WorkflowEnvironment
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client(settings, time_skipping_env.client) as client:
+        yield client
+
+
+def concrete(path: str, ids: dict[str, str]) -> str:
+    return path.format(**ids)
+
+
+@pytest.fixture
+async def owned(api: httpx.AsyncClient, db: Database, settings: Settings) -> dict[str, str]:
+    """Tenant A's sandbox resources, one of each kind a path can name."""
+    owner = await make_tenant(db)
+    account = await make_account(db, settings, owner, Platform.X, "1600000000000000001")
+    post = await api.post(
+        "/v1/posts",
+        json={"body": "A's post", "targets": [{"account_id": account.id}]},
+        headers=bearer(owner.api_key),
+    )
+    assert post.status_code == 201, post.text
+    data = post.json()["data"]
+    connection = await start_connect(api, owner.api_key, "x")
+    return {
+        "account_id": account.id,
+        "post_id": data["id"],
+        "target_id": data["targets"][0]["id"],
+        "connection_id": connection["id"],
+        "platform": "x",
+        "name": "late",
+        "owner_key": owner.api_key,
+    }
+
+
+def test_every_route_is_in_the_table() -> None:
+    app = create_app()
+    served = {
+        (method.upper(), path)
+        for path, methods in app.openapi()["paths"].items()
+        for method in methods
+    }
+    assert served - UNSCOPED == set(ROUTES)
+
+
+async def test_every_route_needs_its_scope(
+    api: httpx.AsyncClient, db: Database, owned: dict[str, str]
+) -> None:
+    for (method, path), (scope, body) in ROUTES.items():
+        if scope is None:
+            continue
+        url = concrete(path, owned)
+        without = await make_tenant(db, scopes=tuple(s for s in SCOPES if s != scope))
+        refused = await api.request(method, url, json=body, headers=bearer(without.api_key))
+        assert refused.status_code == 403, (method, path, refused.text)
+        assert scope in refused.json()["error"]["message"], (method, path)
+        nothing = await api.request(method, url, json=body)
+        assert nothing.status_code == 401, (method, path)
+        only = await make_tenant(db, scopes=(scope,))
+        allowed = await api.request(method, url, json=body, headers=bearer(only.api_key))
+        assert allowed.status_code not in (401, 403), (method, path, allowed.text)
+
+
+async def test_another_tenants_ids_are_not_found_on_every_route(
+    api: httpx.AsyncClient, db: Database, owned: dict[str, str]
+) -> None:
+    stranger = await make_tenant(db)
+    walked = 0
+    for (method, path), (scope, body) in ROUTES.items():
+        if scope is None or not any(f"{{{key}}}" in path for key in ROW_IDS):
+            continue
+        answer = await api.request(
+            method, concrete(path, owned), json=body, headers=bearer(stranger.api_key)
+        )
+        assert answer.status_code == 404, (method, path, answer.status_code, answer.text)
+        walked += 1
+    assert walked == 15  # every route that names a row
+
+    # Lists show the caller's own rows only.
+    for listing in ("/v1/accounts", "/v1/posts"):
+        rows = (await api.get(listing, headers=bearer(stranger.api_key))).json()["data"]
+        assert rows == [], listing
+    # And nothing was changed by the walk: the owner's post and account are as they were.
+    post = await api.get(f"/v1/posts/{owned['post_id']}", headers=bearer(owned["owner_key"]))
+    assert post.status_code == 200 and post.json()["data"]["body"] == "A's post"
+    accounts = (await api.get("/v1/accounts", headers=bearer(owned["owner_key"]))).json()["data"]
+    assert [a["status"] for a in accounts] == ["active"]
+
+
+async def test_a_live_key_never_reaches_sandbox_data_and_the_reverse(
+    api: httpx.AsyncClient, db: Database, settings: Settings, owned: dict[str, str]
+) -> None:
+    # The same tenant's live key: the sandbox account, post and connection are not its own.
+    sandbox_tenant = await make_tenant(db)
+    live_key = await _second_key(db, sandbox_tenant, test=False)
+    sandbox_account = await make_account(db, settings, sandbox_tenant, Platform.X, "1")
+    live_account = await make_account(db, settings, sandbox_tenant, Platform.X, "2", sandbox=False)
+    listed = (await api.get("/v1/accounts", headers=bearer(live_key))).json()["data"]
+    assert [a["id"] for a in listed] == [live_account.id]
+    listed = (await api.get("/v1/accounts", headers=bearer(sandbox_tenant.api_key))).json()["data"]
+    assert [a["id"] for a in listed] == [sandbox_account.id]
+
+    # A sandbox key cannot post to a live account, nor a live key to a sandbox one.
+    for key, account in ((sandbox_tenant.api_key, live_account), (live_key, sandbox_account)):
+        refused = await api.post(
+            "/v1/posts",
+            json={"body": "crossing", "targets": [{"account_id": account.id}]},
+            headers=bearer(key),
+        )
+        assert refused.status_code == 422, refused.text
+    gone = await api.delete(f"/v1/accounts/{sandbox_account.id}", headers=bearer(live_key))
+    assert gone.status_code == 404
+
+
+async def _second_key(db: Database, tenant: TenantFixture, *, test: bool) -> str:
+    key = generate_api_key(test=test)
+    async with db.session() as session:
+        session.add(
+            ApiKey(
+                tenant_id=tenant.tenant_id,
+                name="second",
+                key_hash=hash_api_key(key),
+                key_prefix=display_prefix(key),
+                is_test=test,
+                scopes=list(SCOPES),
+            )
+        )
+        await session.commit()
+    return key
