@@ -15,11 +15,13 @@ from api.routes import accounts, aggregators, connections, health, lifecycle, po
 from api.temporal_connection import TemporalConnection
 from core.config import Settings, get_settings
 from core.db import Database
+from core.logs import silence_url_logging
 from core.vault import Vault
 
 
 def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
     settings = settings or get_settings()
+    silence_url_logging()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import typer
 import uvicorn
 
 from cli import admin
 from core.config import get_settings
+from core.logs import configure_logging
 
 # No locals in tracebacks: they would print settings, keys and tokens to the terminal.
 app = typer.Typer(
@@ -17,14 +17,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL at INFO; keep it quiet so no query string reaches a log.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 app.add_typer(admin.tenants, name="tenants")
@@ -50,7 +42,7 @@ def worker() -> None:
     """Run a Temporal worker against CRIER_TEMPORAL_ADDRESS."""
     from cli.worker import run_worker
 
-    _configure_logging()
+    configure_logging()
     asyncio.run(run_worker())
 
 
@@ -61,6 +53,7 @@ def api(
 ) -> None:
     """Serve the HTTP API."""
     settings = get_settings()
+    configure_logging()
     uvicorn.run(
         "api.main:create_app",
         factory=True,

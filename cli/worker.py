@@ -19,6 +19,7 @@ from activities.tokens import TokenActivities
 from cli.schedules import ensure_schedules
 from core.config import Settings, get_settings
 from core.db import Database
+from core.logs import silence_url_logging
 from core.temporal import connect
 from core.vault import Vault
 from workflows.publish_target import PublishTargetWorkflow
@@ -43,6 +44,7 @@ async def worker_for(
     client: Client, settings: Settings, *, task_queue: str | None = None
 ) -> AsyncIterator[Worker]:
     """A configured worker and the resources its activities hold, closed on exit."""
+    silence_url_logging()
     db = Database(settings)
     http = make_http_client(settings)
     vault = Vault.from_settings(settings)
