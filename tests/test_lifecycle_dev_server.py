@@ -6,37 +6,21 @@ that is stopped and started again, and the sandbox over HTTP."""
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from core.db import Database
 from core.status import Platform
 from core.status import TargetStatus as S
-from core.temporal import SEARCH_ATTRIBUTES
 from tests.support.harness import Harness
 from workflows.publish_target import PublishTargetWorkflow as W
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=list(SEARCH_ATTRIBUTES),
-        dev_server_extra_args=["--log-level", "error"],
-    )
-    yield env
-    await env.shutdown()
 
 
 @pytest.fixture
