@@ -162,7 +162,8 @@ async def test_an_expiring_token_is_refreshed_before_the_publish_that_needs_it(
     account = await expiring_account(harness.db, harness.settings, tenant, granted)
     before = await token_calls(sandbox_http)
 
-    assert await _publish(harness, tenant, account) == TargetStatus.PUBLISHED
+    state = await _publish(harness, tenant, account, keep="token_refreshed_then_published")
+    assert state == TargetStatus.PUBLISHED
     assert await token_calls(sandbox_http) - before == 1
     assert [p["account"] for p in await harness.posts(Platform.X)] == [granted.external_id]
 
@@ -182,7 +183,7 @@ async def test_a_refused_refresh_fails_the_target_expires_the_account_and_is_not
     )
     before = await token_calls(sandbox_http)
 
-    status, error = await _publish_detail(harness, tenant, account)
+    status, error = await _publish_detail(harness, tenant, account, keep="token_refresh_refused")
 
     assert status == TargetStatus.FAILED
     assert error == TOKEN_REFRESH_FAILED
@@ -202,12 +203,14 @@ async def test_a_refused_refresh_fails_the_target_expires_the_account_and_is_not
     assert sorted(n.kind for n in notes) == ["target_failed", "token_expired"]
 
 
-async def _publish(harness: Harness, tenant: TenantFixture, account: Account) -> TargetStatus:
-    return (await _publish_detail(harness, tenant, account))[0]
+async def _publish(
+    harness: Harness, tenant: TenantFixture, account: Account, keep: str | None = None
+) -> TargetStatus:
+    return (await _publish_detail(harness, tenant, account, keep))[0]
 
 
 async def _publish_detail(
-    harness: Harness, tenant: TenantFixture, account: Account
+    harness: Harness, tenant: TenantFixture, account: Account, keep: str | None = None
 ) -> tuple[TargetStatus, str | None]:
     post, target = await make_post(harness.db, tenant, account, body="refresh me")
     async with harness.db.session() as session:
@@ -217,4 +220,6 @@ async def _publish_detail(
             session, harness.env.client, harness.settings, post, [target], due=None
         )
     state = await handle.result()
+    if keep:
+        await harness.keep_history(handle, keep)
     return state.status, state.error
