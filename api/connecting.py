@@ -247,8 +247,11 @@ async def load_connection(session: AsyncSession, caller: Caller, connection_id: 
         or connection.is_sandbox != caller.is_test
     ):
         raise ApiError(404, "not_found", f"no connection {connection_id}")
-    if connection.status == AWAITING_SELECTION and connection.expires_at <= utcnow():
-        await fail(session, connection, "no accounts were chosen in time", EXPIRED)
+    if connection.expires_at <= utcnow():
+        if connection.status == AWAITING_SELECTION:
+            await fail(session, connection, "no accounts were chosen in time", EXPIRED)
+        elif connection.status == PENDING:
+            await fail(session, connection, "the connect link expired before it was used", EXPIRED)
     return connection
 
 

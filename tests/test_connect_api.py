@@ -3,6 +3,7 @@ and disconnecting, against the sandbox's OAuth servers."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -96,6 +97,21 @@ async def test_a_connect_link_works_once(
     assert again.json()["error"]["code"] == "invalid_state"
     forged = await callback(api, "x", {**answer, "state": "made-up"})
     assert forged.status_code == 400
+
+
+async def test_two_callbacks_racing_with_one_state_connect_once(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, tenant: TenantFixture, harness: Harness
+) -> None:
+    started = await start_connect(api, tenant.api_key, "x")
+    answer = await consent(browser, started["authorization_url"])
+    first, second = await asyncio.gather(callback(api, "x", answer), callback(api, "x", answer))
+    assert sorted([first.status_code, second.status_code]) == [200, 400]
+    loser = first if first.status_code == 400 else second
+    assert loser.json()["error"]["code"] == "invalid_state"  # refused before any exchange
+    seen = await api.get(f"/v1/connections/{started['id']}", headers=bearer(tenant.api_key))
+    assert seen.json()["data"]["status"] == "completed"
+    listed = (await api.get("/v1/accounts", headers=bearer(tenant.api_key))).json()["data"]
+    assert len(listed) == 1
 
 
 async def test_an_expired_connect_link_is_refused(
