@@ -16,7 +16,9 @@ from tests.support.oauth import consent
 
 
 @asynccontextmanager
-async def api_client(settings: Settings, temporal: Client) -> AsyncIterator[httpx.AsyncClient]:
+async def api_client(
+    settings: Settings, temporal: Client | None
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, temporal=temporal)
     async with (
         app.router.lifespan_context(app),
