@@ -62,6 +62,10 @@ def create_app(settings: Settings | None = None, *, public_url: str | None = Non
         fault = state.take_fault(request.method, path)
         if fault is None:
             return await call_next(request)
+        if fault.accept_then_stall:
+            handled = await call_next(request)
+            await asyncio.sleep(fault.delay)
+            return handled
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.accept_then_drop:

@@ -26,6 +26,13 @@ class FaultIn(BaseModel):
         default=False,
         description="handle the call for real, then break the connection mid-answer",
     )
+    accept_then_stall: bool = Field(
+        default=False,
+        description="handle the call for real, then hold the answer back `delay` seconds",
+    )
+    probability: float = Field(
+        default=1.0, gt=0, le=1, description="strike this share of matching calls, at random"
+    )
 
 
 class TokenIn(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,10 @@ class Fault:
 
     With `accept_then_drop`, the call is handled for real (a post is created) and then the
     connection breaks before the answer is complete: the caller cannot know it succeeded.
+    With `accept_then_stall`, the call is handled for real and the answer then waits `delay`
+    seconds: a caller with a shorter timeout gives up on a post that exists.
+    A `probability` below 1 makes the fault strike that share of matching calls, at random
+    (chaos tests); a call it spares does not use up one of its `times`.
     """
 
     method: str
@@ -53,12 +58,15 @@ class Fault:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     accept_then_drop: bool = False
+    accept_then_stall: bool = False
+    probability: float = 1.0
 
     def matches(self, method: str, path: str) -> bool:
         return (
             self.times > 0
             and self.method in ("*", method)
             and re.search(self.path, path) is not None
+            and (self.probability >= 1 or random.random() < self.probability)
         )
 
 

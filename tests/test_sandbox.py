@@ -123,6 +123,38 @@ async def test_accept_then_drop_creates_the_post_but_breaks_the_answer(
     assert [p["text"] for p in posts] == ["lost answer"]  # it went out all the same
 
 
+async def test_accept_then_stall_creates_the_post_and_answers_too_late(
+    sandbox_http: httpx.AsyncClient, page_token: str
+) -> None:
+    fault = {"method": "POST", "path": "/feed$", "accept_then_stall": True, "delay": 2}
+    await sandbox_http.post("/_control/faults", json=fault)
+    with pytest.raises(httpx.ReadTimeout):
+        await sandbox_http.post(
+            "/facebook/v23.0/555/feed",
+            json={"message": "slow answer", "access_token": page_token},
+            timeout=0.5,
+        )
+    posts = (await sandbox_http.get("/_control/posts", params={"account": "555"})).json()["data"]
+    assert [p["text"] for p in posts] == ["slow answer"]
+
+
+async def test_a_probable_fault_strikes_some_calls_and_spares_the_rest(
+    sandbox_http: httpx.AsyncClient, page_token: str
+) -> None:
+    fault = {"path": "/feed$", "status": 503, "times": 1000, "probability": 0.5}
+    await sandbox_http.post("/_control/faults", json=fault)
+    statuses = [
+        (
+            await sandbox_http.post(
+                "/facebook/v23.0/555/feed", json={"message": f"m{i}", "access_token": page_token}
+            )
+        ).status_code
+        for i in range(60)
+    ]
+    # 60 draws at one half: all one way has odds of 2 in 10^18.
+    assert statuses.count(503) > 0 and statuses.count(200) > 0
+
+
 async def test_a_page_over_its_hourly_calls_is_throttled_like_graph(
     sandbox_http: httpx.AsyncClient, page_token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
