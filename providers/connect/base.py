@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
+from urllib.parse import urlencode
 
 import httpx
 
@@ -25,6 +27,7 @@ from providers.errors import (
     TransientError,
     retry_after,
 )
+from providers.http import answered
 
 # OAuth error codes that mean "this grant is dead": the person must connect again.
 # X answers a spent refresh token with invalid_request (PLATFORMS.md §5), not invalid_grant.
@@ -181,3 +184,104 @@ class PasswordConnector(Protocol):
     async def verify(self, external_id: str, tokens: TokenSet) -> None: ...
 
     async def revoke(self, tokens: TokenSet) -> None: ...
+
+
+class ConnectorBase:
+    """What every connector shares: the HTTP client, the platform's hosts and the app's
+    credentials, and the plumbing of RFC 6749 that no platform changes. Each platform's
+    connector subclasses it and keeps only its own paths, parameter names and answers."""
+
+    platform: ClassVar[Platform]
+
+    def __init__(self, http: httpx.AsyncClient, hosts: Hosts, client: OAuthClient) -> None:
+        self._http = http
+        self._hosts = hosts
+        self._client = client
+
+    def _authorization_url(self, path: str, query: dict[str, str], pkce: Pkce | None = None) -> str:
+        """The consent page: `path` on the authorize host with the platform's `query`, and the
+        PKCE challenge (RFC 7636, S256) when one is given."""
+        if pkce is not None:
+            query = query | {"code_challenge": pkce.challenge, "code_challenge_method": "S256"}
+        return f"{self._hosts.authorize}{path}?{urlencode(query)}"
+
+    @staticmethod
+    def _code_grant(code: str, redirect_uri: str, pkce: Pkce | None = None) -> dict[str, str]:
+        """The authorization_code grant's form, with the PKCE verifier when one is given."""
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if pkce is not None:
+            form["code_verifier"] = pkce.verifier
+        return form
+
+    def _refresh_grant(self, tokens: TokenSet) -> dict[str, str]:
+        """The refresh_token grant's form; a login that granted no refresh token must be made
+        again (AuthError)."""
+        if not tokens.refresh_token:
+            raise AuthError(
+                "no refresh token was granted: reconnect the account", platform=self.platform.value
+            )
+        return {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
+
+    def _credentials(self) -> dict[str, str]:
+        """The app's credentials for a token endpoint that takes them in the form
+        (client_secret_post)."""
+        return {"client_id": self._client.client_id, "client_secret": self._client.client_secret}
+
+    def _basic_auth(self) -> tuple[str, str]:
+        """The app's credentials for an endpoint that takes them as HTTP Basic
+        (client_secret_basic)."""
+        return (self._client.client_id, self._client.client_secret)
+
+    async def _grant(self, path: str, form: dict[str, str], *, basic: bool = False) -> TokenSet:
+        """Posts a grant's form to the token endpoint at `path` and reads its answer; `basic`:
+        the app authenticates with HTTP Basic rather than in the form."""
+        auth = self._basic_auth() if basic else httpx.USE_CLIENT_DEFAULT
+        return self._granted(
+            await self._send(self._http.post(f"{self._hosts.token}{path}", data=form, auth=auth))
+        )
+
+    def _granted(self, response: httpx.Response) -> TokenSet:
+        """A token endpoint's answer as a TokenSet (RFC 6749 §5.1), or its refusal raised."""
+        if response.status_code != 200:
+            raise self._refused(response)
+        body = response.json()
+        return TokenSet(
+            access_token=body["access_token"],
+            refresh_token=body.get("refresh_token"),
+            expires_at=expires_in(body.get("expires_in")),
+        )
+
+    def _refused(self, response: httpx.Response) -> ProviderError:
+        """An OAuth endpoint's refusal (`oauth_error`); a platform whose errors say more adds it."""
+        return oauth_error(self.platform, response)
+
+    def _belongs(self, external_id: str, found: Any, account: str) -> None:
+        """Raises AuthError unless `found`, the id of the account a token is for, is
+        `external_id`; `account` names the kind in the message ("X account")."""
+        if str(found) != external_id:
+            raise AuthError(f"the token belongs to another {account}", platform=self.platform.value)
+
+    @staticmethod
+    def bearer(tokens: TokenSet) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens.access_token}"}
+
+    async def _api_get(
+        self,
+        path: str,
+        tokens: TokenSet,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """A GET of `path` on the API host with the access token as the Bearer: in a header,
+        never in a URL that a proxy or a log could keep."""
+        return await self._send(
+            self._http.get(
+                f"{self._hosts.api}{path}",
+                params=params,
+                headers=self.bearer(tokens) | (headers or {}),
+            )
+        )
+
+    async def _send(self, request: Awaitable[httpx.Response]) -> httpx.Response:
+        return await answered(self.platform.value, request)

@@ -21,9 +21,8 @@ import httpx
 from core.config import Settings
 from core.status import Platform
 from providers.bluesky import xrpc_error
-from providers.connect.base import Candidate, Hosts, OAuthClient, TokenSet
+from providers.connect.base import Candidate, ConnectorBase, Hosts, TokenSet
 from providers.errors import AuthError, ProviderError, RateLimitedError, TransientError
-from providers.http import answered
 
 ACCESS_LIFETIME = timedelta(hours=2)  # PLATFORMS.md §7: "about 2 hours", for non-JWT tokens
 
@@ -33,15 +32,11 @@ def live_hosts(settings: Settings) -> Hosts:
     return Hosts(authorize=pds, token=pds, api=pds)
 
 
-class BlueskyConnector:
+class BlueskyConnector(ConnectorBase):
+    # The app's OAuth client goes unused: an app password needs no app credentials.
     platform: ClassVar[Platform] = Platform.BLUESKY
     refreshable: ClassVar[bool] = True
     can_revoke: ClassVar[bool] = True
-
-    def __init__(self, http: httpx.AsyncClient, hosts: Hosts, client: OAuthClient) -> None:
-        self._http = http
-        self._hosts = hosts
-        self._client = client  # unused: an app password needs no app credentials
 
     async def login(self, *, identifier: str, password: str) -> list[Candidate]:
         session = await self._xrpc(
@@ -73,8 +68,7 @@ class BlueskyConnector:
         session = await self._xrpc(
             "GET", "com.atproto.server.getSession", bearer=tokens.access_token
         )
-        if str(session.get("did")) != external_id:
-            raise AuthError("the token belongs to another Bluesky account", platform="bluesky")
+        self._belongs(external_id, session.get("did"), "Bluesky account")
 
     async def revoke(self, tokens: TokenSet) -> None:
         if tokens.refresh_token:
@@ -86,11 +80,8 @@ class BlueskyConnector:
         self, method: str, nsid: str, *, bearer: str | None = None, body: Any = None
     ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-        response = await answered(
-            "bluesky",
-            self._http.request(
-                method, f"{self._hosts.api}/xrpc/{nsid}", headers=headers, json=body
-            ),
+        response = await self._send(
+            self._http.request(method, f"{self._hosts.api}/xrpc/{nsid}", headers=headers, json=body)
         )
         if not response.is_success:
             raise _refused(response)

@@ -26,10 +26,9 @@ import httpx
 
 from core.config import Settings
 from core.status import Platform
-from providers.connect.base import Candidate, Hosts, OAuthClient, Pkce, TokenSet, oauth_error
+from providers.connect.base import Candidate, ConnectorBase, Hosts, OAuthClient, Pkce, TokenSet
 from providers.errors import AuthError, ContentError
 from providers.graph import GraphErrors
-from providers.http import answered
 
 GRAPH_VERSION = str(Settings.model_fields["facebook_graph_version"].default)
 # Pages of /me/accounts per request, and how many requests to follow: 5,000 Pages is beyond
@@ -43,7 +42,7 @@ def live_hosts(settings: Settings) -> Hosts:
     return Hosts(authorize="https://www.facebook.com", token=graph, api=graph)
 
 
-class FacebookConnector:
+class FacebookConnector(ConnectorBase):
     platform: ClassVar[Platform] = Platform.FACEBOOK
     uses_pkce: ClassVar[bool] = False
     refreshable: ClassVar[bool] = False
@@ -54,9 +53,7 @@ class FacebookConnector:
     page_size: ClassVar[int] = PAGE_SIZE
 
     def __init__(self, http: httpx.AsyncClient, hosts: Hosts, client: OAuthClient) -> None:
-        self._http = http
-        self._hosts = hosts
-        self._client = client
+        super().__init__(http, hosts, client)
         self._graph = GraphErrors(platform=self.platform.value)
 
     def authorization_url(self, *, state: str, redirect_uri: str, pkce: Pkce | None) -> str:
@@ -67,13 +64,10 @@ class FacebookConnector:
             "response_type": "code",
             "scope": self.scopes,
         }
-        return f"{self._hosts.authorize}/{GRAPH_VERSION}/dialog/oauth?{urlencode(query)}"
+        return self._authorization_url(f"/{GRAPH_VERSION}/dialog/oauth", query)
 
     async def exchange(self, *, code: str, redirect_uri: str, pkce: Pkce | None) -> list[Candidate]:
-        credentials = {
-            "client_id": self._client.client_id,
-            "client_secret": self._client.client_secret,
-        }
+        credentials = self._credentials()
         short = await self._user_token(credentials | {"redirect_uri": redirect_uri, "code": code})
         # Page tokens from a short-lived user token would die within the hour with it.
         long = await self._user_token(
@@ -103,24 +97,17 @@ class FacebookConnector:
         found = await self._get(
             self._url(f"/{external_id}"), tokens.access_token, {"fields": self.profile_fields}
         )
-        if str(found.get("id")) != external_id:
-            raise AuthError(
-                f"the token belongs to another {self.platform.value} account",
-                platform=self.platform.value,
-            )
+        self._belongs(external_id, found.get("id"), f"{self.platform.value} account")
 
     async def revoke(self, tokens: TokenSet) -> None:
         return None  # see the module docstring: nothing that was kept can be revoked
 
     async def _user_token(self, params: dict[str, str]) -> str:
-        response = await answered(
-            self.platform.value,
-            self._http.get(
-                f"{self._hosts.token}/{GRAPH_VERSION}/oauth/access_token", params=params
-            ),
+        response = await self._send(
+            self._http.get(f"{self._hosts.token}/{GRAPH_VERSION}/oauth/access_token", params=params)
         )
         if response.status_code != 200:
-            raise oauth_error(self.platform, response)
+            raise self._refused(response)
         token = response.json().get("access_token")
         if not isinstance(token, str) or not token:
             raise AuthError("Graph answered no access token", platform=self.platform.value)
@@ -149,9 +136,8 @@ class FacebookConnector:
     async def _get(
         self, url: str, access_token: str, params: dict[str, str] | None
     ) -> dict[str, Any]:
-        response = await answered(
-            self.platform.value,
-            self._http.get(url, params=params, headers={"Authorization": f"OAuth {access_token}"}),
+        response = await self._send(
+            self._http.get(url, params=params, headers={"Authorization": f"OAuth {access_token}"})
         )
         if response.status_code == 200:
             found: dict[str, Any] = response.json()

@@ -9,22 +9,11 @@ of a consent revokes the whole consent, access tokens included.
 from __future__ import annotations
 
 from typing import ClassVar
-from urllib.parse import urlencode
 
 import httpx
 
 from core.status import Platform
-from providers.connect.base import (
-    Candidate,
-    Hosts,
-    OAuthClient,
-    Pkce,
-    TokenSet,
-    expires_in,
-    oauth_error,
-)
-from providers.errors import AuthError
-from providers.http import answered
+from providers.connect.base import Candidate, ConnectorBase, Hosts, Pkce, TokenSet
 
 ACCOUNTS = "https://accounts.google.com"  # the consent screen
 OAUTH2 = "https://oauth2.googleapis.com"  # token and revoke
@@ -34,7 +23,7 @@ def google_hosts(api: str) -> Hosts:
     return Hosts(authorize=ACCOUNTS, token=OAUTH2, api=api)
 
 
-class GoogleConnector:
+class GoogleConnector(ConnectorBase):
     """The OAuth half of a Google platform; subclasses say what the token may publish to."""
 
     platform: ClassVar[Platform]
@@ -43,11 +32,6 @@ class GoogleConnector:
     uses_pkce: ClassVar[bool] = False
     refreshable: ClassVar[bool] = True
     can_revoke: ClassVar[bool] = True
-
-    def __init__(self, http: httpx.AsyncClient, hosts: Hosts, client: OAuthClient) -> None:
-        self._http = http
-        self._hosts = hosts
-        self._client = client
 
     def authorization_url(self, *, state: str, redirect_uri: str, pkce: Pkce | None) -> str:
         query = {
@@ -61,16 +45,10 @@ class GoogleConnector:
             "access_type": "offline",
             "prompt": "consent",
         }
-        return f"{self._hosts.authorize}/o/oauth2/v2/auth?{urlencode(query)}"
+        return self._authorization_url("/o/oauth2/v2/auth", query)
 
     async def exchange(self, *, code: str, redirect_uri: str, pkce: Pkce | None) -> list[Candidate]:
-        tokens = await self._token(
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-            }
-        )
+        tokens = await self._token(self._code_grant(code, redirect_uri))
         return await self.candidates(tokens)
 
     async def candidates(self, tokens: TokenSet) -> list[Candidate]:
@@ -80,49 +58,24 @@ class GoogleConnector:
         raise NotImplementedError
 
     async def refresh(self, tokens: TokenSet) -> TokenSet:
-        if not tokens.refresh_token:
-            raise AuthError(
-                "no refresh token was granted: reconnect the account", platform=self.platform.value
-            )
-        fresh = await self._token(
-            {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
-        )
+        fresh = await self._token(self._refresh_grant(tokens))
         return fresh.merged_into(tokens)
 
     async def revoke(self, tokens: TokenSet) -> None:
         # One call ends the consent: Google revokes the refresh token and the access tokens
         # minted from it together. The refresh token is the one that outlives the other.
         token = tokens.refresh_token or tokens.access_token
-        response = await answered(
-            self.platform.value,
-            self._http.post(f"{self._hosts.token}/revoke", params={"token": token}),
+        response = await self._send(
+            self._http.post(f"{self._hosts.token}/revoke", params={"token": token})
         )
         if response.status_code == 400 and _error_code(response) == "invalid_token":
             return  # already expired or revoked: nothing is left to end
         if response.status_code >= 400:
-            raise oauth_error(self.platform, response)
-
-    def bearer(self, tokens: TokenSet) -> dict[str, str]:
-        return {"Authorization": f"Bearer {tokens.access_token}"}
+            raise self._refused(response)
 
     async def _token(self, form: dict[str, str]) -> TokenSet:
         # client_secret_post: Google takes the app's credentials in the form.
-        credentials = {
-            "client_id": self._client.client_id,
-            "client_secret": self._client.client_secret,
-        }
-        response = await answered(
-            self.platform.value,
-            self._http.post(f"{self._hosts.token}/token", data=form | credentials),
-        )
-        if response.status_code != 200:
-            raise oauth_error(self.platform, response)
-        body = response.json()
-        return TokenSet(
-            access_token=body["access_token"],
-            refresh_token=body.get("refresh_token"),
-            expires_at=expires_in(body.get("expires_in")),
-        )
+        return await self._grant("/token", form | self._credentials())
 
 
 def _error_code(response: httpx.Response) -> str | None:

@@ -21,7 +21,6 @@ from providers.connect.base import Candidate, Hosts, OAuthClient, TokenSet
 from providers.connect.google import ACCOUNTS, OAUTH2, GoogleConnector
 from providers.errors import AuthError
 from providers.google_business import google_error
-from providers.http import answered
 
 ACCOUNT_MANAGEMENT = "https://mybusinessaccountmanagement.googleapis.com"
 BUSINESS_INFORMATION = "https://mybusinessbusinessinformation.googleapis.com"
@@ -79,13 +78,12 @@ class GoogleBusinessConnector(GoogleConnector):
             raise AuthError(
                 f"{external_id} is not a Business Profile location", platform=self.platform.value
             )
-        response = await answered(
-            self.platform.value,
+        response = await self._send(
             self._http.get(
                 f"{self._information}/v1/locations/{location}",
                 params={"readMask": "name"},
                 headers=self.bearer(tokens),
-            ),
+            )
         )
         if response.status_code != 200:
             raise google_error(response)
@@ -99,9 +97,8 @@ class GoogleBusinessConnector(GoogleConnector):
             query = params | {"pageSize": str(PAGE_SIZE)}
             if page_token:
                 query["pageToken"] = page_token
-            response = await answered(
-                self.platform.value,
-                self._http.get(url, params=query, headers=self.bearer(tokens)),
+            response = await self._send(
+                self._http.get(url, params=query, headers=self.bearer(tokens))
             )
             if response.status_code != 200:
                 raise google_error(response)

@@ -10,23 +10,11 @@ where they hold a role that may post; all share the member's token.
 from __future__ import annotations
 
 from typing import Any, ClassVar
-from urllib.parse import urlencode
-
-import httpx
 
 from core.config import Settings
 from core.status import Platform
-from providers.connect.base import (
-    Candidate,
-    Hosts,
-    OAuthClient,
-    Pkce,
-    TokenSet,
-    expires_in,
-    oauth_error,
-)
+from providers.connect.base import Candidate, ConnectorBase, Hosts, Pkce, TokenSet
 from providers.errors import AuthError
-from providers.http import answered
 from providers.linkedin import linkedin_error
 
 SCOPES = (
@@ -48,16 +36,11 @@ def live_hosts(settings: Settings) -> Hosts:
     )
 
 
-class LinkedInConnector:
+class LinkedInConnector(ConnectorBase):
     platform: ClassVar[Platform] = Platform.LINKEDIN
     uses_pkce: ClassVar[bool] = False  # LinkedIn offers PKCE to native apps only
     refreshable: ClassVar[bool] = True
     can_revoke: ClassVar[bool] = True
-
-    def __init__(self, http: httpx.AsyncClient, hosts: Hosts, client: OAuthClient) -> None:
-        self._http = http
-        self._hosts = hosts
-        self._client = client
 
     def authorization_url(self, *, state: str, redirect_uri: str, pkce: Pkce | None) -> str:
         query = {
@@ -67,12 +50,10 @@ class LinkedInConnector:
             "state": state,
             "scope": SCOPES,
         }
-        return f"{self._hosts.authorize}/oauth/v2/authorization?{urlencode(query)}"
+        return self._authorization_url("/oauth/v2/authorization", query)
 
     async def exchange(self, *, code: str, redirect_uri: str, pkce: Pkce | None) -> list[Candidate]:
-        tokens = await self._token(
-            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-        )
+        tokens = await self._token(self._code_grant(code, redirect_uri))
         member = await self._userinfo(tokens)
         person = Candidate(
             external_id=f"urn:li:person:{member['sub']}",
@@ -90,14 +71,8 @@ class LinkedInConnector:
         return [person, *pages]
 
     async def refresh(self, tokens: TokenSet) -> TokenSet:
-        if not tokens.refresh_token:
-            # Only approved (MDP) apps get refresh tokens; the others' members log in again.
-            raise AuthError(
-                "no refresh token was granted: reconnect the account", platform="linkedin"
-            )
-        fresh = await self._token(
-            {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
-        )
+        # Only approved (MDP) apps get refresh tokens; the others' members log in again.
+        fresh = await self._token(self._refresh_grant(tokens))
         return fresh.merged_into(tokens)
 
     async def verify(self, external_id: str, tokens: TokenSet) -> None:
@@ -112,34 +87,17 @@ class LinkedInConnector:
         for token in (tokens.refresh_token, tokens.access_token):
             if not token:
                 continue
-            response = await answered(
-                "linkedin",
+            response = await self._send(
                 self._http.post(
                     f"{self._hosts.token}/oauth/v2/revoke",
                     data={"token": token} | self._credentials(),
-                ),
+                )
             )
             if response.status_code >= 400:
-                raise oauth_error(self.platform, response)
-
-    def _credentials(self) -> dict[str, str]:
-        return {"client_id": self._client.client_id, "client_secret": self._client.client_secret}
+                raise self._refused(response)
 
     async def _token(self, form: dict[str, str]) -> TokenSet:
-        response = await answered(
-            "linkedin",
-            self._http.post(
-                f"{self._hosts.token}/oauth/v2/accessToken", data=form | self._credentials()
-            ),
-        )
-        if response.status_code != 200:
-            raise oauth_error(self.platform, response)
-        body = response.json()
-        return TokenSet(
-            access_token=body["access_token"],
-            refresh_token=body.get("refresh_token"),
-            expires_at=expires_in(body.get("expires_in")),
-        )
+        return await self._grant("/oauth/v2/accessToken", form | self._credentials())
 
     async def _userinfo(self, tokens: TokenSet) -> dict[str, Any]:
         member = await self._get(tokens, "/v2/userinfo")
@@ -185,14 +143,7 @@ class LinkedInConnector:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        response = await answered(
-            "linkedin",
-            self._http.get(
-                f"{self._hosts.api}{path}",
-                params=params,
-                headers={"Authorization": f"Bearer {tokens.access_token}"} | (headers or {}),
-            ),
-        )
+        response = await self._api_get(path, tokens, params=params, headers=headers)
         if response.status_code != 200:
             raise linkedin_error(response)
         body: dict[str, Any] = response.json()

@@ -11,23 +11,13 @@ only, so a person's token cannot be revoked: disconnecting forgets it.
 from __future__ import annotations
 
 from typing import Any, ClassVar
-from urllib.parse import urlencode
 
 import httpx
 
 from core.config import Settings
 from core.status import Platform
-from providers.connect.base import (
-    Candidate,
-    Hosts,
-    OAuthClient,
-    Pkce,
-    TokenSet,
-    expires_in,
-    oauth_error,
-)
-from providers.errors import AuthError, ProviderError
-from providers.http import answered
+from providers.connect.base import Candidate, ConnectorBase, Hosts, Pkce, TokenSet
+from providers.errors import ProviderError
 from providers.pinterest import pinterest_error
 
 SCOPES = "boards:read,pins:read,pins:write,user_accounts:read"
@@ -43,16 +33,11 @@ def live_hosts(settings: Settings) -> Hosts:
     )
 
 
-class PinterestConnector:
+class PinterestConnector(ConnectorBase):
     platform: ClassVar[Platform] = Platform.PINTEREST
     uses_pkce: ClassVar[bool] = False
     refreshable: ClassVar[bool] = True
     can_revoke: ClassVar[bool] = False
-
-    def __init__(self, http: httpx.AsyncClient, hosts: Hosts, client: OAuthClient) -> None:
-        self._http = http
-        self._hosts = hosts
-        self._client = client
 
     def authorization_url(self, *, state: str, redirect_uri: str, pkce: Pkce | None) -> str:
         query = {
@@ -62,12 +47,10 @@ class PinterestConnector:
             "scope": SCOPES,
             "state": state,
         }
-        return f"{self._hosts.authorize}/oauth/?{urlencode(query)}"
+        return self._authorization_url("/oauth/", query)
 
     async def exchange(self, *, code: str, redirect_uri: str, pkce: Pkce | None) -> list[Candidate]:
-        tokens = await self._token(
-            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-        )
+        tokens = await self._token(self._code_grant(code, redirect_uri))
         username = (await self._user_account(tokens)).get("username")
         return [
             Candidate(
@@ -79,13 +62,7 @@ class PinterestConnector:
         ]
 
     async def refresh(self, tokens: TokenSet) -> TokenSet:
-        if not tokens.refresh_token:
-            raise AuthError(
-                "no refresh token was granted: reconnect the account", platform="pinterest"
-            )
-        fresh = await self._token(
-            {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
-        )
+        fresh = await self._token(self._refresh_grant(tokens))
         return fresh.merged_into(tokens)
 
     async def verify(self, external_id: str, tokens: TokenSet) -> None:
@@ -100,35 +77,16 @@ class PinterestConnector:
         )
 
     async def _token(self, form: dict[str, str]) -> TokenSet:
-        response = await answered(
-            "pinterest",
-            self._http.post(
-                f"{self._hosts.token}/v5/oauth/token",
-                data=form,
-                auth=(self._client.client_id, self._client.client_secret),
-            ),
-        )
-        if response.status_code != 200:
-            refused = oauth_error(self.platform, response)
-            # Pinterest's errors are `{code: <int>, message}`: keep the code for diagnosis.
-            refused.code = refused.code or _error_code(response)
-            raise refused
-        body = response.json()
-        return TokenSet(
-            access_token=body["access_token"],
-            refresh_token=body.get("refresh_token"),
-            expires_at=expires_in(body.get("expires_in")),
-        )
+        return await self._grant("/v5/oauth/token", form, basic=True)
+
+    def _refused(self, response: httpx.Response) -> ProviderError:
+        refused = super()._refused(response)
+        # Pinterest's errors are `{code: <int>, message}`: keep the code for diagnosis.
+        refused.code = refused.code or _error_code(response)
+        return refused
 
     async def _get(self, path: str, tokens: TokenSet, **params: Any) -> dict[str, Any]:
-        response = await answered(
-            "pinterest",
-            self._http.get(
-                f"{self._hosts.api}/v5{path}",
-                params=params,
-                headers={"Authorization": f"Bearer {tokens.access_token}"},
-            ),
-        )
+        response = await self._api_get(f"/v5{path}", tokens, params=params)
         if not response.is_success:
             raise pinterest_error(response)
         body: dict[str, Any] = response.json()

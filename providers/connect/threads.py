@@ -9,23 +9,13 @@ endpoint to revoke a token; the person removes the app in their Threads settings
 from __future__ import annotations
 
 from typing import Any, ClassVar
-from urllib.parse import urlencode
 
 import httpx
 
 from core.config import Settings
 from core.status import Platform
-from providers.connect.base import (
-    Candidate,
-    Hosts,
-    OAuthClient,
-    Pkce,
-    TokenSet,
-    expires_in,
-    oauth_error,
-)
+from providers.connect.base import Candidate, ConnectorBase, Hosts, Pkce, TokenSet, expires_in
 from providers.errors import AuthError
-from providers.http import answered
 from providers.threads import API_VERSION, GRAPH
 
 SCOPES = "threads_basic,threads_content_publish"
@@ -36,16 +26,11 @@ def live_hosts(settings: Settings) -> Hosts:
     return Hosts(authorize="https://threads.net", token=graph, api=graph)
 
 
-class ThreadsConnector:
+class ThreadsConnector(ConnectorBase):
     platform: ClassVar[Platform] = Platform.THREADS
     uses_pkce: ClassVar[bool] = False
     refreshable: ClassVar[bool] = True
     can_revoke: ClassVar[bool] = False
-
-    def __init__(self, http: httpx.AsyncClient, hosts: Hosts, client: OAuthClient) -> None:
-        self._http = http
-        self._hosts = hosts
-        self._client = client
 
     def authorization_url(self, *, state: str, redirect_uri: str, pkce: Pkce | None) -> str:
         query = {
@@ -55,21 +40,15 @@ class ThreadsConnector:
             "response_type": "code",
             "state": state,
         }
-        return f"{self._hosts.authorize}/oauth/authorize?{urlencode(query)}"
+        return self._authorization_url("/oauth/authorize", query)
 
     async def exchange(self, *, code: str, redirect_uri: str, pkce: Pkce | None) -> list[Candidate]:
-        response = await answered(
-            self.platform.value,
+        response = await self._send(
             self._http.post(
                 f"{self._hosts.token}/oauth/access_token",
-                data={
-                    "client_id": self._client.client_id,
-                    "client_secret": self._client.client_secret,
-                    "grant_type": "authorization_code",
-                    "redirect_uri": redirect_uri,
-                    "code": code,
-                },
-            ),
+                data=self._credentials()
+                | {"grant_type": "authorization_code", "redirect_uri": redirect_uri, "code": code},
+            )
         )
         short = self._tokens(response)
         # A short-lived token would be dead within the hour: keep only the long-lived one.
@@ -99,21 +78,18 @@ class ThreadsConnector:
 
     async def verify(self, external_id: str, tokens: TokenSet) -> None:
         user = await self._me(tokens)
-        if str(user.get("id")) != external_id:
-            raise AuthError("the token belongs to another Threads account", platform="threads")
+        self._belongs(external_id, user.get("id"), "Threads account")
 
     async def revoke(self, tokens: TokenSet) -> None:
         return None  # no revoke endpoint (module docstring)
 
     async def _long_lived(self, path: str, params: dict[str, str]) -> TokenSet:
-        response = await answered(
-            self.platform.value, self._http.get(f"{self._hosts.api}{path}", params=params)
-        )
+        response = await self._send(self._http.get(f"{self._hosts.api}{path}", params=params))
         return self._tokens(response)
 
     def _tokens(self, response: httpx.Response) -> TokenSet:
         if response.status_code != 200:
-            raise oauth_error(self.platform, response)
+            raise self._refused(response)
         body = response.json()
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
@@ -122,14 +98,9 @@ class ThreadsConnector:
         return TokenSet(access_token=token, expires_at=expires_in(body.get("expires_in", 3600)))
 
     async def _me(self, tokens: TokenSet) -> dict[str, Any]:
-        response = await answered(
-            self.platform.value,
-            self._http.get(
-                f"{self._hosts.api}/{API_VERSION}/me",
-                params={"fields": "id,username"},
-                # In a header, never in a URL that a proxy or a log could keep.
-                headers={"Authorization": f"Bearer {tokens.access_token}"},
-            ),
+        # The token goes in a header, never in a URL that a proxy or a log could keep.
+        response = await self._api_get(
+            f"/{API_VERSION}/me", tokens, params={"fields": "id,username"}
         )
         if response.status_code != 200:
             raise GRAPH.classify(response)

@@ -9,23 +9,13 @@ new pair is stored at once. Lifetimes differ between TikTok's docs (24 h / 365 d
 from __future__ import annotations
 
 from typing import Any, ClassVar
-from urllib.parse import urlencode
 
 import httpx
 
 from core.config import Settings
 from core.status import Platform
-from providers.connect.base import (
-    Candidate,
-    Hosts,
-    OAuthClient,
-    Pkce,
-    TokenSet,
-    expires_in,
-    oauth_error,
-)
-from providers.errors import AuthError, from_http_status
-from providers.http import answered
+from providers.connect.base import Candidate, ConnectorBase, Hosts, Pkce, TokenSet
+from providers.errors import from_http_status
 from providers.tiktok import tiktok_error
 
 SCOPES = "user.info.basic,video.publish,video.upload"
@@ -39,16 +29,11 @@ def live_hosts(settings: Settings) -> Hosts:
     )
 
 
-class TikTokConnector:
+class TikTokConnector(ConnectorBase):
     platform: ClassVar[Platform] = Platform.TIKTOK
     uses_pkce: ClassVar[bool] = True
     refreshable: ClassVar[bool] = True
     can_revoke: ClassVar[bool] = True
-
-    def __init__(self, http: httpx.AsyncClient, hosts: Hosts, client: OAuthClient) -> None:
-        self._http = http
-        self._hosts = hosts
-        self._client = client
 
     def authorization_url(self, *, state: str, redirect_uri: str, pkce: Pkce | None) -> str:
         query = {
@@ -58,19 +43,10 @@ class TikTokConnector:
             "redirect_uri": redirect_uri,
             "state": state,
         }
-        if pkce is not None:
-            query |= {"code_challenge": pkce.challenge, "code_challenge_method": "S256"}
-        return f"{self._hosts.authorize}/v2/auth/authorize/?{urlencode(query)}"
+        return self._authorization_url("/v2/auth/authorize/", query, pkce)
 
     async def exchange(self, *, code: str, redirect_uri: str, pkce: Pkce | None) -> list[Candidate]:
-        form = {
-            "code": code,
-            "grant_type": "authorization_code",
-            "redirect_uri": redirect_uri,
-        }
-        if pkce is not None:
-            form["code_verifier"] = pkce.verifier
-        tokens = await self._token(form)
+        tokens = await self._token(self._code_grant(code, redirect_uri, pkce))
         user = await self._user(tokens)
         open_id = str(user["open_id"])
         return [
@@ -82,61 +58,41 @@ class TikTokConnector:
         ]
 
     async def refresh(self, tokens: TokenSet) -> TokenSet:
-        if not tokens.refresh_token:
-            raise AuthError(
-                "no refresh token was granted: reconnect the account", platform="tiktok"
-            )
-        fresh = await self._token(
-            {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
-        )
+        fresh = await self._token(self._refresh_grant(tokens))
         return fresh.merged_into(tokens)
 
     async def verify(self, external_id: str, tokens: TokenSet) -> None:
         user = await self._user(tokens)
-        if str(user.get("open_id")) != external_id:
-            raise AuthError("the token belongs to another TikTok account", platform="tiktok")
+        self._belongs(external_id, user.get("open_id"), "TikTok account")
 
     async def revoke(self, tokens: TokenSet) -> None:
         # TikTok revokes the access token only; doing so disconnects the app from the user,
         # which ends the refresh token too.
-        response = await answered(
-            "tiktok",
+        response = await self._send(
             self._http.post(
                 f"{self._hosts.token}/v2/oauth/revoke/",
                 data={**self._credentials(), "token": tokens.access_token},
-            ),
+            )
         )
         if response.status_code >= 400 or _oauth_refusal(response):
-            raise oauth_error(self.platform, response)
+            raise self._refused(response)
 
     def _credentials(self) -> dict[str, str]:
+        # TikTok names the app's id `client_key`.
         return {"client_key": self._client.client_id, "client_secret": self._client.client_secret}
 
     async def _token(self, form: dict[str, str]) -> TokenSet:
-        response = await answered(
-            "tiktok",
-            self._http.post(
-                f"{self._hosts.token}/v2/oauth/token/", data={**self._credentials(), **form}
-            ),
-        )
+        return await self._grant("/v2/oauth/token/", {**self._credentials(), **form})
+
+    def _granted(self, response: httpx.Response) -> TokenSet:
         # Clients report TikTok's OAuth errors with HTTP 200 as well as 4xx: the body decides.
-        if response.status_code != 200 or _oauth_refusal(response):
-            raise oauth_error(self.platform, response)
-        body = response.json()
-        return TokenSet(
-            access_token=body["access_token"],
-            refresh_token=body.get("refresh_token"),
-            expires_at=expires_in(body.get("expires_in")),
-        )
+        if _oauth_refusal(response):
+            raise self._refused(response)
+        return super()._granted(response)
 
     async def _user(self, tokens: TokenSet) -> dict[str, Any]:
-        response = await answered(
-            "tiktok",
-            self._http.get(
-                f"{self._hosts.api}/v2/user/info/",
-                params={"fields": "open_id,display_name"},
-                headers={"Authorization": f"Bearer {tokens.access_token}"},
-            ),
+        response = await self._api_get(
+            "/v2/user/info/", tokens, params={"fields": "open_id,display_name"}
         )
         try:
             envelope = response.json()

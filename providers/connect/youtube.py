@@ -13,7 +13,6 @@ from core.status import Platform
 from providers.connect.base import Candidate, Hosts, TokenSet
 from providers.connect.google import GoogleConnector, google_hosts
 from providers.errors import AuthError
-from providers.http import answered
 from providers.youtube import youtube_error
 
 
@@ -45,13 +44,8 @@ class YouTubeConnector(GoogleConnector):
             raise AuthError("the token belongs to another YouTube channel", platform="youtube")
 
     async def _my_channels(self, tokens: TokenSet) -> list[dict[str, Any]]:
-        response = await answered(
-            "youtube",
-            self._http.get(
-                f"{self._hosts.api}/youtube/v3/channels",
-                params={"part": "snippet", "mine": "true"},
-                headers=self.bearer(tokens),
-            ),
+        response = await self._api_get(
+            "/youtube/v3/channels", tokens, params={"part": "snippet", "mine": "true"}
         )
         if response.status_code != 200:
             raise youtube_error(response)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -17,22 +16,17 @@ from providers.base import AccountCredentials, PostContent
 from providers.bluesky import BlueskyProvider
 from providers.connect.base import PasswordConnector
 from providers.connect.bluesky import BlueskyConnector, jwt_expiry
-from providers.connect.registry import connector_for, is_password_login
+from providers.connect.registry import is_password_login
 from providers.errors import AuthError
 from providers.registry import base_url
 from sandbox.logins.bluesky import APP_PASSWORD, DEFAULT_DID, DEFAULT_HANDLE, did_for
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
+from tests.connect import flow
 
 
 @pytest.fixture
 def connector(http: httpx.AsyncClient, settings: Settings) -> PasswordConnector:
-    found = connector_for(Platform.BLUESKY, http, settings, sandbox=True)
-    assert isinstance(found, BlueskyConnector) and is_password_login(found)
+    found = flow.sandbox_connector(BlueskyConnector, http, settings)
+    assert is_password_login(found)
     return found
 
 
@@ -52,8 +46,8 @@ async def test_a_login_grants_the_account_whose_token_publishes(
     provider = BlueskyProvider(http, base_url(Platform.BLUESKY, settings, sandbox=True))
     credentials = AccountCredentials(account.external_id, account.tokens.access_token)
     await provider.publish(credentials, PostContent(text="connected"))
-    posts = (await sandbox_http.get("/_control/posts", params={"platform": "bluesky"})).json()
-    assert [p["account"] for p in posts["data"]] == [DEFAULT_DID]
+    posts = await flow.sandbox_posts(sandbox_http, Platform.BLUESKY)
+    assert [p["account"] for p in posts] == [DEFAULT_DID]
 
 
 async def test_a_wrong_app_password_is_refused(connector: PasswordConnector) -> None:
@@ -81,11 +75,7 @@ async def test_refresh_tokens_rotate_and_a_spent_one_is_refused(
 ) -> None:
     [account] = await connector.login(identifier=DEFAULT_HANDLE, password=APP_PASSWORD)
 
-    fresh = await connector.refresh(account.tokens)
-
-    assert fresh.refresh_token not in (None, account.tokens.refresh_token)
-    assert fresh.access_token != account.tokens.access_token
-    await connector.verify(account.external_id, fresh)
+    await flow.refreshed(connector, account.external_id, account.tokens, rotates=True)
     with pytest.raises(AuthError) as refused:
         await connector.refresh(account.tokens)
     assert (refused.value.code, refused.value.http_status) == ("ExpiredToken", 400)

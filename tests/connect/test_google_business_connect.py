@@ -3,8 +3,6 @@ location, refresh without rotation, revocation of the whole consent."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -12,14 +10,13 @@ from core.config import Settings
 from core.status import Platform
 from providers.base import AccountCredentials, PostContent, Preparation
 from providers.connect import google_business
-from providers.connect.base import Candidate, TokenSet
+from providers.connect.base import TokenSet
 from providers.connect.google_business import GoogleBusinessConnector
-from providers.connect.registry import connector_for
 from providers.errors import AuthError
 from providers.google_business import GoogleBusinessProvider
 from providers.registry import base_url
 from sandbox.tokens import issue_token
-from tests.support.oauth import consent
+from tests.connect import flow
 from tests.support.servers import RunningSandbox
 
 REDIRECT = "https://app.example/v1/oauth/google_business/callback"
@@ -29,36 +26,15 @@ LOCATIONS = [
 ]
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
 def _connector(http: httpx.AsyncClient, settings: Settings) -> GoogleBusinessConnector:
-    connector = connector_for(Platform.GOOGLE_BUSINESS, http, settings, sandbox=True)
-    assert isinstance(connector, GoogleBusinessConnector)
-    return connector
-
-
-async def _code(http: httpx.AsyncClient, settings: Settings, **choices: str) -> dict[str, str]:
-    url = _connector(http, settings).authorization_url(state="s1", redirect_uri=REDIRECT, pkce=None)
-    answer = await consent(http, url, **choices)
-    assert answer["state"] == "s1"
-    return answer
-
-
-async def _connect(http: httpx.AsyncClient, settings: Settings, **choices: str) -> list[Candidate]:
-    answer = await _code(http, settings, **choices)
-    return await _connector(http, settings).exchange(
-        code=answer["code"], redirect_uri=REDIRECT, pkce=None
-    )
+    return flow.sandbox_connector(GoogleBusinessConnector, http, settings)
 
 
 async def test_connect_grants_each_location_and_the_token_posts_to_them(
     http: httpx.AsyncClient, settings: Settings, sandbox_http: httpx.AsyncClient
 ) -> None:
-    candidates = await _connect(http, settings)
+    connector = _connector(http, settings)
+    candidates = await flow.connect(http, connector, REDIRECT)
     assert [(c.external_id, c.display_name) for c in candidates] == LOCATIONS
     tokens = candidates[0].tokens
     assert tokens.refresh_token and tokens.expires_at is not None  # access_type=offline
@@ -66,12 +42,10 @@ async def test_connect_grants_each_location_and_the_token_posts_to_them(
         http, base_url(Platform.GOOGLE_BUSINESS, settings, sandbox=True)
     )
     for candidate in candidates:
-        await _connector(http, settings).verify(candidate.external_id, candidate.tokens)
+        await connector.verify(candidate.external_id, candidate.tokens)
         credentials = AccountCredentials(candidate.external_id, candidate.tokens.access_token)
         await provider.publish(credentials, PostContent(text="connected"), Preparation())
-    posts = (
-        await sandbox_http.get("/_control/posts", params={"platform": "google_business"})
-    ).json()["data"]
+    posts = await flow.sandbox_posts(sandbox_http, Platform.GOOGLE_BUSINESS)
     assert sorted(p["account"] for p in posts) == [external_id for external_id, _ in LOCATIONS]
 
 
@@ -79,49 +53,41 @@ async def test_locations_are_read_page_by_page(
     http: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(google_business, "PAGE_SIZE", 1)
-    candidates = await _connect(http, settings)
+    candidates = await flow.connect(http, _connector(http, settings), REDIRECT)
     assert [c.external_id for c in candidates] == [external_id for external_id, _ in LOCATIONS]
 
 
 async def test_a_code_is_single_use(http: httpx.AsyncClient, settings: Settings) -> None:
-    connector = _connector(http, settings)
-    answer = await _code(http, settings)
-    await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
-    with pytest.raises(AuthError) as refused:
-        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
-    assert refused.value.code == "invalid_grant"
+    refused = await flow.exchanged_twice(http, _connector(http, settings), REDIRECT)
+    assert refused.code == "invalid_grant"
 
 
 async def test_a_code_is_bound_to_its_redirect_uri(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
     connector = _connector(http, settings)
-    answer = await _code(http, settings)
-    with pytest.raises(AuthError) as refused:
-        await connector.exchange(
-            code=answer["code"], redirect_uri="https://evil.example/callback", pkce=None
-        )
-    assert refused.value.code == "redirect_uri_mismatch"
-    with pytest.raises(AuthError):  # the failed try spent it
-        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    answer = await flow.authorize(http, connector, REDIRECT)
+    refused = await flow.refused_exchange(
+        connector, answer["code"], "https://evil.example/callback"
+    )
+    assert refused.code == "redirect_uri_mismatch"
+    await flow.refused_exchange(connector, answer["code"], REDIRECT)  # the failed try spent it
 
 
 async def test_a_refresh_brings_no_refresh_token_and_the_stored_one_is_kept(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
     connector = _connector(http, settings)
-    [first, _] = await _connect(http, settings)
-    fresh = await connector.refresh(first.tokens)
-    assert fresh.refresh_token == first.tokens.refresh_token
-    assert fresh.access_token != first.tokens.access_token and fresh.expires_at is not None
-    await connector.verify(first.external_id, fresh)
+    [first, _] = await flow.connect(http, connector, REDIRECT)
+    fresh = await flow.refreshed(connector, first.external_id, first.tokens, rotates=False)
+    assert fresh.expires_at is not None
     again = await connector.refresh(fresh)  # Google's refresh tokens do not rotate
     await connector.verify(first.external_id, again)
 
 
 async def test_revoking_ends_the_whole_consent(http: httpx.AsyncClient, settings: Settings) -> None:
     connector = _connector(http, settings)
-    [first, _] = await _connect(http, settings)
+    [first, _] = await flow.connect(http, connector, REDIRECT)
     fresh = await connector.refresh(first.tokens)
     await connector.verify(first.external_id, fresh)
     await connector.revoke(first.tokens)  # sends the refresh token
@@ -137,15 +103,15 @@ async def test_revoking_ends_the_whole_consent(http: httpx.AsyncClient, settings
 async def test_another_person_gets_no_location_and_cannot_reach_ours(
     http: httpx.AsyncClient, settings: Settings, sandbox: RunningSandbox
 ) -> None:
-    assert await _connect(http, settings, user="555") == []
+    connector = _connector(http, settings)
+    assert await flow.connect(http, connector, REDIRECT, user="555") == []
     theirs = TokenSet(issue_token(sandbox.secret, "google_business", "accounts/555"))
     with pytest.raises(AuthError) as refused:
-        await _connector(http, settings).verify(LOCATIONS[0][0], theirs)
+        await connector.verify(LOCATIONS[0][0], theirs)
     assert refused.value.code == "PERMISSION_DENIED"
 
 
 async def test_a_refusal_at_the_consent_screen_comes_back_as_access_denied(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    answer = await _code(http, settings, decision="deny")
-    assert answer["error"] == "access_denied" and "code" not in answer
+    assert await flow.refusal(http, _connector(http, settings), REDIRECT) == "access_denied"

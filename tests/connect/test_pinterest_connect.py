@@ -3,7 +3,6 @@ codes, refresh tokens that stay good."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,39 +13,20 @@ from core.config import Settings
 from core.status import Platform
 from providers.base import AccountCredentials, PostContent, Preparation
 from providers.connect import pinterest as pinterest_connect
-from providers.connect.base import Connector, TokenSet
+from providers.connect.base import TokenSet
 from providers.connect.pinterest import PinterestConnector
-from providers.connect.registry import connector_for
 from providers.errors import AuthError, ContentError
 from providers.pinterest import PinterestProvider
 from providers.registry import base_url
 from sandbox.pinterest import DEFAULT_BOARDS
-from tests.support.oauth import consent
+from tests.connect import flow
 
 REDIRECT = "https://app.example/v1/oauth/pinterest/callback"
 PIN = PostContent(text="Flat white", media_urls=["https://cdn.example.org/flat-white.jpg"])
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
-def _connector(http: httpx.AsyncClient, settings: Settings) -> Connector:
-    connector = connector_for(Platform.PINTEREST, http, settings, sandbox=True)
-    assert isinstance(connector, PinterestConnector)
-    return connector
-
-
-async def _connect(
-    http: httpx.AsyncClient, settings: Settings, **choices: str
-) -> tuple[Connector, dict[str, str]]:
-    connector = _connector(http, settings)
-    url = connector.authorization_url(state="s1", redirect_uri=REDIRECT, pkce=None)
-    answer = await consent(http, url, **choices)
-    assert answer["state"] == "s1"
-    return connector, answer
+def _connector(http: httpx.AsyncClient, settings: Settings) -> PinterestConnector:
+    return flow.sandbox_connector(PinterestConnector, http, settings)
 
 
 def _provider(http: httpx.AsyncClient, settings: Settings) -> PinterestProvider:
@@ -72,8 +52,8 @@ async def test_the_url_asks_for_the_board_and_pin_scopes(
 async def test_connect_grants_each_board_and_the_token_pins_to_it(
     http: httpx.AsyncClient, settings: Settings, sandbox_http: httpx.AsyncClient
 ) -> None:
-    connector, answer = await _connect(http, settings)
-    accounts = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    connector = _connector(http, settings)
+    accounts = await flow.connect(http, connector, REDIRECT)
 
     assert [(a.external_id, a.display_name) for a in accounts] == [
         (board.id, f"sandbox_pinner / {board.name}") for board in DEFAULT_BOARDS
@@ -84,15 +64,16 @@ async def test_connect_grants_each_board_and_the_token_pins_to_it(
     assert timedelta(days=29) < lifetime <= timedelta(days=30)
     credentials = AccountCredentials(accounts[1].external_id, tokens.access_token)
     await _provider(http, settings).publish(credentials, PIN, Preparation())
-    pins = (await sandbox_http.get("/_control/posts", params={"platform": "pinterest"})).json()
-    assert [p["account"] for p in pins["data"]] == [DEFAULT_BOARDS[1].id]
+    pins = await flow.sandbox_posts(sandbox_http, Platform.PINTEREST)
+    assert [p["account"] for p in pins] == [DEFAULT_BOARDS[1].id]
 
 
 async def test_a_token_pins_only_to_its_own_boards(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector, answer = await _connect(http, settings, user="someone_else")
-    [theirs, _] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    [theirs, _] = await flow.connect(
+        http, _connector(http, settings), REDIRECT, user="someone_else"
+    )
     assert theirs.external_id not in {board.id for board in DEFAULT_BOARDS}
     credentials = AccountCredentials(DEFAULT_BOARDS[0].id, theirs.tokens.access_token)
     with pytest.raises(ContentError, match="Board not found"):
@@ -103,30 +84,27 @@ async def test_every_page_of_boards_is_read(
     http: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pinterest_connect, "PAGE_SIZE", 1)  # one board a page: a bookmark
-    connector, answer = await _connect(http, settings)
-    accounts = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    connector = _connector(http, settings)
+    accounts = await flow.connect(http, connector, REDIRECT)
     assert [a.external_id for a in accounts] == [board.id for board in DEFAULT_BOARDS]
 
 
 async def test_a_code_is_single_use_and_bound_to_its_redirect_uri(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector, answer = await _connect(http, settings)
-    with pytest.raises(AuthError) as refused:
-        await connector.exchange(
-            code=answer["code"], redirect_uri="https://elsewhere.example/cb", pkce=None
-        )
-    assert refused.value.http_status == 400
+    connector = _connector(http, settings)
+    answer = await flow.authorize(http, connector, REDIRECT)
+    refused = await flow.refused_exchange(connector, answer["code"], "https://elsewhere.example/cb")
+    assert refused.http_status == 400
     # The failed try spent the code: the right redirect_uri is now too late.
-    with pytest.raises(AuthError):
-        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    await flow.refused_exchange(connector, answer["code"], REDIRECT)
 
 
 async def test_a_refresh_keeps_the_refresh_token(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector, answer = await _connect(http, settings)
-    [account, _] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    connector = _connector(http, settings)
+    [account, _] = await flow.connect(http, connector, REDIRECT)
 
     fresh = await connector.refresh(account.tokens)
     again = await connector.refresh(account.tokens)  # not single use
@@ -137,8 +115,8 @@ async def test_a_refresh_keeps_the_refresh_token(
 
 
 async def test_verify_refuses_a_forged_token(http: httpx.AsyncClient, settings: Settings) -> None:
-    connector, answer = await _connect(http, settings)
-    [account, _] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    connector = _connector(http, settings)
+    [account, _] = await flow.connect(http, connector, REDIRECT)
     await connector.verify(account.external_id, account.tokens)
 
     payload, _, _ = account.tokens.access_token.rpartition(".")
@@ -151,5 +129,4 @@ async def test_verify_refuses_a_forged_token(http: httpx.AsyncClient, settings: 
 async def test_a_refusal_at_the_consent_screen_comes_back_as_access_denied(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    _, answer = await _connect(http, settings, decision="deny")
-    assert answer["error"] == "access_denied" and "code" not in answer
+    assert await flow.refusal(http, _connector(http, settings), REDIRECT) == "access_denied"

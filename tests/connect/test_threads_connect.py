@@ -4,7 +4,6 @@ that turn a long-lived token into a new one."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,14 +12,13 @@ import pytest
 from core.config import Settings
 from core.status import Platform
 from providers.base import AccountCredentials, PostContent
-from providers.connect.base import Connector, OAuthClient, TokenSet
-from providers.connect.registry import connector_for
-from providers.connect.threads import ThreadsConnector, live_hosts
+from providers.connect.base import TokenSet
+from providers.connect.threads import ThreadsConnector
 from providers.errors import AuthError
 from providers.registry import base_url
 from providers.threads import ThreadsProvider
 from sandbox.tokens import issue_token
-from tests.support.oauth import consent
+from tests.connect import flow
 from tests.support.servers import RunningSandbox
 
 REDIRECT = "https://app.example/v1/oauth/threads/callback"
@@ -28,21 +26,8 @@ USER = "27000000000000001"  # the sandbox user's Threads id
 LONG_LIVED = timedelta(seconds=5_183_944)
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
-async def _connect(
-    http: httpx.AsyncClient, settings: Settings, **choices: str
-) -> tuple[Connector, dict[str, str]]:
-    connector = connector_for(Platform.THREADS, http, settings, sandbox=True)
-    assert isinstance(connector, ThreadsConnector)
-    url = connector.authorization_url(state="s1", redirect_uri=REDIRECT, pkce=None)
-    answer = await consent(http, url, **choices)
-    assert answer["state"] == "s1"
-    return connector, answer
+def _connector(http: httpx.AsyncClient, settings: Settings) -> ThreadsConnector:
+    return flow.sandbox_connector(ThreadsConnector, http, settings)
 
 
 def _lasts_about_60_days(tokens: TokenSet) -> bool:
@@ -51,8 +36,7 @@ def _lasts_about_60_days(tokens: TokenSet) -> bool:
 
 
 async def test_the_live_dialog_is_threads(http: httpx.AsyncClient, settings: Settings) -> None:
-    connector = ThreadsConnector(http, live_hosts(settings), OAuthClient("app", "secret"))
-    url = httpx.URL(connector.authorization_url(state="s1", redirect_uri=REDIRECT, pkce=None))
+    connector, url = flow.live_dialog(ThreadsConnector, http, settings, REDIRECT)
     assert str(url.copy_with(query=None)) == "https://threads.net/oauth/authorize"
     assert url.params["scope"] == "threads_basic,threads_content_publish"
     assert (connector.uses_pkce, connector.refreshable, connector.can_revoke) == (
@@ -65,8 +49,8 @@ async def test_the_live_dialog_is_threads(http: httpx.AsyncClient, settings: Set
 async def test_connect_grants_a_long_lived_token_that_publishes(
     http: httpx.AsyncClient, settings: Settings, sandbox_http: httpx.AsyncClient
 ) -> None:
-    connector, answer = await _connect(http, settings)
-    [account] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    connector = _connector(http, settings)
+    [account] = await flow.connect(http, connector, REDIRECT)
     assert (account.external_id, account.display_name) == (USER, "sandbox_0001")
     assert _lasts_about_60_days(account.tokens) and account.tokens.refresh_token is None
     await connector.verify(account.external_id, account.tokens)
@@ -76,15 +60,15 @@ async def test_connect_grants_a_long_lived_token_that_publishes(
     prepared = await provider.prepare(credentials, content)
     assert (await provider.check(credentials, prepared)).state == "ready"
     await provider.publish(credentials, content, prepared)
-    posts = (await sandbox_http.get("/_control/posts", params={"platform": "threads"})).json()
-    assert [p["account"] for p in posts["data"]] == [USER]
+    posts = await flow.sandbox_posts(sandbox_http, Platform.THREADS)
+    assert [p["account"] for p in posts] == [USER]
 
 
 async def test_a_refresh_turns_the_token_into_a_new_long_lived_one(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector, answer = await _connect(http, settings)
-    [account] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    connector = _connector(http, settings)
+    [account] = await flow.connect(http, connector, REDIRECT)
     fresh = await connector.refresh(account.tokens)
     assert fresh.access_token != account.tokens.access_token
     assert _lasts_about_60_days(fresh) and fresh.refresh_token is None
@@ -94,7 +78,7 @@ async def test_a_refresh_turns_the_token_into_a_new_long_lived_one(
 async def test_an_expired_token_neither_verifies_nor_refreshes(
     http: httpx.AsyncClient, settings: Settings, sandbox: RunningSandbox
 ) -> None:
-    connector = connector_for(Platform.THREADS, http, settings, sandbox=True)
+    connector = _connector(http, settings)
     live = TokenSet(access_token=issue_token(sandbox.secret, "threads", USER))
     await connector.verify(USER, live)
     dead = TokenSet(
@@ -112,24 +96,21 @@ async def test_an_expired_token_neither_verifies_nor_refreshes(
 
 
 async def test_a_code_is_single_use(http: httpx.AsyncClient, settings: Settings) -> None:
-    connector, answer = await _connect(http, settings)
-    await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
-    with pytest.raises(AuthError, match="has been used"):
-        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    await flow.exchanged_twice(http, _connector(http, settings), REDIRECT, match="has been used")
 
 
 async def test_a_code_is_bound_to_its_redirect_uri(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector, answer = await _connect(http, settings)
-    with pytest.raises(AuthError, match="redirect_uri is identical"):
-        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT + "/x", pkce=None)
-    with pytest.raises(AuthError):
-        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=None)
+    connector = _connector(http, settings)
+    answer = await flow.authorize(http, connector, REDIRECT)
+    await flow.refused_exchange(
+        connector, answer["code"], REDIRECT + "/x", match="redirect_uri is identical"
+    )
+    await flow.refused_exchange(connector, answer["code"], REDIRECT)
 
 
 async def test_a_refusal_at_the_dialog_comes_back_as_access_denied(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    _, answer = await _connect(http, settings, decision="deny")
-    assert answer["error"] == "access_denied" and "code" not in answer
+    assert await flow.refusal(http, _connector(http, settings), REDIRECT) == "access_denied"

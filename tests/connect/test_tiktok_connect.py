@@ -4,7 +4,6 @@ refresh tokens, revocation that disconnects the app."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,39 +13,26 @@ import pytest
 from core.config import Settings
 from core.status import Platform
 from providers.base import AccountCredentials, PostContent
-from providers.connect.base import Connector, Hosts, OAuthClient, Pkce, TokenSet
-from providers.connect.registry import connector_for
+from providers.connect.base import Hosts, OAuthClient, Pkce, TokenSet
 from providers.connect.tiktok import TikTokConnector
 from providers.errors import AuthError
 from providers.registry import base_url
 from providers.tiktok import TikTokProvider
 from sandbox.logins.tiktok import DEFAULT_OPEN_ID
-from tests.support.oauth import consent
+from tests.connect import flow
 
 REDIRECT = "https://app.example/v1/oauth/tiktok/callback"
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
-def _connector(http: httpx.AsyncClient, settings: Settings) -> Connector:
-    connector = connector_for(Platform.TIKTOK, http, settings, sandbox=True)
-    assert isinstance(connector, TikTokConnector)
-    return connector
+def _connector(http: httpx.AsyncClient, settings: Settings) -> TikTokConnector:
+    return flow.sandbox_connector(TikTokConnector, http, settings)
 
 
 async def _connect(
-    http: httpx.AsyncClient, settings: Settings, redirect_uri: str = REDIRECT, **choices: str
-) -> tuple[Connector, Pkce, dict[str, str]]:
-    connector = _connector(http, settings)
-    pkce = Pkce.new()
-    url = connector.authorization_url(state="s1", redirect_uri=redirect_uri, pkce=pkce)
-    answer = await consent(http, url, **choices)
-    assert answer["state"] == "s1"
-    return connector, pkce, answer
+    http: httpx.AsyncClient, settings: Settings, **choices: str
+) -> tuple[TikTokConnector, Pkce, dict[str, str]]:
+    connector, pkce = _connector(http, settings), Pkce.new()
+    return connector, pkce, await flow.authorize(http, connector, REDIRECT, pkce=pkce, **choices)
 
 
 async def test_the_url_names_the_app_by_client_key_and_carries_pkce(
@@ -66,8 +52,8 @@ async def test_the_url_names_the_app_by_client_key_and_carries_pkce(
 async def test_connect_grants_the_creator_whose_token_publishes(
     http: httpx.AsyncClient, settings: Settings, sandbox_http: httpx.AsyncClient
 ) -> None:
-    connector, pkce, answer = await _connect(http, settings)
-    [account] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=pkce)
+    connector = _connector(http, settings)
+    [account] = await flow.connect(http, connector, REDIRECT, pkce=Pkce.new())
 
     assert account.external_id == DEFAULT_OPEN_ID
     assert account.tokens.refresh_token
@@ -81,52 +67,45 @@ async def test_connect_grants_the_creator_whose_token_publishes(
     prepared = await provider.prepare(credentials, content)
     assert (await provider.check(credentials, prepared)).state == "ready"
     await provider.publish(credentials, content, prepared)
-    posts = (await sandbox_http.get("/_control/posts", params={"platform": "tiktok"})).json()
-    assert [p["account"] for p in posts["data"]] == [DEFAULT_OPEN_ID]
+    posts = await flow.sandbox_posts(sandbox_http, Platform.TIKTOK)
+    assert [p["account"] for p in posts] == [DEFAULT_OPEN_ID]
 
 
 async def test_a_code_is_single_use_and_bound_to_its_verifier(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
     connector, pkce, answer = await _connect(http, settings)
-    with pytest.raises(AuthError) as wrong:
-        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=Pkce.new())
-    assert wrong.value.code == "invalid_grant"
+    wrong = await flow.refused_exchange(connector, answer["code"], REDIRECT, pkce=Pkce.new())
+    assert wrong.code == "invalid_grant"
     # The failed try spent the code: the right verifier is now too late.
-    with pytest.raises(AuthError):
-        await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=pkce)
+    await flow.refused_exchange(connector, answer["code"], REDIRECT, pkce=pkce)
 
 
 async def test_a_code_is_bound_to_its_redirect_uri(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
     connector, pkce, answer = await _connect(http, settings)
-    with pytest.raises(AuthError) as refused:
-        await connector.exchange(
-            code=answer["code"], redirect_uri="https://elsewhere.example/cb", pkce=pkce
-        )
-    assert refused.value.code == "invalid_grant"
+    refused = await flow.refused_exchange(
+        connector, answer["code"], "https://elsewhere.example/cb", pkce=pkce
+    )
+    assert refused.code == "invalid_grant"
 
 
 async def test_refresh_tokens_rotate_and_a_spent_one_is_invalid_grant(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector, pkce, answer = await _connect(http, settings)
-    [account] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=pkce)
+    connector = _connector(http, settings)
+    [account] = await flow.connect(http, connector, REDIRECT, pkce=Pkce.new())
 
-    fresh = await connector.refresh(account.tokens)
-
-    assert fresh.refresh_token not in (None, account.tokens.refresh_token)
-    assert fresh.access_token != account.tokens.access_token
-    await connector.verify(account.external_id, fresh)
+    await flow.refreshed(connector, account.external_id, account.tokens, rotates=True)
     with pytest.raises(AuthError) as refused:
         await connector.refresh(account.tokens)
     assert (refused.value.code, refused.value.http_status) == ("invalid_grant", 400)
 
 
 async def test_revoking_disconnects_the_app(http: httpx.AsyncClient, settings: Settings) -> None:
-    connector, pkce, answer = await _connect(http, settings)
-    [account] = await connector.exchange(code=answer["code"], redirect_uri=REDIRECT, pkce=pkce)
+    connector = _connector(http, settings)
+    [account] = await flow.connect(http, connector, REDIRECT, pkce=Pkce.new())
     await connector.verify(account.external_id, account.tokens)
 
     await connector.revoke(account.tokens)
@@ -141,8 +120,10 @@ async def test_revoking_disconnects_the_app(http: httpx.AsyncClient, settings: S
 async def test_a_refusal_at_the_consent_screen_comes_back_as_access_denied(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    _, _, answer = await _connect(http, settings, decision="deny")
-    assert answer["error"] == "access_denied" and "code" not in answer
+    assert (
+        await flow.refusal(http, _connector(http, settings), REDIRECT, pkce=Pkce.new())
+        == "access_denied"
+    )
 
 
 async def test_an_oauth_error_sent_with_http_200_is_still_a_refusal() -> None:
