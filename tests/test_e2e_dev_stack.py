@@ -4,17 +4,11 @@ and sandbox), driven the way a user would drive it with curl."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +16,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from tests.support.servers import free_port
+from tests.support.devstack import DevStack, StackPorts, dev_stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -30,76 +24,11 @@ KEY = "sk_test_e2e"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
-@dataclass
-class DevStack:
-    process: subprocess.Popen[str]
-    api: str
-    sandbox: str
-    temporal: str
-    ports: list[int]
-    output: list[str] = field(default_factory=list)
-
-
-def wait_for(check: Callable[[], Any], *, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    api_port, sandbox_port, temporal_port, ui_port = (free_port() for _ in range(4))
-    env = {
-        **os.environ,
-        "CRIER_DATA_DIR": str(tmp_path_factory.mktemp("dev") / ".crier"),
-        "CRIER_API_PORT": str(api_port),
-        "CRIER_SANDBOX_PORT": str(sandbox_port),
-        "CRIER_TEMPORAL_PORT": str(temporal_port),
-        "CRIER_TEMPORAL_UI_PORT": str(ui_port),
-        "CRIER_DEV_API_KEY": KEY,
-    }
-    env.pop("CRIER_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "dev"],
-        env=env,
-        cwd=Path(__file__).parent.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    running = DevStack(
-        process=process,
-        api=f"http://127.0.0.1:{api_port}",
-        sandbox=f"http://127.0.0.1:{sandbox_port}",
-        temporal=f"127.0.0.1:{temporal_port}",
-        ports=[api_port, sandbox_port, temporal_port, ui_port],
-    )
-
-    def drain() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            running.output.append(line)
-
-    threading.Thread(target=drain, daemon=True).start()
-    try:
-        wait_for(
-            lambda: (
-                any("crier is running" in line for line in running.output)
-                or process.poll() is not None
-            ),
-            timeout=120,
-            what="`crier dev` to come up",
-        )
-        assert process.poll() is None, "".join(running.output)
+    data_dir = tmp_path_factory.mktemp("dev") / ".crier"
+    with dev_stack(data_dir, StackPorts.free(), key=KEY) as running:
         yield running
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
 
 
 def test_it_prints_every_url_and_is_ready(stack: DevStack) -> None:
