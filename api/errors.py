@@ -7,7 +7,41 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+_MEANINGS = {
+    400: "The request cannot be used (an unknown or spent connect link, say)",
+    401: "No API key, or an unknown or revoked one",
+    403: "The key lacks the scope, or the tenant's plan does not allow it",
+    404: "No such resource for this key's tenant and mode",
+    409: "The resource is not in a state that allows this",
+    422: "The request is invalid: every problem is listed",
+    502: "The platform did not answer as expected",
+    503: "Temporal or a worker did not answer in time; nothing was lost",
+}
+
+# Documented on every /v1 route, so the OpenAPI schema describes every answer the API gives.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": meaning}
+    for status, meaning in _MEANINGS.items()
+}
 
 
 class ApiError(Exception):

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api.errors import install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.media_facts import media_client
 from api.routes import accounts, aggregators, connections, health, lifecycle, posts, targets
 from api.temporal_connection import TemporalConnection
@@ -45,10 +45,6 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     )
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(accounts.router)
-    app.include_router(connections.router)
-    app.include_router(posts.router)
-    app.include_router(lifecycle.router)
-    app.include_router(targets.router)
-    app.include_router(aggregators.router)
+    for routes in (accounts, connections, posts, lifecycle, targets, aggregators):
+        app.include_router(routes.router, responses=ERROR_RESPONSES)
     return app

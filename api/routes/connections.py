@@ -138,7 +138,11 @@ async def _password_connect(
     return Envelope(data=await connection_view(session, connection))
 
 
-@router.get("/v1/oauth/{platform}/callback", response_model=Envelope[ConnectionPublic])
+@router.get(
+    "/v1/oauth/{platform}/callback",
+    response_model=Envelope[ConnectionPublic],
+    responses={303: {"description": "Sent on to the connection's `return_to`"}},
+)
 async def oauth_callback(
     platform: Platform,
     session: SessionDep,
