@@ -34,7 +34,9 @@ schema = schemathesis.openapi.from_dict(create_app(Settings(env="test")).openapi
 
 
 @schemathesis.check
-def no_crash(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+def no_crash(
+    ctx: Any, response: schemathesis.Response, case: schemathesis.Case[Any]
+) -> bool | None:
     """No 500, ever. A 502 or 503 is an answer the API documents: the platform or Temporal is
     away (Temporal is unreachable in this test on purpose), and nothing was lost."""
     if response.status_code >= 500 and response.status_code not in (502, 503):
@@ -100,7 +102,7 @@ def loop_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopApi]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_no_input_makes_a_server_error_or_an_answer_outside_the_schema(
-    case: schemathesis.Case, loop_api: LoopApi
+    case: schemathesis.Case[Any], loop_api: LoopApi
 ) -> None:
     kwargs = case.as_transport_kwargs(base_url="http://crier.test")
     kwargs["headers"] = {**kwargs.get("headers", {}), "Authorization": f"Bearer {loop_api.key}"}
