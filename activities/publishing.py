@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
 
 import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.ledger import Ledger
 from activities.records import notify_if_needed
 from activities.routing import aggregator_candidates
 from core.config import Settings
@@ -18,10 +22,12 @@ from core.messages import (
     CHECK_TARGET,
     PREPARE_TARGET,
     PUBLISH_TARGET,
+    RECONCILE_TARGET,
     RECORD_TARGET_STATE,
     Preparation,
     PublishOutcome,
     Readiness,
+    ReconcileRequest,
     TargetStateUpdate,
 )
 from core.models import Account, Attempt, Post, Target, Tenant
@@ -29,23 +35,28 @@ from core.post_status import refresh_post_status
 from core.status import AccountStatus, TargetMode, TargetStatus
 from core.vault import Vault
 from providers.aggregators.failover import AggregatorCandidate, publish_with_failover
-from providers.base import AccountCredentials, PostContent, Provider, Published
-from providers.errors import AuthError, ProviderError, RateLimitedError
+from providers.base import (
+    CLOCK_SKEW,
+    AccountCredentials,
+    NotCheckable,
+    PostContent,
+    Provider,
+)
+from providers.errors import AuthError, ProviderError, RateLimitedError, TransientError
 from providers.registry import PROVIDERS, base_url
 
 log = logging.getLogger(__name__)
 
 # States the publish activity itself ends in; finding one means an earlier try already did it.
 DELIVERED = (TargetStatus.PUBLISHED, TargetStatus.DRAFTED, TargetStatus.READY_FOR_MANUAL)
+SETTLED = (*DELIVERED, TargetStatus.UNCONFIRMED)
+# A platform acts on a request within moments of receiving it: this long after a try's last
+# moment to send, a lookup sees whatever that try made.
+SETTLE_MARGIN = timedelta(seconds=5)
+# Waits longer than this are left to Temporal's retry, not slept through inside the activity.
+LONGEST_INLINE_WAIT = timedelta(seconds=30)
 
-
-def content_fingerprint(content: PostContent) -> str:
-    """Identifies what was sent, so a later attempt can recognise its own post on the platform."""
-    digest = hashlib.sha256()
-    for part in (content.text, *content.media_urls, content.link or ""):
-        digest.update(part.encode())
-        digest.update(b"\x00")
-    return digest.hexdigest()
+T = TypeVar("T")
 
 
 def to_application_error(error: ProviderError, settings: Settings) -> ApplicationError:
@@ -88,6 +99,7 @@ class PublishActivities:
         self._http = http
         self._vault = vault
         self._settings = settings
+        self._ledger = Ledger(db)
 
     async def _delivery(self, target_id: str) -> Delivery:
         async with self._db.session() as session:
@@ -127,20 +139,44 @@ class PublishActivities:
 
     @activity.defn(name=PREPARE_TARGET)
     async def prepare_target(self, target_id: str) -> Preparation:
-        """Upload media, create containers: nothing public yet."""
+        """Upload media, create containers: nothing public yet, except on a platform whose
+        `prepare` posts (TikTok), where it runs under the attempt ledger."""
         delivery = await self._delivery(target_id)
+        guarded = delivery.provider.rules.publishes_at_prepare
+        if guarded:
+            await self._wait_for_earlier_try(target_id)
+            delivery = await self._delivery(target_id)
+        if delivery.target.status in SETTLED:
+            return Preparation()  # an earlier try settled it; check and publish will see
+        attempt = None
+        if guarded:
+            if await self._resolve_unknown(delivery, Preparation()) is not None:
+                return Preparation()
+            attempt = await self._ledger.open(target_id, delivery.content, budget=self._budget)
         try:
-            return await delivery.provider.prepare(
-                delivery.authorized(), delivery.content, draft=delivery.draft
+            prepare = delivery.provider.prepare
+            credentials = delivery.authorized()
+            prepared = await self._within_budget(
+                attempt,
+                delivery,
+                lambda: prepare(credentials, delivery.content, draft=delivery.draft),
             )
         except ProviderError as error:
-            await self._note_error(target_id, error)
+            if attempt is not None:
+                await self._ledger.failed(target_id, attempt.id, error)
+            else:
+                await self._note_error(target_id, error)
             raise to_application_error(error, self._settings) from None
+        if attempt is not None:
+            await self._ledger.accepted(attempt.id)
+        return prepared
 
     @activity.defn(name=CHECK_TARGET)
     async def check_target(self, target_id: str, prepared: Preparation) -> Readiness:
         """Read-only: is what prepare made ready (encoded, processed)?"""
         delivery = await self._delivery(target_id)
+        if delivery.target.status in SETTLED:
+            return Readiness(state="ready")
         try:
             return await delivery.provider.check(delivery.authorized(), prepared)
         except ProviderError as error:
@@ -150,60 +186,144 @@ class PublishActivities:
     async def publish_target(
         self, target_id: str, prepared: Preparation | None = None
     ) -> PublishOutcome:
-        """The one call that makes the post public, recorded as an attempt."""
+        """The one call that makes the post public, recorded as an attempt. An earlier attempt
+        whose answer was lost is resolved first, so a post that went out is never sent twice."""
+        await self._wait_for_earlier_try(target_id)
         delivery = await self._delivery(target_id)
         target = delivery.target
-        if target.status in DELIVERED:
-            return PublishOutcome(
-                external_id=target.external_id, url=target.external_url, status=target.status
-            )
+        if target.status in SETTLED:
+            return _outcome_of(target)
         if delivery.draft and not delivery.provider.rules.supports_drafts:
             # Nothing to call: the platform keeps no drafts, so a person posts the text.
             await self._set_status(target_id, TargetStatus.READY_FOR_MANUAL)
             return PublishOutcome(status=TargetStatus.READY_FOR_MANUAL)
-        attempt = await self._open_attempt(target_id, delivery.content)
+        prepared = prepared or Preparation()
+        status = TargetStatus.DRAFTED if delivery.draft else TargetStatus.PUBLISHED
+        settled = await self._resolve_unknown(delivery, prepared)
+        if settled is not None:
+            return settled
+        attempt = await self._ledger.open(target_id, delivery.content, budget=self._budget)
         delivered_by = "direct"
         try:
             if delivery.aggregators is not None:
                 # An aggregator uploads, waits and posts inside one call of its own API.
-                published, delivered_by = await publish_with_failover(
-                    delivery.aggregators, target.platform.value, delivery.content
+                aggregators = delivery.aggregators
+                published, delivered_by = await self._within_budget(
+                    attempt,
+                    delivery,
+                    lambda: publish_with_failover(
+                        aggregators, target.platform.value, delivery.content
+                    ),
                 )
             else:
-                published = await delivery.provider.publish(
-                    delivery.authorized(),
-                    delivery.content,
-                    prepared or Preparation(),
-                    draft=delivery.draft,
+                publish = delivery.provider.publish
+                credentials = delivery.authorized()
+                published = await self._within_budget(
+                    attempt,
+                    delivery,
+                    lambda: publish(credentials, delivery.content, prepared, draft=delivery.draft),
                 )
         except ProviderError as error:
-            await self._finish_attempt(target_id, attempt.id, error=error)
+            await self._ledger.failed(target_id, attempt.id, error)
             raise to_application_error(error, self._settings) from None
-
-        status = TargetStatus.DRAFTED if delivery.draft else TargetStatus.PUBLISHED
-        await self._finish_attempt(
-            target_id, attempt.id, published=published, status=status, delivered_by=delivered_by
+        await self._ledger.succeeded(
+            target_id, attempt.id, published, status=status, delivered_by=delivered_by
         )
         return PublishOutcome(external_id=published.external_id, url=published.url, status=status)
 
-    async def _open_attempt(self, target_id: str, content: PostContent) -> Attempt:
-        """Write the attempt before the platform is called: the ledger of what may be live."""
-        async with self._db.session() as session:
-            target = await session.get(Target, target_id)
-            assert target is not None
-            target.status = TargetStatus.PUBLISHING
-            target.attempt_count += 1
-            target.updated_at = utcnow()
-            attempt = Attempt(
-                target_id=target.id,
-                number=target.attempt_count,
-                fingerprint=content_fingerprint(content),
+    @activity.defn(name=RECONCILE_TARGET)
+    async def reconcile_target(self, request: ReconcileRequest) -> PublishOutcome:
+        """After publishing gave up: is a lost attempt's post live after all? `dead` if not."""
+        await self._wait_for_earlier_try(request.target_id)
+        delivery = await self._delivery(request.target_id)
+        if delivery.target.status in SETTLED:
+            return _outcome_of(delivery.target)
+        settled = await self._resolve_unknown(delivery, request.prepared or Preparation())
+        return settled or PublishOutcome(status=TargetStatus.DEAD)
+
+    @property
+    def _budget(self) -> timedelta:
+        return self._settings.publish_call_budget
+
+    async def _wait_for_earlier_try(self, target_id: str) -> None:
+        """Temporal retries an activity that timed out even while it still runs (a starved
+        worker, say). An attempt still `sent` may belong to such a try: wait until its calls can
+        no longer leave (its `send_by`) and the platform has acted, so a lookup is the truth."""
+        attempt = await self._ledger.unresolved(target_id)
+        if attempt is None or attempt.outcome != "sent" or attempt.send_by is None:
+            return
+        remaining = attempt.send_by + SETTLE_MARGIN - utcnow()
+        if remaining <= timedelta(0):
+            return
+        if remaining > LONGEST_INLINE_WAIT:
+            raise ApplicationError(
+                "an earlier try may still be sending; looking once it cannot",
+                type="TransientError",
+                next_retry_delay=remaining,
             )
-            session.add(target)
-            session.add(attempt)
-            await refresh_post_status(session, target.post_id)
-            await session.commit()
-            return attempt
+        await asyncio.sleep(remaining.total_seconds())
+
+    async def _within_budget(
+        self, attempt: Attempt | None, delivery: Delivery, call: Callable[[], Awaitable[T]]
+    ) -> T:
+        """Make the platform calls only while the attempt may still send, and stop them at its
+        `send_by`: after that a later try may be asking the platform what happened."""
+        if attempt is None or attempt.send_by is None:
+            return await call()
+        platform = delivery.target.platform.value
+        remaining = (attempt.send_by - utcnow()).total_seconds()
+        if remaining <= 0:
+            raise TransientError(
+                "this try ran out of time before sending", platform=platform, maybe_sent=False
+            )
+        try:
+            async with asyncio.timeout(remaining):
+                return await call()
+        except TimeoutError:
+            raise TransientError("no answer within the call budget", platform=platform) from None
+
+    async def _resolve_unknown(
+        self, delivery: Delivery, prepared: Preparation
+    ) -> PublishOutcome | None:
+        """If the last attempt's answer was lost, ask the platform whether its post exists.
+
+        Returns the outcome when that settles the target (found live, or no way to tell);
+        None when there was nothing to resolve or the post never landed, so posting is safe.
+        """
+        target = delivery.target
+        unresolved = await self._ledger.unresolved(target.id)
+        if unresolved is None:
+            return None
+        status = TargetStatus.DRAFTED if delivery.draft else TargetStatus.PUBLISHED
+        try:
+            if delivery.aggregators is not None:
+                raise NotCheckable("the aggregators offer no lookup of a post by its content")
+            if delivery.draft:
+                raise NotCheckable("platforms do not list unpublished drafts")
+            found = await delivery.provider.find_published(
+                delivery.authorized(),
+                delivery.content,
+                prepared,
+                since=unresolved.started_at - CLOCK_SKEW,
+            )
+        except NotCheckable as why:
+            reason = (
+                f"attempt {unresolved.number} may have published, but its answer was lost and "
+                f"{target.platform} offers no way to check ({why}); look at the account, then "
+                "retry the target only if the post is not there"
+            )
+            await self._ledger.unconfirmed(target.id, unresolved.id, reason)
+            return PublishOutcome(status=TargetStatus.UNCONFIRMED)
+        except ProviderError as error:
+            # The lookup itself failed: the attempt stays open and the next try looks again.
+            raise to_application_error(error, self._settings) from None
+        if found is None:
+            await self._ledger.not_found(unresolved.id)
+            return None
+        await self._ledger.succeeded(
+            target.id, unresolved.id, found, status=status, delivered_by="direct", found=True
+        )
+        return PublishOutcome(external_id=found.external_id, url=found.url, status=status)
 
     async def _set_status(self, target_id: str, status: TargetStatus) -> None:
         async with self._db.session() as session:
@@ -233,46 +353,6 @@ class PublishActivities:
             access_token=self._vault.decrypt(account.access_token_enc),
         )
 
-    async def _finish_attempt(
-        self,
-        target_id: str,
-        attempt_id: str,
-        *,
-        published: Published | None = None,
-        status: TargetStatus = TargetStatus.PUBLISHED,
-        error: ProviderError | None = None,
-        delivered_by: str | None = None,
-    ) -> None:
-        now = utcnow()
-        async with self._db.session() as session:
-            attempt = await session.get(Attempt, attempt_id)
-            target = await session.get(Target, target_id)
-            assert attempt is not None and target is not None
-            attempt.finished_at = now
-            target.updated_at = now
-            if error is not None:
-                attempt.outcome = "failed"
-                attempt.error_kind = error.kind
-                attempt.error_code = error.code
-                attempt.error = error.message
-                target.last_error = error.summary()
-            elif published is not None:
-                attempt.outcome = "confirmed"
-                attempt.response_summary = f"id={published.external_id}"
-                target.status = status
-                target.external_id = published.external_id
-                target.external_url = published.url
-                target.published_at = now
-                target.delivered_by = delivered_by
-                target.last_error = None
-            session.add(attempt)
-            session.add(target)
-            await refresh_post_status(session, target.post_id)
-            await session.commit()
-        log.info(
-            "target %s attempt %s %s", target_id, attempt_id, "failed" if error else "confirmed"
-        )
-
     @activity.defn(name=RECORD_TARGET_STATE)
     async def record_target_state(self, update: TargetStateUpdate) -> None:
         async with self._db.session() as session:
@@ -293,3 +373,9 @@ class PublishActivities:
             session.add(target)
             await refresh_post_status(session, target.post_id)
             await session.commit()
+
+
+def _outcome_of(target: Target) -> PublishOutcome:
+    return PublishOutcome(
+        external_id=target.external_id, url=target.external_url, status=target.status
+    )

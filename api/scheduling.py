@@ -92,6 +92,7 @@ async def start_target_workflow(
         media_poll=settings.media_poll_interval,
         budgets=list(rules_for(target.platform).budgets),
         refreshes_token=not routed,
+        reconciles=True,
     )
     return await client.start_workflow(
         PublishTargetWorkflow.run,

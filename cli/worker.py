@@ -60,6 +60,7 @@ async def worker_for(
                 publishing.prepare_target,
                 publishing.check_target,
                 publishing.publish_target,
+                publishing.reconcile_target,
                 publishing.record_target_state,
                 budgets.reserve_publish_slot,
                 tokens.ensure_fresh_token,

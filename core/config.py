@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     publish_backoff: float = 3.0
     publish_max_interval: timedelta = timedelta(hours=1)
     publish_start_to_close: timedelta = timedelta(minutes=2)
+    # How long one try's platform calls may take, from its ledger entry: shorter than the
+    # activity's start-to-close, so a try that timed out has stopped sending before the next
+    # one asks the platform what happened.
+    publish_call_budget: timedelta = timedelta(seconds=60)
     rate_limit_default_wait: timedelta = timedelta(minutes=15)
     # A target that wakes later than this after its time ends `missed` (seed 000: 10 min).
     missed_grace_period: timedelta = timedelta(minutes=10)
@@ -122,6 +126,15 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.env in ("development", "test")
+
+    @model_validator(mode="after")
+    def _call_budget_fits(self) -> Settings:
+        if self.publish_call_budget >= self.publish_start_to_close:
+            raise ValueError(
+                "CRIER_PUBLISH_CALL_BUDGET must be shorter than CRIER_PUBLISH_START_TO_CLOSE: a "
+                "try must stop sending before the next one may start"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_dev_secrets(self) -> Settings:

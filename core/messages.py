@@ -49,6 +49,9 @@ class PublishTargetInput(BaseModel):
     # targets delivered through an aggregator, which holds its own tokens; off in histories
     # recorded before refresh existed, so they replay unchanged.
     refreshes_token: bool = False
+    # When publishing gives up, ask the platform first whether a lost attempt's post is live
+    # (issue 6). Off in histories recorded before reconciliation existed.
+    reconciles: bool = False
 
 
 class Preparation(BaseModel):
@@ -87,6 +90,11 @@ class PublishOutcome(BaseModel):
     external_id: str | None = None
     url: str | None = None
     status: TargetStatus = TargetStatus.PUBLISHED  # or drafted, ready_for_manual
+
+
+class ReconcileRequest(BaseModel):
+    target_id: str
+    prepared: Preparation | None = None  # what prepare made (containers), when it ran
 
 
 class TargetStateUpdate(BaseModel):
@@ -133,6 +141,7 @@ CHECK_TARGET = "check_target"
 PUBLISH_TARGET = "publish_target"
 RECORD_TARGET_STATE = "record_target_state"
 ENSURE_FRESH_TOKEN = "ensure_fresh_token"
+RECONCILE_TARGET = "reconcile_target"
 CHECK_ACCOUNT_TOKENS = "check_account_tokens"
 
 # ApplicationError types raised by activities; the workflow's retry policy and its verdict

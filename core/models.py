@@ -169,6 +169,10 @@ class Attempt(SQLModel, table=True):
     outcome: str = Field(default="sent", max_length=32)  # sent | confirmed | failed
     fingerprint: str = Field(max_length=64)
     started_at: datetime = _created()
+    # The call may leave no later than this: a try that is still running past it (a slow
+    # worker whose activity timed out) gives up instead of sending, and a later try waits
+    # until then before it asks the platform whether the post exists.
+    send_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error_kind: str | None = Field(default=None, max_length=32)  # transient, rate_limited, ...
     error_code: str | None = Field(default=None, max_length=64)  # the platform's own code

@@ -44,8 +44,15 @@ TERMINAL_STATUSES = frozenset(
 
 
 # The states a person may send back to publishing with POST /v1/targets/{id}/retry.
+# `unconfirmed` too: the person has looked at the account and found no post.
 RETRYABLE_STATUSES = frozenset(
-    {TargetStatus.FAILED, TargetStatus.DEAD, TargetStatus.MISSED, TargetStatus.EXPIRED}
+    {
+        TargetStatus.FAILED,
+        TargetStatus.DEAD,
+        TargetStatus.MISSED,
+        TargetStatus.EXPIRED,
+        TargetStatus.UNCONFIRMED,
+    }
 )
 # Before the platform is called: a post may still be edited, rescheduled or cancelled.
 PENDING_STATUSES = frozenset(
@@ -55,7 +62,13 @@ PENDING_STATUSES = frozenset(
 
 # Ends a tenant should hear about (a Notification row now, webhooks later).
 NOTIFY_STATUSES = frozenset(
-    {TargetStatus.FAILED, TargetStatus.DEAD, TargetStatus.MISSED, TargetStatus.EXPIRED}
+    {
+        TargetStatus.FAILED,
+        TargetStatus.DEAD,
+        TargetStatus.MISSED,
+        TargetStatus.EXPIRED,
+        TargetStatus.UNCONFIRMED,
+    }
 )
 
 
@@ -75,6 +88,21 @@ def aggregate_status(statuses: Iterable[str]) -> str:
     if distinct & {TargetStatus.PUBLISHED, TargetStatus.DRAFTED}:
         return "partially_published"
     return "mixed"
+
+
+class AttemptOutcome(StrEnum):
+    """One platform call that can make a post public (activities/ledger.py)."""
+
+    SENT = "sent"  # written before the call; still so if the worker died during it
+    CONFIRMED = "confirmed"  # the platform answered with the post
+    FAILED = "failed"  # the platform refused, or the request never left
+    UNKNOWN = "unknown"  # the answer was lost: the post may or may not exist
+    FOUND = "found"  # a later lookup found the post live: recorded, not posted again
+    NOT_FOUND = "not_found"  # a later lookup showed it never landed
+    ABANDONED = "abandoned"  # a person looked, found nothing, and retried
+
+
+UNRESOLVED_OUTCOMES = frozenset({AttemptOutcome.SENT, AttemptOutcome.UNKNOWN})
 
 
 class TargetMode(StrEnum):

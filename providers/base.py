@@ -7,6 +7,10 @@ between them (STYLE.md: separate the mutation from the wait):
   only ids (it travels through Temporal history), never a token.
 - `check` is read-only: is what `prepare` made ready (a video encoded, an image processed)?
 - `publish` is the one call that makes the post public, and is made once.
+- `find_published` answers, after a publish whose answer was lost, whether the post went out
+  anyway: the platform's own lookups (recent posts matched by text and time, a container's
+  status, a fixed record key). A platform with no such lookup raises `NotCheckable`, and the
+  target ends `unconfirmed` rather than risk a second post.
 
 A platform that needs none of this inherits `OneStepPublishing`, whose `prepare` and `check`
 do nothing, and whose rules say `prepares=False` so the workflow skips them.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 import httpx
@@ -79,12 +84,24 @@ class PlatformRules:
     requires_media: bool = False  # Instagram, TikTok, YouTube, Pinterest: no text-only posts
     supports_drafts: bool = False  # the platform keeps an unpublished post for a person
     prepares: bool = False  # needs prepare/check before publish (media upload, containers)
+    # The post goes public at `prepare`, not `publish` (TikTok's init posts; `check` watches
+    # it process): the attempt ledger then guards `prepare`.
+    publishes_at_prepare: bool = False
     # Known caps on publishes per account; a due target waits for room instead of failing.
     budgets: tuple[PublishBudget, ...] = ()
     # How the platform counts text: X weighs characters and URLs, Bluesky counts graphemes.
     text_length: Callable[[str], int] = len
     unit: str = "characters"
     media: MediaRules | None = None
+
+
+class NotCheckable(Exception):
+    """The platform offers no way to learn whether an earlier publish went out."""
+
+
+# Platform clocks and ours disagree a little: a post stamped slightly before the attempt began
+# is still that attempt's.
+CLOCK_SKEW = timedelta(minutes=2)
 
 
 class Provider(Protocol):
@@ -107,6 +124,17 @@ class Provider(Protocol):
         *,
         draft: bool = False,
     ) -> Published: ...
+
+    async def find_published(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The post `content` made by an attempt that began at `since`, if it is live."""
+        ...
 
 
 class OneStepPublishing:

@@ -2,11 +2,19 @@
 
 Images go up as blobs in `prepare` and are referenced by the post record in `publish`. The PDS
 deletes a blob no record references within minutes, so nothing must wait between the two.
+
+`prepare` also fixes the post's record key (a TID, as the PDS would mint), so every try of
+`publish` writes to the same key: the PDS refuses a second record there, and `find_published`
+asks `getRecord` for that key. A lookup that misses the key reads the account's recent records
+too (`listRecords`), for an attempt made under another key: a run of the target before this one
+prepared its own, or a publish made without `prepare`, where the PDS picked the key.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
+import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -18,6 +26,7 @@ from providers.base import (
     READY,
     AccountCredentials,
     MediaRules,
+    NotCheckable,
     PlatformRules,
     PostContent,
     Preparation,
@@ -42,6 +51,12 @@ POST = "app.bsky.feed.post"
 MAX_BLOB_BYTES = 2_000_000
 _URL = re.compile(r"https?://[^\s<>\"'`]+")
 _TRAILING = ".,;:!?\"')]}"
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable (atproto TID spec)
+LOOKUP_PAGE_SIZE = 100  # listRecords' maximum `limit`
+MAX_LOOKUP_PAGES = 3
+# Our record key is minted at prepare, and publish may be retried for a while after it: a key
+# this much older than the attempt cannot be the attempt's, so listing stops there.
+KEY_AGE_LIMIT = timedelta(hours=6)
 
 # No grapheme library is installed, so this follows UAX #29's extended grapheme rules closely
 # enough for what people post: combining marks, ZWJ emoji sequences, skin tones, flags, Hangul.
@@ -156,7 +171,8 @@ class BlueskyProvider:
         self, account: AccountCredentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
         blobs = [await self._upload_blob(account, url) for url in content.media_urls]
-        return Preparation(ids={"blobs": blobs})
+        # Fixed before the first createRecord: see the module docstring.
+        return Preparation(ids={"blobs": blobs, "rkey": new_tid()})
 
     async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
         return READY  # a blob is usable as soon as uploadBlob answers
@@ -169,7 +185,8 @@ class BlueskyProvider:
         *,
         draft: bool = False,
     ) -> Published:
-        blobs = (prepared or Preparation()).ids.get("blobs")
+        prepared = prepared or Preparation()
+        blobs = prepared.ids.get("blobs")
         if content.media_urls and not blobs:
             blobs = (await self.prepare(account, content)).ids["blobs"]
         created_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -193,11 +210,85 @@ class BlueskyProvider:
                 "external": {"uri": content.link, "title": content.title or "", "description": ""},
             }
         body: dict[str, Any] = {"repo": account.external_id, "collection": POST, "record": record}
-        if rkey := content.options.get("rkey"):
-            body["rkey"] = str(rkey)
-        created = await self._call(account, "POST", "com.atproto.repo.createRecord", json=body)
+        rkey = record_key(content, prepared)
+        if rkey:
+            body["rkey"] = rkey
+        try:
+            created = await self._call(account, "POST", "com.atproto.repo.createRecord", json=body)
+        except ContentError as error:
+            # Our own key already holds this post: an earlier try whose answer was lost made
+            # it, so it is that try's post, not a duplicate. A key the caller chose may name an
+            # older post of theirs, which stays a refusal, as does a different record.
+            if not (
+                rkey
+                and "rkey" not in content.options
+                and "exist" in f"{error.code} {error.message}".lower()
+            ):
+                raise
+            existing = await self._get_record(account, rkey)
+            if existing is None or not record_matches(existing["value"], content, blobs):
+                raise
+            created = existing
         uri = str(created["uri"])
         return Published(external_id=uri, url=post_url(uri))
+
+    async def find_published(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        blobs = prepared.ids.get("blobs")
+        rkey = record_key(content, prepared)
+        found = await self._get_record(account, rkey) if rkey else None
+        if found is not None and record_matches(found["value"], content, blobs):
+            uri = str(found["uri"])
+            return Published(external_id=uri, url=post_url(uri))
+        # Not at our key: the attempt may have written under another (see the module).
+        return await self._find_listed(account, content, blobs, since=since)
+
+    async def _find_listed(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        blobs: list[dict[str, Any]] | None,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The account's newest post records (listRecords answers newest key first), matched
+        on text, embed and a createdAt no earlier than `since`."""
+        params: dict[str, Any] = {
+            "repo": account.external_id,
+            "collection": POST,
+            "limit": LOOKUP_PAGE_SIZE,
+        }
+        for _ in range(MAX_LOOKUP_PAGES):
+            page = await self._call(account, "GET", "com.atproto.repo.listRecords", params=params)
+            records: list[dict[str, Any]] = page.get("records") or []
+            for listed in records:
+                value = listed.get("value") or {}
+                created = parse_time(value.get("createdAt"))
+                if created and created >= since and record_matches(value, content, blobs):
+                    uri = str(listed["uri"])
+                    return Published(external_id=uri, url=post_url(uri))
+            if not records or not page.get("cursor") or _older(records[-1], since):
+                return None
+            params["cursor"] = page["cursor"]
+        raise NotCheckable(
+            f"the account made over {MAX_LOOKUP_PAGES * LOOKUP_PAGE_SIZE} posts since "
+            f"{since:%Y-%m-%d %H:%M} UTC, more than crier reads back"
+        )
+
+    async def _get_record(self, account: AccountCredentials, rkey: str) -> dict[str, Any] | None:
+        params = {"repo": account.external_id, "collection": POST, "rkey": rkey}
+        try:
+            return await self._call(account, "GET", "com.atproto.repo.getRecord", params=params)
+        except ContentError as error:
+            if error.code == "RecordNotFound":
+                return None
+            raise
 
     async def _upload_blob(self, account: AccountCredentials, url: str) -> dict[str, Any]:
         try:
@@ -234,6 +325,67 @@ class BlueskyProvider:
             data: dict[str, Any] = response.json()
             return data
         raise xrpc_error(response)
+
+
+def new_tid() -> str:
+    """A timestamp identifier: microseconds since the epoch, then a random 10-bit clock id."""
+    value = time.time_ns() // 1_000 << 10 | secrets.randbelow(1024)
+    return "".join(TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
+
+
+def tid_time(rkey: str) -> datetime | None:
+    """When a TID record key was minted; None for a key that is not a TID."""
+    if len(rkey) != 13 or any(char not in TID_ALPHABET for char in rkey):
+        return None
+    value = 0
+    for char in rkey:
+        value = value << 5 | TID_ALPHABET.index(char)
+    return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
+
+
+def record_key(content: PostContent, prepared: Preparation) -> str | None:
+    """The key the post is written under: the caller's, else the one `prepare` fixed."""
+    chosen = content.options.get("rkey") or prepared.ids.get("rkey")
+    return str(chosen) if chosen else None
+
+
+def parse_time(raw: object) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def record_matches(
+    value: dict[str, Any], content: PostContent, blobs: list[dict[str, Any]] | None
+) -> bool:
+    """Is this post record the one `publish` writes for `content`: its text, and its embed
+    (the same blobs, which are content-addressed, or the same link card)?"""
+    if value.get("text") != content.text:
+        return False
+    embed = value.get("embed") or {}
+    if content.media_urls:
+        images = embed.get("images") or []
+        if embed.get("$type") != "app.bsky.embed.images" or len(images) != len(content.media_urls):
+            return False
+        if blobs:
+            sent = [blob["ref"]["$link"] for blob in blobs]
+            return [((i.get("image") or {}).get("ref") or {}).get("$link") for i in images] == sent
+        return True
+    if content.link:
+        external = embed.get("external") or {}
+        return (
+            embed.get("$type") == "app.bsky.embed.external" and external.get("uri") == content.link
+        )
+    return not embed
+
+
+def _older(listed: dict[str, Any], since: datetime) -> bool:
+    """Is this record, and so every one listed after it, too old to be the attempt's?"""
+    rkey = str(listed.get("uri", "")).rsplit("/", 1)[-1]
+    minted = tid_time(rkey) or parse_time((listed.get("value") or {}).get("createdAt"))
+    return minted is not None and minted < since - KEY_AGE_LIMIT
 
 
 def post_url(uri: str) -> str:

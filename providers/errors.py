@@ -34,9 +34,27 @@ class ProviderError(Exception):
 
 
 class TransientError(ProviderError):
-    """5xx, timeouts, connection errors, the platform's "try again" codes: retry with backoff."""
+    """5xx, timeouts, connection errors, the platform's "try again" codes: retry with backoff.
+
+    `maybe_sent` says whether the platform may have acted on the request anyway: a timeout
+    after the request went out, a dropped answer, a 5xx from a gateway. Only a connection
+    that never opened is known not to have sent anything. Before a publish that failed this
+    way is tried again, the platform is asked whether the post exists (reconciliation).
+    """
 
     kind = "transient"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        platform: str,
+        code: str | None = None,
+        http_status: int | None = None,
+        maybe_sent: bool = True,
+    ) -> None:
+        super().__init__(message, platform=platform, code=code, http_status=http_status)
+        self.maybe_sent = maybe_sent
 
 
 class RateLimitedError(ProviderError):

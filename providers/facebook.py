@@ -2,11 +2,24 @@
 
 Publishes with the Page token (seed 003: never the user token). Photos are uploaded unpublished
 and attached to one feed post, so a multi-photo post is a single post on the Page.
+
+A publish whose answer was lost is looked for among the Page's own posts
+(`GET /{page-id}/published_posts`, newest first, `since` the attempt began), matched on the exact
+message sent; the message is the key because the Page's attachments are Facebook's copies, whose
+URLs say nothing of ours. Two limits make it NotCheckable instead: a draft (an unpublished
+"dark" post) is listed by no edge a Page token may read now that promotable_posts is gone, and
+a post without a message has nothing to be recognised by. `find_published` is not told whether
+the attempt made a draft: `prepare` notes it, but only a post with photos is prepared, so a
+text-only draft is looked for as a published post (and not found).
+
+Graph's duplicate refusal (code 506, "Duplicate status message") names no post, so `publish`
+cannot turn it into the live one: it stays a content error. The lookup above runs before any
+retry, so a retry reaches 506 only for a post the lookup did not find.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -15,6 +28,7 @@ from core.status import Platform
 from providers.base import (
     AccountCredentials,
     MediaRules,
+    NotCheckable,
     OneStepPublishing,
     PlatformRules,
     PostContent,
@@ -23,7 +37,7 @@ from providers.base import (
     Published,
 )
 from providers.errors import ProviderError
-from providers.graph import GraphErrors
+from providers.graph import GraphErrors, earliest_match
 from providers.http import answered
 
 # Facebook's own subcodes beyond Graph's common table (PLATFORMS.md §1, Postiz).
@@ -55,9 +69,12 @@ class FacebookProvider(OneStepPublishing):
     async def prepare(
         self, account: AccountCredentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
-        """Photos go up unpublished first; they appear only when the feed post attaches them."""
+        """Photos go up unpublished first; they appear only when the feed post attaches them.
+
+        Whether the post is a draft is noted too: `find_published` is not told the mode, and
+        a draft is in no list Graph offers, so it must not be looked for as a published post."""
         photos = [await self._upload_unpublished_photo(account, url) for url in content.media_urls]
-        return Preparation(ids={"photos": photos})
+        return Preparation(ids={"photos": photos, "draft": draft})
 
     async def publish(
         self,
@@ -82,6 +99,50 @@ class FacebookProvider(OneStepPublishing):
         created = await self._call("POST", f"/{page}/feed", json=body)
         post_id = str(created["id"])
         return Published(external_id=post_id, url=await self._permalink(account, post_id))
+
+    async def find_published(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The Page post carrying exactly this message, created at or after `since`."""
+        # Only a post with photos is prepared, so only then is the draft flag kept; without it
+        # the attempt is taken for a published post (find_published is not told the mode).
+        if prepared.ids.get("draft"):
+            raise NotCheckable(
+                "Graph lists no unpublished (draft) Page posts to a Page token: "
+                "promotable_posts, which did, no longer exists"
+            )
+        if not content.text:
+            raise NotCheckable("a post without a message cannot be told apart on the Page")
+        page = account.external_id
+
+        async def fetch(params: dict[str, str]) -> dict[str, Any]:
+            return await self._call(
+                "GET",
+                f"/{page}/published_posts",
+                params=params | {"fields": "id,message,created_time,permalink_url"},
+                headers={"Authorization": f"OAuth {account.access_token}"},
+            )
+
+        found = await earliest_match(
+            fetch,
+            since=since,
+            time_field="created_time",
+            matches=lambda post: post.get("message") == content.text,
+            what="Page posts",
+        )
+        if found is None:
+            return None
+        post_id = str(found["id"])
+        url = found.get("permalink_url")
+        return Published(
+            external_id=post_id,
+            url=str(url) if url else await self._permalink(account, post_id),
+        )
 
     async def _upload_unpublished_photo(self, account: AccountCredentials, url: str) -> str:
         body = {"url": url, "published": False, "access_token": account.access_token}

@@ -8,6 +8,13 @@ The 200 answer says `PROCESSING`, not `LIVE`: Google reviews the post afterwards
 `REJECTED` later. Following it there (a read-only `check` after publish) is out of scope here;
 the post counts as published once Google has accepted it.
 
+After a publish whose answer was lost, `find_published` lists the location's local posts
+(`GET .../localPosts`, pageSize/pageToken) for one created since the attempt began with the
+summary, topic, call to action, event title and photo count `publish` sends. Google documents
+no order for the list, so every page is read, up to a cap; past it the lookup cannot be sure,
+and raises NotCheckable. A post Google has since rejected still counts: it is the attempt's
+own, and posting again would make a second. Google has no duplicate refusal to recover from.
+
 Choices from `PostContent.options`:
 - `topic_type`: STANDARD (default), EVENT or OFFER;
 - `call_to_action`: `{"actionType": ..., "url": ...}`; a bare `content.link` becomes LEARN_MORE;
@@ -29,6 +36,7 @@ from core.status import Platform
 from providers.base import (
     AccountCredentials,
     MediaRules,
+    NotCheckable,
     OneStepPublishing,
     PlatformRules,
     PostContent,
@@ -65,6 +73,10 @@ ERRORS: dict[str, type[ProviderError]] = {
 TOPIC_TYPES = frozenset({"STANDARD", "EVENT", "OFFER"})
 SCHEDULED_TOPICS = frozenset({"EVENT", "OFFER"})  # both need a complete event.schedule
 MAX_SUMMARY = 1500
+
+# Reconciliation: localPosts.list serves at most 100 a page; the pages read before giving up.
+LOOKUP_PAGE_SIZE = 100
+LOOKUP_MAX_PAGES = 10
 
 
 class GoogleBusinessProvider(OneStepPublishing):
@@ -104,9 +116,33 @@ class GoogleBusinessProvider(OneStepPublishing):
         name = created.get("name")
         if not name:
             raise TransientError("200 without the local post's name", platform=PLATFORM)
-        # searchUrl is output-only and may lag behind a PROCESSING post: no url beats a guess.
-        url = created.get("searchUrl")
-        return Published(external_id=str(name), url=str(url) if url else None)
+        return published(created)
+
+    async def find_published(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The location's local post made since `since` from this content, if any."""
+        body = local_post(content)
+        path = f"/{account.external_id}/localPosts"
+        params: dict[str, Any] = {"pageSize": LOOKUP_PAGE_SIZE}
+        for _ in range(LOOKUP_MAX_PAGES):
+            page = await self._call(account, "GET", path, params=params)
+            for post in page.get("localPosts") or []:
+                if created_at(post) >= since and is_the_post(post, body) and post.get("name"):
+                    return published(post)
+            token = page.get("nextPageToken")
+            if not token:
+                return None
+            params["pageToken"] = token
+        raise NotCheckable(
+            f"more than {LOOKUP_PAGE_SIZE * LOOKUP_MAX_PAGES} local posts at "
+            f"{account.external_id}, listed in no documented order; the lookup stops there"
+        )
 
     async def _call(
         self, account: AccountCredentials, method: str, path: str, **kwargs: Any
@@ -158,6 +194,38 @@ def local_post(content: PostContent) -> dict[str, Any]:
                 raise ContentError(f"local posts take photos only, not {url}", platform=PLATFORM)
         body["media"] = [{"mediaFormat": "PHOTO", "sourceUrl": url} for url in content.media_urls]
     return body
+
+
+def published(post: dict[str, Any]) -> Published:
+    # searchUrl is output-only and may lag behind a PROCESSING post: no url beats a guess.
+    url = post.get("searchUrl")
+    return Published(external_id=str(post["name"]), url=str(url) if url else None)
+
+
+def created_at(post: dict[str, Any]) -> datetime:
+    """A local post's createTime (RFC 3339, Z, up to 9 fractional digits, which Python reads
+    to the microsecond); one without it cannot be ruled out by its age."""
+    try:
+        return datetime.fromisoformat(str(post["createTime"]))
+    except (KeyError, ValueError):
+        return datetime.max.replace(tzinfo=UTC)
+
+
+def is_the_post(post: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether a listed local post is the one `body` makes: the fields Google gives back as
+    sent. Photos come back as Google's copies (googleUrl), so only their number counts."""
+    return (
+        post.get("summary", "") == body.get("summary", "")
+        and post.get("topicType", "STANDARD") == body["topicType"]
+        and _action(post) == _action(body)
+        and (post.get("event") or {}).get("title") == (body.get("event") or {}).get("title")
+        and len(post.get("media") or []) == len(body.get("media") or [])
+    )
+
+
+def _action(post: dict[str, Any]) -> tuple[str | None, str | None]:
+    cta = post.get("callToAction") or {}
+    return cta.get("actionType"), cta.get("url")
 
 
 def google_error(response: httpx.Response) -> ProviderError:

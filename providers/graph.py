@@ -1,4 +1,5 @@
-"""What Facebook, Instagram and Threads share: the Graph API's error shape and codes.
+"""What Facebook, Instagram and Threads share: the Graph API's error shape and codes, and the
+paged lookup of an account's recent posts that finds a post whose publish answer was lost.
 
 Branch on `code`, not the HTTP status: Graph answers 400 for most errors and sometimes 403 for
 throttling (Graph API error-handling guide).
@@ -7,12 +8,15 @@ throttling (Graph API error-handling guide).
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from providers.base import NotCheckable
 from providers.errors import (
     AuthError,
     ContentError,
@@ -83,3 +87,70 @@ def _regain_access_after(response: httpx.Response) -> timedelta | None:
     except (ValueError, TypeError, AttributeError):
         return None
     return timedelta(minutes=minutes) if minutes > 0 else None
+
+
+# Finding a post whose publish answer was lost ----------------------------------------------
+
+# A lookup reads an account's recent posts, newest first, page by page along Graph's `after`
+# cursors, and stops at this many: past them it cannot tell, so it says so (NotCheckable)
+# rather than guess "not there" and post a second time. Read at call time, so tests can
+# shrink them.
+LOOKUP_PAGE_SIZE = 50
+LOOKUP_MAX_PAGES = 10
+
+# One page of an edge: the provider's own authenticated GET, given the paging parameters.
+Fetch = Callable[[dict[str, str]], Awaitable[dict[str, Any]]]
+
+
+def unix_seconds(moment: datetime) -> int:
+    """Graph's `since`: whole unix seconds, rounded down so that `moment` itself is included."""
+    return math.floor(_aware(moment).timestamp())
+
+
+def graph_time(value: object) -> datetime | None:
+    """A Graph timestamp ("2019-05-17T16:24:04+0000"), or None if it is not one."""
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
+
+
+async def earliest_match(
+    fetch: Fetch,
+    *,
+    since: datetime,
+    time_field: str,
+    matches: Callable[[dict[str, Any]], bool],
+    what: str,
+) -> dict[str, Any] | None:
+    """The earliest item of an edge created at or after `since` for which `matches` holds.
+
+    The edge is asked for items `since` then, and each item's own creation time is checked
+    too: Graph applies `since` to some edges by their updated time. Items come newest first,
+    so the last match read is the earliest, the one the lost attempt most likely made.
+    """
+    since = _aware(since)
+    found: dict[str, Any] | None = None
+    after: str | None = None
+    for _ in range(LOOKUP_MAX_PAGES):
+        params = {"since": str(unix_seconds(since)), "limit": str(LOOKUP_PAGE_SIZE)}
+        page = await fetch(params | ({"after": after} if after else {}))
+        for item in page.get("data") or []:
+            created = graph_time(item.get(time_field))
+            if created is not None and created >= since and matches(item):
+                found = item
+        paging = page.get("paging") or {}
+        after = (paging.get("cursors") or {}).get("after")
+        if not paging.get("next") or not after:
+            return found
+    if found is not None:
+        return found  # the post is live; an even earlier twin would change only which id
+    raise NotCheckable(
+        f"more than {LOOKUP_MAX_PAGES * LOOKUP_PAGE_SIZE} {what} since the attempt began, "
+        "too many to look through"
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    # The ledger's times are UTC; a database that drops the zone must not shift them.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

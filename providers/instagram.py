@@ -4,11 +4,18 @@ Three steps, as the platform demands: create a container (Meta fetches the media
 public URL), wait until its status is FINISHED (a reel can encode for minutes), then
 media_publish it. `prepare` creates, `check` reads the status, `publish` publishes: the
 workflow sleeps durably between checks, so a restart never creates a second container.
+
+A publish whose answer was lost is settled by its container, which publishes at most once:
+`status_code` PUBLISHED means it went out, anything else means it did not. The container does
+not name the media it became, so a PUBLISHED one is found among the account's recent media
+(`GET /{ig-user-id}/media`, `since` the attempt began) by its exact caption and media type;
+were it missing there, the post is live but unnamed, which NotCheckable reports. Graph has no
+duplicate refusal here to recover from.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -17,6 +24,7 @@ from core.status import Platform
 from providers.base import (
     AccountCredentials,
     MediaRules,
+    NotCheckable,
     PlatformRules,
     PostContent,
     Preparation,
@@ -25,7 +33,7 @@ from providers.base import (
     Readiness,
 )
 from providers.errors import ProviderError
-from providers.graph import GraphErrors
+from providers.graph import GraphErrors, earliest_match
 from providers.http import answered
 
 # Instagram's subcodes beyond Graph's table (PLATFORMS.md §2, Postiz): 2207027 is "Media ID is
@@ -41,6 +49,13 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
 
 def is_video(url: str) -> bool:
     return url.lower().split("?", 1)[0].endswith(VIDEO_SUFFIXES)
+
+
+def media_type(media_urls: list[str]) -> str:
+    """The `media_type` Graph lists for the media these URLs make (a reel lists as VIDEO)."""
+    if len(media_urls) > 1:
+        return "CAROUSEL_ALBUM"
+    return "VIDEO" if media_urls and is_video(media_urls[0]) else "IMAGE"
 
 
 class InstagramProvider:
@@ -118,6 +133,53 @@ class InstagramProvider:
         created = await self._call("POST", f"/{account.external_id}/media_publish", json=body)
         media_id = str(created["id"])
         return Published(external_id=media_id, url=await self._permalink(account, media_id))
+
+    async def find_published(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The media the attempt's container became, if the container was published."""
+        container = prepared.ids.get("container")
+        status = None
+        if container is not None:
+            found = await self._call(
+                "GET",
+                f"/{container}",
+                params={"fields": "status_code"},
+                headers={"Authorization": f"OAuth {account.access_token}"},
+            )
+            status = found.get("status_code")
+            if status != "PUBLISHED":
+                return None  # FINISHED (or expired, failed): media_publish never took it
+
+        async def fetch(params: dict[str, str]) -> dict[str, Any]:
+            return await self._call(
+                "GET",
+                f"/{account.external_id}/media",
+                params=params | {"fields": "id,caption,media_type,timestamp,permalink"},
+                headers={"Authorization": f"OAuth {account.access_token}"},
+            )
+
+        kind = media_type(content.media_urls)
+        media = await earliest_match(
+            fetch,
+            since=since,
+            time_field="timestamp",
+            matches=lambda m: m.get("caption", "") == content.text and m.get("media_type") == kind,
+            what="media",
+        )
+        if media is not None:
+            url = media.get("permalink")
+            return Published(external_id=str(media["id"]), url=str(url) if url else None)
+        if status == "PUBLISHED":
+            raise NotCheckable(
+                f"container {container} is PUBLISHED, but no recent media carries its caption"
+            )
+        return None
 
     def _media_fields(self, url: str) -> dict[str, Any]:
         # Single feed videos are published as reels since 2023-07-01.

@@ -5,12 +5,17 @@ A pin goes to a board: the account's external id is the board id. An image pin i
 to the `upload_url` Pinterest hands back, and processed before a pin may name it: `prepare`
 registers and uploads, `check` reads the processing status, `publish` creates the pin. Image
 pins need none of that, so their `prepare` returns an empty Preparation and `check` is ready.
+
+Pinterest takes no idempotency key and names no duplicate, so after a lost answer
+`find_published` reads the board's pins (`GET /v5/boards/{board_id}/pins`, newest first) for
+one made since the attempt began with the title and description `publish` sends and the same
+kind of media. Pinterest keeps its own copy of an image, so the source URL cannot be compared.
 """
 
 from __future__ import annotations
 
 import mimetypes
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -20,6 +25,7 @@ from providers.base import (
     READY,
     AccountCredentials,
     MediaRules,
+    NotCheckable,
     PlatformRules,
     PostContent,
     Preparation,
@@ -52,6 +58,8 @@ MAX_TITLE = 100
 MAX_DESCRIPTION = 500  # clients cut at 500; the spec may allow 800 (PLATFORMS.md §8)
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
 PUBLIC_URL = "https://www.pinterest.com/pin/{id}/"
+LOOKUP_PAGE_SIZE = 100  # the board pins list takes 1 to 250
+MAX_LOOKUP_PAGES = 3
 
 
 def is_video(url: str) -> bool:
@@ -140,6 +148,39 @@ class PinterestProvider:
         pin_id = str(created["id"])
         return Published(external_id=pin_id, url=PUBLIC_URL.format(id=pin_id))
 
+    async def find_published(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        path = f"/boards/{account.external_id}/pins"
+        params: dict[str, Any] = {"page_size": LOOKUP_PAGE_SIZE}
+        for _ in range(MAX_LOOKUP_PAGES):
+            try:
+                page = await self._call("GET", path, account, params=params)
+            except AuthError as error:
+                if error.http_status != 403:
+                    raise
+                # The token may pin but not read this board (a secret board needs
+                # pins:read_secret): looking is impossible, not a reason to fail the post.
+                raise NotCheckable(f"the board's pins cannot be read: {error.message}") from None
+            pins: list[dict[str, Any]] = page.get("items") or []
+            for pin in pins:
+                if pin_matches(pin, content, since):
+                    pin_id = str(pin["id"])
+                    return Published(external_id=pin_id, url=PUBLIC_URL.format(id=pin_id))
+            # Newest first: a page that reaches back past `since` holds everything newer.
+            if not page.get("bookmark") or any(created_before(pin, since) for pin in pins):
+                return None
+            params["bookmark"] = page["bookmark"]
+        raise NotCheckable(
+            f"the board got over {MAX_LOOKUP_PAGES * LOOKUP_PAGE_SIZE} pins since "
+            f"{since:%Y-%m-%d %H:%M} UTC, more than crier reads back"
+        )
+
     def _media_source(self, content: PostContent, prepared: Preparation) -> dict[str, Any]:
         url = content.media_urls[0] if content.media_urls else ""
         if not is_video(url):
@@ -197,6 +238,36 @@ class PinterestProvider:
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         return await answered("pinterest", self._http.request(method, url, **kwargs))
+
+
+def pin_created(pin: dict[str, Any]) -> datetime | None:
+    """A pin's `created_at`: ISO 8601 in UTC, sent without an offset."""
+    try:
+        created = datetime.fromisoformat(str(pin.get("created_at")))
+    except ValueError:
+        return None
+    return created if created.tzinfo else created.replace(tzinfo=UTC)
+
+
+def created_before(pin: dict[str, Any], since: datetime) -> bool:
+    created = pin_created(pin)
+    return created is not None and created < since
+
+
+def pin_matches(pin: dict[str, Any], content: PostContent, since: datetime) -> bool:
+    """Is this the pin `publish` makes for `content`: made since the attempt began, with the
+    same title, description and kind of media? The link is not compared: Pinterest may
+    rewrite it, and a pin missed for that would be posted twice."""
+    created = pin_created(pin)
+    media_type = (pin.get("media") or {}).get("media_type")
+    wanted_type = "video" if content.media_urls and is_video(content.media_urls[0]) else "image"
+    return (
+        created is not None
+        and created >= since.replace(microsecond=0)  # created_at keeps whole seconds
+        and pin.get("title") == pin_title(content)
+        and pin.get("description") == content.text
+        and media_type in (None, wanted_type)
+    )
 
 
 def pinterest_error(response: httpx.Response) -> ProviderError:

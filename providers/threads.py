@@ -4,12 +4,20 @@ Every post is a container first, as on Instagram: `prepare` creates it (Meta fet
 from its public URL), `check` reads its status until FINISHED, `publish` calls threads_publish
 once and reads the permalink. A container publishes at most once, and the workflow sleeps
 durably between checks, so a restart never creates a second one.
+
+A publish whose answer was lost is settled by its container, as on Instagram: `status`
+PUBLISHED means it went out, anything else means it did not. The container does not name the
+thread it became, so a PUBLISHED one is found among the user's recent threads
+(`GET /{threads-user-id}/threads`, `since` the attempt began) by its exact text and media type;
+were it missing there, the post is live but unnamed, which NotCheckable reports. A second
+threads_publish of a published container is refused, but in words no documentation fixes, so
+`publish` does not read a post id out of them.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -18,6 +26,7 @@ from core.status import Platform
 from providers.base import (
     AccountCredentials,
     MediaRules,
+    NotCheckable,
     PlatformRules,
     PostContent,
     Preparation,
@@ -25,8 +34,8 @@ from providers.base import (
     Published,
     Readiness,
 )
-from providers.errors import ProviderError, RateLimitedError
-from providers.graph import GraphErrors
+from providers.errors import ContentError, ProviderError, RateLimitedError, TransientError
+from providers.graph import GraphErrors, earliest_match
 from providers.http import answered
 from providers.instagram import is_video
 
@@ -60,6 +69,22 @@ def threads_length(text: str) -> int:
     return len(text) + extra
 
 
+def post_text(content: PostContent) -> str:
+    """The text a container carries: a text-only post without text says its link."""
+    if content.media_urls:
+        return content.text
+    return content.text or content.link or ""
+
+
+def media_type(media_urls: list[str]) -> str:
+    """The `media_type` Threads lists for the post these URLs make."""
+    if not media_urls:
+        return "TEXT_POST"
+    if len(media_urls) > 1:
+        return "CAROUSEL_ALBUM"
+    return "VIDEO" if is_video(media_urls[0]) else "IMAGE"
+
+
 class ThreadsProvider:
     platform: ClassVar[Platform] = Platform.THREADS
     rules: ClassVar[PlatformRules] = PlatformRules(
@@ -84,18 +109,22 @@ class ThreadsProvider:
     ) -> Preparation:
         """A TEXT, IMAGE or VIDEO container; for 2 to 20 media, items and a CAROUSEL."""
         if not content.media_urls:
-            body = {"media_type": "TEXT", "text": content.text or content.link or ""}
+            body = {"media_type": "TEXT", "text": post_text(content)}
             if content.link:
                 body["link_attachment"] = content.link  # text posts only
             return Preparation(ids={"container": await self._create(account, body)})
         if len(content.media_urls) == 1:
-            body = self._media_fields(content.media_urls[0]) | {"text": content.text}
+            body = self._media_fields(content.media_urls[0]) | {"text": post_text(content)}
             return Preparation(ids={"container": await self._create(account, body)})
         children = [
             await self._create(account, self._media_fields(url) | {"is_carousel_item": "true"})
             for url in content.media_urls
         ]
-        body = {"media_type": "CAROUSEL", "children": ",".join(children), "text": content.text}
+        body = {
+            "media_type": "CAROUSEL",
+            "children": ",".join(children),
+            "text": post_text(content),
+        }
         return Preparation(
             ids={"container": await self._create(account, body), "children": children}
         )
@@ -130,13 +159,70 @@ class ThreadsProvider:
         draft: bool = False,
     ) -> Published:
         user = account.external_id
-        params = {"creation_id": prepared.ids["container"]}
+        container = prepared.ids.get("container") or await self._text_container(account, content)
+        params = {"creation_id": container}
         try:
             created = await self._call(account, "POST", f"/{user}/threads_publish", params=params)
         except RateLimitedError as limited:
             raise await self._explain_quota(account, limited) from None
         thread_id = str(created["id"])
         return Published(external_id=thread_id, url=await self._permalink(account, thread_id))
+
+    async def find_published(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The thread the attempt's container became, if the container was published."""
+        container = prepared.ids.get("container")
+        status = None
+        if container is not None:
+            found = await self._call(account, "GET", f"/{container}", params={"fields": "status"})
+            status = found.get("status")
+            if status != "PUBLISHED":
+                return None  # FINISHED (or expired, failed): threads_publish never took it
+
+        async def fetch(params: dict[str, str]) -> dict[str, Any]:
+            fields = {"fields": "id,text,media_type,timestamp,permalink"}
+            return await self._call(
+                account, "GET", f"/{account.external_id}/threads", params=params | fields
+            )
+
+        text, kind = post_text(content), media_type(content.media_urls)
+        thread = await earliest_match(
+            fetch,
+            since=since,
+            time_field="timestamp",
+            matches=lambda t: t.get("text", "") == text and t.get("media_type") == kind,
+            what="threads",
+        )
+        if thread is not None:
+            url = thread.get("permalink")
+            return Published(external_id=str(thread["id"]), url=str(url) if url else None)
+        if status == "PUBLISHED":
+            raise NotCheckable(
+                f"container {container} is PUBLISHED, but no recent thread carries its text"
+            )
+        return None
+
+    async def _text_container(self, account: AccountCredentials, content: PostContent) -> str:
+        """The container of a post that reached `publish` unprepared: the workflow prepares
+        only posts with media, yet Threads wants a container for text too. A TEXT container
+        has nothing to process; one status read confirms it before it is published."""
+        prepared = await self.prepare(account, content)
+        readiness = await self.check(account, prepared)
+        if readiness.state == "pending":
+            # Nothing was published: the next try makes (and reads) a fresh container.
+            raise TransientError(
+                "the text container is still being processed", platform="threads", maybe_sent=False
+            )
+        if readiness.state == "failed":
+            reason = (readiness.reason or "the text container failed").removeprefix("threads: ")
+            raise ContentError(reason, platform="threads")
+        return str(prepared.ids["container"])
 
     def _media_fields(self, url: str) -> dict[str, str]:
         if is_video(url):

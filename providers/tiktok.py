@@ -4,17 +4,24 @@ TikTok publishes at init: `POST /v2/post/publish/video/init/` (or the inbox init
 is itself the irreversible step; TikTok then downloads, processes and posts with no further
 call from us. So the three calls map honestly like this:
 
-- `prepare` reads creator_info and calls init. This is the mutation. A crier retry of
-  `prepare` after an init whose answer was lost (timeout, 5xx after acceptance) can post the
-  video twice, and TikTok offers no idempotency key to stop it. The ledger work (issue 6)
-  must treat `prepare`, not `publish`, as the mutation for TikTok.
+- `prepare` reads creator_info and calls init. This is the mutation, so the rules say
+  `publishes_at_prepare` and the attempt ledger guards `prepare`: TikTok takes no idempotency
+  key, and a retried init after one whose answer was lost would post the video twice.
 - `check` polls the status of the publish_id until TikTok has finished (or failed).
 - `publish` makes no change: it reads the final status once more and reports the post.
+
+`find_published` reads the publish_id's status when it has one. When the init's answer was lost
+there is no publish_id, and the only lookup left is the Display API's list of the creator's
+public videos (`POST /v2/video/list/`, scope video.list), matched on the caption and a
+create_time since the attempt began. A video only appears there once TikTok has downloaded,
+processed and moderated it, and only if it is public; a draft goes to the inbox and never
+does. So a video that is not listed may still be on its way: that is `NotCheckable`, never
+"not there", and the target ends `unconfirmed` rather than risk a second post.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -23,6 +30,7 @@ from core.status import Platform
 from providers.base import (
     AccountCredentials,
     MediaRules,
+    NotCheckable,
     PlatformRules,
     PostContent,
     Preparation,
@@ -80,6 +88,11 @@ POST_INFO_OPTIONS = (
 PUBLIC_URL = "https://www.tiktok.com/@{user}/video/{id}"
 PROCESSING = ("PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD")
 DONE = ("PUBLISH_COMPLETE", "SEND_TO_USER_INBOX")
+LISTED_PRIVACY = "PUBLIC_TO_EVERYONE"  # /v2/video/list/ shows public videos only
+LIST_FIELDS = "id,title,video_description,create_time"
+LOOKUP_PAGE_SIZE = 20  # video.list's max_count
+MAX_LOOKUP_PAGES = 5
+MISSING_SCOPE = ("scope_not_authorized", "scope_permission_missed")
 
 
 def utf16_length(text: str) -> int:
@@ -96,6 +109,7 @@ class TikTokProvider:
         requires_media=True,
         supports_drafts=True,
         prepares=True,
+        publishes_at_prepare=True,  # init is the post (see the module docstring)
         text_length=utf16_length,
         unit="UTF-16 code units",
         # This provider posts video only (PULL_FROM_URL); PLATFORMS.md §9 states no limits.
@@ -154,7 +168,6 @@ class TikTokProvider:
         draft: bool = False,
     ) -> Published:
         """Reports what init already did; it never posts (a retry here is harmless)."""
-        publish_id = str(prepared.ids["publish_id"])
         found = await self._status(account, prepared)
         status = found.get("status")
         if status == "FAILED":
@@ -162,29 +175,89 @@ class TikTokProvider:
             raise ContentError(f"the post failed ({reason})", platform="tiktok", code=reason)
         if status not in DONE:
             raise TransientError(f"still {status}", platform="tiktok", code=str(status))
-        # Public only once moderation passes; until then the publish_id is all we can name.
-        post_ids = found.get("publicaly_available_post_id") or []  # (sic) TikTok's spelling
-        if draft or not post_ids:
-            return Published(external_id=publish_id)
-        post_id = str(post_ids[0])
-        user = prepared.ids.get("username")
-        url = PUBLIC_URL.format(user=user, id=post_id) if user else None
-        return Published(external_id=post_id, url=url)
+        return reported(found, prepared, draft=draft)
+
+    async def find_published(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        if "publish_id" in prepared.ids:
+            # Init answered, so its publish_id says exactly what became of the post; `publish`
+            # itself only reads, so "not done yet" may safely let it run again.
+            found = await self._status(account, prepared)
+            if found.get("status") not in DONE:
+                return None
+            return reported(found, prepared, draft=found["status"] == "SEND_TO_USER_INBOX")
+        creator = await self._call("/v2/post/publish/creator_info/query/", account)
+        privacy = choose_privacy(
+            content.options.get("privacy_level"), creator.get("privacy_level_options", [])
+        )
+        if privacy != LISTED_PRIVACY:
+            raise NotCheckable(f"TikTok lists public videos only, and this one would be {privacy}")
+        video = await self._listed(account, content, since=since)
+        if video is None:
+            raise NotCheckable(
+                "the video is not among the account's public videos, but one still being "
+                "processed or moderated (or sent to the inbox as a draft) is not listed either"
+            )
+        post_id, user = str(video["id"]), creator.get("creator_username")
+        return Published(
+            external_id=post_id, url=PUBLIC_URL.format(user=user, id=post_id) if user else None
+        )
+
+    async def _listed(
+        self, account: AccountCredentials, content: PostContent, *, since: datetime
+    ) -> dict[str, Any] | None:
+        """The newest public video captioned `content.text` and created since `since`."""
+        body: dict[str, Any] = {"max_count": LOOKUP_PAGE_SIZE}
+        for _ in range(MAX_LOOKUP_PAGES):
+            try:
+                page = await self._call(
+                    "/v2/video/list/", account, body, params={"fields": LIST_FIELDS}
+                )
+            except AuthError as error:
+                if error.code not in MISSING_SCOPE:
+                    raise
+                raise NotCheckable("the token was not granted video.list") from None
+            videos: list[dict[str, Any]] = page.get("videos") or []
+            for video in videos:
+                created = int(video.get("create_time") or 0)
+                if created >= since.timestamp() and captioned(video, content.text):
+                    return video
+            # Newest first (by create_time): once a page reaches back past `since`, stop.
+            oldest = min((int(v.get("create_time") or 0) for v in videos), default=0)
+            if not page.get("has_more") or oldest < since.timestamp():
+                return None
+            body["cursor"] = page["cursor"]
+        raise NotCheckable(
+            f"the account made over {MAX_LOOKUP_PAGES * LOOKUP_PAGE_SIZE} videos since "
+            f"{since:%Y-%m-%d %H:%M} UTC, more than crier reads back"
+        )
 
     async def _status(self, account: AccountCredentials, prepared: Preparation) -> dict[str, Any]:
         body = {"publish_id": prepared.ids["publish_id"]}
         return await self._call("/v2/post/publish/status/fetch/", account, body)
 
     async def _call(
-        self, path: str, account: AccountCredentials, body: dict[str, Any] | None = None
+        self,
+        path: str,
+        account: AccountCredentials,
+        body: dict[str, Any] | None = None,
+        *,
+        params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """POST (every Content Posting endpoint is a POST) and unwrap TikTok's envelope."""
+        """POST (every endpoint used here is a POST) and unwrap TikTok's envelope."""
         headers = {
             "Authorization": f"Bearer {account.access_token}",
             "Content-Type": "application/json; charset=UTF-8",
         }
         response = await answered(
-            "tiktok", self._http.post(self._base + path, headers=headers, json=body)
+            "tiktok",
+            self._http.post(self._base + path, headers=headers, json=body, params=params),
         )
         try:
             envelope = response.json()
@@ -199,6 +272,28 @@ class TikTokProvider:
             data: dict[str, Any] = envelope.get("data") or {}
             return data
         raise tiktok_error(code, message, response)
+
+
+def reported(found: dict[str, Any], prepared: Preparation, *, draft: bool) -> Published:
+    """The post a finished status names: its public id once moderation passed, else (and for
+    an inbox draft) the publish_id, which is all there is to name it by."""
+    post_ids = found.get("publicaly_available_post_id") or []  # (sic) TikTok's spelling
+    if draft or not post_ids:
+        return Published(external_id=str(prepared.ids["publish_id"]))
+    post_id = str(post_ids[0])
+    user = prepared.ids.get("username")
+    url = PUBLIC_URL.format(user=user, id=post_id) if user else None
+    return Published(external_id=post_id, url=url)
+
+
+def captioned(video: dict[str, Any], text: str) -> bool:
+    """Does the Display API show `text` as this video's caption? `title` is what init sent as
+    post_info.title; `video_description` is the caption as shown, so either may carry it."""
+    wanted = text.strip()
+    return wanted in (
+        str(video.get("video_description") or "").strip(),
+        str(video.get("title") or "").strip(),
+    )
 
 
 def tiktok_error(code: str, message: str, response: httpx.Response) -> ProviderError:

@@ -3,6 +3,19 @@
 Posts as the user with their OAuth 2.0 user token. Media goes up through the v2 chunked upload
 (initialize, append, finalize) in `prepare`; video and GIFs are then processed by X, which
 `check` polls, so the tweet is posted only once every attachment is usable.
+
+After a publish whose answer was lost, `find_published` reads the user's timeline
+(`GET /2/users/{id}/tweets` from the attempt's start) for the tweet with the text `publish`
+sends and the media it attached. X gives text back altered: `&`, `<` and `>` as HTML
+entities, every link wrapped as a t.co link (a bare domain too), and a t.co link to the media
+appended. So the text is compared with each t.co link standing for any one link or domain
+written there, and the trailing media link dropped; the media keys then tell tweets apart.
+An app whose X access level may not read timelines gets a 403: NotCheckable.
+
+X refuses a repeated text with a 403 "duplicate content" that names no tweet. `publish` takes
+the earlier tweet as its own only when it carries the media this target uploaded in
+`prepare` (ids no other tweet can hold); a text-only duplicate stays a ContentError, since
+nothing tells a retry from a genuine repeat, and `find_published` already looked.
 """
 
 from __future__ import annotations
@@ -11,7 +24,8 @@ import mimetypes
 import re
 import time
 import unicodedata
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -21,6 +35,7 @@ from providers.base import (
     READY,
     AccountCredentials,
     MediaRules,
+    NotCheckable,
     PlatformRules,
     PostContent,
     Preparation,
@@ -41,12 +56,21 @@ from providers.http import answered
 # X answers 403 both for a missing permission and for a refused tweet; only the detail tells
 # them apart. Its other 403s ("Unsupported Authentication", client-forbidden, "You are not
 # permitted to perform this action") mean the token cannot do this: AuthError.
-CONTENT_403_DETAILS = ("duplicate content",)
+DUPLICATE_DETAIL = "duplicate content"
+CONTENT_403_DETAILS = (DUPLICATE_DETAIL,)
 # Each family's `-remaining` and `-reset` (epoch seconds); X sends no Retry-After.
 RATE_LIMIT_HEADERS = ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour")
 CHUNK_BYTES = 1024 * 1024  # Postiz appends 1 MB segments
 # The handle is not in AccountCredentials (only the numeric user id); /i/ stands in for it.
 PUBLIC_URL = "https://x.com/{user}/status/{id}"
+MEDIA_TTL = timedelta(days=1)  # an uploaded media id expires after expires_after_secs, 86,400
+
+# Reconciliation: GET /2/users/{id}/tweets takes max_results 5 to 100; the pages read before
+# giving up. start_time keeps the walk to tweets made since the attempt.
+LOOKUP_PAGE_SIZE = 100
+LOOKUP_MAX_PAGES = 5
+TCO_LINK = re.compile(r"https://t\.co/\w+")
+ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))  # &amp; last: "&amp;lt;" is "&lt;"
 
 # twitter-text config v3 (github.com/twitter/twitter-text, config/v3.json), the counting X
 # applies: every code point weighs 2 except these ranges, which weigh 1; a URL weighs 23
@@ -89,6 +113,45 @@ def _weigh(text: str) -> int:
         total += 1 if light and end == index + 1 else 2
         index = end
     return total
+
+
+def tweet_text(content: PostContent) -> str:
+    """The text `publish` sends: v2 tweets have no link field, so a link rides in the text,
+    where X cards it."""
+    if content.link and content.link not in content.text:
+        return f"{content.text}\n\n{content.link}"
+    return content.text
+
+
+def same_text(sent: str, returned: str, *, has_media: bool) -> bool:
+    """Whether X's form of a tweet's text (`returned`) is the `sent` text: entities undone,
+    each t.co link standing for any link written there, the appended media link dropped."""
+    for entity, char in ENTITIES:
+        returned = returned.replace(entity, char)
+    returned = unicodedata.normalize("NFC", returned).strip()
+    if has_media:
+        returned = re.sub(r"\s*https://t\.co/\w+$", "", returned)
+    pieces = [re.escape(piece) for piece in TCO_LINK.split(returned)]
+    pattern = r"\S+".join(pieces)
+    return re.fullmatch(pattern, unicodedata.normalize("NFC", sent).strip()) is not None
+
+
+def media_ids_of(tweet: dict[str, Any]) -> list[str]:
+    """The media ids a tweet carries: a media key is `{type}_{media id}`."""
+    keys = (tweet.get("attachments") or {}).get("media_keys") or []
+    return [str(key).split("_", 1)[-1] for key in keys]
+
+
+def is_the_tweet(tweet: dict[str, Any], text: str, media_ids: list[str] | None) -> bool:
+    """The tweet `publish` would make of `text` and `media_ids` (None: unknown, any media)."""
+    carried = media_ids_of(tweet)
+    if media_ids is not None and sorted(carried) != sorted(media_ids):
+        return False
+    return same_text(text, str(tweet.get("text") or ""), has_media=bool(carried))
+
+
+def published(tweet_id: str) -> Published:
+    return Published(external_id=tweet_id, url=PUBLIC_URL.format(user="i", id=tweet_id))
 
 
 class XProvider:
@@ -153,19 +216,95 @@ class XProvider:
         *,
         draft: bool = False,
     ) -> Published:
-        text = content.text
-        if content.link and content.link not in text:
-            # v2 tweets have no link field: a link rides in the text, where X cards it.
-            text = f"{text}\n\n{content.link}"
-        body: dict[str, Any] = {"text": text}
+        body: dict[str, Any] = {"text": tweet_text(content)}
         media_ids = (prepared or Preparation()).ids.get("media_ids")
         if content.media_urls and not media_ids:
             media_ids = (await self.prepare(account, content)).ids["media_ids"]
         if media_ids:
             body["media"] = {"media_ids": media_ids}
-        created = await self._call("POST", "/2/tweets", account, json=body)
-        tweet_id = str(created["data"]["id"])
-        return Published(external_id=tweet_id, url=PUBLIC_URL.format(user="i", id=tweet_id))
+        try:
+            created = await self._call("POST", "/2/tweets", account, json=body)
+        except ContentError as refused:
+            duplicate = DUPLICATE_DETAIL in refused.message
+            if duplicate and (own := await self._own_duplicate(account, body["text"], media_ids)):
+                return own
+            raise
+        return published(str(created["data"]["id"]))
+
+    async def _own_duplicate(
+        self, account: AccountCredentials, text: str, media_ids: list[str] | None
+    ) -> Published | None:
+        """The earlier tweet a duplicate refusal means, if it is this target's own attempt:
+        it carries the media this target's `prepare` uploaded, which no other tweet can. An
+        uploaded id lives a day, so no such tweet is older. A text-only tweet has no such
+        key, so its duplicate stays a refusal."""
+        if not media_ids:
+            return None
+        try:
+            return await self._find(account, text, media_ids, since=datetime.now(UTC) - MEDIA_TTL)
+        except NotCheckable:
+            return None  # unprovable: the refusal stands
+        # A transient failure of the lookup goes up: the attempt stays unknown, and the next
+        # try looks for the tweet first.
+
+    async def find_published(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The user's tweet made since `since` with this text and media, if any."""
+        media_ids = prepared.ids.get("media_ids")
+        if media_ids is None and not content.media_urls:
+            media_ids = []  # no media: a tweet carrying some is another
+        return await self._find(account, tweet_text(content), media_ids, since=since)
+
+    async def _find(
+        self,
+        account: AccountCredentials,
+        text: str,
+        media_ids: list[str] | None,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        async for tweet in self._tweets_since(account, since):
+            if is_the_tweet(tweet, text, media_ids):
+                return published(str(tweet["id"]))
+        return None
+
+    async def _tweets_since(
+        self, account: AccountCredentials, since: datetime
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The user's tweets made at or after `since`, newest first, up to LOOKUP_MAX_PAGES."""
+        params: dict[str, Any] = {
+            "max_results": LOOKUP_PAGE_SIZE,
+            # Whole seconds, rounded down, so the attempt's own second is in.
+            "start_time": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tweet.fields": "created_at,text,attachments",
+        }
+        path = f"/2/users/{account.external_id}/tweets"
+        for _ in range(LOOKUP_MAX_PAGES):
+            try:
+                page = await self._call("GET", path, account, params=params)
+            except AuthError as exc:
+                if exc.http_status != 403:
+                    raise  # 401: the token is dead; a person reconnects, then it looks again
+                raise NotCheckable(
+                    f"X refused to read the user's tweets ({exc.message}); reading a "
+                    "timeline needs an access level that includes it"
+                ) from exc
+            for tweet in page.get("data") or []:
+                yield tweet
+            token = (page.get("meta") or {}).get("next_token")
+            if not token:
+                return
+            params["pagination_token"] = token
+        raise NotCheckable(
+            f"more than {LOOKUP_PAGE_SIZE * LOOKUP_MAX_PAGES} tweets since {since.isoformat()}; "
+            "the lookup stops there"
+        )
 
     async def _upload(self, account: AccountCredentials, url: str) -> tuple[str, bool]:
         data, media_type = await self._download(url)

@@ -5,6 +5,14 @@ length and type) and opens a resumable session, which makes nothing yet; `check`
 wait for; `publish` sends the bytes. A session survives a dropped connection, so `publish` first
 asks it how much it already holds: a retried publish resumes or finds the finished video, and
 never uploads a second one. A draft is the video uploaded with privacyStatus "private".
+
+`find_published` asks the same of the session after a lost answer: a session holding every byte
+answers with its video. A session that holds none (or is gone: sessions expire after about a
+week) cannot speak for an attempt made through another session, such as one a run of the
+target before this one opened; then the channel's own videos are searched (search.list
+`forMine`, newest first; its snippets are cut short, so videos.list gives the full title and
+description to match) for one uploaded since the attempt began. Whether search shows private
+videos is not documented (U): a draft uploaded through another run's session may go unseen.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from providers.base import (
     READY,
     AccountCredentials,
     MediaRules,
+    NotCheckable,
     PlatformRules,
     PostContent,
     Preparation,
@@ -54,6 +63,8 @@ MAX_TITLE = 100
 MAX_DESCRIPTION = 5000
 WATCH_URL = "https://www.youtube.com/watch?v={id}"
 RESUME_INCOMPLETE = 308  # the session's "send the rest" answer, never a redirect here
+LOOKUP_PAGE_SIZE = 50  # search.list's maxResults at most
+MAX_LOOKUP_PAGES = 2  # each search costs 100 quota units
 
 
 def utf8_length(text: str) -> int:
@@ -152,6 +163,83 @@ class YouTubeProvider:
             )
         return published(done)
 
+    async def find_published(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        prepared: Preparation,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        if "session" in prepared.ids:
+            session, total = str(prepared.ids["session"]), int(prepared.ids["bytes"])
+            try:
+                status = await self._call(
+                    "PUT", session, account, headers={"Content-Range": f"bytes */{total}"}
+                )
+            except ContentError as error:
+                if error.http_status not in (404, 410):
+                    raise
+            else:
+                if status.status_code != RESUME_INCOMPLETE:
+                    return published(status)
+                if received_bytes(status):
+                    # Bytes arrived, so this run's tries upload through this session, and
+                    # the latest attempt was one of them: no video yet means none was made.
+                    return None
+        return await self._find_uploaded(account, content, since=since)
+
+    async def _find_uploaded(
+        self, account: AccountCredentials, content: PostContent, *, since: datetime
+    ) -> Published | None:
+        """The channel's video uploaded since `since` with the title and description `prepare`
+        sends. search.list refuses publishedAfter beside forMine, so `order=date` and a stop
+        at the first older video stand in for it."""
+        params: dict[str, Any] = {
+            "part": "snippet",
+            "forMine": "true",
+            "type": "video",
+            "order": "date",
+            "maxResults": LOOKUP_PAGE_SIZE,
+        }
+        for _ in range(MAX_LOOKUP_PAGES):
+            page = (
+                await self._call("GET", self._base + "/youtube/v3/search", account, params=params)
+            ).json()
+            items: list[dict[str, Any]] = page.get("items") or []
+            recent = [
+                str(item["id"]["videoId"])
+                for item in items
+                if (uploaded := parse_time(item.get("snippet", {}).get("publishedAt")))
+                and uploaded >= since
+            ]
+            if recent and (found := await self._matching(account, content, recent)):
+                return found
+            if len(recent) < len(items) or not page.get("nextPageToken"):
+                return None
+            params["pageToken"] = page["nextPageToken"]
+        raise NotCheckable(
+            f"the channel uploaded over {MAX_LOOKUP_PAGES * LOOKUP_PAGE_SIZE} videos since "
+            f"{since:%Y-%m-%d %H:%M} UTC, more than crier reads back"
+        )
+
+    async def _matching(
+        self, account: AccountCredentials, content: PostContent, video_ids: list[str]
+    ) -> Published | None:
+        listed = await self._call(
+            "GET",
+            self._base + "/youtube/v3/videos",
+            account,
+            params={"part": "snippet", "id": ",".join(video_ids)},
+        )
+        for video in listed.json().get("items") or []:
+            snippet = video.get("snippet") or {}
+            if snippet.get("title") == video_title(content) and (
+                snippet.get("description") == content.text
+            ):
+                return Published(external_id=str(video["id"]), url=WATCH_URL.format(id=video["id"]))
+        return None
+
     async def _download(self, url: str) -> tuple[bytes, str]:
         # The media host is not YouTube: it never sees the token, and its failures are not ours.
         try:
@@ -194,6 +282,15 @@ def video_title(content: PostContent) -> str:
         return content.title
     first_line = content.text.strip().split("\n", 1)[0].strip()
     return first_line[:MAX_TITLE]
+
+
+def parse_time(raw: object) -> datetime | None:
+    """An RFC 3339 time as YouTube writes it (`2026-01-01T00:00:00Z`)."""
+    try:
+        parsed = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def received_bytes(response: httpx.Response) -> int:

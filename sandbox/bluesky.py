@@ -1,4 +1,5 @@
-"""XRPC stand-in for a Bluesky PDS (PLATFORMS.md §7): uploadBlob, createRecord, getRecord.
+"""XRPC stand-in for a Bluesky PDS (PLATFORMS.md §7): uploadBlob, createRecord, getRecord,
+listRecords.
 
 Everything it remembers beyond posts (blobs, records, rate-limit windows) lives in
 `SandboxState.media` under `bluesky:` keys, so `/_control/reset` forgets it with the rest.
@@ -32,6 +33,7 @@ MAX_BLOB_BYTES = 2_000_000
 # Writes cost points from a per-account hourly budget; a create costs 3 (rate-limits guide).
 WRITE_POINTS, WRITE_WINDOW, CREATE_COST = 5_000, 3_600, 3
 RKEY = re.compile(r"^[A-Za-z0-9._:~-]{1,512}$")
+MAX_LIST_LIMIT = 100  # listRecords: limit 1 to 100, default 50
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 
 
@@ -247,6 +249,48 @@ async def get_record(
         body = {"error": "RecordNotFound", "message": f"Could not locate record: {uri}"}
         return _answer(state, repo, body, 400)
     return _answer(state, repo, {"uri": uri, "cid": stored["cid"], "value": stored["value"]})
+
+
+@router.get("/xrpc/com.atproto.repo.listRecords")
+async def list_records(
+    request: Request,
+    repo: str = "",
+    collection: str = "",
+    limit: str = "50",
+    cursor: str = "",
+    reverse: str = "false",
+) -> JSONResponse:
+    """Public, as on the real PDS: a collection's records in record-key order, newest (highest
+    TID) first unless `reverse`. The cursor is the last key sent, as the PDS's is, so it comes
+    even with the last page, and the page after that is empty."""
+    state = _state(request)
+    problem = None
+    if not (repo and collection):
+        problem = "repo and collection are required"
+    elif not limit.isdigit() or not 1 <= int(limit) <= MAX_LIST_LIMIT:
+        problem = f"limit must be an integer from 1 to {MAX_LIST_LIMIT}"
+    elif reverse not in ("true", "false"):
+        problem = "reverse must be a boolean"
+    if problem is not None:
+        refusal = {"error": "InvalidRequest", "message": problem}
+        return _answer(state, repo or "anonymous", refusal, 400)
+    prefix = f"bluesky:record:at://{repo}/{collection}/"
+    rkeys = sorted(
+        (key.removeprefix(prefix) for key in state.media if key.startswith(prefix)),
+        reverse=reverse == "false",
+    )
+    if cursor:
+        rkeys = [k for k in rkeys if (k > cursor if reverse == "true" else k < cursor)]
+    page = rkeys[: int(limit)]
+    records = []
+    for rkey in page:
+        stored = state.media[f"{prefix}{rkey}"]
+        uri = f"at://{repo}/{collection}/{rkey}"
+        records.append({"uri": uri, "cid": stored["cid"], "value": stored["value"]})
+    body: dict[str, Any] = {"records": records}
+    if page:
+        body["cursor"] = page[-1]
+    return _answer(state, repo, body)
 
 
 @router.get("/media/{name}")

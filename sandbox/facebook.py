@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -19,6 +22,10 @@ from sandbox.tokens import token_claims
 router = APIRouter(prefix="/facebook", tags=["facebook"])
 
 MAX_MESSAGE = 63_206
+# "They all have an upper boundary for the limit parameter of 100 posts. Specifying any higher
+# limit will throw an error" (Page Feed reference, v2.9; the exact error is not documented).
+MAX_POSTS_LIMIT = 100
+DEFAULT_LIMIT = 25
 # "200 calls/hour per access token" (seed 000, OQ-SP-4); tests lower it.
 CALLS_PER_HOUR = 200
 
@@ -56,6 +63,74 @@ def request_token(request: Request, params: dict[str, Any]) -> str:
     if scheme.lower() in ("oauth", "bearer") and value:
         return value
     return str(params.get("access_token", ""))
+
+
+def graph_time(moment: float) -> str:
+    """How Graph writes a time: "2019-05-17T16:24:04+0000"."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(moment))
+
+
+def _unix(value: object) -> float | None:
+    """A `since`/`until` value: unix seconds or an ISO date (Graph takes any strtotime)."""
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    # A date without a zone is read as UTC, as Graph reads it.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def edge_page(
+    request: Request,
+    params: dict[str, Any],
+    posts: list[SandboxPost],
+    render: Callable[[SandboxPost, list[str]], dict[str, Any]],
+    *,
+    max_limit: int | None = None,
+) -> JSONResponse:
+    """One page of an edge listing `posts`, newest first, as Graph pages them: `since` and
+    `until` (unix seconds, inclusive) bound the creation time, `limit` sizes the page, and an
+    opaque `after` cursor (the last id read) continues it. `paging.next` is there only while
+    more remain. Without `max_limit` a larger `limit` is served in pages of at most 100."""
+    try:
+        limit = int(params.get("limit", DEFAULT_LIMIT))
+    except ValueError:
+        return graph_error(100, "(#100) Param limit must be an integer")
+    if limit < 1 or (max_limit is not None and limit > max_limit):
+        return graph_error(100, f"(#100) Param limit must be between 1 and {max_limit or 100}")
+    limit = min(limit, MAX_POSTS_LIMIT)
+    since, until = _unix(params.get("since", 0)), _unix(params.get("until", "inf"))
+    if since is None or until is None:
+        return graph_error(100, "(#100) Params since and until must be unix times or dates")
+    # The state keeps posts in the order they were made: newest first is that, reversed.
+    ordered = [p for p in reversed(posts) if since <= int(p.received_at) <= until]
+    start = 0
+    if after := params.get("after"):
+        try:
+            last = base64.urlsafe_b64decode(str(after).encode()).decode()
+        except ValueError:
+            return graph_error(100, "(#100) The after cursor is invalid")
+        ids = [p.id for p in ordered]
+        start = ids.index(last) + 1 if last in ids else len(ids)
+    chunk = ordered[start : start + limit]
+    fields = str(params.get("fields", "id")).split(",")
+    answer: dict[str, Any] = {"data": [render(post, fields) for post in chunk]}
+    if chunk:
+        cursors = {
+            "before": base64.urlsafe_b64encode(chunk[0].id.encode()).decode(),
+            "after": base64.urlsafe_b64encode(chunk[-1].id.encode()).decode(),
+        }
+        answer["paging"] = {"cursors": cursors}
+        if start + limit < len(ordered):
+            # Graph's own next link repeats the request with the cursor; a client may follow
+            # it or pass `after` itself.
+            answer["paging"]["next"] = str(request.url.include_query_params(after=cursors["after"]))
+    return JSONResponse(answer)
 
 
 def _state(request: Request) -> SandboxState:
@@ -174,6 +249,28 @@ async def permalink(post_id: str, request: Request) -> HTMLResponse:
     )
 
 
+@router.get("/{version}/{page_id}/published_posts")
+async def published_posts(version: str, page_id: str, request: Request) -> JSONResponse:
+    """The Page's own published posts, newest first (`GET /{page-id}/published_posts`).
+    Unpublished (draft) posts are not among them, as on Graph."""
+    params = await read_params(request)
+    if (refused := _authorize(request, params, page_id)) is not None:
+        return refused
+    posts = [p for p in _state(request).posts_for("facebook", page_id) if p.published]
+    return edge_page(request, params, posts, _render_post, max_limit=MAX_POSTS_LIMIT)
+
+
+def _render_post(post: SandboxPost, fields: list[str]) -> dict[str, Any]:
+    answer: dict[str, Any] = {"id": post.id}
+    if "message" in fields and post.text:  # Graph leaves out a message the post has not
+        answer["message"] = post.text
+    if "created_time" in fields:
+        answer["created_time"] = graph_time(post.received_at)
+    if "permalink_url" in fields:
+        answer["permalink_url"] = post.url
+    return answer
+
+
 # Declared after /p/{post_id}, which it would otherwise swallow.
 @router.get("/{version}/{object_id}")
 async def read_object(version: str, object_id: str, request: Request) -> JSONResponse:
@@ -191,9 +288,7 @@ async def read_object(version: str, object_id: str, request: Request) -> JSONRes
     if "message" in fields:
         answer["message"] = post.text
     if "created_time" in fields:
-        answer["created_time"] = time.strftime(
-            "%Y-%m-%dT%H:%M:%S+0000", time.gmtime(post.received_at)
-        )
+        answer["created_time"] = graph_time(post.received_at)
     return JSONResponse(answer)
 
 

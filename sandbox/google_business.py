@@ -4,16 +4,21 @@ A token's subject is the location (`accounts/{a}/locations/{l}`) or its whole ac
 Google token is a person's and reaches every location they manage. Each location takes 10
 posts in any 60 seconds, as Google's "10 edits per minute per profile" quota, and sends no
 Retry-After with its 429, as Google does not.
+
+Local posts list back through `GET .../localPosts` (pageSize 1 to 100, default 20, pageToken),
+as the LocalPosts they were created as, newest first (Google documents no order).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from sandbox.state import SandboxPost, SandboxState
@@ -28,6 +33,8 @@ TOPIC_TYPES = frozenset({"STANDARD", "EVENT", "OFFER", "ALERT"})
 ACTION_TYPES = frozenset({"BOOK", "ORDER", "SHOP", "LEARN_MORE", "SIGN_UP", "CALL"})
 OFFER_FIELDS = frozenset({"couponCode", "redeemOnlineUrl", "termsConditions"})
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".webm", ".mkv", ".wmv", ".3gp")
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
 STATUS_CODES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -219,4 +226,51 @@ async def create_local_post(account_id: str, location_id: str, request: Request)
         "updateTime": now,
         "searchUrl": search_url,
     }
+    _stored(state)[name] = answer
     return JSONResponse(answer)
+
+
+def _stored(state: SandboxState) -> dict[str, dict[str, Any]]:
+    posts: dict[str, dict[str, Any]] = state.extras.setdefault("google_business_posts", {})
+    return posts
+
+
+@router.get("/v4/accounts/{account_id}/locations/{location_id}/localPosts")
+async def list_local_posts(
+    account_id: str,
+    location_id: str,
+    request: Request,
+    page_size: int = Query(DEFAULT_PAGE_SIZE, alias="pageSize"),
+    page_token: str = Query("", alias="pageToken"),
+) -> JSONResponse:
+    account = f"accounts/{account_id}"
+    location = f"{account}/locations/{location_id}"
+    if (refused := _authorize(request, account, location)) is not None:
+        return refused
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        return google_error(400, f"pageSize must be between 1 and {MAX_PAGE_SIZE}")
+    start = _offset(page_token) if page_token else 0
+    if start is None:
+        return google_error(400, "Invalid page token")
+    posts = [
+        post
+        for post in reversed(_stored(_state(request)).values())
+        if post["name"].startswith(f"{location}/localPosts/")
+    ]
+    answer: dict[str, Any] = {}
+    if page := posts[start : start + page_size]:
+        answer["localPosts"] = page  # Google leaves an empty list out
+    if start + page_size < len(posts):
+        answer["nextPageToken"] = base64.urlsafe_b64encode(
+            f"offset:{start + page_size}".encode()
+        ).decode()
+    return JSONResponse(answer)
+
+
+def _offset(token: str) -> int | None:
+    try:
+        decoded = base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    prefix, _, number = decoded.partition(":")
+    return int(number) if prefix == "offset" and number.isdigit() else None

@@ -16,7 +16,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from sandbox.facebook import graph_error, instagram_username, read_params, request_token
+from sandbox.facebook import (
+    edge_page,
+    graph_error,
+    graph_time,
+    instagram_username,
+    read_params,
+    request_token,
+)
 from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
 
@@ -24,6 +31,8 @@ router = APIRouter(prefix="/instagram", tags=["instagram"])
 control = APIRouter(prefix="/_control/instagram", tags=["control"])
 
 MAX_CAPTION = 2_200
+# The media_type a published container lists as: reels are VIDEO media.
+LISTED_TYPES = {"IMAGE": "IMAGE", "REELS": "VIDEO", "VIDEO": "VIDEO", "CAROUSEL": "CAROUSEL_ALBUM"}
 DAILY_PUBLISH_QUOTA = 100  # quota_total in current docs; read it, do not assume it
 
 
@@ -38,6 +47,7 @@ class Container:
     script: list[str] = field(default_factory=list)  # statuses for the next reads, then FINISHED
     status: str = "IN_PROGRESS"
     error: str | None = None
+    media_id: str | None = None  # what media_publish made of it (Graph never says so)
 
     def read_status(self) -> str:
         if self.status in ("PUBLISHED", "EXPIRED", "ERROR"):
@@ -128,9 +138,9 @@ async def media_publish(version: str, user: str, request: Request) -> JSONRespon
     if len(window) >= DAILY_PUBLISH_QUOTA:
         return graph_error(4, "Application request limit reached", subcode=2207042, status=400)
     ig.published[user] = [*window, time.time()]
-    container.status = "PUBLISHED"
     state: SandboxState = request.app.state.sandbox
     media_id = state.next_id()
+    container.status, container.media_id = "PUBLISHED", media_id
     state.posts.append(
         SandboxPost(
             platform="instagram",
@@ -143,6 +153,31 @@ async def media_publish(version: str, user: str, request: Request) -> JSONRespon
         )
     )
     return JSONResponse({"id": media_id})
+
+
+@router.get("/{version}/{user}/media")
+async def list_media(version: str, user: str, request: Request) -> JSONResponse:
+    """The account's media, newest first (`GET /{ig-user-id}/media`), paged as Graph pages."""
+    params = await read_params(request)
+    if (refused := _authorize(request, params, user)) is not None:
+        return refused
+    state: SandboxState = request.app.state.sandbox
+    kinds = {
+        c.media_id: LISTED_TYPES.get(c.kind, "IMAGE")
+        for c in _ig(request).containers.values()
+        if c.media_id is not None
+    }
+
+    def render(post: SandboxPost, fields: list[str]) -> dict[str, Any]:
+        media: dict[str, Any] = {
+            "caption": post.text or None,  # a media without a caption lists none
+            "media_type": kinds.get(post.id, "IMAGE"),
+            "timestamp": graph_time(post.received_at),
+            "permalink": post.url,
+        }
+        return {"id": post.id} | {k: v for k, v in media.items() if k in fields and v is not None}
+
+    return edge_page(request, params, state.posts_for("instagram", user), render)
 
 
 @router.get("/{version}/{user}/content_publishing_limit")

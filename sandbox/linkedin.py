@@ -3,6 +3,11 @@
 Images follow LinkedIn's states: WAITING_UPLOAD until the PUT, then PROCESSING for the
 seconds a test asks for (header `X-Sandbox-Processing-Seconds` on initializeUpload, default 0),
 then AVAILABLE, or PROCESSING_FAILED when the bytes are not a JPEG, PNG or GIF.
+
+Posts read back as the Posts API gives them: one by its URN (`GET /rest/posts/{urn}`), or an
+author's ("find posts by authors", `GET /rest/posts?q=author&author=`, start/count paging,
+sortBy LAST_MODIFIED or CREATED, newest first). A member's posts answer 403, as they do for
+apps without the private r_member_social permission, like their images.
 """
 
 from __future__ import annotations
@@ -10,8 +15,9 @@ from __future__ import annotations
 import re
 import time
 from typing import Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from sandbox.state import SandboxPost, SandboxState
@@ -49,6 +55,10 @@ ROLES: dict[str, tuple[tuple[str, str], ...]] = {  # member URN → (organizatio
     )
 }
 POSTING_ROLES = frozenset({"ADMINISTRATOR", "CONTENT_ADMINISTRATOR"})
+# The finder's default page, and the most it serves in one (larger counts are cut to it) (U).
+DEFAULT_COUNT = 10
+MAX_COUNT = 100
+SORT_ORDERS = frozenset({"LAST_MODIFIED", "CREATED"})
 
 
 def li_error(
@@ -281,6 +291,24 @@ async def create_post(request: Request) -> Response:
     if text and (same := [p for p in state.posts_for("linkedin", author) if p.text == text]):
         return li_error(422, f"Content is a duplicate of {same[0].id}")
     urn = f"urn:li:share:{state.next_id()}"
+    now = time.time()
+    # Kept as LinkedIn answers it on a read: the commentary as sent (little text), the content.
+    created = int(now * 1000)
+    _stored(state)[urn] = (
+        {
+            key: body[key]
+            for key in ("author", "commentary", "visibility", "distribution", "lifecycleState")
+        }
+        | {
+            "id": urn,
+            "isReshareDisabledByAuthor": bool(body.get("isReshareDisabledByAuthor", False)),
+            "createdAt": created,
+            "lastModifiedAt": created,
+            "publishedAt": created,
+            "lifecycleStateInfo": {"isEditedByAuthor": False},
+        }
+        | ({"content": content} if content else {})
+    )
     state.posts.append(
         SandboxPost(
             platform="linkedin",
@@ -289,8 +317,82 @@ async def create_post(request: Request) -> Response:
             text=text,
             media=images,
             link=str(link) if link else None,
-            received_at=time.time(),
+            received_at=now,
             url=f"https://www.linkedin.com/feed/update/{urn}",
         )
     )
     return Response(status_code=201, headers={"x-restli-id": urn})
+
+
+def _stored(state: SandboxState) -> dict[str, dict[str, Any]]:
+    posts: dict[str, dict[str, Any]] = state.extras.setdefault("linkedin_posts", {})
+    return posts
+
+
+def _readable(request: Request, author: str, action: str) -> JSONResponse | None:
+    """Refuses a read LinkedIn would refuse: another's token, or a member's posts."""
+    if (refused := _authorize(request, author, action)) is not None:
+        return refused
+    if author.startswith("urn:li:person:"):
+        return li_error(403, f"Not enough permissions to access: {action}", code="ACCESS_DENIED")
+    return None
+
+
+@router.get("/rest/posts")
+async def find_posts(
+    request: Request,
+    q: str = "",
+    author: str = "",
+    start: int = 0,
+    count: int = DEFAULT_COUNT,
+    sort_by: str = Query("LAST_MODIFIED", alias="sortBy"),
+) -> JSONResponse:
+    if (refused := _versioned(request)) is not None:
+        return refused
+    if q != "author":
+        return li_error(400, f"Unsupported finder: {q or '(none)'}", code="BAD_REQUEST")
+    if not re.fullmatch(r"urn:li:(organization|person):[\w-]+", author):
+        return li_error(400, "author :: must be an organization or person URN", code="BAD_REQUEST")
+    if sort_by not in SORT_ORDERS:
+        return li_error(400, f"sortBy :: {sort_by} is not one of {sorted(SORT_ORDERS)}")
+    if start < 0 or count < 1:
+        return li_error(400, "start must not be negative, count must be positive")
+    action = "partnerApiPostsExternal.FINDER-author"
+    if (refused := _readable(request, author, action)) is not None:
+        return refused
+    stored = _stored(_state(request))
+    key = "createdAt" if sort_by == "CREATED" else "lastModifiedAt"
+    # Newest first; of two in the same millisecond, the later made comes first.
+    posts = sorted(
+        (post for post in reversed(stored.values()) if post["author"] == author),
+        key=lambda post: post[key],
+        reverse=True,
+    )
+    count = min(count, MAX_COUNT)
+    page = posts[start : start + count]
+    links: list[dict[str, str]] = []
+    if start + count < len(posts):
+        query = urlencode(
+            {
+                "author": author,
+                "count": count,
+                "q": "author",
+                "sortBy": sort_by,
+                "start": start + count,
+            }
+        )
+        links.append({"type": "application/json", "rel": "next", "href": f"/rest/posts?{query}"})
+    paging = {"start": start, "count": count, "links": links, "total": len(posts)}
+    return JSONResponse({"paging": paging, "elements": page})
+
+
+@router.get("/rest/posts/{urn}")
+async def read_post(urn: str, request: Request) -> JSONResponse:
+    if (refused := _versioned(request)) is not None:
+        return refused
+    post = _stored(_state(request)).get(urn)
+    if post is None:
+        return li_error(404, f"Not found: {urn}", code="NOT_FOUND")
+    if (refused := _readable(request, post["author"], "partnerApiPostsExternal.GET")) is not None:
+        return refused
+    return JSONResponse(post)

@@ -1,6 +1,6 @@
-"""Pinterest API v5 stand-in (PLATFORMS.md §8): pins on the token's boards, the video media
-flow (register, presigned upload, processing status), the user's account and boards,
-Pinterest's `{code, message}` errors and the per-user request limit.
+"""Pinterest API v5 stand-in (PLATFORMS.md §8): pins on the token's boards and the board's
+pins listed back, the video media flow (register, presigned upload, processing status), the
+user's account and boards, Pinterest's `{code, message}` errors and the per-user request limit.
 
 A token's subject is either a user (`user:{username}`, what the OAuth flow in
 sandbox/logins/pinterest.py grants), who may pin to their own boards, or a bare board id (a
@@ -42,7 +42,7 @@ MAX_LINK = 2048
 MAX_ALT_TEXT = 500
 MAX_IMAGES = 5
 STATUSES = ("registered", "processing", "succeeded", "failed")
-MAX_PAGE_SIZE = 250  # GET /v5/boards: page_size 1 to 250, default 25
+MAX_PAGE_SIZE = 250  # GET /v5/boards and /v5/boards/{id}/pins: page_size 1 to 250, default 25
 USER_PREFIX = "user:"
 
 
@@ -91,6 +91,7 @@ class PinterestState:
         self.media: dict[str, Media] = {}
         self.next_scripts: list[list[str]] = []
         self.calls: dict[str, list[float]] = {}  # subject → request times within the window
+        self.pins: dict[str, dict[str, Any]] = {}  # pin id → the Pin as created, oldest first
 
 
 def _pins(request: Request) -> PinterestState:
@@ -256,17 +257,10 @@ async def list_boards(
         return subject
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         return error(400, 1, f"Invalid parameters: page_size must be 1 to {MAX_PAGE_SIZE}.")
-    start = 0
-    if bookmark:
-        try:
-            start = int(base64.urlsafe_b64decode(bookmark.encode()).decode().removeprefix("o:"))
-        except ValueError:
-            start = -1
-        if start < 0:
-            return error(400, 1, "Invalid parameters: bookmark is not valid.")
+    start = _offset(bookmark)
+    if start is None:
+        return error(400, 1, "Invalid parameters: bookmark is not valid.")
     boards = boards_of(subject)
-    page = boards[start : start + page_size]
-    following = start + page_size
     items = [
         {
             "id": board.id,
@@ -275,10 +269,49 @@ async def list_boards(
             "owner": {"username": username_of(subject)},
             "privacy": "PUBLIC",
         }
-        for board in page
+        for board in boards[start : start + page_size]
     ]
-    after = base64.urlsafe_b64encode(f"o:{following}".encode()).decode()
-    return JSONResponse({"items": items, "bookmark": after if following < len(boards) else None})
+    return JSONResponse({"items": items, "bookmark": _next(start, page_size, len(boards))})
+
+
+@router.get("/v5/boards/{board_id}/pins")
+async def list_board_pins(
+    board_id: str, request: Request, page_size: int = 25, bookmark: str | None = None
+) -> JSONResponse:
+    """The board's pins, newest first, a page at a time, as created (title, description,
+    created_at, media type): what a reconciler reads back after a lost answer."""
+    subject = _authorize(request)
+    if isinstance(subject, JSONResponse):
+        return subject
+    if board_id not in {b.id for b in boards_of(subject)}:
+        return error(404, 2, "Board not found.")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        return error(400, 1, f"Invalid parameters: page_size must be 1 to {MAX_PAGE_SIZE}.")
+    start = _offset(bookmark)
+    if start is None:
+        return error(400, 1, "Invalid parameters: bookmark is not valid.")
+    pins = [pin for pin in reversed(_pins(request).pins.values()) if pin["board_id"] == board_id]
+    page = pins[start : start + page_size]
+    return JSONResponse({"items": page, "bookmark": _next(start, page_size, len(pins))})
+
+
+def _offset(bookmark: str | None) -> int | None:
+    """Where a bookmark resumes (0 without one); None when it is not one of ours."""
+    if not bookmark:
+        return 0
+    try:
+        start = int(base64.urlsafe_b64decode(bookmark.encode()).decode().removeprefix("o:"))
+    except ValueError:
+        return None
+    return start if start >= 0 else None
+
+
+def _next(start: int, page_size: int, total: int) -> str | None:
+    """The bookmark of the page after this one, while there is one."""
+    following = start + page_size
+    return (
+        base64.urlsafe_b64encode(f"o:{following}".encode()).decode() if following < total else None
+    )
 
 
 @router.post("/v5/pins")
@@ -331,6 +364,7 @@ async def create_pin(request: Request) -> JSONResponse:
         "alt_text": body.get("alt_text"),
         "media": {"media_type": media_type},
     }
+    _pins(request).pins[pin_id] = pin
     return JSONResponse(pin, status_code=201)
 
 

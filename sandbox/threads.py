@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.convertors import Convertor, register_url_convertor
 
-from sandbox.facebook import graph_error, read_params, request_token
+from sandbox.facebook import edge_page, graph_error, graph_time, read_params, request_token
 from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
 
@@ -31,6 +31,13 @@ PUBLISH_QUOTA = 250  # posts per rolling 24 h; replies have their own 1,000
 QUOTA_WINDOW = 86_400
 CONTAINER_LIFETIME = 86_400  # an unpublished container EXPIREs after 24 h
 MEDIA_TYPES = ("TEXT", "IMAGE", "VIDEO", "CAROUSEL")
+# The media_type a published container lists as.
+LISTED_TYPES = {
+    "TEXT": "TEXT_POST",
+    "IMAGE": "IMAGE",
+    "VIDEO": "VIDEO",
+    "CAROUSEL": "CAROUSEL_ALBUM",
+}
 
 
 def counted_length(text: str) -> int:
@@ -222,6 +229,32 @@ async def threads_publish(version: str, user: str, request: Request) -> JSONResp
         )
     )
     return JSONResponse({"id": thread_id})
+
+
+@router.get("/{version}/{user}/threads")
+async def list_threads(version: str, user: str, request: Request) -> JSONResponse:
+    """The user's threads, newest first (`GET /{threads-user-id}/threads`), paged as Graph
+    pages: `since`/`until`, `limit`, `after` cursors."""
+    params = await read_params(request)
+    if (refused := _authorize(request, params, user)) is not None:
+        return refused
+    state: SandboxState = request.app.state.sandbox
+    kinds = {
+        c.thread_id: LISTED_TYPES[c.kind]
+        for c in _threads(request).containers.values()
+        if c.thread_id is not None
+    }
+
+    def render(post: SandboxPost, fields: list[str]) -> dict[str, Any]:
+        thread: dict[str, Any] = {
+            "text": post.text or None,  # a post without text lists none
+            "media_type": kinds.get(post.id, "TEXT_POST"),
+            "timestamp": graph_time(post.received_at),
+            "permalink": post.url,
+        }
+        return {"id": post.id} | {k: v for k, v in thread.items() if k in fields and v is not None}
+
+    return edge_page(request, params, state.posts_for("threads", user), render)
 
 
 @router.get("/{version}/{user}/threads_publishing_limit")

@@ -1,10 +1,14 @@
 """TikTok Content Posting API stand-in (PLATFORMS.md §9): creator_info, video init (direct
-post or inbox draft) pulled from a URL, a status machine per publish_id, TikTok's envelope.
+post or inbox draft) pulled from a URL, a status machine per publish_id, TikTok's envelope,
+and the Display API's list of the user's public videos (`POST /v2/video/list/`).
 
 Every answer carries `{"data": ..., "error": {"code", "message", "log_id"}}`, `code` being
 "ok" on success, as the real API does. A publish's statuses can be scripted through the
 control API, and a status read is the unit of progress (as in sandbox/instagram.py): the
-sandbox runs on the wall clock, the time-skipping workflow tests do not.
+sandbox runs on the wall clock, the time-skipping workflow tests do not. A video list read
+advances each of the user's unfinished direct posts by one step as well, since the real
+processing goes on whether or not anyone asks for a status (after a lost init answer nobody
+can: the publish_id is what was lost).
 
 Only PULL_FROM_URL is served: crier never uses FILE_UPLOAD, and chunk uploads would need an
 upload server of their own here.
@@ -36,6 +40,9 @@ PRIVACY_LEVELS = ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CR
 PROCESSING = ("PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD")
 FINAL = ("PUBLISH_COMPLETE", "SEND_TO_USER_INBOX", "FAILED")
 DAY = 86_400.0
+MAX_LIST_COUNT = 20  # /v2/video/list/ max_count: default 10, at most 20
+# The Video Object fields the sandbox can answer (Display API, scope video.list).
+VIDEO_FIELDS = ("id", "title", "video_description", "create_time", "share_url", "duration")
 
 
 @dataclass
@@ -56,6 +63,7 @@ class Publish:
     fail_reason: str = "internal"
     status: str = "PROCESSING_DOWNLOAD"
     post_id: str | None = None
+    posted_at: float | None = None  # when it went public: the video's create_time
 
 
 class TikTokState:
@@ -254,6 +262,7 @@ def _advance(publish: Publish, tiktok: TikTokState, state: SandboxState) -> str:
 def _store(publish: Publish, username: str, state: SandboxState) -> None:
     # An inbox upload has no public post yet: the publish_id is all there is to name it.
     publish.post_id = None if publish.inbox else state.next_id()
+    publish.posted_at = time.time()
     state.posts.append(
         SandboxPost(
             platform="tiktok",
@@ -268,6 +277,63 @@ def _store(publish: Publish, username: str, state: SandboxState) -> None:
             published=not publish.inbox,
         )
     )
+
+
+@router.post("/v2/video/list/")
+async def video_list(request: Request, fields: str = "") -> JSONResponse:
+    """The user's public videos, newest create_time first; `cursor` (epoch milliseconds)
+    reaches back to videos posted before it. Drafts in the inbox and posts that are not
+    PUBLIC_TO_EVERYONE are not public videos, so they are never listed."""
+    if (open_id := _open_id(request)) is None:
+        return tiktok_error(*UNAUTHORIZED, 401)
+    wanted = [name for name in fields.split(",") if name]
+    if not wanted:
+        return tiktok_error("invalid_params", "fields is required.", 400)
+    body = await _body(request)
+    if body is None:
+        return tiktok_error("invalid_params", "The request body is not a JSON object.", 400)
+    count, cursor = body.get("max_count", 10), body.get("cursor")
+    if not isinstance(count, int) or not 1 <= count <= MAX_LIST_COUNT:
+        return tiktok_error("invalid_params", f"max_count must be 1 to {MAX_LIST_COUNT}.", 400)
+    if cursor is not None and not isinstance(cursor, int):
+        return tiktok_error("invalid_params", "cursor must be an int64.", 400)
+    tiktok = _tiktok(request)
+    state: SandboxState = request.app.state.sandbox
+    mine = [p for p in tiktok.publishes.values() if p.open_id == open_id and not p.inbox]
+    for publish in mine:
+        _advance(publish, tiktok, state)
+    public = sorted(
+        (
+            p
+            for p in mine
+            if p.status == "PUBLISH_COMPLETE"
+            and p.privacy_level == "PUBLIC_TO_EVERYONE"
+            and p.posted_at is not None
+            and (cursor is None or p.posted_at * 1000 < cursor)
+        ),
+        key=lambda p: p.posted_at or 0.0,
+        reverse=True,
+    )
+    page = public[:count]
+    username = tiktok.creator(open_id).username
+    videos = [
+        {name: value for name, value in _video(p, username).items() if name in wanted} for p in page
+    ]
+    after = int((page[-1].posted_at or 0) * 1000) if page else (cursor or 0)
+    return ok({"videos": videos, "cursor": after, "has_more": len(public) > count})
+
+
+def _video(publish: Publish, username: str) -> dict[str, Any]:
+    """The Display API's Video Object for a public post: `title` and `video_description`
+    both carry the caption init sent."""
+    return {
+        "id": publish.post_id,
+        "title": publish.title,
+        "video_description": publish.title,
+        "create_time": int(publish.posted_at or 0),
+        "share_url": f"https://www.tiktok.com/@{username}/video/{publish.post_id}",
+        "duration": 15,
+    }
 
 
 class PublishScript(BaseModel):

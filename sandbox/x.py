@@ -2,15 +2,23 @@
 
 Its own weighted-length count is written apart from the provider's (the sandbox depends on core
 only), so the two check each other rather than sharing a mistake.
+
+A user's tweets read back through `GET /2/users/{id}/tweets` (newest first, max_results 5 to
+100, start_time/end_time, since_id/until_id, pagination_token), with the text altered as X
+alters it: `&`, `<` and `>` as HTML entities, each link wrapped in a t.co link, and a t.co
+link to the attached media appended.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import hashlib
 import math
 import re
 import time
 import unicodedata
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -30,6 +38,28 @@ MAX_MEDIA = 4
 CATEGORIES = {"tweet_image", "tweet_gif", "tweet_video", "amplify_video"}
 PROCESSED = {"tweet_gif", "tweet_video", "amplify_video"}  # X encodes these after finalize
 MEDIA_TTL_SECS = 86_400
+# The media key's prefix names the kind: 3 a photo, 16 an animated GIF, 7 a video.
+MEDIA_KEY_TYPES = {"tweet_image": "3", "tweet_gif": "16", "tweet_video": "7", "amplify_video": "7"}
+
+# GET /2/users/{id}/tweets: its page sizes, and the parameters it knows (others answer 400).
+TIMELINE_MIN_RESULTS = 5
+TIMELINE_MAX_RESULTS = 100
+TIMELINE_DEFAULT_RESULTS = 10
+TIMELINE_PARAMETERS = frozenset(
+    {
+        "max_results",
+        "start_time",
+        "end_time",
+        "since_id",
+        "until_id",
+        "pagination_token",
+        "tweet.fields",
+        "exclude",  # replies, retweets: the sandbox makes neither, so it changes nothing
+    }
+)
+TWEET_FIELDS = frozenset(
+    {"id", "text", "created_at", "attachments", "author_id", "edit_history_tweet_ids"}
+)
 
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 TOO_LONG = (
@@ -139,7 +169,11 @@ async def initialize_upload(request: Request) -> JSONResponse:
         "segments": {},
         "state": None,  # None until finalized; then pending, in_progress or succeeded
     }
-    data = {"id": media_id, "media_key": f"3_{media_id}", "expires_after_secs": MEDIA_TTL_SECS}
+    data = {
+        "id": media_id,
+        "media_key": _media_key(media_id, body["media_category"]),
+        "expires_after_secs": MEDIA_TTL_SECS,
+    }
     return JSONResponse({"data": data})
 
 
@@ -187,10 +221,14 @@ async def upload_status(request: Request, command: str = "", media_id: str = "")
     return JSONResponse({"data": _media_data(media_id, media)})
 
 
+def _media_key(media_id: str, category: str) -> str:
+    return f"{MEDIA_KEY_TYPES.get(category, '3')}_{media_id}"
+
+
 def _media_data(media_id: str, media: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": media_id,
-        "media_key": f"3_{media_id}",
+        "media_key": _media_key(media_id, media["category"]),
         "size": media["total_bytes"],
         "expires_after_secs": MEDIA_TTL_SECS,
     }
@@ -252,3 +290,126 @@ def _limits(remaining: int, reset: int) -> dict[str, str]:
         "x-rate-limit-remaining": str(remaining),
         "x-rate-limit-reset": str(reset),
     }
+
+
+@router.get("/2/users/{user_id}/tweets")
+async def user_tweets(user_id: str, request: Request) -> JSONResponse:
+    """A user's tweets, newest first: any valid token may read a public timeline."""
+    if _user(request) is None:
+        return unauthorized()
+    query = request.query_params
+    for name in query:
+        if name not in TIMELINE_PARAMETERS:
+            known = ",".join(sorted(TIMELINE_PARAMETERS))
+            return invalid_request(f"The query parameter [{name}] is not one of [{known}]")
+    raw_size = query.get("max_results", str(TIMELINE_DEFAULT_RESULTS))
+    size = int(raw_size) if raw_size.isdigit() else -1
+    if not TIMELINE_MIN_RESULTS <= size <= TIMELINE_MAX_RESULTS:
+        return invalid_request(
+            f"The `max_results` query parameter value [{raw_size}] is not between "
+            f"{TIMELINE_MIN_RESULTS} and {TIMELINE_MAX_RESULTS}"
+        )
+    bounds: dict[str, float] = {}
+    for name in ("start_time", "end_time"):
+        if name in query:
+            moment = _rfc3339(query[name])
+            if moment is None:
+                return invalid_request(
+                    f"Invalid '{name}':'{query[name]}'. '{name}' must be a valid RFC3339 date."
+                )
+            bounds[name] = moment
+    fields = {f for f in query.get("tweet.fields", "").split(",") if f}
+    if unknown := fields - TWEET_FIELDS:
+        return invalid_request(
+            f"The `tweet.fields` query parameter value {sorted(unknown)} is invalid"
+        )
+    state = _state(request)
+    tweets = [
+        post
+        for post in reversed(state.posts_for("x", user_id))
+        if post.received_at >= bounds.get("start_time", 0)
+        and post.received_at < bounds.get("end_time", math.inf)
+    ]
+    for name in ("since_id", "until_id"):
+        if name in query and not query[name].isdigit():
+            return invalid_request(f"The `{name}` query parameter value [{query[name]}] is invalid")
+    if "since_id" in query:
+        tweets = [post for post in tweets if int(post.id) > int(query["since_id"])]
+    if "until_id" in query:
+        tweets = [post for post in tweets if int(post.id) < int(query["until_id"])]
+    if "pagination_token" in query:
+        before = _page_start(query["pagination_token"])
+        if before is None:
+            return invalid_request(
+                f"The `pagination_token` query parameter value [{query['pagination_token']}] "
+                "is not valid"
+            )
+        tweets = [post for post in tweets if int(post.id) < before]
+    page, rest = tweets[:size], tweets[size:]
+    if not page:
+        return JSONResponse({"meta": {"result_count": 0}})
+    meta: dict[str, Any] = {
+        "result_count": len(page),
+        "newest_id": page[0].id,
+        "oldest_id": page[-1].id,
+    }
+    if rest:
+        meta["next_token"] = _page_token(int(page[-1].id))
+    return JSONResponse({"data": [_tweet(state, post, fields) for post in page], "meta": meta})
+
+
+def _tweet(state: SandboxState, post: SandboxPost, fields: set[str]) -> dict[str, Any]:
+    tweet: dict[str, Any] = {
+        "id": post.id,
+        "text": _as_x_shows(post),
+        "edit_history_tweet_ids": [post.id],
+    }
+    if "created_at" in fields:
+        moment = datetime.fromtimestamp(post.received_at, UTC)
+        tweet["created_at"] = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if "author_id" in fields:
+        tweet["author_id"] = post.account
+    if "attachments" in fields and post.media:
+        keys = [_media_key(m, (state.media.get(m) or {}).get("category", "")) for m in post.media]
+        tweet["attachments"] = {"media_keys": keys}
+    return tweet
+
+
+def _as_x_shows(post: SandboxPost) -> str:
+    """The text as X answers it: links wrapped in t.co links, the media's own t.co link
+    appended, and &, < and > as HTML entities."""
+    links = iter(range(1_000))
+
+    def wrap(_: re.Match[str]) -> str:
+        return _tco(post.id, next(links))
+
+    text = _URL.sub(wrap, post.text)
+    if post.media:
+        text = f"{text} {_tco(post.id, next(links))}".lstrip()
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _tco(tweet_id: str, index: int) -> str:
+    return "https://t.co/" + hashlib.sha1(f"{tweet_id}/{index}".encode()).hexdigest()[:10]
+
+
+def _rfc3339(value: str) -> float | None:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None
+
+
+def _page_token(before: int) -> str:
+    return base64.b32encode(f"before:{before}".encode()).decode().rstrip("=").lower()
+
+
+def _page_start(token: str) -> int | None:
+    padded = token.upper() + "=" * (-len(token) % 8)
+    try:
+        decoded = base64.b32decode(padded).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    prefix, _, number = decoded.partition(":")
+    return int(number) if prefix == "before" and number.isdigit() else None

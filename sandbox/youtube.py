@@ -1,5 +1,5 @@
-"""YouTube Data API v3 stand-in (PLATFORMS.md §10): the resumable upload, videos.list, the daily
-videos.insert quota and Google's error shape.
+"""YouTube Data API v3 stand-in (PLATFORMS.md §10): the resumable upload, videos.list, search.list
+for the channel's own videos (`forMine`), the daily videos.insert quota and Google's error shape.
 
 A session keeps whatever bytes reached it, as Google's does, so a test can cut an upload short
 and watch the provider resume it; `bytes */N` asks a session what it holds (308 + Range).
@@ -7,12 +7,14 @@ and watch the provider resume it; `bytes */N` asks a session what it holds (308 
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import html
 import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +38,10 @@ UPLOAD_PATH = "/upload/youtube/v3/videos"
 # Stand-in bytes (nothing here decodes them); the name is mixed in so each sample is distinct.
 SAMPLE_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
 SAMPLE_BYTES = 64 * 1024
+MAX_SEARCH_RESULTS = 50  # search.list maxResults: 0 to 50, default 5
+SEARCH_DESCRIPTION_CHARS = 160  # a search result's snippet cuts the description short
+# search.list refuses these beside forMine (invalidSearchFilter), as the live API does.
+NOT_WITH_FOR_MINE = ("publishedAfter", "publishedBefore", "videoDefinition", "videoDuration")
 
 
 @dataclass
@@ -283,3 +289,83 @@ async def list_videos(request: Request, part: str = "", id: str = "") -> JSONRes
         items.append(item)
     page = {"totalResults": len(items), "resultsPerPage": len(items)}
     return JSONResponse({"kind": "youtube#videoListResponse", "items": items, "pageInfo": page})
+
+
+@router.get("/youtube/v3/search")
+async def search(request: Request) -> JSONResponse:
+    """search.list with `forMine=true&type=video`, the one search crier makes: the channel's own
+    videos, newest first, with the search snippet's HTML-escaped title and shortened
+    description. Other searches are not served."""
+    if (channel := _channel(request)) is None:
+        return unauthorized()
+    params = request.query_params
+    if params.get("part") not in ("snippet", "id", "id,snippet", "snippet,id"):
+        return google_error(400, "required", "Required parameter: part", domain="global")
+    if params.get("forMine") != "true":
+        return google_error(400, "badRequest", "The sandbox serves forMine searches only.")
+    if params.get("type") != "video" or any(name in params for name in NOT_WITH_FOR_MINE):
+        return google_error(
+            400,
+            "invalidSearchFilter",
+            "The request contains an invalid combination of search filters and/or restrictions.",
+            domain="youtube.search",
+        )
+    size = params.get("maxResults", "5")
+    if not size.isdigit() or int(size) > MAX_SEARCH_RESULTS:
+        return google_error(400, "invalidValue", "maxResults is out of range.", domain="global")
+    start = _page_start(params.get("pageToken", ""))
+    if start is None:
+        return google_error(400, "invalidPageToken", "The pageToken is invalid.")
+    mine = sorted(
+        (v for v in _yt(request).videos.values() if v["snippet"]["channelId"] == channel),
+        key=lambda v: datetime.fromisoformat(v["snippet"]["publishedAt"]),
+        reverse=True,
+    )
+    page = mine[start : start + int(size)]
+    answer: dict[str, Any] = {
+        "kind": "youtube#searchListResponse",
+        "etag": secrets.token_hex(8),
+        "regionCode": "US",
+        "pageInfo": {"totalResults": len(mine), "resultsPerPage": int(size)},
+        "items": [_search_result(video) for video in page],
+    }
+    if start + int(size) < len(mine):
+        answer["nextPageToken"] = base64.urlsafe_b64encode(
+            f"s{start + int(size)}".encode()
+        ).decode()
+    return JSONResponse(answer)
+
+
+def _page_start(token: str) -> int | None:
+    if not token:
+        return 0
+    try:
+        decoded = base64.urlsafe_b64decode(token.encode()).decode()
+    except ValueError:
+        return None
+    digits = decoded.removeprefix("s")
+    return int(digits) if decoded.startswith("s") and digits.isdigit() else None
+
+
+def _search_result(video: dict[str, Any]) -> dict[str, Any]:
+    snippet = video["snippet"]
+    published = (
+        datetime.fromisoformat(snippet["publishedAt"])
+        .astimezone(UTC)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    return {
+        "kind": "youtube#searchResult",
+        "etag": video["etag"],
+        "id": {"kind": "youtube#video", "videoId": video["id"]},
+        "snippet": {
+            "publishedAt": published,
+            "channelId": snippet["channelId"],
+            "title": html.escape(snippet["title"]),
+            "description": snippet["description"][:SEARCH_DESCRIPTION_CHARS],
+            "thumbnails": {},
+            "channelTitle": snippet["channelId"],
+            "liveBroadcastContent": "none",
+            "publishTime": published,
+        },
+    }

@@ -242,7 +242,8 @@ async def test_attempts_show_each_try_and_retry_restarts_a_dead_target(
 
     attempts = await client.ok("GET", f"/v1/targets/{target_id}/attempts")
     assert [a["number"] for a in attempts] == [1, 2, 3, 4, 5]
-    assert {a["outcome"] for a in attempts} == {"failed"}
+    # Each 500 might have come after the platform acted: each was looked for, and not there.
+    assert {a["outcome"] for a in attempts} == {"not_found"}
     assert attempts[0]["error_class"] == "transient"
     assert attempts[0]["message"] == "HTTP 500"
     assert attempts[0]["finished_at"] >= attempts[0]["started_at"]

@@ -55,7 +55,9 @@ async def test_a_5xx_is_retried_until_it_succeeds(harness: Harness) -> None:
     assert final.status == TargetStatus.PUBLISHED
     assert len(await harness.posts()) == 1
     attempts = await harness.attempts(target.id)
-    assert [a.outcome for a in attempts] == ["failed", "failed", "confirmed"]
+    # A 5xx may come from a gateway after the platform acted: each was looked up before the
+    # next try, and found missing.
+    assert [a.outcome for a in attempts] == ["not_found", "not_found", "confirmed"]
     assert attempts[0].error_kind == "transient"
     assert (await harness.target(target.id)).attempt_count == 3
     await harness.keep_history(handle, "published_after_two_5xx")

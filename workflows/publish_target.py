@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         NON_RETRYABLE_ERRORS,
         PREPARE_TARGET,
         PUBLISH_TARGET,
+        RECONCILE_TARGET,
         RECORD_TARGET_STATE,
         REFUSED_CONFLICT,
         REFUSED_INVALID,
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         PublishOutcome,
         PublishTargetInput,
         Readiness,
+        ReconcileRequest,
         RescheduleRequest,
         RetrySettings,
         ReviewDecision,
@@ -88,6 +90,7 @@ class PublishTargetWorkflow:
         self._woken = False
         # Serialises database writes, so they land in the order the workflow decided them.
         self._db = asyncio.Lock()
+        self._prepared = Preparation()  # what prepare made (none yet), for a reconciliation
 
     @workflow.run
     async def run(self, job: PublishTargetInput) -> TargetState:
@@ -255,6 +258,15 @@ class PublishTargetWorkflow:
             # A refusal (content, auth, a refused refresh) is final; anything else exhausted
             # its retries.
             refused = kind in (ERROR_CONTENT, ERROR_AUTH, ERROR_TOKEN_REFRESH)
+            if not refused and job.reconciles:
+                # The last try's answer may have been lost (or its worker killed): the post
+                # may be live. Look before calling the target dead.
+                settled = await self._reconcile(job)
+                if settled is not None:
+                    self._state.external_id = settled.external_id
+                    self._state.url = settled.url
+                    await self._transition(settled.status, persist=False)
+                    return
             verdict = TargetStatus.FAILED if refused else TargetStatus.DEAD
             await self._transition(verdict, error=message)
             return
@@ -262,6 +274,20 @@ class PublishTargetWorkflow:
         self._state.external_id = outcome.external_id
         self._state.url = outcome.url
         await self._transition(outcome.status, persist=False)
+
+    async def _reconcile(self, job: PublishTargetInput) -> PublishOutcome | None:
+        """The outcome if the platform shows the post live (or cannot tell); None if not."""
+        try:
+            outcome: PublishOutcome = await workflow.execute_activity(
+                RECONCILE_TARGET,
+                ReconcileRequest(target_id=job.target_id, prepared=self._prepared),
+                result_type=PublishOutcome,
+                start_to_close_timeout=job.retry.start_to_close,
+                retry_policy=publish_retry_policy(job.retry),
+            )
+        except ActivityError:
+            return None  # the platform could not even be asked: dead, with its last error
+        return None if outcome.status == TargetStatus.DEAD else outcome
 
     async def _take_slot(self, job: PublishTargetInput) -> bool:
         """A slot in the account's publishing budgets, or a durable wait for one. While it
@@ -292,6 +318,7 @@ class PublishTargetWorkflow:
             start_to_close_timeout=job.retry.start_to_close,
             retry_policy=publish_retry_policy(job.retry),
         )
+        self._prepared = prepared
         deadline = workflow.now() + job.media_deadline
         while True:
             readiness: Readiness = await workflow.execute_activity(

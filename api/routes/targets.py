@@ -12,7 +12,12 @@ from api.scheduling import schedule_targets
 from api.schemas import AttemptPublic, Envelope, ListEnvelope, ListMeta, TargetPublic
 from api.views import attempt_view, target_view
 from core.models import Attempt, Post
-from core.status import RETRYABLE_STATUSES
+from core.status import (
+    RETRYABLE_STATUSES,
+    UNRESOLVED_OUTCOMES,
+    AttemptOutcome,
+    TargetStatus,
+)
 
 router = APIRouter(prefix="/v1/targets", tags=["targets"])
 
@@ -44,8 +49,8 @@ async def retry_target(
     settings: SettingsDep,
     temporal: TemporalDep,
 ) -> Envelope[TargetPublic]:
-    """Send a failed, dead, missed or expired target again, now: a new run of the same
-    workflow id. A published target is never sent twice."""
+    """Send a failed, dead, missed, expired or unconfirmed target again, now: a new run of
+    the same workflow id. A published target is never sent twice."""
     target = await load_target(session, caller, target_id)
     if target.status not in RETRYABLE_STATUSES:
         allowed = ", ".join(sorted(s.value for s in RETRYABLE_STATUSES))
@@ -54,6 +59,18 @@ async def retry_target(
         )
     post = await session.get(Post, target.post_id)
     assert post is not None
+    if target.status == TargetStatus.UNCONFIRMED:
+        # The caller looked at the account and found no post: the lost attempt is let go, so
+        # the new run posts instead of asking the platform again.
+        open_attempts = await session.exec(
+            select(Attempt).where(
+                Attempt.target_id == target.id, col(Attempt.outcome).in_(UNRESOLVED_OUTCOMES)
+            )
+        )
+        for attempt in open_attempts.all():
+            attempt.outcome = AttemptOutcome.ABANDONED
+            attempt.response_summary = f"retried by {caller.name} after checking the platform"
+            session.add(attempt)
     await schedule_targets(session, temporal, settings, post, [target], due=None, again=True)
     await session.refresh(target)
     return Envelope(data=target_view(target, settings))

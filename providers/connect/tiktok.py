@@ -18,7 +18,8 @@ from providers.connect.base import Candidate, ConnectorBase, Hosts, Pkce, TokenS
 from providers.errors import from_http_status
 from providers.tiktok import tiktok_error
 
-SCOPES = "user.info.basic,video.publish,video.upload"
+# video.list: the only way to learn, after a lost answer, whether a video went out.
+SCOPES = "user.info.basic,video.list,video.publish,video.upload"
 
 
 def live_hosts(settings: Settings) -> Hosts:

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/tiktok", tags=["tiktok login"])
 
 ACCESS_TTL = 86_400
 REFRESH_TTL = 31_536_000
-SCOPE = "user.info.basic,video.publish,video.upload"
+SCOPE = "user.info.basic,video.list,video.publish,video.upload"
 # The sandbox user's open_id; anyone else logs in with `sandbox_user=<id>` and is that id.
 DEFAULT_OPEN_ID = "5f1b7c9e-2d4a-4e8b-9c3f-000000000001"
 

@@ -45,7 +45,7 @@ async def test_the_url_names_the_app_by_client_key_and_carries_pkce(
     assert parts.path == "/tiktok/v2/auth/authorize/"
     assert "client_id" not in query
     assert query["client_key"] == settings.sandbox_client_id
-    assert query["scope"] == "user.info.basic,video.publish,video.upload"
+    assert query["scope"] == "user.info.basic,video.list,video.publish,video.upload"
     assert (query["code_challenge"], query["code_challenge_method"]) == (pkce.challenge, "S256")
 
 
