@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck check clean
+.PHONY: dev test chaos lint typecheck check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)  ## lint, type-check, then the whole test suite
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/pytest
+
+chaos: $(STAMP)  ## the full chaos run: 1,000 targets, 3 worker kills, a server restart
+	CRIER_CHAOS_TARGETS=1000 CRIER_CHAOS_KILLS=3 $(BIN)/pytest -s -p no:cacheprovider tests/chaos
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

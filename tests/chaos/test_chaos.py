@@ -1,0 +1,39 @@
+"""The chaos run's short form (in `make test`); `make chaos` runs the full one:
+CRIER_CHAOS_TARGETS=1000 CRIER_CHAOS_KILLS=3."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.chaos.run import Plan, run_chaos
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_nothing_posted_twice_nothing_lost_through_kills_and_a_server_restart(
+    tmp_path: Path, sandbox_http: httpx.AsyncClient
+) -> None:
+    targets = int(os.environ.get("CRIER_CHAOS_TARGETS", "100"))
+    plan = Plan(
+        targets=targets,
+        kills=int(os.environ.get("CRIER_CHAOS_KILLS", "2")),
+        # The full run: a thousand targets due within a minute.
+        due_within=timedelta(seconds=20 if targets <= 100 else 60),
+        deadline=timedelta(minutes=4) + timedelta(seconds=targets * 0.3),
+    )
+    report = await run_chaos(plan, tmp_path, sandbox_http)
+    print("\n" + "\n".join(report.lines()))
+
+    assert report.kills == plan.kills and report.server_restarts == 1
+    assert report.lost == [], report.lines()
+    assert report.duplicates == [], report.lines()
+    assert report.orphans == [], report.lines()
+    assert report.wrong_failures == [], report.lines()
+    # The page that refuses everything: its targets end failed, with Graph's own words.
+    assert report.statuses["failed"] >= plan.targets // 25
+    assert report.statuses["published"] > plan.targets // 2
