@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api.codec import codec_app
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.media_facts import media_client
 from api.routes import accounts, aggregators, connections, health, lifecycle, posts, targets
@@ -47,4 +48,5 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.include_router(health.router)
     for routes in (accounts, connections, posts, lifecycle, targets, aggregators):
         app.include_router(routes.router, responses=ERROR_RESPONSES)
+    app.mount("/codec", codec_app(settings, app))
     return app

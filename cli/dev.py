@@ -102,6 +102,8 @@ class Stack:
                 "--sqlite-pragma", "journal_mode=wal",
                 "--sqlite-pragma", "synchronous=normal",
                 *search_attribute_flags(),
+                # The UI shows payloads decoded by the API's codec endpoint (api/codec.py).
+                "--ui-codec-endpoint", f"http://{s.api_host}:{s.api_port}/codec",
                 "--log-level", "warn",
             ],
             log_to_file=True,

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # Token vault: Fernet keys, the first encrypts, all decrypt. Empty in development means
     # a key generated once and kept in data_dir/token.keys.
     token_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # Temporal payload encryption: AES-256 keys, urlsafe base64, comma-separated; the first
+    # encrypts, all decrypt. Empty in development means one kept in data_dir/payload.keys.
+    payload_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
 
     # Live platform endpoints (sandbox accounts use sandbox_url instead).
     facebook_graph_url: str = "https://graph.facebook.com"
@@ -109,7 +112,7 @@ class Settings(BaseSettings):
     media_fetch_timeout_seconds: float = 10.0
     media_fetch_max_bytes: int = 50_000_000
 
-    @field_validator("token_keys", mode="before")
+    @field_validator("token_keys", "payload_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         # Comma-separated in the environment: CRIER_TOKEN_KEYS=new_key,old_key
@@ -144,6 +147,8 @@ class Settings(BaseSettings):
                 problems.append("CRIER_SANDBOX_SECRET is the development default")
             if not self.token_keys:
                 problems.append("CRIER_TOKEN_KEYS is empty")
+            if not self.payload_keys:
+                problems.append("CRIER_PAYLOAD_KEYS is empty")
             if not self.database_url:
                 problems.append("CRIER_DATABASE_URL is not set")
             if problems:

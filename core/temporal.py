@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 
+from core.codec import EncryptionCodec
 from core.config import Settings, get_settings
 
 SA_TENANT = SearchAttributeKey.for_keyword("CrierTenant")
@@ -30,10 +34,17 @@ def workflow_id_for_target(target_id: str) -> str:
     return f"target-{target_id}"
 
 
+def data_converter(settings: Settings) -> DataConverter:
+    """Pydantic models in, AES-GCM encrypted payloads out (core/codec.py)."""
+    return dataclasses.replace(
+        pydantic_data_converter, payload_codec=EncryptionCodec.from_settings(settings)
+    )
+
+
 async def connect(settings: Settings | None = None) -> Client:
     settings = settings or get_settings()
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
     )

@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from core.config import Settings
+from core.temporal import data_converter
 from tests.support.devstack import DevStack, StackPorts, dev_stack, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -166,7 +167,9 @@ async def test_operators_find_runs_by_search_attributes(stack: DevStack) -> None
     post_id, _, _ = await asyncio.to_thread(
         publish_now_and_wait, stack, "Findable in the Temporal UI"
     )
-    client = await Client.connect(stack.temporal, data_converter=pydantic_data_converter)
+    # The stack encrypts payloads; its development key is in its data directory.
+    converter = data_converter(Settings(env="test", data_dir=stack.data_dir))
+    client = await Client.connect(stack.temporal, data_converter=converter)
     query = (
         f'CrierPostId = "{post_id}" AND CrierStatus = "published" AND CrierPlatform = "facebook"'
     )
@@ -179,6 +182,16 @@ async def test_operators_find_runs_by_search_attributes(stack: DevStack) -> None
     description = await client.get_workflow_handle(found[0].id).describe()
     summary = await description.static_summary()
     assert summary is not None and post_id in summary and "Demo Page" in summary
+
+
+def test_the_temporal_ui_decodes_payloads_through_the_api(stack: DevStack) -> None:
+    settings = httpx.get(f"{stack.ui}/api/v1/settings", timeout=10).json()
+    assert settings["Codec"]["Endpoint"] == f"{stack.api}/codec"
+    preflight = httpx.options(
+        f"{stack.api}/codec/decode",
+        headers={"Origin": stack.ui, "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.headers["access-control-allow-origin"] == stack.ui
 
 
 def test_sigterm_stops_every_child(stack: DevStack) -> None:

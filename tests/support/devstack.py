@@ -26,6 +26,8 @@ class DevStack:
     sandbox: str
     temporal: str
     ports: list[int]
+    data_dir: Path
+    ui: str
     output: list[str] = field(default_factory=list)
 
 
@@ -81,6 +83,8 @@ def dev_stack(
         sandbox=f"http://127.0.0.1:{ports.sandbox}",
         temporal=f"127.0.0.1:{ports.temporal}",
         ports=[ports.api, ports.sandbox, ports.temporal, ports.ui],
+        data_dir=data_dir,
+        ui=f"http://127.0.0.1:{ports.ui}",
     )
 
     def drain() -> None:
