@@ -1,3 +1,5 @@
+"""Connected accounts: the list, and disconnecting one (revoke, forget, cancel its targets)."""
+
 from __future__ import annotations
 
 import logging

@@ -61,10 +61,6 @@ def oauth_client(platform: Platform, settings: Settings, *, sandbox: bool) -> OA
     return OAuthClient(configured.client_id, configured.client_secret.get_secret_value())
 
 
-def connector_class(platform: Platform) -> type[AnyConnector]:
-    return CONNECTORS[platform][0]
-
-
 def connector_for(
     platform: Platform, http: httpx.AsyncClient, settings: Settings, *, sandbox: bool
 ) -> AnyConnector:
