@@ -30,6 +30,7 @@ from core.messages import (
     ReconcileRequest,
     TargetStateUpdate,
 )
+from core.logs import bind_log_context
 from core.models import Account, Attempt, Post, Target, Tenant
 from core.post_status import refresh_post_status
 from core.status import AccountStatus, TargetMode, TargetStatus
@@ -106,6 +107,9 @@ class PublishActivities:
             target = await session.get(Target, target_id)
             if target is None:
                 raise ApplicationError(f"target {target_id} does not exist", non_retryable=True)
+            bind_log_context(
+                tenant_id=target.tenant_id, post_id=target.post_id, target_id=target.id
+            )
             post = await session.get(Post, target.post_id)
             account = await session.get(Account, target.account_id)
             tenant = await session.get(Tenant, target.tenant_id)

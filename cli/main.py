@@ -60,6 +60,7 @@ def api(
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_level="info",
+        log_config=None,  # uvicorn's records go to the JSON handler with everything else
     )
 
 
