@@ -16,8 +16,10 @@ from temporalio.exceptions import ApplicationError
 from activities.ledger import Ledger
 from activities.records import notify_if_needed
 from activities.routing import aggregator_candidates
+from core import metrics
 from core.config import Settings
 from core.db import Database, utcnow
+from core.logs import bind_log_context
 from core.messages import (
     CHECK_TARGET,
     PREPARE_TARGET,
@@ -30,7 +32,6 @@ from core.messages import (
     ReconcileRequest,
     TargetStateUpdate,
 )
-from core.logs import bind_log_context
 from core.models import Account, Attempt, Post, Target, Tenant
 from core.post_status import refresh_post_status
 from core.status import AccountStatus, TargetMode, TargetStatus
@@ -51,6 +52,9 @@ log = logging.getLogger(__name__)
 # States the publish activity itself ends in; finding one means an earlier try already did it.
 DELIVERED = (TargetStatus.PUBLISHED, TargetStatus.DRAFTED, TargetStatus.READY_FOR_MANUAL)
 SETTLED = (*DELIVERED, TargetStatus.UNCONFIRMED)
+UNPUBLISHED_ENDS = frozenset(
+    {TargetStatus.FAILED, TargetStatus.DEAD, TargetStatus.MISSED, TargetStatus.EXPIRED}
+)
 # A platform acts on a request within moments of receiving it: this long after a try's last
 # moment to send, a lookup sees whatever that try made.
 SETTLE_MARGIN = timedelta(seconds=5)
@@ -203,6 +207,7 @@ class PublishActivities:
             return PublishOutcome(status=TargetStatus.READY_FOR_MANUAL)
         prepared = prepared or Preparation()
         status = TargetStatus.DRAFTED if delivery.draft else TargetStatus.PUBLISHED
+        metrics.count_retry(target.platform.value)
         settled = await self._resolve_unknown(delivery, prepared)
         if settled is not None:
             return settled
@@ -232,6 +237,12 @@ class PublishActivities:
             raise to_application_error(error, self._settings) from None
         await self._ledger.succeeded(
             target_id, attempt.id, published, status=status, delivered_by=delivered_by
+        )
+        now = utcnow()
+        metrics.published(
+            target.platform.value,
+            latency=now - attempt.started_at,
+            lateness=now - target.scheduled_for if target.scheduled_for else None,
         )
         return PublishOutcome(external_id=published.external_id, url=published.url, status=status)
 
@@ -317,13 +328,17 @@ class PublishActivities:
                 "retry the target only if the post is not there"
             )
             await self._ledger.unconfirmed(target.id, unresolved.id, reason)
+            metrics.reconciled(target.platform.value, "unconfirmed")
+            metrics.ended(target.platform.value, TargetStatus.UNCONFIRMED.value)
             return PublishOutcome(status=TargetStatus.UNCONFIRMED)
         except ProviderError as error:
             # The lookup itself failed: the attempt stays open and the next try looks again.
             raise to_application_error(error, self._settings) from None
         if found is None:
             await self._ledger.not_found(unresolved.id)
+            metrics.reconciled(target.platform.value, "not_found")
             return None
+        metrics.reconciled(target.platform.value, "found")
         await self._ledger.succeeded(
             target.id, unresolved.id, found, status=status, delivered_by="direct", found=True
         )
@@ -365,9 +380,11 @@ class PublishActivities:
                 raise ApplicationError(
                     f"target {update.target_id} does not exist", non_retryable=True
                 )
-            # A retried activity must not notify twice for the same transition.
+            # A retried activity must not notify (or count) twice for the same transition.
             if target.status != update.status:
                 notify_if_needed(session, target, update.status, update.error or target.last_error)
+                if update.status in UNPUBLISHED_ENDS:
+                    metrics.ended(target.platform.value, update.status.value)
             target.status = update.status
             if update.scheduled_for is not None:
                 target.scheduled_for = update.scheduled_for

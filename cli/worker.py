@@ -20,7 +20,7 @@ from cli.schedules import ensure_schedules
 from core.config import Settings, get_settings
 from core.db import Database
 from core.logs import silence_url_logging
-from core.temporal import connect
+from core.temporal import connect, metrics_runtime
 from core.vault import Vault
 from workflows.publish_target import PublishTargetWorkflow
 from workflows.token_health import TokenHealthWorkflow
@@ -74,9 +74,11 @@ async def worker_for(
 
 
 async def connect_with_retry(settings: Settings, *, attempts: int = 60) -> Client:
+    # One runtime for the process: its Prometheus endpoint binds once.
+    runtime = metrics_runtime(settings.metrics_bind) if settings.metrics_bind else None
     for attempt in range(1, attempts + 1):
         try:
-            return await connect(settings)
+            return await connect(settings, runtime=runtime)
         except Exception as exc:  # Temporal still starting: wait and try again
             if attempt == attempts:
                 raise

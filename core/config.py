@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     postforme_api_key: SecretStr | None = None
     late_api_key: SecretStr | None = None
 
+    # The worker's Prometheus endpoint (Temporal's runtime metrics and crier's own), e.g.
+    # "0.0.0.0:9464"; empty: none.
+    metrics_bind: str = ""
+
     # Delivery
     http_timeout_seconds: float = 30.0
     publish_max_attempts: int = 5

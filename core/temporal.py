@@ -8,6 +8,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from core.codec import EncryptionCodec
 from core.config import Settings, get_settings
@@ -41,10 +42,22 @@ def data_converter(settings: Settings) -> DataConverter:
     )
 
 
-async def connect(settings: Settings | None = None) -> Client:
+def metrics_runtime(bind: str) -> Runtime:
+    """A runtime whose Prometheus endpoint serves the SDK's metrics and crier's own."""
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(
+                bind_address=bind, counters_total_suffix=True, durations_as_seconds=True
+            )
+        )
+    )
+
+
+async def connect(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Client:
     settings = settings or get_settings()
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        runtime=runtime,
     )
