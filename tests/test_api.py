@@ -243,3 +243,12 @@ async def test_publish_now_through_the_api_reaches_the_sandbox(
     posts = (await sandbox_http.get("/_control/posts")).json()["data"]
     assert [p["id"] for p in posts] == [published["external_id"]]
     assert published["url"] == posts[0]["url"]
+
+
+async def test_a_huge_offset_is_a_422_not_a_500(
+    api: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    # Found by the property test: an offset past 64 bits overflowed the database driver.
+    answer = await api.get("/v1/posts", params={"offset": 2**70}, headers=auth(tenant))
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"][0]["loc"] == ["query", "offset"]

@@ -97,7 +97,10 @@ def loop_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopApi]:
 
 @schema.parametrize()
 @settings(
-    max_examples=30,
+    max_examples=40,
+    # The same cases every run: a landing is not left to chance. (A random run found the
+    # unbounded offset that overflowed SQLite; test_api keeps that case.)
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

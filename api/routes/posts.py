@@ -153,7 +153,8 @@ async def list_posts(
     ] = None,
     search: Annotated[str | None, Query(max_length=200, description="text in the body")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # Bounded: a database integer is 64-bit, and no tenant has 2^31 posts to skip.
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> ListEnvelope[PostPublic]:
     query = select(Post).where(
         Post.tenant_id == caller.tenant_id,
