@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import NotCheckable
+from providers.base import NotCheckable, Published
 from providers.errors import (
     AuthError,
     ContentError,
@@ -154,3 +154,31 @@ async def earliest_match(
 def _aware(moment: datetime) -> datetime:
     # The ledger's times are UTC; a database that drops the zone must not shift them.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def published_from_container(
+    container: str | None,
+    container_status: Callable[[str], Awaitable[Any]],
+    listing: Fetch,
+    *,
+    since: datetime,
+    matches: Callable[[dict[str, Any]], bool],
+    what: str,
+) -> Published | None:
+    """What a lost publish of a container made (Instagram, Threads).
+
+    A container whose status is not PUBLISHED was never taken: nothing to find. Otherwise the
+    account's recent `what` are searched; a PUBLISHED container whose post is not listed yet
+    cannot be settled either way.
+    """
+    if container is not None and await container_status(container) != "PUBLISHED":
+        return None  # FINISHED (or expired, failed): the publish call never took it
+    item = await earliest_match(
+        listing, since=since, time_field="timestamp", matches=matches, what=what
+    )
+    if item is not None:
+        url = item.get("permalink")
+        return Published(external_id=str(item["id"]), url=str(url) if url else None)
+    if container is not None:
+        raise NotCheckable(f"container {container} is PUBLISHED, but no recent {what} matches it")
+    return None

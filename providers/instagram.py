@@ -24,7 +24,6 @@ from core.status import Platform
 from providers.base import (
     AccountCredentials,
     MediaRules,
-    NotCheckable,
     PlatformRules,
     PostContent,
     Preparation,
@@ -33,7 +32,7 @@ from providers.base import (
     Readiness,
 )
 from providers.errors import ProviderError
-from providers.graph import GraphErrors, earliest_match
+from providers.graph import GraphErrors, published_from_container
 from providers.http import answered
 
 # Instagram's subcodes beyond Graph's table (PLATFORMS.md §2, Postiz): 2207027 is "Media ID is
@@ -143,43 +142,29 @@ class InstagramProvider:
         since: datetime,
     ) -> Published | None:
         """The media the attempt's container became, if the container was published."""
-        container = prepared.ids.get("container")
-        status = None
-        if container is not None:
+        auth = {"Authorization": f"OAuth {account.access_token}"}
+
+        async def status(container: str) -> Any:
             found = await self._call(
-                "GET",
-                f"/{container}",
-                params={"fields": "status_code"},
-                headers={"Authorization": f"OAuth {account.access_token}"},
+                "GET", f"/{container}", params={"fields": "status_code"}, headers=auth
             )
-            status = found.get("status_code")
-            if status != "PUBLISHED":
-                return None  # FINISHED (or expired, failed): media_publish never took it
+            return found.get("status_code")
 
         async def fetch(params: dict[str, str]) -> dict[str, Any]:
+            fields = {"fields": "id,caption,media_type,timestamp,permalink"}
             return await self._call(
-                "GET",
-                f"/{account.external_id}/media",
-                params=params | {"fields": "id,caption,media_type,timestamp,permalink"},
-                headers={"Authorization": f"OAuth {account.access_token}"},
+                "GET", f"/{account.external_id}/media", params=params | fields, headers=auth
             )
 
         kind = media_type(content.media_urls)
-        media = await earliest_match(
+        return await published_from_container(
+            prepared.ids.get("container"),
+            status,
             fetch,
             since=since,
-            time_field="timestamp",
             matches=lambda m: m.get("caption", "") == content.text and m.get("media_type") == kind,
             what="media",
         )
-        if media is not None:
-            url = media.get("permalink")
-            return Published(external_id=str(media["id"]), url=str(url) if url else None)
-        if status == "PUBLISHED":
-            raise NotCheckable(
-                f"container {container} is PUBLISHED, but no recent media carries its caption"
-            )
-        return None
 
     def _media_fields(self, url: str) -> dict[str, Any]:
         # Single feed videos are published as reels since 2023-07-01.

@@ -26,7 +26,6 @@ from core.status import Platform
 from providers.base import (
     AccountCredentials,
     MediaRules,
-    NotCheckable,
     PlatformRules,
     PostContent,
     Preparation,
@@ -35,7 +34,7 @@ from providers.base import (
     Readiness,
 )
 from providers.errors import ContentError, ProviderError, RateLimitedError, TransientError
-from providers.graph import GraphErrors, earliest_match
+from providers.graph import GraphErrors, published_from_container
 from providers.http import answered
 from providers.instagram import is_video
 
@@ -177,13 +176,10 @@ class ThreadsProvider:
         since: datetime,
     ) -> Published | None:
         """The thread the attempt's container became, if the container was published."""
-        container = prepared.ids.get("container")
-        status = None
-        if container is not None:
+
+        async def status(container: str) -> Any:
             found = await self._call(account, "GET", f"/{container}", params={"fields": "status"})
-            status = found.get("status")
-            if status != "PUBLISHED":
-                return None  # FINISHED (or expired, failed): threads_publish never took it
+            return found.get("status")
 
         async def fetch(params: dict[str, str]) -> dict[str, Any]:
             fields = {"fields": "id,text,media_type,timestamp,permalink"}
@@ -192,21 +188,14 @@ class ThreadsProvider:
             )
 
         text, kind = post_text(content), media_type(content.media_urls)
-        thread = await earliest_match(
+        return await published_from_container(
+            prepared.ids.get("container"),
+            status,
             fetch,
             since=since,
-            time_field="timestamp",
             matches=lambda t: t.get("text", "") == text and t.get("media_type") == kind,
             what="threads",
         )
-        if thread is not None:
-            url = thread.get("permalink")
-            return Published(external_id=str(thread["id"]), url=str(url) if url else None)
-        if status == "PUBLISHED":
-            raise NotCheckable(
-                f"container {container} is PUBLISHED, but no recent thread carries its text"
-            )
-        return None
 
     async def _text_container(self, account: AccountCredentials, content: PostContent) -> str:
         """The container of a post that reached `publish` unprepared: the workflow prepares
