@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from activities.records import notify_if_needed
+from activities.records import tell_tenant
 from core.db import Database, utcnow
 from core.models import Attempt, Target
 from core.post_status import refresh_post_status
@@ -108,6 +108,7 @@ class Ledger:
             attempt.response_summary = f"id={published.external_id}" + (
                 "; found on the platform after the answer was lost" if found else ""
             )
+            first_report = target.status != status
             target.status = status
             target.external_id = published.external_id
             target.external_url = published.url
@@ -115,6 +116,8 @@ class Ledger:
             target.delivered_by = delivered_by
             target.last_error = None
             target.updated_at = now
+            if first_report:
+                await tell_tenant(session, target, status, None)
             session.add(attempt)
             session.add(target)
             await refresh_post_status(session, target.post_id)
@@ -173,7 +176,7 @@ class Ledger:
             attempt.outcome = UNKNOWN
             attempt.finished_at = attempt.finished_at or utcnow()
             if target.status != TargetStatus.UNCONFIRMED:
-                notify_if_needed(session, target, TargetStatus.UNCONFIRMED, reason)
+                await tell_tenant(session, target, TargetStatus.UNCONFIRMED, reason)
             target.status = TargetStatus.UNCONFIRMED
             target.last_error = reason
             target.updated_at = utcnow()

@@ -14,7 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ledger import Ledger
-from activities.records import notify_if_needed
+from activities.records import tell_tenant
 from activities.routing import aggregator_candidates
 from core import metrics
 from core.config import Settings
@@ -382,7 +382,7 @@ class PublishActivities:
                 )
             # A retried activity must not notify (or count) twice for the same transition.
             if target.status != update.status:
-                notify_if_needed(session, target, update.status, update.error or target.last_error)
+                await tell_tenant(session, target, update.status, update.error or target.last_error)
                 if update.status in UNPUBLISHED_ENDS:
                     metrics.ended(target.platform.value, update.status.value)
             target.status = update.status

@@ -1,24 +1,55 @@
-"""Notifications the activities record for a tenant."""
+"""What the activities tell a tenant when a target ends: a notification, and an event."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import Notification, Target
+from core.events import EventType, record_event, target_data
+from core.models import Account, Notification, Target
 from core.status import NOTIFY_STATUSES, TargetStatus
 
+# Ends where nothing was published and nothing will be without a person.
+FAILED_ENDS = frozenset(
+    {TargetStatus.FAILED, TargetStatus.DEAD, TargetStatus.MISSED, TargetStatus.EXPIRED}
+)
 
-def notify_if_needed(
+
+async def tell_tenant(
     session: AsyncSession, target: Target, status: TargetStatus, detail: str | None
 ) -> None:
-    if status not in NOTIFY_STATUSES:
-        return
-    session.add(
-        Notification(
-            tenant_id=target.tenant_id,
-            kind=f"target_{status.value}",
-            post_id=target.post_id,
-            target_id=target.id,
-            message=f"{target.platform} target {status.value}: {detail or 'no detail'}",
+    """Call with the target's new status before it is written, once per transition."""
+    if status in NOTIFY_STATUSES:
+        session.add(
+            Notification(
+                tenant_id=target.tenant_id,
+                kind=f"target_{status.value}",
+                post_id=target.post_id,
+                target_id=target.id,
+                message=f"{target.platform} target {status.value}: {detail or 'no detail'}",
+            )
         )
+    if status in FAILED_ENDS:
+        kind = EventType.POST_FAILED
+    elif status == TargetStatus.UNCONFIRMED:
+        kind = EventType.POST_UNCONFIRMED
+    elif status == TargetStatus.PUBLISHED:
+        kind = EventType.POST_PUBLISHED
+    else:
+        return
+    account = await session.get(Account, target.account_id)
+    assert account is not None
+    extra = (
+        {
+            "url": target.external_url,
+            "external_id": target.external_id,
+            "published_at": target.published_at,
+            "delivered_by": target.delivered_by,
+        }
+        if status == TargetStatus.PUBLISHED
+        else {"error": detail}
+    )
+    data = target_data(target, **extra)
+    data["status"] = status.value
+    record_event(
+        session, tenant_id=target.tenant_id, is_test=account.is_sandbox, type=kind, data=data
     )

@@ -15,12 +15,14 @@ from typing import Literal
 
 import httpx
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.publishing import to_application_error
 from core.config import Settings
 from core.db import Database, utcnow
+from core.events import EventType, record_account_event
 from core.locks import lock_account
 from core.messages import (
     CHECK_ACCOUNT_TOKENS,
@@ -52,15 +54,19 @@ def _expires_within(account: Account, margin: timedelta) -> bool:
     return expires is not None and expires - utcnow() < margin
 
 
-def expire_account(account: Account, reason: str) -> Notification:
+def expire_account(session: AsyncSession, account: Account, reason: str) -> None:
     """Mark the account expired (its tokens are useless now) and say so to the tenant."""
     forget_tokens(account, AccountStatus.EXPIRED, reason)
-    return Notification(
-        tenant_id=account.tenant_id,
-        kind="token_expired",
-        message=f"{account.platform} account {account.display_name} needs to be reconnected: "
-        f"{reason}",
+    session.add(account)
+    session.add(
+        Notification(
+            tenant_id=account.tenant_id,
+            kind="token_expired",
+            message=f"{account.platform} account {account.display_name} needs to be "
+            f"reconnected: {reason}",
+        )
     )
+    record_account_event(session, account, EventType.TOKEN_EXPIRED, reason=reason)
 
 
 class TokenActivities:
@@ -102,8 +108,7 @@ class TokenActivities:
                 fresh = await connector.refresh(tokens)
             except AuthError as refused:
                 reason = f"the platform refused to refresh the token ({refused.summary()})"
-                session.add(expire_account(account, reason))
-                session.add(account)
+                expire_account(session, account, reason)
                 await session.commit()
                 log.warning("account %s expired: refresh refused", account.id)
                 return RefreshResult("expired", reason)
@@ -181,10 +186,8 @@ class TokenActivities:
                 account = await lock_account(session, account_id)
                 assert account is not None
                 if account.status == AccountStatus.ACTIVE:
-                    session.add(
-                        expire_account(account, f"the token no longer works ({refused.summary()})")
-                    )
-                    session.add(account)
+                    reason = f"the token no longer works ({refused.summary()})"
+                    expire_account(session, account, reason)
                 await session.commit()
             report.expired += 1
         except ProviderError:

@@ -22,6 +22,7 @@ from api.deps import Caller
 from api.errors import ApiError
 from core.config import Settings
 from core.db import utcnow
+from core.events import EventType, record_account_event
 from core.models import Account, Connection, Notification
 from core.status import Platform
 from core.vault import Vault
@@ -228,6 +229,7 @@ async def save_accounts(
                 message=f"{connection.platform} account {candidate.display_name} connected",
             )
         )
+        record_account_event(session, account, EventType.ACCOUNT_CONNECTED)
         saved.append(account)
     await session.flush()
     connection.account_ids = [a.id for a in saved]

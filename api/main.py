@@ -12,7 +12,18 @@ from temporalio.client import Client
 from api.codec import codec_app
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.media_facts import media_client
-from api.routes import accounts, aggregators, connections, health, lifecycle, posts, targets
+from api.metrics import install_metrics
+from api.routes import (
+    accounts,
+    aggregators,
+    connections,
+    events,
+    health,
+    lifecycle,
+    posts,
+    targets,
+    webhooks,
+)
 from api.temporal_connection import TemporalConnection
 from core.config import Settings, get_settings
 from core.db import Database
@@ -45,8 +56,10 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    if settings.api_metrics:
+        install_metrics(app)
     app.include_router(health.router)
-    for routes in (accounts, connections, posts, lifecycle, targets, aggregators):
+    for routes in (accounts, connections, posts, lifecycle, targets, aggregators, webhooks, events):
         app.include_router(routes.router, responses=ERROR_RESPONSES)
     app.mount("/codec", codec_app(settings, app))
     return app

@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 from api.errors import ApiError, problem
 from core.config import Settings
 from core.db import utcnow
+from core.events import EventType, post_data, record_event
 from core.messages import PublishTargetInput, RetrySettings, TargetState
 from core.models import Account, Post, Target, Tenant
 from core.post_status import refresh_post_status
@@ -44,6 +45,14 @@ def retry_settings(settings: Settings) -> RetrySettings:
         max_interval=settings.publish_max_interval,
         start_to_close=settings.publish_start_to_close,
     )
+
+
+def announce(session: AsyncSession, post: Post, targets: list[Target], kind: EventType) -> None:
+    """Record a post-level event (scheduled, approval requested) for `targets` of `post`."""
+    data = post_data(post, targets)
+    if kind == EventType.APPROVAL_REQUESTED:
+        data["approval_deadline"] = post.approval_deadline
+    record_event(session, tenant_id=post.tenant_id, is_test=post.is_test, type=kind, data=data)
 
 
 def needs_approval(post: Post) -> bool:
@@ -217,6 +226,16 @@ async def schedule_targets(
             failures[target.id] = result
         else:
             handles.append(result)
+    started = [t for t in targets if t.id not in failures]
+    if started and (first == TargetStatus.AWAITING_APPROVAL or due is not None):
+        kind = (
+            EventType.APPROVAL_REQUESTED
+            if first == TargetStatus.AWAITING_APPROVAL
+            else EventType.POST_SCHEDULED
+        )
+        # After the starts, so no event announces a target whose workflow never began.
+        announce(session, post, started, kind)
+        await session.commit()
     if not failures:
         return handles
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -13,14 +14,22 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleUpdate,
     ScheduleUpdateInput,
+    WorkflowHandle,
 )
+from temporalio.common import WorkflowIDConflictPolicy
 
 from core.config import Settings
 from workflows.token_health import TokenHealthWorkflow
+from workflows.webhook_delivery import EventRelayWorkflow
 
 log = logging.getLogger(__name__)
 
 TOKEN_HEALTH_SCHEDULE_ID = "crier-token-health"
+
+
+def event_relay_id(settings: Settings) -> str:
+    # One relay per task queue: the tests run several deployments on one Temporal server.
+    return f"crier-event-relay-{settings.task_queue}"
 
 
 def token_health_schedule(settings: Settings) -> Schedule:
@@ -49,3 +58,14 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
             return ScheduleUpdate(schedule=wanted)
 
         await client.get_schedule_handle(TOKEN_HEALTH_SCHEDULE_ID).update(replace)
+
+
+async def ensure_event_relay(client: Client, settings: Settings) -> WorkflowHandle[Any, Any]:
+    """Start the webhook relay unless it runs: every worker calls it at start."""
+    return await client.start_workflow(
+        EventRelayWorkflow.__name__,  # by name, for the reason given above
+        id=event_relay_id(settings),
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary="Turn new events into webhook deliveries",
+    )

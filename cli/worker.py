@@ -14,9 +14,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.budgets import BudgetActivities
+from activities.event_relay import EventRelayActivities
 from activities.publishing import PublishActivities
 from activities.tokens import TokenActivities
-from cli.schedules import ensure_schedules
+from activities.webhooks import WebhookActivities, webhook_client
+from cli.schedules import ensure_event_relay, ensure_schedules
 from core.config import Settings, get_settings
 from core.db import Database
 from core.logs import silence_url_logging
@@ -24,10 +26,16 @@ from core.temporal import connect, metrics_runtime
 from core.vault import Vault
 from workflows.publish_target import PublishTargetWorkflow
 from workflows.token_health import TokenHealthWorkflow
+from workflows.webhook_delivery import EventRelayWorkflow, WebhookDeliveryWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [PublishTargetWorkflow, TokenHealthWorkflow]
+WORKFLOWS = [
+    PublishTargetWorkflow,
+    TokenHealthWorkflow,
+    WebhookDeliveryWorkflow,
+    EventRelayWorkflow,
+]
 
 
 def make_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -51,6 +59,9 @@ async def worker_for(
     publishing = PublishActivities(db=db, http=http, vault=vault, settings=settings)
     tokens = TokenActivities(db=db, http=http, vault=vault, settings=settings)
     budgets = BudgetActivities(db=db)
+    hooks_http = webhook_client()
+    webhooks = WebhookActivities(db=db, http=hooks_http, vault=vault, settings=settings)
+    relay = EventRelayActivities(db=db, settings=settings)
     try:
         yield Worker(
             client,
@@ -65,10 +76,14 @@ async def worker_for(
                 budgets.reserve_publish_slot,
                 tokens.ensure_fresh_token,
                 tokens.check_account_tokens,
+                webhooks.deliver_webhook,
+                webhooks.finish_webhook_delivery,
+                relay.relay_events,
             ],
             graceful_shutdown_timeout=timedelta(seconds=5),
         )
     finally:
+        await hooks_http.aclose()
         await http.aclose()
         await db.dispose()
 
@@ -95,6 +110,7 @@ async def run_worker(client: Client | None = None, settings: Settings | None = N
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await ensure_schedules(client, settings)
+    await ensure_event_relay(client, settings)
     async with worker_for(client, settings) as worker:
         log.info("worker polling task queue %s", settings.task_queue)
         async with worker:

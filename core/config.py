@@ -92,6 +92,17 @@ class Settings(BaseSettings):
     # The worker's Prometheus endpoint (Temporal's runtime metrics and crier's own), e.g.
     # "0.0.0.0:9464"; empty: none.
     metrics_bind: str = ""
+    # The API's own Prometheus endpoint, GET /metrics on the API port (no API key: keep it to
+    # the scrape network).
+    api_metrics: bool = True
+
+    # OpenTelemetry traces of Temporal calls, workflows and activities (core/tracing.py).
+    # Empty exporter: no tracing. otel_endpoint is the full OTLP/HTTP traces URL, e.g.
+    # "http://collector:4318/v1/traces"; empty: the standard OTEL_EXPORTER_OTLP_* variables,
+    # else http://localhost:4318/v1/traces.
+    otel_exporter: Literal["", "otlp", "console"] = ""
+    otel_endpoint: str = ""
+    otel_service_name: str = "crier"
 
     # Delivery
     http_timeout_seconds: float = 30.0
@@ -116,6 +127,21 @@ class Settings(BaseSettings):
     media_fetch_timeout_seconds: float = 10.0
     media_fetch_max_bytes: int = 50_000_000
 
+    # Webhooks. One delivery retries with backoff for about ten hours by default (30 s, 1 m,
+    # 2 m, … capped at 2 h, 12 attempts); an endpoint whose deliveries fail every retry this
+    # many times in a row is disabled and the tenant told.
+    webhook_timeout: timedelta = timedelta(seconds=10)
+    webhook_max_attempts: int = 12
+    webhook_initial_interval: timedelta = timedelta(seconds=30)
+    webhook_backoff: float = 2.0
+    webhook_max_interval: timedelta = timedelta(hours=2)
+    webhook_disable_after: int = 5
+    # Private, loopback and link-local destinations: None allows them in development only.
+    webhook_private_destinations: bool | None = None
+    # How often the worker's relay looks for new events to deliver, and the API's event
+    # stream for new events to send.
+    event_poll_interval: timedelta = timedelta(milliseconds=500)
+
     @field_validator("token_keys", "payload_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
@@ -133,6 +159,12 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.env in ("development", "test")
+
+    @property
+    def webhooks_may_reach_private(self) -> bool:
+        if self.webhook_private_destinations is not None:
+            return self.webhook_private_destinations
+        return self.is_development
 
     @model_validator(mode="after")
     def _call_budget_fits(self) -> Settings:

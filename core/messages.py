@@ -168,3 +168,25 @@ class TokenHealthReport(BaseModel):
     refreshed: int = 0
     expired: int = 0
     unreachable: int = 0  # the platform did not answer; looked at again next run
+
+
+# Webhooks (workflows/webhook_delivery.py, activities/webhooks.py, activities/event_relay.py).
+RELAY_EVENTS = "relay_events"
+DELIVER_WEBHOOK = "deliver_webhook"
+FINISH_WEBHOOK_DELIVERY = "finish_webhook_delivery"
+WEBHOOK_ABANDONED = "WebhookAbandoned"  # the endpoint was deleted or disabled: stop retrying
+
+
+class WebhookRetry(BaseModel):
+    """The delivery RetryPolicy's knobs, resolved from settings when the relay starts it."""
+
+    max_attempts: int = 12
+    initial_interval: timedelta = timedelta(seconds=30)
+    backoff: float = 2.0
+    max_interval: timedelta = timedelta(hours=2)
+    timeout: timedelta = timedelta(seconds=10)
+
+
+class WebhookDeliveryInput(BaseModel):
+    delivery_id: str
+    retry: WebhookRetry = WebhookRetry()

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.db import StrEnumType, UTCDateTime, utcnow
@@ -231,3 +231,85 @@ class AggregatorKey(SQLModel, table=True):
     aggregator: str = Field(max_length=32)  # postforme | late
     api_key_enc: str
     created_at: datetime = _created()
+
+
+class Event(SQLModel, table=True):
+    """Something that happened to a tenant's posts or accounts (core/events.py).
+
+    Written in the same transaction as the change it reports, so webhooks and the live stream
+    (which both read this table, an outbox) never announce a change that did not commit, nor
+    miss one that did. `seq` orders a tenant's events for `Last-Event-ID`.
+    """
+
+    __table_args__ = (
+        Index("ix_event_stream", "tenant_id", "is_test", "seq"),
+        Index("ix_event_undispatched", "dispatched_at"),
+    )
+
+    # BIGINT on PostgreSQL; on SQLite only a plain INTEGER primary key autoincrements.
+    seq: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite")
+    )
+    id: str = Field(default_factory=lambda: f"evt_{uuid.uuid4().hex}", unique=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=36)
+    is_test: bool  # from sandbox accounts and posts: only sandbox keys and endpoints see it
+    type: str = Field(max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _created()
+    # When the relay made this event's webhook deliveries (None: not yet).
+    dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    __tablename__ = "webhook_endpoint"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
+    is_test: bool
+    url: str = Field(max_length=2048)
+    description: str | None = Field(default=None, max_length=300)
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    secret_enc: str  # the signing secret, encrypted like a token (core.vault)
+    enabled: bool = True
+    disabled_reason: str | None = Field(default=None, max_length=500)
+    # Deliveries that failed every retry, in a row; a success resets it.
+    consecutive_failures: int = 0
+    created_by: str = Field(foreign_key="api_key.id", max_length=36)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event sent to one endpoint, by its own workflow, over as many attempts as it takes."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id"),
+        Index("ix_webhook_delivery_endpoint_created", "endpoint_id", "created_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    endpoint_id: str = Field(foreign_key="webhook_endpoint.id", max_length=36)
+    event_id: str = Field(foreign_key="event.id", max_length=40)
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=36)
+    # pending → delivered; or failed (every retry), or abandoned (the endpoint went away).
+    status: str = Field(default="pending", max_length=16)
+    attempt_count: int = 0
+    last_error: str | None = Field(default=None, max_length=1000)
+    workflow_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    created_at: datetime = _created()
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookAttempt(SQLModel, table=True):
+    __tablename__ = "webhook_attempt"
+    __table_args__ = (UniqueConstraint("delivery_id", "number"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    delivery_id: str = Field(foreign_key="webhook_delivery.id", index=True, max_length=36)
+    number: int
+    started_at: datetime = _created()
+    duration_ms: int = 0
+    status_code: int | None = None  # None: no answer (refused, timed out, blocked)
+    error: str | None = Field(default=None, max_length=1000)

@@ -12,6 +12,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from core.codec import EncryptionCodec
 from core.config import Settings, get_settings
+from core.tracing import tracing_interceptors
 
 SA_TENANT = SearchAttributeKey.for_keyword("CrierTenant")
 SA_PLATFORM = SearchAttributeKey.for_keyword("CrierPlatform")
@@ -59,5 +60,6 @@ async def connect(settings: Settings | None = None, *, runtime: Runtime | None =
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        interceptors=tracing_interceptors(settings),
         runtime=runtime,
     )

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from api.main import create_app
 from core.models import Account, Tenant
+from tests.support.events import events_of
 from tests.support.factories import TenantFixture, make_facebook_page, make_tenant
 from tests.support.harness import Harness
 
@@ -71,7 +72,7 @@ async def new_post(client: Client, page: Account, **fields: Any) -> dict[str, An
 
 
 async def test_approve_over_http_records_the_reviewer_and_publishes(
-    client: Client, page: Account
+    client: Client, page: Account, harness: Harness
 ) -> None:
     post = await new_post(client, page, requires_approval=True)
     assert post["approval"] == {
@@ -98,10 +99,28 @@ async def test_approve_over_http_records_the_reviewer_and_publishes(
     assert approved["approval"]["comment"] == "Ship it"
     assert approved["approval"]["reviewed_by"].startswith("test key (sk_test_")
 
+    later = await client.when(hours=2)
+    await client.ok("POST", f"/v1/posts/{post['id']}/reschedule", json={"scheduled_for": later})
+
     [final] = await client.finish(scheduled)
     assert final.transitions == ["awaiting_approval", "scheduled", "publishing", "published"]
     again = await client.call("POST", f"/v1/posts/{post['id']}/approve", json={})
     assert again.status_code == 409
+
+    # What webhooks and the event stream were told, in order.
+    events = await events_of(harness.db, page.tenant_id)
+    assert [e.type for e in events] == [
+        "social.approval_requested",
+        "social.post_scheduled",  # approved, for its time
+        "social.post_scheduled",  # moved
+        "social.post_published",
+    ]
+    assert events[2].data["scheduled_for"] == later
+    published = events[3].data
+    target = (await client.ok("GET", f"/v1/posts/{post['id']}"))["targets"][0]
+    assert published["url"] == target["url"] and "/facebook/p/" in published["url"]
+    assert published["external_id"] == target["external_id"]
+    assert (published["status"], published["platform"]) == ("published", "facebook")
 
 
 async def test_reject_over_http_ends_every_target_with_the_comment(
@@ -239,6 +258,10 @@ async def test_attempts_show_each_try_and_retry_restarts_a_dead_target(
     [final] = await client.finish(started)
     assert final.status == "dead"
     target_id = started["targets"][0]["id"]
+    [failed] = await events_of(harness.db, page.tenant_id)
+    assert failed.type == "social.post_failed"
+    assert failed.data["status"] == "dead" and failed.data["target_id"] == target_id
+    assert "HTTP 500" in failed.data["error"]
 
     attempts = await client.ok("GET", f"/v1/targets/{target_id}/attempts")
     assert [a["number"] for a in attempts] == [1, 2, 3, 4, 5]

@@ -23,6 +23,7 @@ from providers.connect.registry import connector_for
 from providers.connect.stored import store_tokens, tokens_of
 from providers.errors import AuthError
 from tests.support.api import api_client, bearer, callback, connect_oauth, start_connect
+from tests.support.events import events_of
 from tests.support.factories import TenantFixture, make_account, make_tenant
 from tests.support.harness import Harness
 from tests.support.oauth import consent
@@ -238,6 +239,20 @@ async def test_disconnecting_revokes_forgets_and_cancels_waiting_targets(
         f"/v1/posts/{draft.json()['data']['id']}/publish", json={}, headers=bearer(tenant.api_key)
     )
     assert publish.status_code == 409
+
+    events = await events_of(harness.db, tenant.tenant_id)
+    assert [e.type for e in events] == [
+        "social.account_connected",
+        "social.post_scheduled",
+        "social.account_disconnected",
+    ]
+    connected, scheduled_event, disconnected = events
+    assert connected.data["account_id"] == account["id"] and connected.data["platform"] == "x"
+    assert scheduled_event.data["post_id"] == post_id
+    assert scheduled_event.data["scheduled_for"] == when.replace("Z", "+00:00")
+    assert scheduled_event.data["targets"][0]["account_id"] == account["id"]
+    assert disconnected.data["status"] == "disconnected"
+    assert all(e.is_test for e in events)
     assert publish.json()["error"]["code"] == "account_disconnected"
     assert await harness.posts(Platform.X) == []
 

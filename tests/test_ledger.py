@@ -23,6 +23,7 @@ from providers.base import AccountCredentials, PostContent, Preparation
 from providers.facebook import FacebookProvider
 from providers.registry import base_url
 from tests.support.api import api_client, bearer
+from tests.support.events import events_of
 from tests.support.factories import make_facebook_page, make_post, make_tenant
 from tests.support.harness import Harness
 
@@ -75,6 +76,9 @@ async def test_retrying_an_unconfirmed_target_posts_once(harness: Harness) -> No
         )
     assert (await handle.result()).status == S.UNCONFIRMED
     assert await harness.posts() == []
+    # Told as unconfirmed, not as failed: a receiver that reposts failures must not repost.
+    [told] = await events_of(harness.db, tenant.tenant_id)
+    assert told.type == "social.post_unconfirmed" and told.data["status"] == "unconfirmed"
 
     # The person looked at the Page, found no draft, and retries: the lost attempt is let go
     # and the draft is made, once.

@@ -22,6 +22,7 @@ from core.status import AccountStatus, Platform
 from core.vault import Vault
 from providers.connect.stored import tokens_of
 from sandbox.tokens import issue_token
+from tests.support.events import events_of
 from tests.support.factories import make_account, make_tenant
 from tests.support.harness import Harness
 from tests.test_token_refresh import granted_x_account
@@ -75,6 +76,9 @@ async def test_a_health_run_refreshes_expires_and_leaves_healthy_accounts_alone(
     assert rows[soon.id].token_expires_at is not None
     assert [n.kind for n in notes] == ["token_expired"]
     assert dead.display_name in notes[0].message
+    [expired] = await events_of(harness.db, dead.tenant_id)
+    assert expired.type == "social.token_expired"
+    assert expired.data["account_id"] == dead.id and "no longer works" in expired.data["reason"]
 
 
 @pytest.mark.e2e

@@ -26,6 +26,7 @@ from providers.connect.registry import connector_for
 from providers.connect.stored import tokens_of
 from providers.connect.x import XConnector
 from providers.errors import AuthError
+from tests.support.events import event_types
 from tests.support.factories import TenantFixture, make_account, make_post, make_tenant
 from tests.support.harness import Harness
 from tests.support.oauth import consent
@@ -201,6 +202,10 @@ async def test_a_refused_refresh_fails_the_target_expires_the_account_and_is_not
     assert stored.access_token_enc is None and stored.refresh_token_enc is None
     assert stored.status_reason and "refused to refresh" in stored.status_reason
     assert sorted(n.kind for n in notes) == ["target_failed", "token_expired"]
+    assert await event_types(harness.db, tenant.tenant_id) == [
+        "social.token_expired",
+        "social.post_failed",
+    ]
 
 
 async def _publish(

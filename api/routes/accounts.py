@@ -15,6 +15,7 @@ from api.schemas import AccountDisconnected, AccountPublic, Envelope, ListEnvelo
 from api.steering import steer, update
 from api.views import account_view
 from core.config import Settings
+from core.events import EventType, record_account_event
 from core.messages import CancelRequest
 from core.models import Account, Notification, Target
 from core.post_status import refresh_post_status
@@ -75,6 +76,9 @@ async def disconnect_account(
                 kind="account_disconnected",
                 message=f"{account.platform} account {account.display_name} disconnected",
             )
+        )
+        record_account_event(
+            session, account, EventType.ACCOUNT_DISCONNECTED, reason=account.status_reason
         )
         await session.commit()
 

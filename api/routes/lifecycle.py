@@ -11,12 +11,13 @@ from temporalio.client import Client
 from api.deps import Caller, PublisherDep, ReviewerDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, problem
 from api.post_queries import load_post, targets_of
-from api.scheduling import schedule_targets
+from api.scheduling import announce, schedule_targets
 from api.schemas import Envelope, PostPublic, PublishRequest, RescheduleBody, ReviewBody
 from api.steering import cancel_unsent, raise_refusals, steer, update
 from api.views import post_view
 from core.config import Settings
 from core.db import utcnow
+from core.events import EventType
 from core.messages import RescheduleRequest, ReviewDecision, TargetState
 from core.models import Post, Target
 from core.post_status import refresh_post_status
@@ -126,6 +127,9 @@ async def reschedule_post(
     if done:
         post.scheduled_for = payload.scheduled_for
         session.add(post)
+        moved = [t for t in waiting if t.id in done]
+        if any(done[t.id].status == TargetStatus.SCHEDULED for t in moved):
+            announce(session, post, moved, EventType.POST_SCHEDULED)
         await session.commit()
     raise_refusals(refused, "reschedule")
     return await _answer(session, settings, post)
@@ -199,10 +203,13 @@ async def _review(
     if not awaiting and not drafts:
         raise _conflict("no target is awaiting approval", targets)
     decision = ReviewDecision(reviewer=reviewer, comment=payload.comment)
-    _, refused = await steer(
+    done, refused = await steer(
         temporal, awaiting, update("approve" if approved else "reject", decision)
     )
     raise_refusals(refused, "approve" if approved else "reject")
+    approved_targets = [t for t in awaiting if t.id in done]
+    if approved and approved_targets and post.scheduled_for and post.scheduled_for > utcnow():
+        announce(session, post, approved_targets, EventType.POST_SCHEDULED)
     if not approved:
         for target in drafts:
             target.status = TargetStatus.REJECTED

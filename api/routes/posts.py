@@ -23,6 +23,7 @@ from api.idempotency import commit_with_record, replay, request_hash
 from api.media_facts import MediaFacts, read_media_facts
 from api.post_queries import load_post, targets_of
 from api.post_rules import check_new_targets, content_problems, media_problems, refuse_if_any
+from api.scheduling import announce
 from api.schemas import (
     Envelope,
     ListEnvelope,
@@ -36,6 +37,7 @@ from api.steering import cancel_unsent, raise_refusals, steer, update
 from api.views import post_view, target_view
 from core.config import Settings
 from core.db import utcnow
+from core.events import EventType
 from core.models import Post, Target, Tenant
 from core.post_status import refresh_post_status
 from core.status import PENDING_STATUSES, ApprovalState, TargetStatus
@@ -250,12 +252,15 @@ async def edit_post(
     if post.approval_state == ApprovalState.APPROVED:
         # What was approved is not what will go out any more.
         scheduled = [t for t in targets if t.status == TargetStatus.SCHEDULED]
-        _, refused = await steer(temporal, scheduled, update("request_approval"))
+        sent_back, refused = await steer(temporal, scheduled, update("request_approval"))
         raise_refusals(refused, "send back for approval")
         post.approval_state = ApprovalState.PENDING
         post.reviewed_by = post.review_comment = post.reviewed_at = None
         for target in scheduled:
             await session.refresh(target)
+        waiting = [t for t in scheduled if t.id in sent_back]
+        if waiting:
+            announce(session, post, waiting, EventType.APPROVAL_REQUESTED)
     post.body, post.media_urls, post.link = body, media, link
     if "approval_deadline" in fields:
         post.approval_deadline = payload.approval_deadline

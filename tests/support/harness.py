@@ -120,12 +120,16 @@ class Harness:
         (await self.sandbox.post("/_control/faults", json=fault)).raise_for_status()
 
     async def keep_history(self, handle: WorkflowHandle[Any, Any], name: str) -> None:
-        """With CRIER_RECORD_HISTORIES=1, save this run's history for the replay tests.
+        await keep_history(handle, name)
 
-        Re-record only on purpose: a saved history is the promise that workflows already
-        running in production still replay after a change.
-        """
-        if os.environ.get("CRIER_RECORD_HISTORIES") == "1":
-            history = (await handle.fetch_history()).to_json()
-            # Stack traces name this checkout's absolute path; keep them relative.
-            (HISTORIES / f"{name}.json").write_text(history.replace(f"{REPO}/", ""))
+
+async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """With CRIER_RECORD_HISTORIES=1, save this run's history for the replay tests.
+
+    Re-record only on purpose: a saved history is the promise that workflows already
+    running in production still replay after a change.
+    """
+    if os.environ.get("CRIER_RECORD_HISTORIES") == "1":
+        history = (await handle.fetch_history()).to_json()
+        # Stack traces name this checkout's absolute path; keep them relative.
+        (HISTORIES / f"{name}.json").write_text(history.replace(f"{REPO}/", ""))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import Literal
 
 import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.config import Settings
 from sandbox.app import create_app
@@ -48,3 +51,62 @@ def running_sandbox(settings: Settings) -> Iterator[RunningSandbox]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@asynccontextmanager
+async def serving(
+    app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "on"
+) -> AsyncIterator[str]:
+    """Serve `app` over real HTTP on a free port, in this event loop; yield its base URL.
+
+    In the test's own loop, so the app may hold clients (Temporal's) made in that loop."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            break
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    else:
+        raise RuntimeError("the server did not start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    answered: int
+
+
+@dataclass
+class WebhookReceiver:
+    """A webhook receiver that answers `failures` with an error first, then 200."""
+
+    failures: int = 0
+    status_when_failing: int = 503
+    requests: list[Received] = field(default_factory=list)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        failing = len(self.requests) < self.failures
+        status = self.status_when_failing if failing else 200
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        self.requests.append(Received(headers=headers, body=body, answered=status))
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"nope" if failing else b"ok"})

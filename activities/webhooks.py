@@ -1,0 +1,182 @@
+"""Sending one webhook delivery, and recording how it ended."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import httpx
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from core.config import Settings
+from core.db import Database, utcnow
+from core.destinations import BlockedDestination, pin
+from core.events import EventType, envelope_bytes, record_event
+from core.messages import DELIVER_WEBHOOK, FINISH_WEBHOOK_DELIVERY, WEBHOOK_ABANDONED
+from core.models import Event, Notification, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from core.vault import Vault
+from core.webhook_signing import SIGNATURE_HEADER, sign
+
+log = logging.getLogger(__name__)
+
+PENDING, DELIVERED, FAILED, ABANDONED = "pending", "delivered", "failed", "abandoned"
+# What of a receiver's answer is kept: enough to debug, too little to hoard its data.
+EXCERPT = 200
+
+
+def webhook_client() -> httpx.AsyncClient:
+    """One pool per worker. No redirects (a 3xx is a failed attempt: the receiver must name its
+    real URL, and a redirect could lead inside our network), no cookies, nothing from the
+    environment's proxy settings."""
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        trust_env=False,
+        headers={"User-Agent": "crier-webhooks/1"},
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+
+
+class WebhookActivities:
+    def __init__(
+        self, *, db: Database, http: httpx.AsyncClient, vault: Vault, settings: Settings
+    ) -> None:
+        self._db = db
+        self._http = http
+        self._vault = vault
+        self._settings = settings
+
+    @activity.defn(name=DELIVER_WEBHOOK)
+    async def deliver_webhook(self, delivery_id: str) -> None:
+        async with self._db.session() as session:
+            delivery, endpoint, event = await _load(session, delivery_id)
+            if delivery.status != PENDING:
+                return  # a retried activity after the success was recorded
+            if not endpoint.enabled or endpoint.deleted_at is not None:
+                delivery.status = ABANDONED
+                delivery.finished_at = utcnow()
+                delivery.last_error = "the endpoint was disabled or deleted"
+                session.add(delivery)
+                await session.commit()
+                raise ApplicationError(delivery.last_error, type=WEBHOOK_ABANDONED)
+            url = endpoint.url
+            secret = self._vault.decrypt(endpoint.secret_enc)
+            body = envelope_bytes(event)
+            headers = {
+                "Content-Type": "application/json",
+                "Crier-Event-Id": event.id,
+                "Crier-Event-Type": event.type,
+                "Crier-Delivery-Id": delivery.id,
+                "Crier-Delivery-Attempt": str(delivery.attempt_count + 1),
+            }
+
+        started = utcnow()
+        clock = time.monotonic()
+        status_code, error = await self._send(url, body, secret, headers)
+        elapsed_ms = int((time.monotonic() - clock) * 1000)
+
+        async with self._db.session() as session:
+            delivery, endpoint, _ = await _load(session, delivery_id)
+            delivery.attempt_count += 1
+            session.add(
+                WebhookAttempt(
+                    delivery_id=delivery.id,
+                    number=delivery.attempt_count,
+                    started_at=started,
+                    duration_ms=elapsed_ms,
+                    status_code=status_code,
+                    error=error,
+                )
+            )
+            delivery.last_error = error
+            if error is None:
+                delivery.status = DELIVERED
+                delivery.finished_at = utcnow()
+                endpoint.consecutive_failures = 0
+                session.add(endpoint)
+            session.add(delivery)
+            await session.commit()
+        if error is not None:
+            log.info("webhook delivery %s attempt failed: %s", delivery_id, error)
+            raise ApplicationError(error, type="WebhookFailed")
+
+    async def _send(
+        self, url: str, body: bytes, secret: str, headers: dict[str, str]
+    ) -> tuple[int | None, str | None]:
+        """The receiver's status code (None: no answer), and what went wrong (None: 2xx)."""
+        try:
+            target = await pin(url, allow_private=self._settings.webhooks_may_reach_private)
+            response = await self._http.post(
+                target.url,
+                content=body,
+                headers={**headers, **target.headers, SIGNATURE_HEADER: sign(secret, body)},
+                extensions=target.extensions,
+                timeout=self._settings.webhook_timeout.total_seconds(),
+            )
+        except BlockedDestination as blocked:
+            return None, f"refused: {blocked}"[:1000]
+        except httpx.HTTPError as failure:
+            return None, f"{type(failure).__name__}: {failure}"[:1000]
+        if response.is_success:
+            return response.status_code, None
+        excerpt = response.text[:EXCERPT].strip()
+        return response.status_code, f"HTTP {response.status_code}: {excerpt}"[:1000]
+
+    @activity.defn(name=FINISH_WEBHOOK_DELIVERY)
+    async def finish_webhook_delivery(self, delivery_id: str) -> str:
+        """Every attempt failed: say so, and disable an endpoint that keeps failing."""
+        async with self._db.session() as session:
+            delivery, endpoint, _ = await _load(session, delivery_id)
+            if delivery.status != PENDING:
+                return delivery.status
+            delivery.status = FAILED
+            delivery.finished_at = utcnow()
+            session.add(delivery)
+            # Counted in SQL: two deliveries failing at once must both count. The UPDATE also
+            # locks the row, so only one of them can be the one that disables the endpoint.
+            await session.exec(
+                update(WebhookEndpoint)
+                .where(col(WebhookEndpoint.id) == endpoint.id)
+                .values(consecutive_failures=col(WebhookEndpoint.consecutive_failures) + 1)
+            )
+            await session.refresh(endpoint)
+            limit = self._settings.webhook_disable_after
+            if endpoint.enabled and endpoint.consecutive_failures >= limit:
+                _disable(session, endpoint, f"{limit} deliveries in a row failed every retry")
+                session.add(endpoint)
+            await session.commit()
+            return delivery.status
+
+
+def _disable(session: AsyncSession, endpoint: WebhookEndpoint, reason: str) -> None:
+    endpoint.enabled = False
+    endpoint.disabled_reason = reason
+    endpoint.updated_at = utcnow()
+    session.add(
+        Notification(
+            tenant_id=endpoint.tenant_id,
+            kind="webhook_disabled",
+            message=f"webhook endpoint {endpoint.id} disabled: {reason}",
+        )
+    )
+    record_event(
+        session,
+        tenant_id=endpoint.tenant_id,
+        is_test=endpoint.is_test,
+        type=EventType.WEBHOOK_DISABLED,
+        data={"webhook_id": endpoint.id, "reason": reason},
+    )
+
+
+async def _load(
+    session: AsyncSession, delivery_id: str
+) -> tuple[WebhookDelivery, WebhookEndpoint, Event]:
+    delivery = await session.get(WebhookDelivery, delivery_id)
+    if delivery is None:
+        raise ApplicationError(f"no webhook delivery {delivery_id}", non_retryable=True)
+    endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
+    event = (await session.exec(select(Event).where(Event.id == delivery.event_id))).one()
+    assert endpoint is not None
+    return delivery, endpoint, event

@@ -1,0 +1,230 @@
+"""Webhook endpoints: create (the signing secret is shown once), list, delete, re-enable, and
+each delivery's attempts. README "Webhooks" says how a receiver verifies a delivery."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, Field
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.deps import Caller, ManagerDep, SessionDep, SettingsDep, VaultDep, ViewerDep
+from api.errors import ApiError, problem
+from api.schemas import Envelope, ListEnvelope, ListMeta, Strict
+from core.db import utcnow
+from core.destinations import url_problems
+from core.events import EventType
+from core.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+class WebhookCreate(Strict):
+    url: str = Field(max_length=2048, description="Where deliveries are POSTed: http(s).")
+    events: list[EventType] = Field(
+        default_factory=lambda: list(EventType),
+        min_length=1,
+        description="The event types to deliver; every type when left out.",
+    )
+    description: str | None = Field(default=None, max_length=300)
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    description: str | None
+    enabled: bool
+    disabled_reason: str | None
+    consecutive_failures: int
+    created_at: datetime
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(
+        description="Signs every delivery (README, 'Webhooks'). Shown only in this answer."
+    )
+
+
+class AttemptPublic(BaseModel):
+    number: int
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+
+
+class DeliveryPublic(BaseModel):
+    id: str
+    event_id: str
+    event_type: str
+    status: str  # pending | delivered | failed | abandoned
+    created_at: datetime
+    finished_at: datetime | None
+    attempts: list[AttemptPublic]
+
+
+def _view(endpoint: WebhookEndpoint) -> WebhookPublic:
+    return WebhookPublic(
+        id=endpoint.id,
+        url=endpoint.url,
+        events=endpoint.events,
+        description=endpoint.description,
+        enabled=endpoint.enabled,
+        disabled_reason=endpoint.disabled_reason,
+        consecutive_failures=endpoint.consecutive_failures,
+        created_at=endpoint.created_at,
+    )
+
+
+async def _load(session: AsyncSession, caller: Caller, webhook_id: str) -> WebhookEndpoint:
+    endpoint = await session.get(WebhookEndpoint, webhook_id)
+    if (
+        endpoint is None
+        or endpoint.deleted_at is not None
+        or endpoint.tenant_id != caller.tenant_id
+        or endpoint.is_test != caller.is_test
+    ):
+        raise ApiError(404, "not_found", f"no webhook {webhook_id}")
+    return endpoint
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[WebhookCreated])
+async def create_webhook(
+    payload: WebhookCreate,
+    caller: ManagerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    vault: VaultDep,
+) -> Envelope[WebhookCreated]:
+    """No Idempotency-Key here: replaying the answer would mean keeping the secret in the
+    clear. A duplicate endpoint is harmless: list, and delete the extra one."""
+    problems = [
+        problem(["body", "url"], message)
+        for message in url_problems(payload.url, allow_private=settings.webhooks_may_reach_private)
+    ]
+    if problems:
+        raise ApiError(422, "invalid_request", "the webhook URL cannot be used", problems)
+    secret = f"whsec_{secrets.token_urlsafe(32)}"
+    endpoint = WebhookEndpoint(
+        tenant_id=caller.tenant_id,
+        is_test=caller.is_test,
+        url=payload.url,
+        description=payload.description,
+        events=sorted({e.value for e in payload.events}),
+        secret_enc=vault.encrypt(secret),
+        created_by=caller.api_key_id,
+    )
+    session.add(endpoint)
+    await session.commit()
+    await session.refresh(endpoint)
+    return Envelope(data=WebhookCreated(**_view(endpoint).model_dump(), secret=secret))
+
+
+@router.get("", response_model=ListEnvelope[WebhookPublic])
+async def list_webhooks(caller: ViewerDep, session: SessionDep) -> ListEnvelope[WebhookPublic]:
+    rows = (
+        await session.exec(
+            select(WebhookEndpoint)
+            .where(
+                WebhookEndpoint.tenant_id == caller.tenant_id,
+                WebhookEndpoint.is_test == caller.is_test,
+                col(WebhookEndpoint.deleted_at).is_(None),
+            )
+            .order_by(col(WebhookEndpoint.created_at))
+        )
+    ).all()
+    return ListEnvelope(data=[_view(r) for r in rows], meta=ListMeta(count=len(rows)))
+
+
+@router.get("/{webhook_id}", response_model=Envelope[WebhookPublic])
+async def get_webhook(
+    webhook_id: str, caller: ViewerDep, session: SessionDep
+) -> Envelope[WebhookPublic]:
+    return Envelope(data=_view(await _load(session, caller, webhook_id)))
+
+
+@router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_webhook(webhook_id: str, caller: ManagerDep, session: SessionDep) -> Response:
+    """Deliveries still retrying stop at their next attempt; past deliveries stay listed."""
+    endpoint = await _load(session, caller, webhook_id)
+    endpoint.deleted_at = endpoint.updated_at = utcnow()
+    session.add(endpoint)
+    await session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/{webhook_id}/enable", response_model=Envelope[WebhookPublic])
+async def enable_webhook(
+    webhook_id: str, caller: ManagerDep, session: SessionDep
+) -> Envelope[WebhookPublic]:
+    """Turn a disabled endpoint back on: new events are delivered to it again (deliveries
+    abandoned while it was off are not resent)."""
+    endpoint = await _load(session, caller, webhook_id)
+    endpoint.enabled = True
+    endpoint.disabled_reason = None
+    endpoint.consecutive_failures = 0
+    endpoint.updated_at = utcnow()
+    session.add(endpoint)
+    await session.commit()
+    await session.refresh(endpoint)
+    return Envelope(data=_view(endpoint))
+
+
+@router.get("/{webhook_id}/deliveries", response_model=ListEnvelope[DeliveryPublic])
+async def list_deliveries(
+    webhook_id: str,
+    caller: ViewerDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> ListEnvelope[DeliveryPublic]:
+    """Newest first, each with every attempt: when, how long, the status code, the error."""
+    endpoint = await _load(session, caller, webhook_id)
+    where = WebhookDelivery.endpoint_id == endpoint.id
+    total = (await session.exec(select(func.count()).where(where))).one()
+    rows = (
+        await session.exec(
+            select(WebhookDelivery, Event)
+            .join(Event, col(Event.id) == col(WebhookDelivery.event_id))
+            .where(where)
+            .order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id))
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    attempts: dict[str, list[AttemptPublic]] = {d.id: [] for d, _ in rows}
+    found = await session.exec(
+        select(WebhookAttempt)
+        .where(col(WebhookAttempt.delivery_id).in_(list(attempts)))
+        .order_by(col(WebhookAttempt.number))
+    )
+    for a in found.all():
+        attempts[a.delivery_id].append(
+            AttemptPublic(
+                number=a.number,
+                started_at=a.started_at,
+                duration_ms=a.duration_ms,
+                status_code=a.status_code,
+                error=a.error,
+            )
+        )
+    data = [
+        DeliveryPublic(
+            id=d.id,
+            event_id=e.id,
+            event_type=e.type,
+            status=d.status,
+            created_at=d.created_at,
+            finished_at=d.finished_at,
+            attempts=attempts[d.id],
+        )
+        for d, e in rows
+    ]
+    return ListEnvelope(
+        data=data, meta=ListMeta(count=len(data), total=total, limit=limit, offset=offset)
+    )

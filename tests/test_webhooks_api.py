@@ -1,0 +1,171 @@
+"""The webhook endpoints' API: the secret shown once, every problem with a URL named, private
+destinations refused outside development (when created and again when delivering), and the
+signature check a receiver runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from activities.webhooks import WebhookActivities, webhook_client
+from core.config import Settings
+from core.db import Database
+from core.vault import Vault
+from core.webhook_signing import SignatureError, sign, verify
+from tests.support.api import api_client, bearer
+from tests.support.factories import make_tenant
+from tests.support.servers import WebhookReceiver, serving
+
+
+@pytest.fixture
+async def api(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client(settings, None) as client:
+        yield client
+
+
+@pytest.fixture
+def production_like(settings: Settings) -> Settings:
+    return settings.model_copy(update={"webhook_private_destinations": False})
+
+
+async def test_create_shows_the_secret_once_and_lists_delete_and_enable(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    tenant = await make_tenant(db)
+    key = bearer(tenant.api_key)
+    created = await api.post(
+        "/v1/webhooks",
+        json={"url": "https://hooks.example.com/crier", "description": "ops"},
+        headers=key,
+    )
+    assert created.status_code == 201, created.text
+    hook = created.json()["data"]
+    assert hook["secret"].startswith("whsec_") and len(hook["secret"]) > 40
+    assert hook["enabled"] is True
+    assert "social.post_published" in hook["events"] and len(hook["events"]) == 9  # all
+
+    shown = await api.get(f"/v1/webhooks/{hook['id']}", headers=key)
+    assert shown.status_code == 200 and "secret" not in shown.json()["data"]
+    listed = await api.get("/v1/webhooks", headers=key)
+    assert [h["id"] for h in listed.json()["data"]] == [hook["id"]]
+    assert hook["secret"] not in listed.text
+
+    # Another tenant, or the same tenant's live key, sees none of it.
+    stranger = await make_tenant(db)
+    assert (
+        await api.get(f"/v1/webhooks/{hook['id']}", headers=bearer(stranger.api_key))
+    ).status_code == 404
+    assert (await api.get("/v1/webhooks", headers=bearer(stranger.api_key))).json()["data"] == []
+
+    enabled = await api.post(f"/v1/webhooks/{hook['id']}/enable", headers=key)
+    assert enabled.status_code == 200 and enabled.json()["data"]["consecutive_failures"] == 0
+    assert (await api.delete(f"/v1/webhooks/{hook['id']}", headers=key)).status_code == 204
+    assert (await api.get(f"/v1/webhooks/{hook['id']}", headers=key)).status_code == 404
+    assert (await api.get("/v1/webhooks", headers=key)).json()["data"] == []
+
+
+async def test_bad_webhooks_are_refused_with_every_problem_named(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    tenant = await make_tenant(db)
+    refused = await api.post(
+        "/v1/webhooks",
+        json={"url": "ftp://user:pw@hooks.example.com/x", "events": []},
+        headers=bearer(tenant.api_key),
+    )
+    assert refused.status_code == 422
+    unknown = await api.post(
+        "/v1/webhooks",
+        json={"url": "https://hooks.example.com/x", "events": ["social.post_exploded"]},
+        headers=bearer(tenant.api_key),
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["details"][0]["loc"][:2] == ["body", "events"]
+    scheme = await api.post(
+        "/v1/webhooks",
+        json={"url": "ftp://user:pw@hooks.example.com/x"},
+        headers=bearer(tenant.api_key),
+    )
+    messages = [d["msg"] for d in scheme.json()["error"]["details"]]
+    assert scheme.status_code == 422
+    assert any("scheme" in m for m in messages) and any("credentials" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://[fe80::1]/hook",
+        "http://0.0.0.0/hook",
+    ],
+)
+async def test_private_destinations_are_refused_outside_development(
+    production_like: Settings, db: Database, url: str
+) -> None:
+    tenant = await make_tenant(db)
+    async with api_client(production_like, None) as api:
+        refused = await api.post("/v1/webhooks", json={"url": url}, headers=bearer(tenant.api_key))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"][0]["loc"] == ["body", "url"]
+
+
+async def test_development_allows_a_local_receiver(api: httpx.AsyncClient, db: Database) -> None:
+    tenant = await make_tenant(db)
+    created = await api.post(
+        "/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=bearer(tenant.api_key)
+    )
+    assert created.status_code == 201, created.text
+
+
+async def test_delivery_checks_the_address_again_and_signs_what_it_sends(
+    settings: Settings, production_like: Settings, db: Database
+) -> None:
+    """An endpoint saved while private addresses were allowed (or a name that later resolves
+    inside the network) is refused at delivery time, before any byte is sent."""
+    receiver = WebhookReceiver()
+    async with serving(receiver, lifespan="off") as base, webhook_client() as http:
+        vault = Vault.from_settings(settings)
+        body = json.dumps({"id": "evt_1"}).encode()
+        for allowed, current in ((False, production_like), (True, settings)):
+            hooks = WebhookActivities(db=db, http=http, vault=vault, settings=current)
+            status, error = await hooks._send(f"{base}/hook", body, "whsec_x", {})
+            if allowed:
+                assert (status, error) == (200, None)
+            else:
+                assert status is None and error is not None and error.startswith("refused")
+    assert len(receiver.requests) == 1  # only the allowed one reached it
+    sent = receiver.requests[0]
+    verify(sent.headers["crier-signature"], sent.body, "whsec_x")
+    assert sent.headers["host"] == base.removeprefix("http://")
+
+
+def test_a_signature_verifies_and_each_kind_of_forgery_fails() -> None:
+    body = b'{"id":"evt_1","type":"social.post_published"}'
+    header = sign("whsec_a", body, timestamp=1_800_000_000)
+    assert header.startswith("t=1800000000,v1=")
+    assert verify(header, body, "whsec_a", now=1_800_000_100) == 1_800_000_000
+    # Rotation: any of several v1 values may match.
+    rotated = header + ",v1=" + "0" * 64
+    assert verify(rotated, body, "whsec_a", now=1_800_000_000) == 1_800_000_000
+    cases = {
+        "does not match": (header, body + b" ", "whsec_a", 1_800_000_000),
+        "does not match ": (header, body, "whsec_b", 1_800_000_000),
+        "replay": (header, body, "whsec_a", 1_800_000_301),
+        "replay ": (header, body, "whsec_a", 1_799_999_699),  # from the future, too
+        "no timestamp": ("v1=abc", body, "whsec_a", 1_800_000_000),
+    }
+    for expected, (given, payload, secret, now) in cases.items():
+        with pytest.raises(SignatureError, match=expected.strip()):
+            verify(given, payload, secret, now=now)
+    # A timestamp changed to look fresh breaks the signature.
+    forged = header.replace("t=1800000000", "t=1800000300")
+    with pytest.raises(SignatureError, match="does not match"):
+        verify(forged, body, "whsec_a", now=1_800_000_300)
