@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from api.codec import codec_app
@@ -21,10 +22,13 @@ from api.routes import (
     health,
     lifecycle,
     posts,
+    review_links,
     targets,
     webhooks,
 )
 from api.temporal_connection import TemporalConnection
+from api.ui import pages
+from api.ui.auth import ReviewLinks, SessionSecret
 from core.config import Settings, get_settings
 from core.db import Database
 from core.logs import silence_url_logging
@@ -40,6 +44,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         app.state.settings = settings
         app.state.db = Database(settings)
         app.state.vault = Vault.from_settings(settings)
+        app.state.review_links = ReviewLinks(settings)
         app.state.temporal = TemporalConnection(settings, temporal)
         app.state.media_http = media_client(allow_private=settings.is_development)
         # Platforms' OAuth and account endpoints (connect, revoke): one pooled client.
@@ -59,7 +64,28 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     if settings.api_metrics:
         install_metrics(app)
     app.include_router(health.router)
-    for routes in (accounts, connections, posts, lifecycle, targets, aggregators, webhooks, events):
+    for routes in (
+        accounts,
+        connections,
+        posts,
+        lifecycle,
+        targets,
+        aggregators,
+        webhooks,
+        events,
+        review_links,
+    ):
         app.include_router(routes.router, responses=ERROR_RESPONSES)
     app.mount("/codec", codec_app(settings, app))
+    # The reviewer pages: their session cookie is scoped to /ui and never sent to the API.
+    app.include_router(pages.router)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=SessionSecret(settings),
+        session_cookie="crier_session",
+        max_age=int(settings.review_session_ttl.total_seconds()),
+        path="/ui",
+        same_site="lax",
+        https_only=not settings.is_development,
+    )
     return app

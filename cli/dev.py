@@ -175,6 +175,7 @@ def run_dev(settings: Settings) -> None:
         print(
             "\ncrier is running. Ctrl-C stops everything.\n"
             f"  API             {api}   (OpenAPI docs: {api}/docs, readiness: {api}/readyz)\n"
+            f"  Review pages    {api}/ui   (sign in with the demo API key)\n"
             f"  Temporal UI     http://127.0.0.1:{settings.temporal_ui_port}\n"
             f"  Temporal gRPC   127.0.0.1:{settings.temporal_port}\n"
             f"  Sandbox         {sandbox}   (posts received: {sandbox}/_control/posts)\n"

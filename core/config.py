@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     # encrypts, all decrypt. Empty in development means one kept in data_dir/payload.keys.
     payload_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
 
+    # Reviewer pages (/ui): signs their session cookies and review links. Empty in
+    # development means one kept in data_dir/session.key.
+    session_secret: SecretStr | None = None
+    review_link_ttl: timedelta = timedelta(hours=24)  # a review link's default life
+    review_session_ttl: timedelta = timedelta(hours=12)  # a signed-in page session's life
+
     # Live platform endpoints (sandbox accounts use sandbox_url instead).
     facebook_graph_url: str = "https://graph.facebook.com"
     facebook_graph_version: str = "v23.0"
@@ -185,6 +191,8 @@ class Settings(BaseSettings):
                 problems.append("CRIER_TOKEN_KEYS is empty")
             if not self.payload_keys:
                 problems.append("CRIER_PAYLOAD_KEYS is empty")
+            if self.session_secret is None:
+                problems.append("CRIER_SESSION_SECRET is not set")
             if not self.database_url:
                 problems.append("CRIER_DATABASE_URL is not set")
             if problems:

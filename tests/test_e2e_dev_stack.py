@@ -34,7 +34,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
 
 def test_it_prints_every_url_and_is_ready(stack: DevStack) -> None:
     banner = "".join(stack.output)
-    for url in (stack.api, stack.sandbox, stack.temporal, "Temporal UI", KEY):
+    for url in (stack.api, stack.sandbox, stack.temporal, "Temporal UI", f"{stack.api}/ui", KEY):
         assert url in banner
     ready = httpx.get(f"{stack.api}/readyz", timeout=10)
     assert ready.status_code == 200, ready.text
@@ -94,6 +94,41 @@ def test_publish_now_reaches_the_sandbox_page_once(stack: DevStack) -> None:
     assert target["external_id"] == mine[0]["id"]
     assert target["url"] == mine[0]["url"]
     assert httpx.get(target["url"]).status_code == 200  # the sandbox permalink opens
+
+
+def test_a_reviewer_approves_on_the_pages_and_the_post_goes_out(stack: DevStack) -> None:
+    """The caller uses the API; the reviewer only the pages, with plain forms (no script)."""
+    with httpx.Client(base_url=stack.api, headers=AUTH, timeout=10) as api:
+        created = api.post(
+            "/v1/posts",
+            json={
+                "body": "Reviewed on the pages",
+                "requires_approval": True,
+                "targets": [{"account_id": _demo_account(api)}],
+            },
+        )
+        post_id = created.json()["data"]["id"]
+        assert api.post(f"/v1/posts/{post_id}/publish", json={}).status_code == 202
+
+    with httpx.Client(base_url=stack.api, timeout=10, follow_redirects=True) as browser:
+        queue = browser.post("/ui/sign-in", data={"api_key": KEY, "next": "/ui/queue"})
+        assert queue.url.path == "/ui/queue" and "Reviewed on the pages" in queue.text
+        marker = 'name="csrf" value="'
+        csrf = queue.text.split(marker, 1)[1].split('"', 1)[0]
+        approved = browser.post(
+            f"/ui/posts/{post_id}/approve", data={"csrf": csrf, "back": "/ui/queue"}
+        )
+        assert "Approved." in approved.text
+        wait_for(
+            lambda: (
+                'Post <span class="status"><span class="dot published"'
+                in browser.get(f"/ui/posts/{post_id}").text
+            ),
+            timeout=30,
+            what="the post page to show it published",
+        )
+    posts = httpx.get(f"{stack.sandbox}/_control/posts").json()["data"]
+    assert [p["text"] for p in posts].count("Reviewed on the pages") == 1
 
 
 def test_one_post_reaches_all_ten_sandbox_platforms(stack: DevStack) -> None:

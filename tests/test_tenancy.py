@@ -62,6 +62,7 @@ ROUTES: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("POST", "/v1/webhooks/{webhook_id}/enable"): (MANAGE, None),
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): (VIEW, None),
     ("GET", "/v1/events"): (VIEW, None),
+    ("POST", "/v1/review-links"): (APPROVE, {"reviewer": "Ana"}),
 }
 UNSCOPED = {("GET", "/healthz"), ("GET", "/readyz")}
 ROW_IDS = ("account_id", "post_id", "target_id", "connection_id", "webhook_id")

@@ -55,12 +55,12 @@ def running_sandbox(settings: Settings) -> Iterator[RunningSandbox]:
 
 @asynccontextmanager
 async def serving(
-    app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "on"
+    app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "on", port: int | None = None
 ) -> AsyncIterator[str]:
     """Serve `app` over real HTTP on a free port, in this event loop; yield its base URL.
 
     In the test's own loop, so the app may hold clients (Temporal's) made in that loop."""
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
     )
