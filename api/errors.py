@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -98,6 +99,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             422, "invalid_request", f"{len(details)} problem(s) in the request", details
         )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_request: Request, exc: DataError) -> JSONResponse:
+        # PostgreSQL text cannot hold U+0000 (SQLite's can): psycopg refuses such a value
+        # before sending it, wherever it came from (a path, a query, a JSON string).
+        if "NUL (0x00)" not in str(exc.orig):
+            raise exc
+        details = [problem([], "text may not contain the NUL character (U+0000)")]
+        return error_response(422, "invalid_request", "1 problem(s) in the request", details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

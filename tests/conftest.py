@@ -1,4 +1,6 @@
-"""Shared fixtures: real Temporal test servers, a real SQLite file, the sandbox over HTTP."""
+"""Shared fixtures: real Temporal test servers, a real database per test (a SQLite file, or a
+PostgreSQL database with CRIER_TEST_DATABASE=postgresql: tests/support/databases.py), the
+sandbox over HTTP."""
 
 from __future__ import annotations
 
@@ -6,10 +8,10 @@ import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -20,6 +22,7 @@ from core.config import Settings
 from core.db import Database
 from core.migrate import upgrade
 from core.temporal import SEARCH_ATTRIBUTES
+from tests.support import databases
 from tests.support.harness import Harness
 from tests.support.servers import RunningSandbox, running_sandbox
 
@@ -32,25 +35,19 @@ def _binary(name: str) -> str:
     return found
 
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped after it (on either run)."""
+    with databases.postgres_database() as url:
+        yield url
 
 
 @pytest.fixture
-def postgres_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database for one test, dropped after it."""
-    name = f"crier_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        # PostgreSQL is part of the supported set-up (this machine and CI run it): a missing
-        # server is a failure to see, not a test to skip quietly.
-        pytest.fail(f"PostgreSQL is not reachable at 127.0.0.1:5432 ({exc})")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+def database_url() -> Iterator[str]:
+    """This test's own database: '' (a SQLite file under its data_dir) by default, a new
+    PostgreSQL database when CRIER_TEST_DATABASE=postgresql."""
+    with databases.fresh_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -73,14 +70,19 @@ async def sandbox_http(sandbox: RunningSandbox) -> AsyncIterator[httpx.AsyncClie
 
 
 @pytest.fixture
-def settings(tmp_path: Path, sandbox: RunningSandbox) -> Settings:
-    """Fresh settings per test: its own SQLite file, task queue and fast retry timings."""
+def settings(tmp_path: Path, sandbox: RunningSandbox, database_url: str) -> Settings:
+    """Fresh settings per test: its own database, task queue and fast retry timings."""
     return Settings(
         env="test",
         data_dir=tmp_path / "crier",
+        database_url=database_url,
         task_queue=f"test-{uuid.uuid4()}",
         sandbox_url=sandbox.url,
         http_timeout_seconds=5,
+        # Woken at the time itself, as before issue 10: a publish waiting in a worker waits
+        # in wall-clock seconds, which the time-skipping server cannot skip. The early wake
+        # and the worker's wait are tested on the dev server (tests/test_on_time.py).
+        publish_lead=timedelta(0),
     )
 
 

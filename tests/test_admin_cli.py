@@ -19,16 +19,20 @@ from core.models import Account, AggregatorKey, ApiKey, Tenant
 from core.security import hash_api_key
 from core.status import Platform
 from core.vault import Vault
+from tests.support.databases import stored_bytes
 
 runner = CliRunner()
 M = TypeVar("M", bound=SQLModel)
 
 
 @pytest.fixture
-def operator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+def operator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> Iterator[Settings]:
     """The environment an operator's shell has: a database and the token keys."""
     monkeypatch.setenv("CRIER_ENV", "test")
     monkeypatch.setenv("CRIER_DATA_DIR", str(tmp_path / "crier"))
+    monkeypatch.setenv("CRIER_DATABASE_URL", database_url)  # '': the SQLite file in data_dir
     monkeypatch.setenv("CRIER_TOKEN_KEYS", Fernet.generate_key().decode())
     get_settings.cache_clear()
     settings = get_settings()
@@ -60,8 +64,9 @@ def test_a_key_is_shown_once_stored_as_a_hash_and_carries_its_scopes(operator: S
     [stored] = rows(operator, ApiKey)
     assert stored.key_hash == hash_api_key(key)
     assert stored.scopes == ["social.view", "social.publish"] and stored.is_test
-    database = operator.data_dir / "crier.db"
-    assert key.encode() not in database.read_bytes()
+    raw = stored_bytes(operator)
+    assert stored.key_prefix.encode() in raw  # the scan reads the right database...
+    assert key.encode() not in raw  # ...and the key is not in it
     listed = crier("keys", "list", "--tenant", tenant_id)
     assert key not in listed and stored.key_prefix in listed
 

@@ -252,3 +252,27 @@ async def test_a_huge_offset_is_a_422_not_a_500(
     answer = await api.get("/v1/posts", params={"offset": 2**70}, headers=auth(tenant))
     assert answer.status_code == 422
     assert answer.json()["error"]["details"][0]["loc"] == ["query", "offset"]
+
+
+async def test_a_nul_character_is_never_a_500(
+    api: httpx.AsyncClient, tenant: TenantFixture, page: Account
+) -> None:
+    # Found by the property test on PostgreSQL, whose text cannot hold U+0000 (SQLite's can).
+    answers = [
+        await api.post(
+            "/v1/posts",
+            json={"body": "x", "targets": [{"account_id": "\x00"}]},
+            headers=auth(tenant),
+        ),
+        await api.post(
+            "/v1/posts",
+            json={"body": "a\x00b", "targets": [{"account_id": page.id}]},
+            headers=auth(tenant),
+        ),
+        await api.get("/v1/posts/%00", headers=auth(tenant)),
+        await api.get("/v1/posts", params={"search": "\x00"}, headers=auth(tenant)),
+    ]
+    for answer in answers:
+        assert answer.status_code < 500, answer.text
+        if answer.status_code >= 400:
+            assert answer.json()["error"]["code"] in ("invalid_request", "not_found")

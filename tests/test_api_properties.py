@@ -27,6 +27,7 @@ from core.config import Settings
 from core.db import Database
 from core.migrate import upgrade
 from core.status import Platform
+from tests.support.databases import fresh_database
 from tests.support.factories import make_account, make_tenant
 from tests.support.servers import free_port
 
@@ -56,10 +57,11 @@ class LoopApi:
     """The app's lifespan and an ASGI client on a private event loop, for synchronous
     hypothesis tests (hypothesis drives its examples from a plain function)."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, database_url: str) -> None:
         self.settings = Settings(
             env="test",
             data_dir=base / "crier",
+            database_url=database_url,
             temporal_address=f"127.0.0.1:{free_port()}",
         )
         upgrade(self.settings)
@@ -90,9 +92,10 @@ class LoopApi:
 
 @pytest.fixture(scope="module")
 def loop_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopApi]:
-    api = LoopApi(tmp_path_factory.mktemp("properties"))
-    yield api
-    api.close()
+    with fresh_database() as database_url:
+        api = LoopApi(tmp_path_factory.mktemp("properties"), database_url)
+        yield api
+        api.close()
 
 
 # The event stream never ends by design; its refusals are tested in test_events_stream.

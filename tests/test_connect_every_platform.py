@@ -1,13 +1,13 @@
 """Every platform connected through the API against the sandbox, then one post to all ten.
 
-Afterwards, no token is anywhere it must not be: not in the raw database file, not in an API
-answer, not in a log line, not in Temporal history."""
+Afterwards, no token is anywhere it must not be: not in the database (the raw SQLite file; on
+PostgreSQL runs, every stored row), not in an API answer, not in a log line, not in Temporal
+history."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +17,7 @@ from core.models import Account
 from core.status import Platform, TargetStatus
 from core.vault import Vault
 from tests.support.api import api_client, bearer, connect_oauth
+from tests.support.databases import stored_bytes
 from tests.support.factories import make_tenant
 from tests.support.harness import Harness
 
@@ -100,8 +101,8 @@ async def test_connect_every_platform_publish_everywhere_and_leak_no_token(
     secrets = await _stored_secrets(harness) + [APP_PASSWORD]
     assert len(secrets) >= 10
 
-    raw = _database_bytes(harness)
-    assert BODY.encode() in raw  # the scan reads the live database (the WAL included)
+    raw = stored_bytes(harness.settings)
+    assert BODY.encode() in raw  # the scan reads the live database (SQLite's WAL included)
     for secret in secrets:
         assert secret.encode() not in raw
     for answer in answers:
@@ -127,9 +128,3 @@ async def _stored_secrets(harness: Harness) -> list[str]:
                 if sealed:
                     found.append(vault.decrypt(sealed))
     return found
-
-
-def _database_bytes(harness: Harness) -> bytes:
-    path = Path(harness.settings.resolved_database_url.removeprefix("sqlite:///"))
-    files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
-    return b"".join(f.read_bytes() for f in files if f.exists())

@@ -17,6 +17,7 @@ from temporalio.client import Client
 
 from core.config import Settings
 from core.temporal import data_converter
+from tests.support.databases import fresh_database
 from tests.support.devstack import DevStack, StackPorts, dev_stack, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +29,10 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     data_dir = tmp_path_factory.mktemp("dev") / ".crier"
-    with dev_stack(data_dir, StackPorts.free(), key=KEY) as running:
+    with (
+        fresh_database() as database_url,
+        dev_stack(data_dir, StackPorts.free(), key=KEY, database_url=database_url) as running,
+    ):
         yield running
 
 

@@ -1,6 +1,6 @@
 """The whole stack stopped (Temporal, worker, API, sandbox) and started again from the same
-data directory: scheduled posts still go out on time, and those whose time passed more than
-the grace period ago while everything was down end `missed`, unpublished."""
+data directory and database: scheduled posts still go out on time, and those whose time passed
+more than the grace period ago while everything was down end `missed`, unpublished."""
 
 from __future__ import annotations
 
@@ -31,11 +31,11 @@ def _schedule(api: httpx.Client, account_id: str, body: str, when: datetime) -> 
 
 
 def test_after_a_full_restart_posts_go_out_on_time_and_overdue_ones_are_missed(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
     data_dir, ports = tmp_path / ".crier", StackPorts.free()
     with (
-        dev_stack(data_dir, ports, key=KEY, env=GRACE) as stack,
+        dev_stack(data_dir, ports, key=KEY, database_url=database_url, env=GRACE) as stack,
         httpx.Client(base_url=stack.api, headers=AUTH, timeout=30) as api,
     ):
         [page] = [a for a in api.get("/v1/accounts").json()["data"] if a["platform"] == "facebook"]
@@ -47,7 +47,7 @@ def test_after_a_full_restart_posts_go_out_on_time_and_overdue_ones_are_missed(
     # Down across the first post's time and well past its grace period.
     time.sleep(max(0.0, (overdue_at - datetime.now(UTC)).total_seconds()) + 8)
 
-    with dev_stack(data_dir, ports, key=KEY, env=GRACE) as stack:
+    with dev_stack(data_dir, ports, key=KEY, database_url=database_url, env=GRACE) as stack:
         assert datetime.now(UTC) < on_time_at, "the restart took too long for this test"
         with httpx.Client(base_url=stack.api, headers=AUTH, timeout=30) as api:
 

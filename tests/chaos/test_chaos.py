@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_nothing_posted_twice_nothing_lost_through_kills_and_a_server_restart(
-    tmp_path: Path, sandbox_http: httpx.AsyncClient
+    tmp_path: Path, sandbox_http: httpx.AsyncClient, database_url: str
 ) -> None:
     targets = int(os.environ.get("CRIER_CHAOS_TARGETS", "100"))
     plan = Plan(
@@ -26,7 +26,7 @@ async def test_nothing_posted_twice_nothing_lost_through_kills_and_a_server_rest
         due_within=timedelta(seconds=20 if targets <= 100 else 60),
         deadline=timedelta(minutes=4) + timedelta(seconds=targets * 0.3),
     )
-    report = await run_chaos(plan, tmp_path, sandbox_http)
+    report = await run_chaos(plan, tmp_path, sandbox_http, database_url)
     print("\n" + "\n".join(report.lines()))
 
     assert report.kills == plan.kills and report.server_restarts == 1

@@ -55,9 +55,17 @@ def wait_for(check: Callable[[], Any], *, timeout: float, what: str) -> Any:
 
 @contextmanager
 def dev_stack(
-    data_dir: Path, ports: StackPorts, *, key: str, env: dict[str, str] | None = None
+    data_dir: Path,
+    ports: StackPorts,
+    *,
+    key: str,
+    database_url: str = "",
+    env: dict[str, str] | None = None,
 ) -> Iterator[DevStack]:
-    """Start `crier dev`, wait for its banner, stop it with SIGTERM on exit (as Ctrl-C would)."""
+    """Start `crier dev`, wait for its banner, stop it with SIGTERM on exit (as Ctrl-C would).
+
+    Its database is `database_url` (the `database_url` fixture's: a PostgreSQL database on
+    PostgreSQL runs), or with '' the SQLite file in data_dir."""
     environment = {
         **os.environ,
         "CRIER_DATA_DIR": str(data_dir),
@@ -69,6 +77,8 @@ def dev_stack(
         **(env or {}),
     }
     environment.pop("CRIER_DATABASE_URL", None)
+    if database_url:
+        environment["CRIER_DATABASE_URL"] = database_url
     process = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "dev"],
         env=environment,
