@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from activities.on_time import claim
 from activities.records import tell_tenant
 from core.db import Database, utcnow
 from core.models import Attempt, Target
@@ -52,10 +53,16 @@ class Ledger:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def open(self, target_id: str, content: PostContent, *, budget: timedelta) -> Attempt:
+    async def open(
+        self, target_id: str, content: PostContent, *, budget: timedelta, fire_id: str | None = None
+    ) -> Attempt | None:
         """Write the attempt, committed, before the platform is called; its calls must leave
-        within `budget`."""
+        within `budget`. With `fire_id` (a publish that waited for its time), the target is
+        claimed in the same transaction, and None comes back if an update stopped it."""
         async with self._db.session() as session:
+            if fire_id is not None and not await claim(session, target_id, fire_id):
+                await session.rollback()
+                return None
             target = await session.get(Target, target_id)
             assert target is not None
             target.status = TargetStatus.PUBLISHING

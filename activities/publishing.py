@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,10 +23,15 @@ from core.db import Database, utcnow
 from core.logs import bind_log_context
 from core.messages import (
     CHECK_TARGET,
+    ERROR_MISSED,
+    ERROR_STOPPED,
+    ERROR_WORKER_STOPPING,
     PREPARE_TARGET,
+    PUBLISH_ON_TIME,
     PUBLISH_TARGET,
     RECONCILE_TARGET,
     RECORD_TARGET_STATE,
+    OnTimeRequest,
     Preparation,
     PublishOutcome,
     Readiness,
@@ -58,6 +64,9 @@ UNPUBLISHED_ENDS = frozenset(
 # A platform acts on a request within moments of receiving it: this long after a try's last
 # moment to send, a lookup sees whatever that try made.
 SETTLE_MARGIN = timedelta(seconds=5)
+# How often a publish waiting for its time heartbeats (the SDK sends at most one per 80 % of
+# the heartbeat timeout).
+FIRE_TICK_SECONDS = 1.0
 # Waits longer than this are left to Temporal's retry, not slept through inside the activity.
 LONGEST_INLINE_WAIT = timedelta(seconds=30)
 
@@ -94,6 +103,15 @@ class Delivery:
         if isinstance(self.credentials, AuthError):
             raise self.credentials
         return self.credentials
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A delivery loaded and checked, with nothing left to do but the call."""
+
+    delivery: Delivery
+    prepared: Preparation
+    status: TargetStatus  # what it becomes once sent: published, or drafted
 
 
 class PublishActivities:
@@ -190,12 +208,72 @@ class PublishActivities:
         except ProviderError as error:
             raise to_application_error(error, self._settings) from None
 
+    @activity.defn(name=PUBLISH_ON_TIME)
+    async def publish_on_time(self, request: OnTimeRequest) -> PublishOutcome:
+        """Get everything ready, wait here in the worker until the target's exact time, then
+        send. The wait heartbeats, so a dead worker is noticed; Temporal's server is off the
+        path at the instant itself, and so is everything that can be done before it.
+
+        At the time it claims the target in the database together with its attempt
+        (activities/on_time.py); once claimed the send is never cut short, and an update
+        arriving then is refused."""
+        ready = await self._ready(request.target_id, request.prepared)
+        if isinstance(ready, PublishOutcome):
+            return ready
+        if request.not_before is not None:
+            while (left := (request.not_before - utcnow()).total_seconds()) > 0:
+                if activity.is_worker_shutdown():
+                    # Say so at once rather than be cut off: the workflow hands it on.
+                    raise ApplicationError(
+                        "its worker is shutting down before its time",
+                        type=ERROR_WORKER_STOPPING,
+                        non_retryable=True,
+                    )
+                activity.heartbeat()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        activity.wait_for_worker_shutdown(), min(left, FIRE_TICK_SECONDS)
+                    )
+        if request.not_after is not None and (late := utcnow() - request.not_after) > timedelta(0):
+            raise ApplicationError(
+                f"taken up {late} past the grace period after its time; not published",
+                type=ERROR_MISSED,
+                non_retryable=True,
+            )
+        attempt = await self._ledger.open(
+            request.target_id,
+            ready.delivery.content,
+            budget=self._budget,
+            fire_id=request.fire_id,
+        )
+        if attempt is None:
+            raise ApplicationError(
+                "stopped before its time by a cancel or a reschedule",
+                type=ERROR_STOPPED,
+                non_retryable=True,
+            )
+        sending = asyncio.ensure_future(self._send(ready, attempt))
+        try:
+            return await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            return await sending
+
     @activity.defn(name=PUBLISH_TARGET)
     async def publish_target(
         self, target_id: str, prepared: Preparation | None = None
     ) -> PublishOutcome:
         """The one call that makes the post public, recorded as an attempt. An earlier attempt
         whose answer was lost is resolved first, so a post that went out is never sent twice."""
+        ready = await self._ready(target_id, prepared)
+        if isinstance(ready, PublishOutcome):
+            return ready
+        attempt = await self._ledger.open(target_id, ready.delivery.content, budget=self._budget)
+        assert attempt is not None
+        return await self._send(ready, attempt)
+
+    async def _ready(self, target_id: str, prepared: Preparation | None) -> Ready | PublishOutcome:
+        """Everything before the call: the target, token and content loaded, any earlier lost
+        attempt resolved. An outcome instead when there is nothing left to send."""
         await self._wait_for_earlier_try(target_id)
         delivery = await self._delivery(target_id)
         target = delivery.target
@@ -211,7 +289,12 @@ class PublishActivities:
         settled = await self._resolve_unknown(delivery, prepared)
         if settled is not None:
             return settled
-        attempt = await self._ledger.open(target_id, delivery.content, budget=self._budget)
+        return Ready(delivery=delivery, prepared=prepared, status=status)
+
+    async def _send(self, ready: Ready, attempt: Attempt) -> PublishOutcome:
+        delivery, prepared, status = ready.delivery, ready.prepared, ready.status
+        target = delivery.target
+        target_id = target.id
         delivered_by = "direct"
         try:
             if delivery.aggregators is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -102,6 +102,11 @@ async def start_target_workflow(
         budgets=list(rules_for(target.platform).budgets),
         refreshes_token=not routed,
         reconciles=True,
+        # Not where preparing is publishing (TikTok): nothing may go out before its time.
+        lead=settings.publish_lead
+        if settings.publish_lead > timedelta(0)
+        and not rules_for(target.platform).publishes_at_prepare
+        else None,
     )
     return await client.start_workflow(
         PublishTargetWorkflow.run,

@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 
 from activities.budgets import BudgetActivities
 from activities.event_relay import EventRelayActivities
+from activities.on_time import OnTimeActivities
 from activities.publishing import PublishActivities
 from activities.tokens import TokenActivities
 from activities.webhooks import WebhookActivities, webhook_client
@@ -62,6 +63,7 @@ async def worker_for(
     hooks_http = webhook_client()
     webhooks = WebhookActivities(db=db, http=hooks_http, vault=vault, settings=settings)
     relay = EventRelayActivities(db=db, settings=settings)
+    on_time = OnTimeActivities(db=db)
     try:
         yield Worker(
             client,
@@ -71,6 +73,8 @@ async def worker_for(
                 publishing.prepare_target,
                 publishing.check_target,
                 publishing.publish_target,
+                publishing.publish_on_time,
+                on_time.stop_fire,
                 publishing.reconcile_target,
                 publishing.record_target_state,
                 budgets.reserve_publish_slot,
@@ -81,6 +85,7 @@ async def worker_for(
                 relay.relay_events,
             ],
             graceful_shutdown_timeout=timedelta(seconds=5),
+            max_concurrent_activities=settings.worker_max_activities,
         )
     finally:
         await hooks_http.aclose()

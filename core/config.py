@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     rate_limit_default_wait: timedelta = timedelta(minutes=15)
     # A target that wakes later than this after its time ends `missed` (seed 000: 10 min).
     missed_grace_period: timedelta = timedelta(minutes=10)
+    # Targets wake this long before their time, get ready, and are fired by the worker at the
+    # exact instant (issue 10): long enough for a burst's workflows to wake and hand their
+    # publishes over before it. Zero: wake at the time itself.
+    publish_lead: timedelta = timedelta(seconds=30)
+    # Activities one worker runs at once: publishes waiting for their time hold a slot each
+    # (they are asyncio tasks, asleep), so a burst of 1,000 needs 1,000 and more.
+    worker_max_activities: int = 2000
     # Media that must encode before publishing (reels, videos): how long to wait for it, and
     # how often to look when the platform does not say.
     media_ready_deadline: timedelta = timedelta(minutes=15)

@@ -52,6 +52,10 @@ class PublishTargetInput(BaseModel):
     # When publishing gives up, ask the platform first whether a lost attempt's post is live
     # (issue 6). Off in histories recorded before reconciliation existed.
     reconciles: bool = False
+    # Wake this long before the time, do everything that can be done early (token, media),
+    # then hand the worker a publish that waits there until the exact instant (issue 10).
+    # None: wake at the time itself, as histories recorded before it did.
+    lead: timedelta | None = None
 
 
 class Preparation(BaseModel):
@@ -84,6 +88,22 @@ class SlotRequest(BaseModel):
 
 class SlotDecision(BaseModel):
     wait: timedelta | None = None  # None: the slot is taken, publish now
+
+
+class OnTimeRequest(BaseModel):
+    """The final publish, handed to a worker ahead of its time: sent at `not_before` (None:
+    at once), and not at all after `not_after` (None: however late)."""
+
+    target_id: str
+    fire_id: str  # claims the target at the time, unless an update stopped this one first
+    prepared: Preparation | None = None
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+
+
+class StopFireRequest(BaseModel):
+    target_id: str
+    fire_id: str
 
 
 class PublishOutcome(BaseModel):
@@ -139,6 +159,8 @@ RESERVE_PUBLISH_SLOT = "reserve_publish_slot"
 PREPARE_TARGET = "prepare_target"
 CHECK_TARGET = "check_target"
 PUBLISH_TARGET = "publish_target"
+PUBLISH_ON_TIME = "publish_on_time"
+STOP_FIRE = "stop_fire"
 RECORD_TARGET_STATE = "record_target_state"
 ENSURE_FRESH_TOKEN = "ensure_fresh_token"
 RECONCILE_TARGET = "reconcile_target"
@@ -152,6 +174,9 @@ ERROR_CONTENT = "ContentError"
 ERROR_AUTH = "AuthError"
 # The platform refused to refresh the account's token: only a new login helps.
 ERROR_TOKEN_REFRESH = "TokenRefreshFailed"
+ERROR_MISSED = "Missed"  # taken up later than the grace period allows
+ERROR_STOPPED = "Stopped"  # an update stopped the waiting publish before it could send
+ERROR_WORKER_STOPPING = "WorkerStopping"  # its worker is shutting down: hand it on
 TOKEN_REFRESH_FAILED = "Token refresh failed — reconnect the account"
 NON_RETRYABLE_ERRORS = (ERROR_CONTENT, ERROR_AUTH, ERROR_TOKEN_REFRESH)
 

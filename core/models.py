@@ -154,6 +154,9 @@ class Target(SQLModel, table=True):
     delivered_by: str | None = Field(default=None, max_length=64)
     last_error: str | None = None
     attempt_count: int = 0
+    # A publish handed to a worker ahead of its time that an update stopped (activities/
+    # on_time.py): it may no longer claim the target, whatever its worker still believes.
+    stopped_fire_id: str | None = Field(default=None, max_length=36)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.workflow import ActivityCancellationType, ActivityHandle
 
 with workflow.unsafe.imports_passed_through():
     from core.messages import (
@@ -26,16 +27,22 @@ with workflow.unsafe.imports_passed_through():
         ENSURE_FRESH_TOKEN,
         ERROR_AUTH,
         ERROR_CONTENT,
+        ERROR_MISSED,
+        ERROR_STOPPED,
         ERROR_TOKEN_REFRESH,
+        ERROR_WORKER_STOPPING,
         NON_RETRYABLE_ERRORS,
         PREPARE_TARGET,
+        PUBLISH_ON_TIME,
         PUBLISH_TARGET,
         RECONCILE_TARGET,
         RECORD_TARGET_STATE,
         REFUSED_CONFLICT,
         REFUSED_INVALID,
         RESERVE_PUBLISH_SLOT,
+        STOP_FIRE,
         CancelRequest,
+        OnTimeRequest,
         Preparation,
         PublishOutcome,
         PublishTargetInput,
@@ -46,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         ReviewDecision,
         SlotDecision,
         SlotRequest,
+        StopFireRequest,
         TargetState,
         TargetStateUpdate,
     )
@@ -57,6 +65,10 @@ with workflow.unsafe.imports_passed_through():
 RECORD_TIMEOUT = timedelta(seconds=30)
 WAITING = (TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED)
 NO_REASON = CancelRequest()
+# A publish waiting in a worker for its time heartbeats; a worker that dies is noticed within
+# this, and its retry (a fresh workflow task) fires at once if the time has passed.
+FIRE_HEARTBEAT = timedelta(seconds=10)
+REFUSED_KINDS = (ERROR_CONTENT, ERROR_AUTH, ERROR_TOKEN_REFRESH)
 
 
 def publish_retry_policy(retry: RetrySettings) -> RetryPolicy:
@@ -91,35 +103,49 @@ class PublishTargetWorkflow:
         # Serialises database writes, so they land in the order the workflow decided them.
         self._db = asyncio.Lock()
         self._prepared = Preparation()  # what prepare made (none yet), for a reconciliation
+        # The publish handed to a worker ahead of its time (job.lead), while it waits there.
+        self._firing: ActivityHandle[PublishOutcome] | None = None
+        self._fire_id = ""
+        # An update changing course (cancel, reschedule, publish now) is under way: the run
+        # must not hand a publish to a worker until it has finished.
+        self._steering = 0
 
     @workflow.run
     async def run(self, job: PublishTargetInput) -> TargetState:
 
         on_time_checked = False
-        while not self._state.status.is_terminal:
-            if self._state.status == TargetStatus.AWAITING_APPROVAL:
-                await self._await_review(job)
-                continue
-            if not (self._publish_now or self._is_due()):
-                self._woken = False
-                await self._wait(lambda: self._woken, until=self._due)
-                continue
-            if not on_time_checked:
-                on_time_checked = True
-                late_by = self._late_by(job)
-                if late_by is not None:
-                    await self._transition(
-                        TargetStatus.MISSED,
-                        error=f"woke {late_by} after its time, beyond the {job.grace_period} "
-                        "grace period; not published",
-                    )
-                    break
-            if job.budgets and not await self._take_slot(job):
-                continue  # woken by an update, or the budget's window moved: look again
-            break
+        while True:
+            while not self._state.status.is_terminal:
+                if self._state.status == TargetStatus.AWAITING_APPROVAL:
+                    await self._await_review(job)
+                    continue
+                if not (self._publish_now or self._is_due(job.lead)):
+                    self._woken = False
+                    wake = self._due - job.lead if self._due and job.lead else self._due
+                    await self._wait(lambda: self._woken, until=wake)
+                    continue
+                if not on_time_checked:
+                    on_time_checked = True
+                    late_by = self._late_by(job)
+                    if late_by is not None:
+                        await self._transition(
+                            TargetStatus.MISSED,
+                            error=f"woke {late_by} after its time, beyond the {job.grace_period} "
+                            "grace period; not published",
+                        )
+                        break
+                if job.budgets and not await self._take_slot(job):
+                    continue  # woken by an update, or the budget's window moved: look again
+                break
+            if self._state.status.is_terminal:
+                break
+            if job.lead is None:
+                await self._publish(job)
+                break
+            if await self._publish_on_time(job):
+                break
+            # Rescheduled, or told to publish now, while waiting: round again.
 
-        if not self._state.status.is_terminal:
-            await self._publish(job)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
@@ -167,11 +193,12 @@ class PublishTargetWorkflow:
     @workflow.update
     async def reschedule(self, request: RescheduleRequest) -> TargetState:
         self._check_reschedule(request)
-        self._due = request.scheduled_for
-        self._state.scheduled_for = request.scheduled_for
-        workflow.upsert_search_attributes([SA_SCHEDULED_FOR.value_set(request.scheduled_for)])
-        self._woken = True
-        await self._record(self._state.status)
+        async with self._steer("reschedule"):
+            self._due = request.scheduled_for
+            self._state.scheduled_for = request.scheduled_for
+            workflow.upsert_search_attributes([SA_SCHEDULED_FOR.value_set(request.scheduled_for)])
+            self._woken = True
+            await self._record(self._state.status)
         return self._state
 
     @reschedule.validator
@@ -182,9 +209,10 @@ class PublishTargetWorkflow:
     async def cancel(self, request: CancelRequest = NO_REASON) -> TargetState:
         """Cancel before publishing; refused once the platform may have been called."""
         self._check_status(WAITING, "cancel")
-        self._woken = True
-        reason = request.reason or "cancelled"
-        await self._transition(TargetStatus.CANCELLED, error=reason)
+        async with self._steer("cancel"):
+            self._woken = True
+            reason = request.reason or "cancelled"
+            await self._transition(TargetStatus.CANCELLED, error=reason)
         return self._state
 
     @cancel.validator
@@ -195,8 +223,9 @@ class PublishTargetWorkflow:
     async def publish_now(self) -> TargetState:
         """Publish a scheduled target at once; answers once publishing has begun."""
         self._check_status(TargetStatus.SCHEDULED, "publish now")
-        self._publish_now = True
-        self._woken = True
+        async with self._steer("publish now"):
+            self._publish_now = True
+            self._woken = True
         await workflow.wait_condition(lambda: self._state.status != TargetStatus.SCHEDULED)
         return self._state
 
@@ -224,14 +253,7 @@ class PublishTargetWorkflow:
         try:
             # Under the write lock: an update's record still in flight must land first.
             async with self._db:
-                if job.refreshes_token:
-                    # Before anything touches the platform: media uploads need the token too.
-                    await workflow.execute_activity(
-                        ENSURE_FRESH_TOKEN,
-                        job.target_id,
-                        start_to_close_timeout=job.retry.start_to_close,
-                        retry_policy=publish_retry_policy(job.retry),
-                    )
+                await self._ensure_token(job)
                 if job.prepares:
                     prepared = await self._prepare(job)
                     if prepared is None:
@@ -252,28 +274,156 @@ class PublishTargetWorkflow:
                         retry_policy=publish_retry_policy(job.retry),
                     )
         except ActivityError as error:
-            cause = error.cause
-            kind = cause.type if isinstance(cause, ApplicationError) else None
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
-            # A refusal (content, auth, a refused refresh) is final; anything else exhausted
-            # its retries.
-            refused = kind in (ERROR_CONTENT, ERROR_AUTH, ERROR_TOKEN_REFRESH)
-            if not refused and job.reconciles:
-                # The last try's answer may have been lost (or its worker killed): the post
-                # may be live. Look before calling the target dead.
-                settled = await self._reconcile(job)
-                if settled is not None:
-                    self._state.external_id = settled.external_id
-                    self._state.url = settled.url
-                    await self._transition(settled.status, persist=False)
-                    return
-            verdict = TargetStatus.FAILED if refused else TargetStatus.DEAD
-            await self._transition(verdict, error=message)
+            await self._gave_up(job, error)
             return
+        await self._published(outcome)
+
+    async def _ensure_token(self, job: PublishTargetInput) -> None:
+        if job.refreshes_token:
+            # Before anything touches the platform: media uploads need the token too.
+            await workflow.execute_activity(
+                ENSURE_FRESH_TOKEN,
+                job.target_id,
+                start_to_close_timeout=job.retry.start_to_close,
+                retry_policy=publish_retry_policy(job.retry),
+            )
+
+    async def _gave_up(self, job: PublishTargetInput, error: ActivityError) -> None:
+        cause = error.cause
+        kind = cause.type if isinstance(cause, ApplicationError) else None
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
+        # A refusal (content, auth, a refused refresh) is final; anything else exhausted
+        # its retries.
+        refused = kind in REFUSED_KINDS
+        if not refused and job.reconciles:
+            # The last try's answer may have been lost (or its worker killed): the post
+            # may be live. Look before calling the target dead.
+            settled = await self._reconcile(job)
+            if settled is not None:
+                self._state.external_id = settled.external_id
+                self._state.url = settled.url
+                await self._transition(settled.status, persist=False)
+                return
+        verdict = TargetStatus.FAILED if refused else TargetStatus.DEAD
+        await self._transition(verdict, error=message)
+
+    async def _published(self, outcome: PublishOutcome) -> None:
         # The publish activity wrote the outcome to the database together with its attempt.
         self._state.external_id = outcome.external_id
         self._state.url = outcome.url
         await self._transition(outcome.status, persist=False)
+
+    async def _publish_on_time(self, job: PublishTargetInput) -> bool:
+        """Woken `job.lead` ahead: get the token and the media ready, then hand a worker the
+        publish, which waits there until the exact time. The target stays `scheduled` (so it
+        can still be cancelled or moved) until that time. True when the delivery is over;
+        False when an update sent it back to wait (rescheduled, or to publish now)."""
+        prepared: Preparation | None = None
+        async with self._db:
+            await self._ensure_token(job)
+            if job.prepares:
+                prepared = await self._prepare(job)
+                if prepared is None:
+                    return True
+        await workflow.wait_condition(lambda: self._steering == 0)
+        if self._state.status.is_terminal:
+            return True
+        if not (self._publish_now or self._is_due(job.lead)):
+            return False  # moved later while the media was being made
+        due = None if self._publish_now else self._due
+        self._fire_id = str(workflow.uuid4())
+        fire = workflow.start_activity(
+            PUBLISH_ON_TIME,
+            OnTimeRequest(
+                target_id=job.target_id,
+                fire_id=self._fire_id,
+                prepared=prepared,
+                not_before=due,
+                not_after=None if due is None or job.publish_if_late else due + job.grace_period,
+            ),
+            result_type=PublishOutcome,
+            start_to_close_timeout=(job.lead or timedelta(0)) + job.retry.start_to_close,
+            heartbeat_timeout=FIRE_HEARTBEAT,
+            retry_policy=RetryPolicy(maximum_attempts=1),
+            # Stopping is decided in the database (STOP_FIRE), so there is nothing to wait for.
+            cancellation_type=ActivityCancellationType.TRY_CANCEL,
+        )
+        self._firing = fire
+        # At the time itself the target is publishing: updates are refused from then on.
+        if due is not None:
+            await self._wait(fire.done, until=due)
+        if not fire.done() and self._steering == 0:
+            self._state.publish_started_at = workflow.now()
+            await self._transition(TargetStatus.PUBLISHING, persist=False)
+        try:
+            outcome = await fire
+        except ActivityError as error:
+            return await self._fire_failed(job, prepared, due, error)
+        finally:
+            self._firing = None
+        await self._published(outcome)
+        return True
+
+    async def _fire_failed(
+        self,
+        job: PublishTargetInput,
+        prepared: Preparation | None,
+        due: datetime | None,
+        error: ActivityError,
+    ) -> bool:
+        # An update stopping it finishes first; the run carries on from where it left things.
+        await workflow.wait_condition(lambda: self._steering == 0)
+        cause = error.cause
+        kind = cause.type if isinstance(cause, ApplicationError) else None
+        if isinstance(cause, CancelledError) or kind == ERROR_STOPPED:
+            return self._state.status.is_terminal  # stopped before it sent anything
+        if self._state.status.is_terminal:
+            return True
+        if isinstance(cause, ApplicationError) and kind == ERROR_MISSED:
+            await self._transition(TargetStatus.MISSED, error=cause.message)
+            return True
+        if self._state.status != TargetStatus.PUBLISHING:
+            self._state.publish_started_at = workflow.now()
+            await self._transition(TargetStatus.PUBLISHING, persist=False)
+        if kind in REFUSED_KINDS:
+            await self._gave_up(job, error)
+            return True
+        if isinstance(cause, ApplicationError) and kind != ERROR_WORKER_STOPPING:
+            # The platform answered with an error: the ordinary retries go on, after the
+            # ordinary pause (or the one the platform asked for).
+            await workflow.sleep(cause.next_retry_delay or job.retry.initial_interval)
+        else:
+            # Its worker went away (or timed out). Make sure that fire can never claim the
+            # target now; if it already did, the ledger below finds what it sent.
+            await self._stop_fire(job.target_id)
+            if due is not None and workflow.now() < due:
+                await workflow.sleep(due - workflow.now())  # the rest waits for the time
+        late_by = self._late_by(job)
+        if late_by is not None:
+            # Down (or stopped) across the time and past the grace period, as in run().
+            await self._transition(
+                TargetStatus.MISSED,
+                error=f"taken up {late_by} after its time, beyond the {job.grace_period} "
+                "grace period; not published",
+            )
+            return True
+        remaining = job.retry.model_copy(
+            update={"max_attempts": max(1, job.retry.max_attempts - 1)}
+        )
+        try:
+            async with self._db:
+                outcome: PublishOutcome = await workflow.execute_activity(
+                    PUBLISH_TARGET,
+                    args=[job.target_id, prepared] if prepared else [job.target_id],
+                    result_type=PublishOutcome,
+                    start_to_close_timeout=job.retry.start_to_close,
+                    retry_policy=publish_retry_policy(remaining),
+                )
+        except ActivityError as failed:
+            await self._gave_up(job, failed)
+            return True
+        await self._published(outcome)
+        return True
 
     async def _reconcile(self, job: PublishTargetInput) -> PublishOutcome | None:
         """The outcome if the platform shows the post live (or cannot tell); None if not."""
@@ -346,8 +496,41 @@ class PublishTargetWorkflow:
 
     # Helpers ----------------------------------------------------------------------------------
 
-    def _is_due(self) -> bool:
-        return self._due is None or workflow.now() >= self._due
+    def _is_due(self, lead: timedelta | None = None) -> bool:
+        """Time to act: the time itself, or `lead` before it."""
+        return self._due is None or workflow.now() >= self._due - (lead or timedelta(0))
+
+    @contextlib.asynccontextmanager
+    async def _steer(self, action: str) -> AsyncIterator[None]:
+        """Around an update that changes course: a publish already handed to a worker is
+        stopped first, and the update is refused if it could not be (the post is going out)."""
+        self._steering += 1
+        try:
+            if self._firing is not None and not await self._stop_firing():
+                raise _refuse(f"cannot {action}: the post is going out")
+            yield
+        finally:
+            self._steering -= 1
+
+    async def _stop_firing(self) -> bool:
+        """Stop the publish waiting in a worker; True if it can no longer send."""
+        fire = self._firing
+        if fire is None:
+            return True
+        assert self._job is not None
+        stopped = await self._stop_fire(self._job.target_id)
+        if stopped:
+            fire.cancel()  # frees the worker's slot; it could not have sent anyway
+        return stopped
+
+    async def _stop_fire(self, target_id: str) -> bool:
+        stopped: bool = await workflow.execute_activity(
+            STOP_FIRE,
+            StopFireRequest(target_id=target_id, fire_id=self._fire_id),
+            result_type=bool,
+            start_to_close_timeout=RECORD_TIMEOUT,
+        )
+        return stopped
 
     def _late_by(self, job: PublishTargetInput) -> timedelta | None:
         if self._due is None or self._publish_now or job.publish_if_late:
