@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test chaos lint typecheck check clean
+.PHONY: dev test test-postgres chaos bench lint typecheck check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ test: $(STAMP)  ## lint, type-check, then the whole test suite
 	$(BIN)/mypy .
 	$(BIN)/pytest
 
+test-postgres: $(STAMP)  ## the test suite again, each test on its own PostgreSQL database
+	CRIER_TEST_DATABASE=postgresql $(BIN)/pytest
+
 chaos: $(STAMP)  ## the full chaos run: 1,000 targets, 3 worker kills, a server restart
 	CRIER_CHAOS_TARGETS=1000 CRIER_CHAOS_KILLS=3 $(BIN)/pytest -s -p no:cacheprovider tests/chaos
+
+bench: $(STAMP)  ## crier next to bare Temporal on one dev server: lateness, drain, API, memory, a crash
+	$(BIN)/python -m bench.run
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
