@@ -7,10 +7,10 @@ routes, so a decision made here is the decision the API would make, with the sam
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Form, Query, Request
@@ -363,58 +363,6 @@ Csrf = Annotated[str, Form(max_length=100)]
 Comment = Annotated[str, Form(max_length=5000)]
 
 
-@router.post("/posts/{post_id}/approve", response_model=None)
-async def approve(
-    post_id: str,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf: Csrf = "",
-    comment: Comment = "",
-    back: Annotated[str, Form(max_length=300)] = "",
-) -> Response:
-    async def run(caller: Caller) -> None:
-        await _own_post(session, caller, post_id)
-        body = ReviewBody(comment=comment.strip() or None)
-        await approve_post(post_id, body, caller, session, settings, await get_temporal(request))
-
-    return await _act(
-        request,
-        session,
-        csrf,
-        APPROVE,
-        _safe_next(back or f"/ui/posts/{post_id}"),
-        "Approved.",
-        run,
-    )
-
-
-@router.post("/posts/{post_id}/reject", response_model=None)
-async def reject(
-    post_id: str,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf: Csrf = "",
-    comment: Comment = "",
-    back: Annotated[str, Form(max_length=300)] = "",
-) -> Response:
-    async def run(caller: Caller) -> None:
-        await _own_post(session, caller, post_id)
-        body = ReviewBody(comment=comment.strip() or None)
-        await reject_post(post_id, body, caller, session, settings, await get_temporal(request))
-
-    return await _act(
-        request,
-        session,
-        csrf,
-        APPROVE,
-        _safe_next(back or f"/ui/posts/{post_id}"),
-        "Rejected.",
-        run,
-    )
-
-
 @router.post("/posts/{post_id}/publish-now", response_model=None)
 async def publish_now(
     post_id: str,
@@ -512,3 +460,32 @@ async def retry(
         await retry_target(target_id, caller, session, settings, await get_temporal(request))
 
     return await _act(request, session, csrf, PUBLISH, back, "Sent again.", run)
+
+
+Back = Annotated[str, Form(max_length=300)]
+Decide = Callable[..., Awaitable[Any]]
+
+
+# Last: its path would otherwise take /publish-now, /cancel and /reschedule as decisions.
+@router.post("/posts/{post_id}/{decision}", response_model=None)
+async def decide(
+    post_id: str,
+    decision: Literal["approve", "reject"],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    csrf: Csrf = "",
+    comment: Comment = "",
+    back: Back = "",
+) -> Response:
+    """Approve or reject, with the reviewer's comment: the API's own handlers decide."""
+    handler: Decide = approve_post if decision == "approve" else reject_post
+
+    async def run(caller: Caller) -> None:
+        await _own_post(session, caller, post_id)
+        body = ReviewBody(comment=comment.strip() or None)
+        await handler(post_id, body, caller, session, settings, await get_temporal(request))
+
+    done = "Approved." if decision == "approve" else "Rejected."
+    page = _safe_next(back or f"/ui/posts/{post_id}")
+    return await _act(request, session, csrf, APPROVE, page, done, run)
