@@ -236,10 +236,10 @@ class Bench:
 
 
 async def measure(
-    report: Report, sizes: tuple[int, ...], lead: float, pairs: int, crash: int
+    report: Report, sizes: tuple[int, ...], lead: float, pairs: int, crash: int, database_url: str
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="crier-bench-") as workdir:
-        stack = BenchStack(Path(workdir))
+        stack = BenchStack(Path(workdir), database_url=database_url)
         stack.start()
         try:
             client = await Client.connect(stack.temporal)
@@ -323,13 +323,18 @@ def main(
     lead: float = typer.Option(0.0, help="Extra seconds between scheduling and the due time."),
     pairs: int = typer.Option(3334, help="Posts of 3 targets for the throughput/memory run."),
     crash: int = typer.Option(100, help="Targets in the worker-crash case (0: skip it)."),
+    database_url: str = typer.Option(
+        "", help="crier's database (an empty PostgreSQL one); empty: a SQLite file."
+    ),
 ) -> None:
     report = Report()
     report.figures["started_at"] = datetime.now(UTC).isoformat()
     report.figures["git"] = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
-    asyncio.run(measure(report, tuple(int(s) for s in sizes.split(",")), lead, pairs, crash))
+    asyncio.run(
+        measure(report, tuple(int(s) for s in sizes.split(",")), lead, pairs, crash, database_url)
+    )
     print()
     print(table(report.rows))
     RESULTS.mkdir(exist_ok=True)

@@ -23,7 +23,9 @@ BARE_QUEUE = "bare-bench"
 
 
 class BenchStack:
-    def __init__(self, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, extra_env: dict[str, str] | None = None, database_url: str = ""
+    ) -> None:
         ports = {name: free_port() for name in ("api", "sandbox", "temporal", "ui")}
         env = {
             "CRIER_DATA_DIR": str(workdir),
@@ -31,6 +33,7 @@ class BenchStack:
             "CRIER_PUBLIC_API_URL": f"http://127.0.0.1:{ports['api']}",
             "CRIER_TEMPORAL_PORT": str(ports["temporal"]),
             "CRIER_TEMPORAL_UI_PORT": str(ports["ui"]),
+            "CRIER_DATABASE_URL": database_url,  # empty: a SQLite file in the data directory
             **(extra_env or {}),
         }
         os.environ.update(env)  # the children read their settings from the environment
@@ -43,6 +46,7 @@ class BenchStack:
             dev_api_key=BENCH_KEY,
             sandbox_url=f"http://127.0.0.1:{ports['sandbox']}",
             temporal_address=f"127.0.0.1:{ports['temporal']}",
+            database_url=database_url,
         )
         self.stack = Stack(self.settings)
         self.api = f"http://127.0.0.1:{ports['api']}"
