@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The browser tests drive Debian's chromium (never a downloaded one); installed when missing.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: dev test test-postgres chaos bench lint typecheck check clean
 
@@ -17,13 +20,17 @@ $(STAMP): $(BIN)/python pyproject.toml
 dev: $(STAMP)  ## Temporal dev server, worker, API, sandbox and a demo tenant, in one process tree
 	$(BIN)/crier dev
 
-test: $(STAMP)  ## lint, type-check, then the whole test suite
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+test: $(STAMP) $(CHROMIUM)  ## lint, type-check, then the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/pytest
 
-test-postgres: $(STAMP)  ## the test suite again, each test on its own PostgreSQL database
+test-postgres: $(STAMP) $(CHROMIUM)  ## the test suite again, each test on its own PostgreSQL database
 	CRIER_TEST_DATABASE=postgresql $(BIN)/pytest
 
 chaos: $(STAMP)  ## the full chaos run: 1,000 targets, 3 worker kills, a server restart

@@ -7,8 +7,6 @@ cookies or credentials of ours.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -17,6 +15,8 @@ from urllib.parse import urlsplit
 
 import httpx
 from PIL import Image
+
+from core.destinations import BlockedDestination, Unresolvable, resolve
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v")
 
@@ -56,15 +56,11 @@ def media_client(*, allow_private: bool) -> httpx.AsyncClient:
 async def _refuse_private_addresses(request: httpx.Request) -> None:
     host = request.url.host
     try:
-        found = await asyncio.get_running_loop().getaddrinfo(
-            host, request.url.port or 443, type=socket.SOCK_STREAM
-        )
-    except OSError as exc:
-        raise httpx.ConnectError(f"cannot resolve {host}", request=request) from exc
-    for *_, sockaddr in found:
-        address = ipaddress.ip_address(sockaddr[0])
-        if not address.is_global:
-            raise PrivateAddressError(f"{host} is a private address", request=request)
+        await resolve(host, request.url.port or 443, allow_private=False)
+    except Unresolvable as exc:
+        raise httpx.ConnectError(str(exc), request=request) from exc
+    except BlockedDestination:
+        raise PrivateAddressError(f"{host} is a private address", request=request) from None
 
 
 def _size_limit(max_bytes: int) -> str:

@@ -22,6 +22,24 @@ class BlockedDestination(ValueError):
     """The destination is not a public http(s) address, or cannot be resolved."""
 
 
+class Unresolvable(BlockedDestination):
+    """The host has no address (or the resolver failed)."""
+
+
+async def resolve(host: str, port: int, *, allow_private: bool) -> list[IPAddress]:
+    """Every address `host` resolves to; refused unless all are global (or private allowed)."""
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as error:
+        raise Unresolvable(f"cannot resolve {host}: {error}") from None
+    addresses = [ipaddress.ip_address(sockaddr[0]) for *_, sockaddr in found]
+    if not addresses:
+        raise Unresolvable(f"{host} resolves to no address")
+    if not allow_private and any(not a.is_global for a in addresses):
+        raise BlockedDestination(f"{host} resolves to a private, loopback or link-local address")
+    return addresses
+
+
 def url_problems(url: str, *, allow_private: bool) -> list[str]:
     """What is wrong with `url` without resolving it: scheme, host, and literal addresses."""
     try:
@@ -73,15 +91,7 @@ async def pin(url: str, *, allow_private: bool) -> Pinned:
     parsed = httpx.URL(url)
     host = parsed.host
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as error:
-        raise BlockedDestination(f"cannot resolve {host}: {error}") from None
-    addresses = [ipaddress.ip_address(sockaddr[0]) for *_, sockaddr in found]
-    if not addresses:
-        raise BlockedDestination(f"{host} resolves to no address")
-    if not allow_private and any(not a.is_global for a in addresses):
-        raise BlockedDestination(f"{host} resolves to a private, loopback or link-local address")
+    addresses = await resolve(host, port, allow_private=allow_private)
     address = addresses[0]
     host_header = host if parsed.port is None else f"{host}:{parsed.port}"
     return Pinned(

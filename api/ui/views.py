@@ -55,7 +55,7 @@ def _media(urls: list[str]) -> list[Media]:
 
 async def account_names(session: AsyncSession, ids: set[str]) -> dict[str, str]:
     found = await session.exec(select(Account).where(col(Account.id).in_(ids)))
-    return {a.id: f"{a.display_name}" for a in found.all()}
+    return {a.id: a.display_name for a in found.all()}
 
 
 async def post_page(
