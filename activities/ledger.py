@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from sqlalchemy import insert, update
 from sqlmodel import col, select
 
-from activities.on_time import claim
+from activities.on_time import TARGET, claimable
 from activities.records import tell_tenant
+from core.batching import Batcher
 from core.db import Database, utcnow
-from core.models import Attempt, Target
-from core.post_status import refresh_post_status
+from core.models import Account, Attempt, Post, Target, new_id
+from core.post_status import refresh_post_status, refresh_post_statuses
 from core.status import UNRESOLVED_OUTCOMES, AttemptOutcome, TargetStatus
 from providers.base import PostContent, Published
 from providers.errors import ProviderError, TransientError
@@ -34,6 +37,8 @@ FOUND = AttemptOutcome.FOUND.value
 NOT_FOUND = AttemptOutcome.NOT_FOUND.value
 UNRESOLVED = tuple(o.value for o in UNRESOLVED_OUTCOMES)
 SETTLED_OUTCOMES = (FOUND, NOT_FOUND, CONFIRMED)
+ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
+POST = Post.__table__  # type: ignore[attr-defined]
 
 
 def content_fingerprint(content: PostContent) -> str:
@@ -49,36 +54,117 @@ def may_have_landed(error: ProviderError) -> bool:
     return isinstance(error, TransientError) and error.maybe_sent
 
 
+@dataclass(frozen=True)
+class Opening:
+    target_id: str
+    fingerprint: str
+    send_by: datetime
+    fire_id: str | None  # a publish that waited for its time claims the target (on_time.py)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An attempt just written, `sent` until the call's answer says otherwise."""
+
+    id: str
+    number: int
+    started_at: datetime
+    send_by: datetime
+
+
+@dataclass(frozen=True)
+class Success:
+    target_id: str
+    attempt_id: str
+    published: Published
+    status: TargetStatus
+    delivered_by: str
+    found: bool
+
+
 class Ledger:
+    """Opening attempts and recording successes go through a `Batcher`: at a burst's instant
+    every publish that fires writes in one shared transaction instead of queueing for its own."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._openings = Batcher(self._open_all, key=lambda o: o.target_id)
+        self._successes = Batcher(self._succeed_all, key=lambda s: s.target_id)
 
     async def open(
         self, target_id: str, content: PostContent, *, budget: timedelta, fire_id: str | None = None
-    ) -> Attempt | None:
+    ) -> Opened | None:
         """Write the attempt, committed, before the platform is called; its calls must leave
         within `budget`. With `fire_id` (a publish that waited for its time), the target is
         claimed in the same transaction, and None comes back if an update stopped it."""
-        async with self._db.session() as session:
-            if fire_id is not None and not await claim(session, target_id, fire_id):
-                await session.rollback()
-                return None
-            target = await session.get(Target, target_id)
-            assert target is not None
-            target.status = TargetStatus.PUBLISHING
-            target.attempt_count += 1
-            target.updated_at = utcnow()
-            attempt = Attempt(
-                target_id=target.id,
-                number=target.attempt_count,
+        return await self._openings.submit(
+            Opening(
+                target_id=target_id,
                 fingerprint=content_fingerprint(content),
                 send_by=utcnow() + budget,
+                fire_id=fire_id,
             )
-            session.add(target)
-            session.add(attempt)
-            await refresh_post_status(session, target.post_id)
+        )
+
+    async def _open_all(self, openings: list[Opening]) -> list[Opened | None]:
+        # Core statements, not ORM objects: at a burst's instant this is on every publish's
+        # path, and building a thousand table models costs more than writing their rows.
+        now = utcnow()
+        fire_ids = [o.fire_id for o in openings if o.fire_id is not None]
+        taken: dict[str, int] = {}
+        posts: set[str] = set()
+        async with self._db.session() as session:
+            connection = await session.connection()
+            for fired in (True, False):
+                ids = [o.target_id for o in openings if (o.fire_id is not None) is fired]
+                if not ids:
+                    continue
+                rows = await connection.execute(
+                    update(TARGET)
+                    .where(TARGET.c.id.in_(ids), *([claimable(fire_ids)] if fired else []))
+                    .values(
+                        status=TargetStatus.PUBLISHING,
+                        attempt_count=TARGET.c.attempt_count + 1,
+                        updated_at=now,
+                    )
+                    .returning(TARGET.c.id, TARGET.c.attempt_count, TARGET.c.post_id)
+                )
+                for target_id, number, post_id in rows:
+                    taken[target_id] = number
+                    posts.add(post_id)
+            opened = {
+                o.target_id: Opened(
+                    id=new_id(), number=taken[o.target_id], started_at=now, send_by=o.send_by
+                )
+                for o in openings
+                if o.target_id in taken
+            }
+            if opened:
+                await connection.execute(
+                    insert(ATTEMPT),
+                    [
+                        {
+                            "id": attempt.id,
+                            "target_id": o.target_id,
+                            "number": attempt.number,
+                            "outcome": AttemptOutcome.SENT.value,
+                            "fingerprint": o.fingerprint,
+                            "started_at": now,
+                            "send_by": o.send_by,
+                        }
+                        for o in openings
+                        if (attempt := opened.get(o.target_id)) is not None
+                    ],
+                )
+                # With one target publishing, a post's aggregate is `publishing`, whatever
+                # its other targets are (core/status.aggregate_status).
+                await connection.execute(
+                    update(POST)
+                    .where(POST.c.id.in_(posts))
+                    .values(status=TargetStatus.PUBLISHING.value)
+                )
             await session.commit()
-            return attempt
+        return [opened.get(o.target_id) for o in openings]
 
     async def unresolved(self, target_id: str) -> Attempt | None:
         """The latest attempt, if nobody knows whether its post went out."""
@@ -104,32 +190,58 @@ class Ledger:
         found: bool = False,
     ) -> None:
         """The post is live: by the call's own answer, or `found` by a later lookup."""
+        await self._successes.submit(
+            Success(target_id, attempt_id, published, status, delivered_by, found)
+        )
+        log.info("target %s attempt %s %s", target_id, attempt_id, FOUND if found else CONFIRMED)
+
+    async def _succeed_all(self, successes: list[Success]) -> list[None]:
         now = utcnow()
         async with self._db.session() as session:
-            attempt = await session.get(Attempt, attempt_id)
-            target = await session.get(Target, target_id)
-            assert attempt is not None and target is not None
-            # A try that outlived its timeout may report after a later one found its post.
-            attempt.outcome = FOUND if found or attempt.outcome == FOUND else CONFIRMED
-            attempt.finished_at = attempt.finished_at or now
-            attempt.response_summary = f"id={published.external_id}" + (
-                "; found on the platform after the answer was lost" if found else ""
-            )
-            first_report = target.status != status
-            target.status = status
-            target.external_id = published.external_id
-            target.external_url = published.url
-            target.published_at = now
-            target.delivered_by = delivered_by
-            target.last_error = None
-            target.updated_at = now
-            if first_report:
-                await tell_tenant(session, target, status, None)
-            session.add(attempt)
-            session.add(target)
-            await refresh_post_status(session, target.post_id)
+            attempts = {
+                a.id: a
+                for a in await session.exec(
+                    select(Attempt).where(col(Attempt.id).in_([s.attempt_id for s in successes]))
+                )
+            }
+            targets = {
+                t.id: t
+                for t in await session.exec(
+                    select(Target).where(col(Target.id).in_([s.target_id for s in successes]))
+                )
+            }
+            # Held here so the identity map keeps them: tell_tenant looks each one up.
+            accounts = (
+                await session.exec(
+                    select(Account).where(
+                        col(Account.id).in_({t.account_id for t in targets.values()})
+                    )
+                )
+            ).all()
+            for s in successes:
+                attempt, target = attempts[s.attempt_id], targets[s.target_id]
+                # A try that outlived its timeout may report after a later one found its post.
+                attempt.outcome = FOUND if s.found or attempt.outcome == FOUND else CONFIRMED
+                attempt.finished_at = attempt.finished_at or now
+                attempt.response_summary = f"id={s.published.external_id}" + (
+                    "; found on the platform after the answer was lost" if s.found else ""
+                )
+                first_report = target.status != s.status
+                target.status = s.status
+                target.external_id = s.published.external_id
+                target.external_url = s.published.url
+                target.published_at = now
+                target.delivered_by = s.delivered_by
+                target.last_error = None
+                target.updated_at = now
+                if first_report:
+                    await tell_tenant(session, target, s.status, None)
+                session.add(attempt)
+                session.add(target)
+            await refresh_post_statuses(session, {t.post_id for t in targets.values()})
             await session.commit()
-        log.info("target %s attempt %s %s", target_id, attempt_id, attempt.outcome)
+        del accounts
+        return [None] * len(successes)
 
     async def accepted(self, attempt_id: str) -> None:
         """The platform took the call (TikTok's init): the post is on its way, not yet live."""

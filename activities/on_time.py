@@ -10,55 +10,81 @@ it.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Collection
 
-from sqlalchemy import CursorResult, or_
-from sqlmodel import col, update
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlmodel import col
 from temporalio import activity
 
-from core.db import Database, utcnow
+from core.batching import Batcher
+from core.db import Database
 from core.messages import STOP_FIRE, StopFireRequest
 from core.models import Target
 from core.status import TargetStatus
 
+TARGET = Target.__table__  # type: ignore[attr-defined]
 
-async def claim(session: AsyncSession, target_id: str, fire_id: str) -> bool:
-    """The waiting publish, at its time: True if it may send. Commits nothing: the caller
-    writes its attempt in the same transaction (activities/ledger.py)."""
-    result = await session.exec(
-        update(Target)
-        .where(
-            col(Target.id) == target_id,
-            col(Target.status) == TargetStatus.SCHEDULED,
-            or_(
-                col(Target.stopped_fire_id).is_(None),
-                col(Target.stopped_fire_id) != fire_id,
-            ),
-        )
-        .values(status=TargetStatus.PUBLISHING, updated_at=utcnow())
+
+def claimable(fire_ids: Collection[str]) -> ColumnElement[bool]:
+    """Which targets the waiting publishes with these fire ids may claim at their time: still
+    `scheduled`, and not stopped for that fire. The ledger claims them in the same UPDATE that
+    opens their attempts (activities/ledger.py), a whole batch at once.
+
+    One `NOT IN` serves a batch because fire ids are uuids, each naming one target's fire, and
+    a batch never holds two publishes of one target (core/batching.py)."""
+    return and_(
+        col(Target.status) == TargetStatus.SCHEDULED,
+        or_(
+            col(Target.stopped_fire_id).is_(None),
+            col(Target.stopped_fire_id).not_in(fire_ids),
+        ),
     )
-    return cast(CursorResult[Any], result).rowcount == 1
+
+
+class FireStops:
+    """Stops fires, many in one transaction (core/batching.py): a worker back from a crash takes
+    over all the fires it lost at once, and each takeover stops its fire first."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._batches = Batcher(self._stop_all, key=lambda r: r.target_id)
+
+    async def stop(self, request: StopFireRequest) -> bool:
+        """True if the fire can no longer send (stopped now, or by an earlier try of this)."""
+        return await self._batches.submit(request)
+
+    async def _stop_all(self, requests: list[StopFireRequest]) -> list[bool]:
+        async with self._db.session() as session:
+            connection = await session.connection()
+            changed = []
+            for request in requests:
+                result = await connection.execute(
+                    update(TARGET)
+                    .where(
+                        TARGET.c.id == request.target_id,
+                        TARGET.c.status == TargetStatus.SCHEDULED.value,
+                    )
+                    .values(stopped_fire_id=request.fire_id)
+                )
+                changed.append(result.rowcount == 1)
+            rows = await connection.execute(
+                select(TARGET.c.id, TARGET.c.stopped_fire_id).where(
+                    TARGET.c.id.in_([r.target_id for r in requests])
+                )
+            )
+            stopped = {target_id: fire_id for target_id, fire_id in rows}
+            await session.commit()
+        return [
+            now or stopped.get(r.target_id) == r.fire_id
+            for r, now in zip(requests, changed, strict=True)
+        ]
 
 
 class OnTimeActivities:
     def __init__(self, *, db: Database) -> None:
-        self._db = db
+        self._stops = FireStops(db)
 
     @activity.defn(name=STOP_FIRE)
     async def stop_fire(self, request: StopFireRequest) -> bool:
         """True if the fire can no longer send (stopped now, or by an earlier try of this)."""
-        async with self._db.session() as session:
-            result = await session.exec(
-                update(Target)
-                .where(
-                    col(Target.id) == request.target_id,
-                    col(Target.status) == TargetStatus.SCHEDULED,
-                )
-                .values(stopped_fire_id=request.fire_id)
-            )
-            await session.commit()
-            if cast(CursorResult[Any], result).rowcount == 1:
-                return True
-            target = await session.get(Target, request.target_id)
-            return target is not None and target.stopped_fire_id == request.fire_id
+        return await self._stops.stop(request)

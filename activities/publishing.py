@@ -14,9 +14,12 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.ledger import Ledger
+from activities.errors import to_application_error
+from activities.ledger import Ledger, Opened
+from activities.on_time import FireStops
 from activities.records import tell_tenant
 from activities.routing import aggregator_candidates
+from activities.tokens import TokenActivities
 from core import metrics
 from core.config import Settings
 from core.db import Database, utcnow
@@ -31,14 +34,17 @@ from core.messages import (
     PUBLISH_TARGET,
     RECONCILE_TARGET,
     RECORD_TARGET_STATE,
+    TAKE_OVER_FIRE,
     OnTimeRequest,
     Preparation,
     PublishOutcome,
     Readiness,
     ReconcileRequest,
+    StopFireRequest,
+    TakeOverRequest,
     TargetStateUpdate,
 )
-from core.models import Account, Attempt, Post, Target, Tenant
+from core.models import Account, Post, Target, Tenant
 from core.post_status import refresh_post_status
 from core.status import AccountStatus, TargetMode, TargetStatus
 from core.vault import Vault
@@ -50,7 +56,7 @@ from providers.base import (
     PostContent,
     Provider,
 )
-from providers.errors import AuthError, ProviderError, RateLimitedError, TransientError
+from providers.errors import AuthError, ProviderError, TransientError
 from providers.registry import PROVIDERS, base_url
 
 log = logging.getLogger(__name__)
@@ -67,24 +73,12 @@ SETTLE_MARGIN = timedelta(seconds=5)
 # How often a publish waiting for its time heartbeats (the SDK sends at most one per 80 % of
 # the heartbeat timeout).
 FIRE_TICK_SECONDS = 1.0
+# A wait without heartbeats wakes only for the time itself (or the worker's shutdown).
+LONGEST_QUIET_WAIT = 3600.0
 # Waits longer than this are left to Temporal's retry, not slept through inside the activity.
 LONGEST_INLINE_WAIT = timedelta(seconds=30)
 
 T = TypeVar("T")
-
-
-def to_application_error(error: ProviderError, settings: Settings) -> ApplicationError:
-    non_retryable = error.kind in ("content", "auth")
-    next_delay = None
-    if isinstance(error, RateLimitedError):
-        next_delay = error.retry_after or settings.rate_limit_default_wait
-    return ApplicationError(
-        error.summary(),
-        {"platform": error.platform, "code": error.code, "http_status": error.http_status},
-        type=type(error).__name__,
-        non_retryable=non_retryable,
-        next_retry_delay=next_delay,
-    )
 
 
 @dataclass(frozen=True)
@@ -123,6 +117,8 @@ class PublishActivities:
         self._vault = vault
         self._settings = settings
         self._ledger = Ledger(db)
+        self._tokens = TokenActivities(db=db, http=http, vault=vault, settings=settings)
+        self._stops = FireStops(db)
 
     async def _delivery(self, target_id: str) -> Delivery:
         async with self._db.session() as session:
@@ -217,10 +213,17 @@ class PublishActivities:
         At the time it claims the target in the database together with its attempt
         (activities/on_time.py); once claimed the send is never cut short, and an update
         arriving then is refused."""
+        if request.ensure_token:
+            await self._tokens.ensure_fresh_token(request.target_id)
         ready = await self._ready(request.target_id, request.prepared)
         if isinstance(ready, PublishOutcome):
             return ready
         if request.not_before is not None:
+            # Only the first version's fires have a heartbeat timeout; the second's are taken
+            # over by their workflow if they have not answered soon after their time, so a
+            # burst's thousand waits cost the server nothing.
+            beats = activity.info().heartbeat_timeout is not None
+            tick = FIRE_TICK_SECONDS if beats else LONGEST_QUIET_WAIT
             while (left := (request.not_before - utcnow()).total_seconds()) > 0:
                 if activity.is_worker_shutdown():
                     # Say so at once rather than be cut off: the workflow hands it on.
@@ -229,22 +232,28 @@ class PublishActivities:
                         type=ERROR_WORKER_STOPPING,
                         non_retryable=True,
                     )
-                activity.heartbeat()
+                if beats:
+                    activity.heartbeat()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        activity.wait_for_worker_shutdown(), min(left, FIRE_TICK_SECONDS)
-                    )
+                    await asyncio.wait_for(activity.wait_for_worker_shutdown(), min(left, tick))
         if request.not_after is not None and (late := utcnow() - request.not_after) > timedelta(0):
             raise ApplicationError(
                 f"taken up {late} past the grace period after its time; not published",
                 type=ERROR_MISSED,
                 non_retryable=True,
             )
+        # Claimed and sent out of reach of cancellation: a claim, once written, is a promise to
+        # send (the update that would stop it has been refused).
+        firing = asyncio.ensure_future(self._claim_and_send(ready, request.fire_id))
+        try:
+            return await asyncio.shield(firing)
+        except asyncio.CancelledError:
+            return await firing
+
+    async def _claim_and_send(self, ready: Ready, fire_id: str) -> PublishOutcome:
+        target_id = ready.delivery.target.id
         attempt = await self._ledger.open(
-            request.target_id,
-            ready.delivery.content,
-            budget=self._budget,
-            fire_id=request.fire_id,
+            target_id, ready.delivery.content, budget=self._budget, fire_id=fire_id
         )
         if attempt is None:
             raise ApplicationError(
@@ -252,11 +261,7 @@ class PublishActivities:
                 type=ERROR_STOPPED,
                 non_retryable=True,
             )
-        sending = asyncio.ensure_future(self._send(ready, attempt))
-        try:
-            return await asyncio.shield(sending)
-        except asyncio.CancelledError:
-            return await sending
+        return await self._send(ready, attempt)
 
     @activity.defn(name=PUBLISH_TARGET)
     async def publish_target(
@@ -270,6 +275,19 @@ class PublishActivities:
         attempt = await self._ledger.open(target_id, ready.delivery.content, budget=self._budget)
         assert attempt is not None
         return await self._send(ready, attempt)
+
+    @activity.defn(name=TAKE_OVER_FIRE)
+    async def take_over_fire(self, request: TakeOverRequest) -> PublishOutcome:
+        """Publish in place of a fire that did not answer (activities/on_time.py decides who
+        wins). `publishing` back means the fire claimed the target and is sending it."""
+        stopped = await self._stops.stop(
+            StopFireRequest(target_id=request.target_id, fire_id=request.fire_id)
+        )
+        if not stopped and request.while_live:
+            return PublishOutcome(status=TargetStatus.PUBLISHING)
+        if request.ensure_token:
+            await self._tokens.ensure_fresh_token(request.target_id)
+        return await self.publish_target(request.target_id, request.prepared)
 
     async def _ready(self, target_id: str, prepared: Preparation | None) -> Ready | PublishOutcome:
         """Everything before the call: the target, token and content loaded, any earlier lost
@@ -291,7 +309,7 @@ class PublishActivities:
             return settled
         return Ready(delivery=delivery, prepared=prepared, status=status)
 
-    async def _send(self, ready: Ready, attempt: Attempt) -> PublishOutcome:
+    async def _send(self, ready: Ready, attempt: Opened) -> PublishOutcome:
         delivery, prepared, status = ready.delivery, ready.prepared, ready.status
         target = delivery.target
         target_id = target.id
@@ -362,7 +380,7 @@ class PublishActivities:
         await asyncio.sleep(remaining.total_seconds())
 
     async def _within_budget(
-        self, attempt: Attempt | None, delivery: Delivery, call: Callable[[], Awaitable[T]]
+        self, attempt: Opened | None, delivery: Delivery, call: Callable[[], Awaitable[T]]
     ) -> T:
         """Make the platform calls only while the attempt may still send, and stop them at its
         `send_by`: after that a later try may be asking the platform what happened."""

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.publishing import to_application_error
+from activities.errors import to_application_error
 from core.config import Settings
 from core.db import Database, utcnow
 from core.events import EventType, record_account_event

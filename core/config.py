@@ -112,6 +112,9 @@ class Settings(BaseSettings):
 
     # Delivery
     http_timeout_seconds: float = 30.0
+    # The worker's connections to the platforms: in all, and to any one host (one platform).
+    http_connections: int = Field(default=200, ge=1)
+    http_connections_per_host: int = Field(default=20, ge=1)
     publish_max_attempts: int = 5
     publish_initial_interval: timedelta = timedelta(minutes=1)
     publish_backoff: float = 3.0
@@ -131,6 +134,9 @@ class Settings(BaseSettings):
     # Activities one worker runs at once: publishes waiting for their time hold a slot each
     # (they are asyncio tasks, asleep), so a burst of 1,000 needs 1,000 and more.
     worker_max_activities: int = 2000
+    # How long a workflow task waits for the worker that ran the workflow last (its cache)
+    # before any worker may take it. After a worker dies, its deliveries wait this long.
+    worker_sticky_timeout: timedelta = timedelta(seconds=2)
     # Media that must encode before publishing (reels, videos): how long to wait for it, and
     # how often to look when the platform does not say.
     media_ready_deadline: timedelta = timedelta(minutes=15)

@@ -99,11 +99,27 @@ class OnTimeRequest(BaseModel):
     prepared: Preparation | None = None
     not_before: datetime | None = None
     not_after: datetime | None = None
+    # Check the account's token (and refresh it if it is close to expiring) before waiting:
+    # one activity fewer per target in a burst's lead window.
+    ensure_token: bool = False
 
 
 class StopFireRequest(BaseModel):
     target_id: str
     fire_id: str
+
+
+class TakeOverRequest(BaseModel):
+    """Publish in place of a fire (PUBLISH_ON_TIME) that did not answer: it is stopped first,
+    so it can never claim the target afterwards."""
+
+    target_id: str
+    fire_id: str
+    prepared: Preparation | None = None
+    ensure_token: bool = False  # what the fire would have done first
+    # The fire may still be alive: if it claimed the target, leave the delivery to it and
+    # answer `publishing` at once. Otherwise it is over: resolve whatever it sent.
+    while_live: bool = False
 
 
 class PublishOutcome(BaseModel):
@@ -161,6 +177,7 @@ CHECK_TARGET = "check_target"
 PUBLISH_TARGET = "publish_target"
 PUBLISH_ON_TIME = "publish_on_time"
 STOP_FIRE = "stop_fire"
+TAKE_OVER_FIRE = "take_over_fire"
 RECORD_TARGET_STATE = "record_target_state"
 ENSURE_FRESH_TOKEN = "ensure_fresh_token"
 RECONCILE_TARGET = "reconcile_target"

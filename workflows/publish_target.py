@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         REFUSED_INVALID,
         RESERVE_PUBLISH_SLOT,
         STOP_FIRE,
+        TAKE_OVER_FIRE,
         CancelRequest,
         OnTimeRequest,
         Preparation,
@@ -54,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         SlotDecision,
         SlotRequest,
         StopFireRequest,
+        TakeOverRequest,
         TargetState,
         TargetStateUpdate,
     )
@@ -68,6 +70,12 @@ NO_REASON = CancelRequest()
 # A publish waiting in a worker for its time heartbeats; a worker that dies is noticed within
 # this, and its retry (a fresh workflow task) fires at once if the time has passed.
 FIRE_HEARTBEAT = timedelta(seconds=10)
+# workflow.patched id of the on-time path's second version (see _publish_on_time).
+ON_TIME_V2 = "on-time-v2"
+# How long after its time a fire that has not answered is taken over, unless it has claimed
+# the target (then it is alive and sending, however slow the platform). A live worker claims
+# within milliseconds of the time, so a fire with no claim by then has lost its worker.
+TAKEOVER_AFTER = timedelta(seconds=2)
 REFUSED_KINDS = (ERROR_CONTENT, ERROR_AUTH, ERROR_TOKEN_REFRESH)
 
 
@@ -319,8 +327,14 @@ class PublishTargetWorkflow:
         can still be cancelled or moved) until that time. True when the delivery is over;
         False when an update sent it back to wait (rescheduled, or to publish now)."""
         prepared: Preparation | None = None
+        # The second version (this issue's tuning) checks the token inside the waiting publish,
+        # waits without heartbeats, and takes over from a fire that has not answered a moment
+        # after its time (TAKEOVER_AFTER) instead of waiting out a heartbeat timeout.
+        v2 = workflow.patched(ON_TIME_V2)
+        token_in_fire = v2 and job.refreshes_token and not job.prepares
         async with self._db:
-            await self._ensure_token(job)
+            if not token_in_fire:
+                await self._ensure_token(job)
             if job.prepares:
                 prepared = await self._prepare(job)
                 if prepared is None:
@@ -340,27 +354,52 @@ class PublishTargetWorkflow:
                 prepared=prepared,
                 not_before=due,
                 not_after=None if due is None or job.publish_if_late else due + job.grace_period,
+                ensure_token=token_in_fire,
             ),
             result_type=PublishOutcome,
             start_to_close_timeout=(job.lead or timedelta(0)) + job.retry.start_to_close,
-            heartbeat_timeout=FIRE_HEARTBEAT,
+            heartbeat_timeout=None if v2 else FIRE_HEARTBEAT,
             retry_policy=RetryPolicy(maximum_attempts=1),
             # Stopping is decided in the database (STOP_FIRE), so there is nothing to wait for.
             cancellation_type=ActivityCancellationType.TRY_CANCEL,
         )
         self._firing = fire
-        # At the time itself the target is publishing: updates are refused from then on.
-        if due is not None:
-            await self._wait(fire.done, until=due)
-        if not fire.done() and self._steering == 0:
-            self._state.publish_started_at = workflow.now()
-            await self._transition(TargetStatus.PUBLISHING, persist=False)
+        if not v2:
+            # The first version woke at the time itself to mark the target publishing.
+            if due is not None:
+                await self._wait(fire.done, until=due)
+            if not fire.done() and self._steering == 0:
+                self._state.publish_started_at = workflow.now()
+                await self._transition(TargetStatus.PUBLISHING, persist=False)
+        elif due is not None:
+            # No timer at the time itself: a burst's thousand workflow tasks would land on the
+            # server and the worker at the very instant the publishes go out (the database
+            # says `publishing` from the claim on, and STOP_FIRE refuses an update then). This
+            # one fires only if the publish has not answered TAKEOVER_AFTER past its time;
+            # otherwise its answer cancels it, at no cost.
+            await self._wait(fire.done, until=due + TAKEOVER_AFTER)
+            await workflow.wait_condition(lambda: self._steering == 0)
+            if not fire.done() and not self._state.status.is_terminal:
+                # Its worker may be gone. From here updates are refused (the target is
+                # publishing), and the takeover publishes unless the fire claimed it.
+                self._state.publish_started_at = workflow.now()
+                await self._transition(TargetStatus.PUBLISHING, persist=False)
+                done = await self._publish_after_fire(
+                    job, prepared, due, takes_over=True, while_live=True
+                )
+                if done is not None:
+                    fire.cancel()
+                    self._firing = None
+                    return done
         try:
             outcome = await fire
         except ActivityError as error:
             return await self._fire_failed(job, prepared, due, error)
         finally:
             self._firing = None
+        if self._state.status != TargetStatus.PUBLISHING:
+            self._state.publish_started_at = due or workflow.now()
+            await self._transition(TargetStatus.PUBLISHING, persist=False)
         await self._published(outcome)
         return True
 
@@ -388,40 +427,80 @@ class PublishTargetWorkflow:
         if kind in REFUSED_KINDS:
             await self._gave_up(job, error)
             return True
+        takes_over = False
         if isinstance(cause, ApplicationError) and kind != ERROR_WORKER_STOPPING:
             # The platform answered with an error: the ordinary retries go on, after the
             # ordinary pause (or the one the platform asked for).
             await workflow.sleep(cause.next_retry_delay or job.retry.initial_interval)
         else:
-            # Its worker went away (or timed out). Make sure that fire can never claim the
-            # target now; if it already did, the ledger below finds what it sent.
-            await self._stop_fire(job.target_id)
+            # Its worker went away (or timed out). That fire must never claim the target now;
+            # if it already did, the ledger finds what it sent. The second version's publish
+            # below stops it first; the first stopped it with an activity of its own here.
+            takes_over = workflow.patched(ON_TIME_V2)
+            if not takes_over:
+                await self._stop_fire(job.target_id)
             if due is not None and workflow.now() < due:
                 await workflow.sleep(due - workflow.now())  # the rest waits for the time
+        done = await self._publish_after_fire(job, prepared, due, takes_over=takes_over)
+        assert done is not None  # only a takeover while the fire may live answers None
+        return done
+
+    async def _publish_after_fire(
+        self,
+        job: PublishTargetInput,
+        prepared: Preparation | None,
+        due: datetime | None,
+        *,
+        takes_over: bool,
+        while_live: bool = False,
+    ) -> bool | None:
+        """The ordinary publish, with the retries the fire left, after the fire did not.
+        `takes_over`: the second version, where the publish stops the fire itself. None when
+        `while_live` and the fire turned out to have claimed the target: it is sending."""
         late_by = self._late_by(job)
         if late_by is not None:
-            # Down (or stopped) across the time and past the grace period, as in run().
-            await self._transition(
-                TargetStatus.MISSED,
-                error=f"taken up {late_by} after its time, beyond the {job.grace_period} "
-                "grace period; not published",
-            )
-            return True
-        remaining = job.retry.model_copy(
-            update={"max_attempts": max(1, job.retry.max_attempts - 1)}
+            if not takes_over or await self._stop_fire(job.target_id):
+                # Down (or stopped) across the time and past the grace period, as in run().
+                await self._transition(
+                    TargetStatus.MISSED,
+                    error=f"taken up {late_by} after its time, beyond the {job.grace_period} "
+                    "grace period; not published",
+                )
+                return True
+            if while_live:
+                return None
+        remaining = publish_retry_policy(
+            job.retry.model_copy(update={"max_attempts": max(1, job.retry.max_attempts - 1)})
         )
         try:
             async with self._db:
-                outcome: PublishOutcome = await workflow.execute_activity(
-                    PUBLISH_TARGET,
-                    args=[job.target_id, prepared] if prepared else [job.target_id],
-                    result_type=PublishOutcome,
-                    start_to_close_timeout=job.retry.start_to_close,
-                    retry_policy=publish_retry_policy(remaining),
-                )
+                if takes_over:
+                    outcome: PublishOutcome = await workflow.execute_activity(
+                        TAKE_OVER_FIRE,
+                        TakeOverRequest(
+                            target_id=job.target_id,
+                            fire_id=self._fire_id,
+                            prepared=prepared,
+                            ensure_token=job.refreshes_token and not job.prepares,
+                            while_live=while_live,
+                        ),
+                        result_type=PublishOutcome,
+                        start_to_close_timeout=job.retry.start_to_close,
+                        retry_policy=remaining,
+                    )
+                else:
+                    outcome = await workflow.execute_activity(
+                        PUBLISH_TARGET,
+                        args=[job.target_id, prepared] if prepared else [job.target_id],
+                        result_type=PublishOutcome,
+                        start_to_close_timeout=job.retry.start_to_close,
+                        retry_policy=remaining,
+                    )
         except ActivityError as failed:
             await self._gave_up(job, failed)
             return True
+        if outcome.status == TargetStatus.PUBLISHING:
+            return None  # the fire claimed it after all (only when while_live)
         await self._published(outcome)
         return True
 

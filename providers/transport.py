@@ -1,0 +1,72 @@
+"""The worker's HTTP transport: aiohttp's connection handling under httpx's API.
+
+Every provider speaks httpx; only the layer that moves the bytes changes. At a burst's instant a
+worker sends hundreds of requests at once, and httpx's own pool (httpcore over anyio) spent
+about 3 ms of CPU on each of 100 concurrent posts to the sandbox, most of it rescanning its
+connection list, where aiohttp's spent about 0.6 ms (bench/README.md). The worker has one
+event loop, so that CPU is lateness.
+
+httpx-aiohttp maps aiohttp's errors to httpx's, but it reports a connection the server dropped
+(or reset) after the request went out as `ConnectTimeout`, which providers/http.py must read as
+"never sent": a publish would then be tried again without looking first, and could post twice.
+Here only a failure to connect stays a connect error; any other connection failure is a
+`RemoteProtocolError`, which may have reached the platform.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+# aiohttp errors that mean the request never left: no connection was made.
+NOT_CONNECTED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+
+
+def _honest(error: httpx.ConnectTimeout, request: httpx.Request) -> httpx.TransportError:
+    if isinstance(error.__cause__, NOT_CONNECTED):
+        return error
+    return httpx.RemoteProtocolError(f"connection lost after sending: {error}", request=request)
+
+
+class _HonestStream(httpx.AsyncByteStream):
+    def __init__(self, inner: httpx.AsyncByteStream, request: httpx.Request) -> None:
+        self._inner = inner
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except httpx.ConnectTimeout as error:
+            raise _honest(error, self._request) from error.__cause__
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class PlatformTransport(AiohttpTransport):
+    """`per_host` connections to each platform: more only adds work for both ends (a burst
+    of 100 to the sandbox landed sooner over 20 connections than over 100)."""
+
+    def __init__(self, *, total: int, per_host: int) -> None:
+        context = httpx.create_ssl_context()  # the same trust store httpx itself would use
+        super().__init__(client=lambda: self._session(context, total, per_host))
+
+    @staticmethod
+    def _session(context: ssl.SSLContext, total: int, per_host: int) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=context, limit=total, limit_per_host=per_host)
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await super().handle_async_request(request)
+        except httpx.ConnectTimeout as error:
+            raise _honest(error, request) from error.__cause__
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _HonestStream(response.stream, request)
+        return response
