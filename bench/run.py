@@ -98,6 +98,20 @@ class Bench:
         )
         return [p["received_at"] for p in answer.json()["data"] if p["text"].startswith(marker)]
 
+    async def settle(self, within: float = 300) -> None:
+        """Until every delivery due within the hour has closed: each measure starts on a quiet
+        stack, not in the previous one's wake (a burst's workflows finish after its posts)."""
+        soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        query = (
+            'WorkflowType="PublishTargetWorkflow" AND ExecutionStatus="Running" '
+            f'AND CrierScheduledFor < "{soon}"'
+        )
+        deadline = time.monotonic() + within
+        while (await self.client.count_workflows(query)).count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"deliveries still running {within:.0f} s after a measure")
+            await asyncio.sleep(0.5)
+
     async def crier_burst(self, n: int, lead: float) -> tuple[list[float], float]:
         """n targets due in the same second through the whole pipeline: (lateness, drain/s)."""
         marker = f"burst-{n}-{time.time():.0f}"
@@ -270,6 +284,7 @@ async def run_all(
         print(f"burst of {n} due in one second…", flush=True)
         bare_late, bare_rate = await bench.bare_burst(n, lead)
         late, rate = await bench.crier_burst(n, lead)
+        await bench.settle()
         s, b = summary(late), summary(bare_late)
         report.figures[f"lateness_{n}"] = {"crier": s, "bare": b}
         target = {100: 0.25, 1000: 1.0}.get(n)

@@ -34,7 +34,7 @@ class Batcher(Generic[In, Out]):
         write: Callable[[list[In]], Awaitable[list[Out]]],
         *,
         key: Callable[[In], Hashable],
-        most: int = 500,
+        most: int = 1000,
     ) -> None:
         self._write = write
         self._key = key

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.config import Settings, get_settings
 from sandbox import (
@@ -39,6 +40,59 @@ async def _break_after_first_byte() -> AsyncIterator[bytes]:
     raise DroppedConnection("injected: accept then drop the connection")
 
 
+class InjectFaults:
+    """Counts every platform call and answers it with an injected fault when one matches.
+
+    Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware gives each
+    request its own task and stream, and at a burst of a hundred posts that overhead made the
+    sandbox, not the caller under test, the slow end."""
+
+    def __init__(self, app: ASGIApp, state: Callable[[], SandboxState]) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_control"):
+            await self.app(scope, receive, send)
+            return
+        state = self.state()
+        method, path = scope["method"], scope["path"]
+        state.record_call(method, path)
+        fault = state.take_fault(method, path)
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        if fault.accept_then_stall:
+            held: list[Message] = []
+
+            async def hold(message: Message) -> None:
+                held.append(message)
+
+            await self.app(scope, receive, hold)
+            await asyncio.sleep(fault.delay)
+            for message in held:
+                await send(message)
+            return
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.accept_then_drop:
+            status = 500
+
+            async def note_status(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+
+            await self.app(scope, receive, note_status)
+            dropped = StreamingResponse(
+                _break_after_first_byte(), status_code=status, headers=fault.headers
+            )
+            await dropped(scope, receive, send)
+            return
+        answer = JSONResponse(fault.body or {}, status_code=fault.status, headers=fault.headers)
+        await answer(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, public_url: str | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="crier sandbox", description="Local stand-in for the platforms' APIs.")
@@ -50,30 +104,7 @@ def create_app(settings: Settings | None = None, *, public_url: str | None = Non
     )
     app.state.public_url = (public_url or settings.sandbox_url).rstrip("/")
 
-    @app.middleware("http")
-    async def inject_faults(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        path = request.url.path
-        if path.startswith("/_control"):
-            return await call_next(request)
-        state: SandboxState = app.state.sandbox
-        state.record_call(request.method, path)
-        fault = state.take_fault(request.method, path)
-        if fault is None:
-            return await call_next(request)
-        if fault.accept_then_stall:
-            handled = await call_next(request)
-            await asyncio.sleep(fault.delay)
-            return handled
-        if fault.delay:
-            await asyncio.sleep(fault.delay)
-        if fault.accept_then_drop:
-            handled = await call_next(request)
-            return StreamingResponse(
-                _break_after_first_byte(), status_code=handled.status_code, headers=fault.headers
-            )
-        return JSONResponse(fault.body or {}, status_code=fault.status, headers=fault.headers)
+    app.add_middleware(InjectFaults, state=lambda: app.state.sandbox)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

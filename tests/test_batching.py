@@ -1,0 +1,170 @@
+"""Group commit (core/batching.py): a burst's publishes claim their targets and write their
+attempts in a few shared transactions, and none of them is the worse for sharing one."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlmodel import col, select, update
+
+from activities.ledger import Ledger
+from activities.on_time import FireStops
+from core.batching import Batcher
+from core.config import Settings
+from core.db import Database
+from core.messages import StopFireRequest
+from core.models import Attempt, Event, Post, Target
+from core.status import TargetStatus
+from providers.base import PostContent, Published
+from tests.support.factories import make_facebook_page, make_post, make_tenant
+
+
+class Recorder:
+    def __init__(self, refuse: str | None = None) -> None:
+        self.batches: list[list[str]] = []
+        self.refuse = refuse
+
+    async def write(self, items: list[str]) -> list[str]:
+        self.batches.append(list(items))
+        await asyncio.sleep(0.01)  # a transaction takes a while; callers keep arriving
+        if self.refuse in items:
+            raise ValueError(f"refused {self.refuse}")
+        return [item.upper() for item in items]
+
+
+async def test_callers_of_the_same_moment_share_a_batch_and_get_their_own_answers() -> None:
+    recorder = Recorder()
+    batcher = Batcher(recorder.write, key=lambda item: item)
+    items = [f"t{i}" for i in range(50)]
+    answers = await asyncio.gather(*(batcher.submit(item) for item in items))
+    assert answers == [item.upper() for item in items]
+    assert len(recorder.batches) == 1
+    assert sorted(recorder.batches[0]) == sorted(items)
+
+
+async def test_callers_arriving_during_a_write_go_into_the_next_batch() -> None:
+    recorder = Recorder()
+    batcher = Batcher(recorder.write, key=lambda item: item)
+    first = asyncio.ensure_future(batcher.submit("a"))
+    await asyncio.sleep(0.005)  # the first batch is being written
+    later = await asyncio.gather(*(batcher.submit(f"b{i}") for i in range(10)))
+    assert await first == "A" and later == [f"B{i}" for i in range(10)]
+    assert recorder.batches == [["a"], [f"b{i}" for i in range(10)]]
+
+
+async def test_two_writes_for_one_key_never_share_a_batch() -> None:
+    recorder = Recorder()
+    batcher = Batcher(recorder.write, key=lambda item: item.split(":")[0])
+    await asyncio.gather(
+        batcher.submit("t1:first"), batcher.submit("t1:second"), batcher.submit("t2:only")
+    )
+    assert recorder.batches == [["t1:first", "t2:only"], ["t1:second"]]
+
+
+async def test_a_bad_item_fails_alone() -> None:
+    recorder = Recorder(refuse="bad")
+    batcher = Batcher(recorder.write, key=lambda item: item)
+    answers = await asyncio.gather(
+        *(batcher.submit(item) for item in ("a", "bad", "c")), return_exceptions=True
+    )
+    assert answers[0] == "A" and answers[2] == "C"
+    assert isinstance(answers[1], ValueError)
+    assert recorder.batches[0] == ["a", "bad", "c"]  # tried together, then one by one
+    assert sorted(recorder.batches[1:]) == [["a"], ["bad"], ["c"]]
+
+
+async def test_a_burst_claims_in_one_transaction_and_a_stopped_fire_claims_nothing(
+    settings: Settings, db: Database
+) -> None:
+    tenant = await make_tenant(db)
+    page = await make_facebook_page(db, settings, tenant)
+    targets = [(await make_post(db, tenant, page, body=f"burst {i}"))[1] for i in range(30)]
+    ids = [t.id for t in targets]
+    async with db.session() as session:
+        await session.exec(
+            update(Target).where(col(Target.id).in_(ids)).values(status=TargetStatus.SCHEDULED)
+        )
+        await session.commit()
+    fires = {target_id: str(uuid.uuid4()) for target_id in ids}
+    stopped = set(ids[:5])  # cancelled while their publishes waited
+    stops = FireStops(db)
+    assert all(
+        await asyncio.gather(
+            *(stops.stop(StopFireRequest(target_id=t, fire_id=fires[t])) for t in stopped)
+        )
+    )
+
+    ledger = Ledger(db)
+    content = PostContent(text="burst")
+    opened = await asyncio.gather(
+        *(ledger.open(t, content, budget=timedelta(seconds=30), fire_id=fires[t]) for t in ids)
+    )
+
+    claimed = {t for t, attempt in zip(ids, opened, strict=True) if attempt is not None}
+    assert claimed == set(ids) - stopped
+    async with db.session() as session:
+        rows = (await session.exec(select(Target).where(col(Target.id).in_(ids)))).all()
+        attempts = (
+            await session.exec(select(Attempt).where(col(Attempt.target_id).in_(ids)))
+        ).all()
+        posts = (
+            await session.exec(select(Post).where(col(Post.id).in_([r.post_id for r in rows])))
+        ).all()
+    status = {r.id: r.status for r in rows}
+    assert {t for t, s in status.items() if s == TargetStatus.PUBLISHING} == claimed
+    assert {t for t, s in status.items() if s == TargetStatus.SCHEDULED} == stopped
+    assert sorted(a.target_id for a in attempts) == sorted(claimed)
+    assert {(a.number, a.outcome) for a in attempts} == {(1, "sent")}
+    post_status = {p.id: p.status for p in posts}
+    assert all((post_status[r.post_id] == "publishing") == (r.id in claimed) for r in rows)
+    # A fire, once stopped, stays stopped however often it tries.
+    again = await ledger.open(ids[0], content, budget=timedelta(seconds=30), fire_id=fires[ids[0]])
+    assert again is None
+
+
+@pytest.mark.parametrize("found", [False, True])
+async def test_successes_recorded_together_each_tell_the_tenant_once(
+    settings: Settings, db: Database, found: bool
+) -> None:
+    tenant = await make_tenant(db)
+    page = await make_facebook_page(db, settings, tenant)
+    targets = [(await make_post(db, tenant, page, body=f"ok {i}"))[1] for i in range(12)]
+    ledger = Ledger(db)
+    content = PostContent(text="ok")
+    opened = await asyncio.gather(
+        *(ledger.open(t.id, content, budget=timedelta(seconds=30)) for t in targets)
+    )
+    await asyncio.gather(
+        *(
+            ledger.succeeded(
+                t.id,
+                attempt.id,
+                Published(external_id=f"555_{i}", url=f"https://facebook.com/555_{i}"),
+                status=TargetStatus.PUBLISHED,
+                delivered_by="direct",
+                found=found,
+            )
+            for i, (t, attempt) in enumerate(zip(targets, opened, strict=True))
+            if attempt is not None
+        )
+    )
+    async with db.session() as session:
+        rows = (
+            await session.exec(select(Target).where(col(Target.id).in_([t.id for t in targets])))
+        ).all()
+        events = (
+            await session.exec(select(Event).where(Event.tenant_id == tenant.tenant_id))
+        ).all()
+        attempts = (
+            await session.exec(
+                select(Attempt).where(col(Attempt.target_id).in_([t.id for t in targets]))
+            )
+        ).all()
+    assert {r.status for r in rows} == {TargetStatus.PUBLISHED}
+    assert sorted(r.external_id or "" for r in rows) == sorted(f"555_{i}" for i in range(12))
+    assert {a.outcome for a in attempts} == {"found" if found else "confirmed"}
+    published = [e for e in events if e.type == "social.post_published"]
+    assert sorted(e.data["target_id"] for e in published) == sorted(t.id for t in targets)

@@ -1,0 +1,114 @@
+"""The worker's transport (aiohttp under httpx) must say the same thing httpx's own would about
+a failed call: only a connection that never opened sent nothing. Anything later may have
+reached the platform, so the publish is reconciled before it is tried again, never simply
+resent. Real sockets throughout: the sandbox, a closed port, and a server that reads the
+request and hangs up without answering."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from httpx_aiohttp import AiohttpTransport
+
+from providers.errors import TransientError
+from providers.http import answered
+from providers.transport import PlatformTransport
+from sandbox.tokens import issue_token
+from tests.support.servers import RunningSandbox, free_port
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=PlatformTransport(total=10, per_host=5), timeout=5
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def hangs_up() -> AsyncIterator[str]:
+    """A server that reads a whole request, then closes the connection without a word."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield f"http://127.0.0.1:{port}"
+
+
+async def test_a_connection_dropped_after_the_request_went_out_may_have_sent_it(
+    client: httpx.AsyncClient, hangs_up: str
+) -> None:
+    with pytest.raises(TransientError) as raised:
+        await answered("x", client.post(f"{hangs_up}/2/tweets", json={"text": "hi"}))
+    assert raised.value.maybe_sent
+
+
+async def test_httpx_aiohttp_alone_would_call_that_never_sent(hangs_up: str) -> None:
+    """Why providers/transport.py exists: the library's own mapping reads a hang-up as a
+    connect timeout, which would let a publish be resent without looking."""
+    async with httpx.AsyncClient(transport=AiohttpTransport(), timeout=5) as plain:
+        with pytest.raises(TransientError) as raised:
+            await answered("x", plain.post(f"{hangs_up}/2/tweets", json={"text": "hi"}))
+    assert not raised.value.maybe_sent
+
+
+async def test_a_refused_connection_sent_nothing(client: httpx.AsyncClient) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(TransientError) as raised:
+        await answered("x", client.post(f"{closed}/2/tweets", json={"text": "hi"}))
+    assert not raised.value.maybe_sent
+
+
+async def test_an_answer_broken_midway_may_have_sent_it(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    fault = {"method": "POST", "path": "/feed$", "accept_then_drop": True}
+    (await sandbox_http.post("/_control/faults", json=fault)).raise_for_status()
+    token = issue_token(sandbox.secret, "facebook", "555")
+    with pytest.raises(TransientError) as raised:
+        await answered(
+            "facebook",
+            client.post(
+                f"{sandbox.url}/facebook/v23.0/555/feed",
+                json={"message": "lost answer", "access_token": token},
+            ),
+        )
+    assert raised.value.maybe_sent
+    posts = (await sandbox_http.get("/_control/posts", params={"account": "555"})).json()["data"]
+    assert [p["text"] for p in posts] == ["lost answer"]  # and indeed it went out
+
+
+async def test_an_answer_too_slow_may_have_sent_it(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    fault = {"method": "POST", "path": "/feed$", "accept_then_stall": True, "delay": 2}
+    (await sandbox_http.post("/_control/faults", json=fault)).raise_for_status()
+    token = issue_token(sandbox.secret, "facebook", "555")
+    with pytest.raises(TransientError) as raised:
+        await answered(
+            "facebook",
+            client.post(
+                f"{sandbox.url}/facebook/v23.0/555/feed",
+                json={"message": "slow answer", "access_token": token},
+                timeout=0.5,
+            ),
+        )
+    assert raised.value.maybe_sent
+
+
+async def test_an_ordinary_answer_comes_through_whole(
+    client: httpx.AsyncClient, sandbox: RunningSandbox
+) -> None:
+    token = issue_token(sandbox.secret, "facebook", "555")
+    created = await client.post(
+        f"{sandbox.url}/facebook/v23.0/555/feed", data={"message": "hi", "access_token": token}
+    )
+    assert created.status_code == 200
+    assert created.json()["id"].startswith("555_")
