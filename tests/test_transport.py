@@ -66,10 +66,15 @@ async def test_a_refused_connection_sent_nothing(client: httpx.AsyncClient) -> N
     assert not raised.value.maybe_sent
 
 
-async def test_an_answer_broken_midway_may_have_sent_it(
-    client: httpx.AsyncClient, sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
-) -> None:
-    fault = {"method": "POST", "path": "/feed$", "accept_then_drop": True}
+async def post_with_fault(
+    client: httpx.AsyncClient,
+    sandbox: RunningSandbox,
+    sandbox_http: httpx.AsyncClient,
+    fault: dict[str, object],
+    text: str,
+    read_within: float = 5,
+) -> TransientError:
+    """Posts to a Page's feed with `fault` injected; the error the provider layer makes of it."""
     (await sandbox_http.post("/_control/faults", json=fault)).raise_for_status()
     token = issue_token(sandbox.secret, "facebook", "555")
     with pytest.raises(TransientError) as raised:
@@ -77,10 +82,19 @@ async def test_an_answer_broken_midway_may_have_sent_it(
             "facebook",
             client.post(
                 f"{sandbox.url}/facebook/v23.0/555/feed",
-                json={"message": "lost answer", "access_token": token},
+                json={"message": text, "access_token": token},
+                timeout=read_within,
             ),
         )
-    assert raised.value.maybe_sent
+    return raised.value
+
+
+async def test_an_answer_broken_midway_may_have_sent_it(
+    client: httpx.AsyncClient, sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    fault = {"method": "POST", "path": "/feed$", "accept_then_drop": True}
+    error = await post_with_fault(client, sandbox, sandbox_http, fault, "lost answer")
+    assert error.maybe_sent
     posts = (await sandbox_http.get("/_control/posts", params={"account": "555"})).json()["data"]
     assert [p["text"] for p in posts] == ["lost answer"]  # and indeed it went out
 
@@ -89,18 +103,8 @@ async def test_an_answer_too_slow_may_have_sent_it(
     client: httpx.AsyncClient, sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
 ) -> None:
     fault = {"method": "POST", "path": "/feed$", "accept_then_stall": True, "delay": 2}
-    (await sandbox_http.post("/_control/faults", json=fault)).raise_for_status()
-    token = issue_token(sandbox.secret, "facebook", "555")
-    with pytest.raises(TransientError) as raised:
-        await answered(
-            "facebook",
-            client.post(
-                f"{sandbox.url}/facebook/v23.0/555/feed",
-                json={"message": "slow answer", "access_token": token},
-                timeout=0.5,
-            ),
-        )
-    assert raised.value.maybe_sent
+    error = await post_with_fault(client, sandbox, sandbox_http, fault, "slow", read_within=0.5)
+    assert error.maybe_sent
 
 
 async def test_an_ordinary_answer_comes_through_whole(
