@@ -142,22 +142,26 @@ class Bench:
         late = [t - due.timestamp() for t in got]
         return late, len(late) / max(max(late), 1e-3)
 
-    async def bare_burst(self, n: int, lead: float) -> tuple[list[float], float]:
-        estimate = max(5.0, n / 40)  # as generous as crier's
-        due = math.ceil(time.time() + estimate + lead)
-        handles = await bounded(
+    async def start_bare(self, n: int, due: float, prefix: str) -> list[Any]:
+        """n bare workflows due at `due` (unix seconds), 16 starts at a time."""
+        return await bounded(
             [
                 partial(
                     self.client.start_workflow,
                     BARE_WORKFLOW,
                     due,
-                    id=f"bare-{due}-{n}-{i}",
+                    id=f"{prefix}-{i}",
                     task_queue=BARE_QUEUE,
                 )
                 for i in range(n)
             ],
             CONCURRENCY,
         )
+
+    async def bare_burst(self, n: int, lead: float) -> tuple[list[float], float]:
+        estimate = max(5.0, n / 40)  # as generous as crier's
+        due = math.ceil(time.time() + estimate + lead)
+        handles = await self.start_bare(n, due, f"bare-{due}-{n}")
         if time.time() >= due:
             raise RuntimeError(f"starting {n} bare workflows took past their time")
         fired = await asyncio.gather(*(h.result() for h in handles))
@@ -237,19 +241,7 @@ class Bench:
     async def bare_starts(self, n: int) -> float:
         due = time.time() + 3 * 86400
         began = time.perf_counter()
-        await bounded(
-            [
-                partial(
-                    self.client.start_workflow,
-                    BARE_WORKFLOW,
-                    due,
-                    id=f"bare-ahead-{due}-{i}",
-                    task_queue=BARE_QUEUE,
-                )
-                for i in range(n)
-            ],
-            CONCURRENCY,
-        )
+        await self.start_bare(n, due, f"bare-ahead-{due}")
         return n / (time.perf_counter() - began)
 
 

@@ -79,6 +79,12 @@ TAKEOVER_AFTER = timedelta(seconds=2)
 REFUSED_KINDS = (ERROR_CONTENT, ERROR_AUTH, ERROR_TOKEN_REFRESH)
 
 
+def _token_in_fire(job: PublishTargetInput) -> bool:
+    """The second version checks the token in the publish itself, unless prepare (which
+    needs the token first, for the media) runs before it."""
+    return job.refreshes_token and not job.prepares
+
+
 def publish_retry_policy(retry: RetrySettings) -> RetryPolicy:
     return RetryPolicy(
         initial_interval=retry.initial_interval,
@@ -331,7 +337,7 @@ class PublishTargetWorkflow:
         # waits without heartbeats, and takes over from a fire that has not answered a moment
         # after its time (TAKEOVER_AFTER) instead of waiting out a heartbeat timeout.
         v2 = workflow.patched(ON_TIME_V2)
-        token_in_fire = v2 and job.refreshes_token and not job.prepares
+        token_in_fire = v2 and _token_in_fire(job)
         async with self._db:
             if not token_in_fire:
                 await self._ensure_token(job)
@@ -481,7 +487,7 @@ class PublishTargetWorkflow:
                             target_id=job.target_id,
                             fire_id=self._fire_id,
                             prepared=prepared,
-                            ensure_token=job.refreshes_token and not job.prepares,
+                            ensure_token=_token_in_fire(job),
                             while_live=while_live,
                         ),
                         result_type=PublishOutcome,
