@@ -29,12 +29,13 @@ from temporalio.client import Client
 
 from api.scheduling import schedule_targets
 from cli.dev import temporal_binary
+from cli.worker import connect_with_retry
 from core.config import Settings
 from core.db import Database, utcnow
 from core.migrate import upgrade
 from core.models import Attempt, Post, Target
 from core.status import TERMINAL_STATUSES, Platform, TargetStatus
-from core.temporal import connect, search_attribute_flags
+from core.temporal import search_attribute_flags
 from tests.support.factories import make_account, make_post, make_tenant
 from tests.support.servers import free_port
 
@@ -232,7 +233,8 @@ async def run_chaos(
     db = Database(settings)
     try:
         await processes.start_server()
-        client = await connect(settings)
+        # The port opens before the frontend is healthy: retry as a worker does.
+        client = await connect_with_retry(settings)
         target_ids = await _schedule(plan, settings, db, client)
         await inject_faults(sandbox)
         processes.start_worker()
