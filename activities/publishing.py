@@ -14,7 +14,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import to_application_error
+from activities.errors import charge
 from activities.ledger import Ledger, Opened
 from activities.on_time import FireStops
 from activities.records import tell_tenant
@@ -75,10 +75,20 @@ SETTLE_MARGIN = timedelta(seconds=5)
 FIRE_TICK_SECONDS = 1.0
 # A wait without heartbeats wakes only for the time itself (or the worker's shutdown).
 LONGEST_QUIET_WAIT = 3600.0
-# Waits longer than this are left to Temporal's retry, not slept through inside the activity.
-LONGEST_INLINE_WAIT = timedelta(seconds=30)
+# Waits longer than this are left to Temporal's retry, not slept through inside the activity:
+# a try asleep here holds one of the worker's bounded slots (cli/worker.py), and in a takeover
+# storm those slots are what the other deliveries wait for.
+LONGEST_INLINE_WAIT = timedelta(seconds=1)
+# The type of the retry that waits for an earlier try: not a platform error, never counted.
+ERROR_EARLIER_TRY = "EarlierTryStillSending"
 
 T = TypeVar("T")
+
+
+class NotSentInTime(TransientError):
+    """A try that reached its last moment to send (`send_by`) before it sent: crier was slow
+    (a starved worker, a queue for the database), so it is retried and not counted against
+    the post's tries (activities/errors.charge)."""
 
 
 @dataclass(frozen=True)
@@ -188,7 +198,7 @@ class PublishActivities:
                 await self._ledger.failed(target_id, attempt.id, error)
             else:
                 await self._note_error(target_id, error)
-            raise to_application_error(error, self._settings) from None
+            raise await self._charge(target_id, error) from None
         if attempt is not None:
             await self._ledger.accepted(attempt.id)
         return prepared
@@ -202,7 +212,7 @@ class PublishActivities:
         try:
             return await delivery.provider.check(delivery.authorized(), prepared)
         except ProviderError as error:
-            raise to_application_error(error, self._settings) from None
+            raise await self._charge(target_id, error) from None
 
     @activity.defn(name=PUBLISH_ON_TIME)
     async def publish_on_time(self, request: OnTimeRequest) -> PublishOutcome:
@@ -335,7 +345,7 @@ class PublishActivities:
                 )
         except ProviderError as error:
             await self._ledger.failed(target_id, attempt.id, error)
-            raise to_application_error(error, self._settings) from None
+            raise await self._charge(target_id, error) from None
         await self._ledger.succeeded(
             target_id, attempt.id, published, status=status, delivered_by=delivered_by
         )
@@ -357,6 +367,12 @@ class PublishActivities:
         settled = await self._resolve_unknown(delivery, request.prepared or Preparation())
         return settled or PublishOutcome(status=TargetStatus.DEAD)
 
+    async def _charge(self, target_id: str, error: ProviderError) -> ApplicationError:
+        if isinstance(error, NotSentInTime):
+            # crier itself was too slow to send: the platform never saw this try.
+            return ApplicationError(error.summary(), type=type(error).__name__)
+        return await charge(self._db, self._settings, target_id, error)
+
     @property
     def _budget(self) -> timedelta:
         return self._settings.publish_call_budget
@@ -374,7 +390,7 @@ class PublishActivities:
         if remaining > LONGEST_INLINE_WAIT:
             raise ApplicationError(
                 "an earlier try may still be sending; looking once it cannot",
-                type="TransientError",
+                type=ERROR_EARLIER_TRY,
                 next_retry_delay=remaining,
             )
         await asyncio.sleep(remaining.total_seconds())
@@ -389,7 +405,7 @@ class PublishActivities:
         platform = delivery.target.platform.value
         remaining = (attempt.send_by - utcnow()).total_seconds()
         if remaining <= 0:
-            raise TransientError(
+            raise NotSentInTime(
                 "this try ran out of time before sending", platform=platform, maybe_sent=False
             )
         try:
@@ -434,7 +450,7 @@ class PublishActivities:
             return PublishOutcome(status=TargetStatus.UNCONFIRMED)
         except ProviderError as error:
             # The lookup itself failed: the attempt stays open and the next try looks again.
-            raise to_application_error(error, self._settings) from None
+            raise await self._charge(target.id, error) from None
         if found is None:
             await self._ledger.not_found(unresolved.id)
             metrics.reconciled(target.platform.value, "not_found")

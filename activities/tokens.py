@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import to_application_error
+from activities.errors import charge
 from core.config import Settings
 from core.db import Database, utcnow
 from core.events import EventType, record_account_event
@@ -130,7 +130,7 @@ class TokenActivities:
         try:
             result = await self.refresh_if_needed(account_id, self._settings.token_refresh_margin)
         except ProviderError as error:
-            raise to_application_error(error, self._settings) from None
+            raise await charge(self._db, self._settings, target_id, error) from None
         if result.outcome == "expired":
             raise ApplicationError(
                 TOKEN_REFRESH_FAILED,

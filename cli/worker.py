@@ -24,7 +24,7 @@ from cli.schedules import ensure_event_relay, ensure_schedules
 from core.config import Settings, get_settings
 from core.db import Database
 from core.logs import silence_url_logging
-from core.temporal import connect, metrics_runtime
+from core.temporal import connect, fire_queue, metrics_runtime
 from core.vault import Vault
 from providers.transport import PlatformTransport
 from workflows.publish_target import PublishTargetWorkflow
@@ -61,11 +61,41 @@ def make_http_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
+class Workers:
+    """The worker on the task queue (every workflow, and the activities that do the work) and
+    the one on its fire queue (publishes waiting for their time), started and stopped as one.
+
+    Two queues because their slots mean different things. A waiting publish is a sleeping
+    asyncio task and costs almost nothing, so thousands may wait; the work (claims, takeovers,
+    lookups, records) shares the database pool and the CPU, and beyond a measured number at
+    once each one only slows the others until all of them time out (issue 16). Bounding the
+    work's slots leaves the excess in Temporal's queue, served in order as slots free."""
+
+    def __init__(self, work: Worker, fires: Worker) -> None:
+        self.work = work
+        self.fires = fires
+
+    async def __aenter__(self) -> Workers:
+        await self.work.__aenter__()
+        try:
+            await self.fires.__aenter__()
+        except BaseException:
+            await self.work.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await self.fires.__aexit__(None, None, None)
+        finally:
+            await self.work.__aexit__(None, None, None)
+
+
 @asynccontextmanager
 async def worker_for(
     client: Client, settings: Settings, *, task_queue: str | None = None
-) -> AsyncIterator[Worker]:
-    """A configured worker and the resources its activities hold, closed on exit."""
+) -> AsyncIterator[Workers]:
+    """Configured workers and the resources their activities hold, closed on exit."""
     silence_url_logging()
     db = Database(settings)
     http = make_http_client(settings)
@@ -77,31 +107,40 @@ async def worker_for(
     webhooks = WebhookActivities(db=db, http=hooks_http, vault=vault, settings=settings)
     relay = EventRelayActivities(db=db, settings=settings)
     on_time = OnTimeActivities(db=db)
+    queue = task_queue or settings.task_queue
     try:
-        yield Worker(
-            client,
-            task_queue=task_queue or settings.task_queue,
-            workflows=WORKFLOWS,
-            workflow_runner=WORKFLOW_RUNNER,
-            activities=[
-                publishing.prepare_target,
-                publishing.check_target,
-                publishing.publish_target,
-                publishing.publish_on_time,
-                publishing.take_over_fire,
-                on_time.stop_fire,
-                publishing.reconcile_target,
-                publishing.record_target_state,
-                budgets.reserve_publish_slot,
-                tokens.ensure_fresh_token,
-                tokens.check_account_tokens,
-                webhooks.deliver_webhook,
-                webhooks.finish_webhook_delivery,
-                relay.relay_events,
-            ],
-            graceful_shutdown_timeout=timedelta(seconds=5),
-            max_concurrent_activities=settings.worker_max_activities,
-            sticky_queue_schedule_to_start_timeout=settings.worker_sticky_timeout,
+        yield Workers(
+            work=Worker(
+                client,
+                task_queue=queue,
+                workflows=WORKFLOWS,
+                workflow_runner=WORKFLOW_RUNNER,
+                activities=[
+                    publishing.prepare_target,
+                    publishing.check_target,
+                    publishing.publish_target,
+                    publishing.take_over_fire,
+                    on_time.stop_fire,
+                    publishing.reconcile_target,
+                    publishing.record_target_state,
+                    budgets.reserve_publish_slot,
+                    tokens.ensure_fresh_token,
+                    tokens.check_account_tokens,
+                    webhooks.deliver_webhook,
+                    webhooks.finish_webhook_delivery,
+                    relay.relay_events,
+                ],
+                graceful_shutdown_timeout=timedelta(seconds=5),
+                max_concurrent_activities=settings.worker_max_activities,
+                sticky_queue_schedule_to_start_timeout=settings.worker_sticky_timeout,
+            ),
+            fires=Worker(
+                client,
+                task_queue=fire_queue(queue),
+                activities=[publishing.publish_on_time],
+                graceful_shutdown_timeout=timedelta(seconds=5),
+                max_concurrent_activities=settings.worker_max_fires,
+            ),
         )
     finally:
         await hooks_http.aclose()

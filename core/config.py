@@ -131,9 +131,15 @@ class Settings(BaseSettings):
     # exact instant (issue 10): long enough for a burst's workflows to wake and hand their
     # publishes over before it. Zero: wake at the time itself.
     publish_lead: timedelta = timedelta(seconds=30)
-    # Activities one worker runs at once: publishes waiting for their time hold a slot each
-    # (they are asyncio tasks, asleep), so a burst of 1,000 needs 1,000 and more.
-    worker_max_activities: int = 2000
+    # Activities one worker runs at once on the task queue: publishes, takeovers, lookups,
+    # records. This is the back-pressure (issue 16): work beyond it waits in Temporal's queue,
+    # where no timeout runs, instead of starting at once and starving in the worker until it
+    # times out. Sized from the chaos run (bench/README.md, "Back-pressure").
+    worker_max_activities: int = Field(default=100, ge=1)
+    # Publishes waiting in the worker for their exact time (asyncio tasks, asleep) poll a
+    # queue of their own, `{task_queue}.fires`, so that a burst of them never takes the slots
+    # the work above needs. A burst larger than this waits in that queue and fires late.
+    worker_max_fires: int = Field(default=5000, ge=1)
     # How long a workflow task waits for the worker that ran the workflow last (its cache)
     # before any worker may take it. After a worker dies, its deliveries wait this long.
     worker_sticky_timeout: timedelta = timedelta(seconds=2)

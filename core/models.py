@@ -154,6 +154,10 @@ class Target(SQLModel, table=True):
     delivered_by: str | None = Field(default=None, max_length=64)
     last_error: str | None = None
     attempt_count: int = 0
+    # The platform's errors in this delivery (a send, a lookup, a token refresh that the
+    # platform failed): the one that reaches CRIER_PUBLISH_MAX_ATTEMPTS is final. Tries that
+    # timed out in crier are not counted here (activities/errors.py).
+    platform_errors: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # A publish handed to a worker ahead of its time that an update stopped (activities/
     # on_time.py): it may no longer claim the target, whatever its worker still believes.
     stopped_fire_id: str | None = Field(default=None, max_length=36)

@@ -32,6 +32,12 @@ def search_attribute_flags() -> list[str]:
     return flags
 
 
+def fire_queue(task_queue: str) -> str:
+    """The queue the publishes that wait for their time poll (cli/worker.py): apart from the
+    work on `task_queue`, so a burst of waiting publishes cannot take the work's slots."""
+    return f"{task_queue}.fires"
+
+
 def workflow_id_for_target(target_id: str) -> str:
     return f"target-{target_id}"
 

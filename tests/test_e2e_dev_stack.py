@@ -47,6 +47,7 @@ def test_it_prints_every_url_and_is_ready(stack: DevStack) -> None:
         "temporal": "ok",
         "workflow_worker": "ok",
         "activity_worker": "ok",
+        "fire_worker": "ok",
     }
 
 

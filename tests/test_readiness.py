@@ -37,6 +37,7 @@ async def test_ready_when_database_temporal_and_a_worker_answer(
         "temporal": "ok",
         "workflow_worker": "ok",
         "activity_worker": "ok",
+        "fire_worker": "ok",
     }
 
 

@@ -60,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
         TargetStateUpdate,
     )
     from core.status import TargetStatus
-    from core.temporal import SA_SCHEDULED_FOR, SA_STATUS
+    from core.temporal import SA_SCHEDULED_FOR, SA_STATUS, fire_queue
 
 # Database writes are retried until they succeed: a delivery's outcome must not be lost to a
 # passing database hiccup.
@@ -86,11 +86,16 @@ def _token_in_fire(job: PublishTargetInput) -> bool:
 
 
 def publish_retry_policy(retry: RetrySettings) -> RetryPolicy:
+    """Every activity that calls the platform. No cap on tries here: Temporal counts a try
+    that timed out (a starved or killed worker: crier's failure, not the post's) like any
+    other, so a cap here let crier's own slowness end targets `dead` (issue 16). The
+    activities count the platform's errors instead (activities/errors.py) and make the one
+    that reaches CRIER_PUBLISH_MAX_ATTEMPTS final."""
     return RetryPolicy(
         initial_interval=retry.initial_interval,
         backoff_coefficient=retry.backoff,
         maximum_interval=retry.max_interval,
-        maximum_attempts=retry.max_attempts,
+        maximum_attempts=0,
         non_retryable_error_types=list(NON_RETRYABLE_ERRORS),
     )
 
@@ -363,6 +368,9 @@ class PublishTargetWorkflow:
                 ensure_token=token_in_fire,
             ),
             result_type=PublishOutcome,
+            # Its own queue (cli/worker.py): a burst of waiting publishes never takes the slots
+            # of the work that serves them, and work queued behind a burst times nothing out.
+            task_queue=fire_queue(workflow.info().task_queue),
             start_to_close_timeout=(job.lead or timedelta(0)) + job.retry.start_to_close,
             heartbeat_timeout=None if v2 else FIRE_HEARTBEAT,
             retry_policy=RetryPolicy(maximum_attempts=1),
@@ -475,9 +483,8 @@ class PublishTargetWorkflow:
                 return True
             if while_live:
                 return None
-        remaining = publish_retry_policy(
-            job.retry.model_copy(update={"max_attempts": max(1, job.retry.max_attempts - 1)})
-        )
+        # The fire's own platform error, if it had one, is already counted (activities/errors).
+        remaining = publish_retry_policy(job.retry)
         try:
             async with self._db:
                 if takes_over:

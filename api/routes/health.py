@@ -15,6 +15,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from api.errors import ApiError
 from core.db import Database
+from core.temporal import fire_queue
 
 router = APIRouter(tags=["health"])
 
@@ -51,14 +52,20 @@ async def readyz(request: Request) -> JSONResponse:
         client = await request.app.state.temporal.get()
         checks["temporal"] = "ok"
         now = datetime.now(UTC)
-        for kind, name in (
-            (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, "workflow_worker"),
-            (TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, "activity_worker"),
+        for kind, name, queue in (
+            (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, "workflow_worker", settings.task_queue),
+            (TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, "activity_worker", settings.task_queue),
+            # Publishes waiting for their time have a queue of their own (cli/worker.py).
+            (
+                TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+                "fire_worker",
+                fire_queue(settings.task_queue),
+            ),
         ):
             described = await client.workflow_service.describe_task_queue(
                 DescribeTaskQueueRequest(
                     namespace=settings.temporal_namespace,
-                    task_queue=TaskQueue(name=settings.task_queue),
+                    task_queue=TaskQueue(name=queue),
                     task_queue_type=kind,
                 )
             )
@@ -67,7 +74,7 @@ async def readyz(request: Request) -> JSONResponse:
                 for p in described.pollers
                 if now - p.last_access_time.ToDatetime(tzinfo=UTC) < POLLER_FRESHNESS
             ]
-            checks[name] = "ok" if fresh else f"no worker polls task queue {settings.task_queue}"
+            checks[name] = "ok" if fresh else f"no worker polls task queue {queue}"
     except ApiError:
         checks["temporal"] = f"unreachable at {settings.temporal_address}"
     except Exception as exc:

@@ -71,6 +71,9 @@ async def retry_target(
             attempt.outcome = AttemptOutcome.ABANDONED
             attempt.response_summary = f"retried by {caller.name} after checking the platform"
             session.add(attempt)
+    # A new delivery: the platform's errors are counted from nought again (activities/errors).
+    target.platform_errors = 0
+    session.add(target)
     await schedule_targets(session, temporal, settings, post, [target], due=None, again=True)
     await session.refresh(target)
     return Envelope(data=target_view(target, settings))

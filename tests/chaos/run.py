@@ -76,6 +76,10 @@ class Report:
     sandbox_posts: int = 0
     seconds: float = 0.0
     attempts: Counter[str] = field(default_factory=Counter)  # by outcome: found = reconciled
+    # dead, though the platform did not fail it CRIER_PUBLISH_MAX_ATTEMPTS times (crier's fault)
+    dead_unrefused: list[str] = field(default_factory=list)
+    # published targets: seconds from their due time to their recorded publish
+    lateness: list[float] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         by_status = ", ".join(f"{s} {n}" for s, n in sorted(self.statuses.items()))
@@ -86,8 +90,20 @@ class Report:
             "  attempts: " + ", ".join(f"{o} {n}" for o, n in sorted(self.attempts.items())),
             f"  sandbox posts: {self.sandbox_posts}; duplicates: {len(self.duplicates)}; "
             f"lost: {len(self.lost)}; posts without a published target: {len(self.orphans)}; "
-            f"failures without the platform's message: {len(self.wrong_failures)}",
+            f"failures without the platform's message: {len(self.wrong_failures)}; "
+            f"dead without the platform's errors: {len(self.dead_unrefused)}",
+            f"  lateness of published targets after their due time: {self.lateness_line()}",
         ]
+
+    def lateness_line(self) -> str:
+        if not self.lateness:
+            return "none published"
+        ordered = sorted(self.lateness)
+
+        def at(share: float) -> float:
+            return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+        return f"p50 {at(0.5):.2f} s, p99 {at(0.99):.2f} s, max {ordered[-1]:.2f} s"
 
 
 class Processes:
@@ -240,7 +256,7 @@ async def run_chaos(
         processes.start_worker()
         await _unleash(plan, processes, report)
         await _wait_until_settled(db, target_ids, plan.deadline)
-        await _count(db, sandbox, target_ids, report)
+        await _count(db, sandbox, target_ids, report, settings.publish_max_attempts)
     finally:
         processes.stop()
         await db.dispose()
@@ -319,7 +335,11 @@ async def _wait_until_settled(db: Database, target_ids: list[str], deadline: tim
 
 
 async def _count(
-    db: Database, sandbox: httpx.AsyncClient, target_ids: list[str], report: Report
+    db: Database,
+    sandbox: httpx.AsyncClient,
+    target_ids: list[str],
+    report: Report,
+    max_attempts: int,
 ) -> None:
     async with db.session() as session:
         targets = (await session.exec(select(Target).where(col(Target.id).in_(target_ids)))).all()
@@ -346,6 +366,9 @@ async def _count(
         if not target.status.is_terminal:
             report.lost.append(target.id)
         elif target.status == TargetStatus.PUBLISHED:
+            if target.published_at and target.scheduled_for:
+                late = target.published_at - target.scheduled_for
+                report.lateness.append(late.total_seconds())
             if copies[text] == 0:
                 report.lost.append(target.id)
             elif copies[text] > 1:
@@ -354,3 +377,5 @@ async def _count(
             report.orphans.append(target.id)
         if target.status == TargetStatus.FAILED and BAD_PAGE_ERROR not in (target.last_error or ""):
             report.wrong_failures.append(target.id)
+        if target.status == TargetStatus.DEAD and target.platform_errors < max_attempts:
+            report.dead_unrefused.append(target.id)

@@ -34,6 +34,8 @@ async def test_nothing_posted_twice_nothing_lost_through_kills_and_a_server_rest
     assert report.duplicates == [], report.lines()
     assert report.orphans == [], report.lines()
     assert report.wrong_failures == [], report.lines()
+    # crier's own slowness (a try timed out, a worker died) never ends a target dead.
+    assert report.dead_unrefused == [], report.lines()
     # The page that refuses everything: its targets end failed, with Graph's own words.
     assert report.statuses["failed"] >= plan.targets // 25
     assert report.statuses["published"] > plan.targets // 2
