@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, update
+from sqlalchemy import ColumnElement, case, insert, or_, true, update
 from sqlmodel import col, select
 
 from activities.on_time import TARGET, claimable
@@ -50,6 +50,18 @@ def content_fingerprint(content: PostContent) -> str:
     return digest.hexdigest()
 
 
+def unchanged_since(openings: list[Opening]) -> ColumnElement[bool]:
+    """Targets whose attempt count is still the one each opening saw (or that asked for no
+    such check): one compare-and-set for a whole batch."""
+    seen = {o.target_id: o.after for o in openings if o.after is not None}
+    if not seen:
+        return true()
+    return or_(
+        TARGET.c.id.not_in(list(seen)),
+        TARGET.c.attempt_count == case(seen, value=TARGET.c.id),
+    )
+
+
 def may_have_landed(error: ProviderError) -> bool:
     return isinstance(error, TransientError) and error.maybe_sent
 
@@ -60,6 +72,9 @@ class Opening:
     fingerprint: str
     send_by: datetime
     fire_id: str | None  # a publish that waited for its time claims the target (on_time.py)
+    # The target's attempt count this try saw when it looked for earlier tries: the attempt
+    # opens only if no other try opened one since (None: no such check).
+    after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,17 +107,28 @@ class Ledger:
         self._successes = Batcher(self._succeed_all, key=lambda s: s.target_id)
 
     async def open(
-        self, target_id: str, content: PostContent, *, budget: timedelta, fire_id: str | None = None
+        self,
+        target_id: str,
+        content: PostContent,
+        *,
+        budget: timedelta,
+        fire_id: str | None = None,
+        after: int | None = None,
     ) -> Opened | None:
         """Write the attempt, committed, before the platform is called; its calls must leave
         within `budget`. With `fire_id` (a publish that waited for its time), the target is
-        claimed in the same transaction, and None comes back if an update stopped it."""
+        claimed in the same transaction, and None comes back if an update stopped it.
+
+        With `after`, None comes back if the target's attempt count is no longer `after`:
+        another try of the same target (Temporal's retry of a try that timed out while it
+        still ran, say) opened an attempt since this one looked, and may be sending now."""
         return await self._openings.submit(
             Opening(
                 target_id=target_id,
                 fingerprint=content_fingerprint(content),
                 send_by=utcnow() + budget,
                 fire_id=fire_id,
+                after=after,
             )
         )
 
@@ -121,7 +147,10 @@ class Ledger:
                     continue
                 rows = await connection.execute(
                     update(TARGET)
-                    .where(TARGET.c.id.in_(ids), *([claimable(fire_ids)] if fired else []))
+                    .where(
+                        TARGET.c.id.in_(ids),
+                        claimable(fire_ids) if fired else unchanged_since(openings),
+                    )
                     .values(
                         status=TargetStatus.PUBLISHING,
                         attempt_count=TARGET.c.attempt_count + 1,

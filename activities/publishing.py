@@ -44,7 +44,7 @@ from core.messages import (
     TakeOverRequest,
     TargetStateUpdate,
 )
-from core.models import Account, Post, Target, Tenant
+from core.models import Account, Attempt, Post, Target, Tenant
 from core.post_status import refresh_post_status
 from core.status import AccountStatus, TargetMode, TargetStatus
 from core.vault import Vault
@@ -58,6 +58,7 @@ from providers.base import (
 )
 from providers.errors import AuthError, ProviderError, TransientError
 from providers.registry import PROVIDERS, base_url
+from providers.transport import watch_departures
 
 log = logging.getLogger(__name__)
 
@@ -75,20 +76,17 @@ SETTLE_MARGIN = timedelta(seconds=5)
 FIRE_TICK_SECONDS = 1.0
 # A wait without heartbeats wakes only for the time itself (or the worker's shutdown).
 LONGEST_QUIET_WAIT = 3600.0
-# Waits longer than this are left to Temporal's retry, not slept through inside the activity:
-# a try asleep here holds one of the worker's bounded slots (cli/worker.py), and in a takeover
-# storm those slots are what the other deliveries wait for.
-LONGEST_INLINE_WAIT = timedelta(seconds=1)
 # The type of the retry that waits for an earlier try: not a platform error, never counted.
 ERROR_EARLIER_TRY = "EarlierTryStillSending"
 
 T = TypeVar("T")
 
 
-class NotSentInTime(TransientError):
-    """A try that reached its last moment to send (`send_by`) before it sent: crier was slow
-    (a starved worker, a queue for the database), so it is retried and not counted against
-    the post's tries (activities/errors.charge)."""
+class OutOfBudget(TransientError):
+    """A try that its own call budget (`send_by`) cut off: crier was slow (a starved worker,
+    a queue for the database or for a connection), since a platform that does not answer is
+    cut off sooner by the HTTP timeout. Retried, and never counted against the post's tries
+    (activities/errors.charge). `maybe_sent` as the transport saw it (watch_departures)."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +127,11 @@ class PublishActivities:
         self._ledger = Ledger(db)
         self._tokens = TokenActivities(db=db, http=http, vault=vault, settings=settings)
         self._stops = FireStops(db)
+        # Waiting publishes get ready as many at a time as the worker runs work
+        # (CRIER_WORKER_MAX_ACTIVITIES), first come first served: a burst's thousand arrive
+        # together, and all at once each would only slow the others (and the takeovers on
+        # the task queue) until the earliest were late too.
+        self._getting_ready = asyncio.Semaphore(settings.worker_max_activities)
 
     async def _delivery(self, target_id: str) -> Delivery:
         async with self._db.session() as session:
@@ -175,16 +178,20 @@ class PublishActivities:
         `prepare` posts (TikTok), where it runs under the attempt ledger."""
         delivery = await self._delivery(target_id)
         guarded = delivery.provider.rules.publishes_at_prepare
-        if guarded:
-            await self._wait_for_earlier_try(target_id)
-            delivery = await self._delivery(target_id)
         if delivery.target.status in SETTLED:
             return Preparation()  # an earlier try settled it; check and publish will see
         attempt = None
         if guarded:
             if await self._resolve_unknown(delivery, Preparation()) is not None:
                 return Preparation()
-            attempt = await self._ledger.open(target_id, delivery.content, budget=self._budget)
+            attempt = await self._ledger.open(
+                target_id,
+                delivery.content,
+                budget=self._budget,
+                after=delivery.target.attempt_count,
+            )
+            if attempt is None:
+                raise _another_try_opened()
         try:
             prepare = delivery.provider.prepare
             credentials = delivery.authorized()
@@ -223,9 +230,10 @@ class PublishActivities:
         At the time it claims the target in the database together with its attempt
         (activities/on_time.py); once claimed the send is never cut short, and an update
         arriving then is refused."""
-        if request.ensure_token:
-            await self._tokens.ensure_fresh_token(request.target_id)
-        ready = await self._ready(request.target_id, request.prepared)
+        async with self._getting_ready:
+            if request.ensure_token:
+                await self._tokens.ensure_fresh_token(request.target_id)
+            ready = await self._ready(request.target_id, request.prepared)
         if isinstance(ready, PublishOutcome):
             return ready
         if request.not_before is not None:
@@ -282,8 +290,14 @@ class PublishActivities:
         ready = await self._ready(target_id, prepared)
         if isinstance(ready, PublishOutcome):
             return ready
-        attempt = await self._ledger.open(target_id, ready.delivery.content, budget=self._budget)
-        assert attempt is not None
+        attempt = await self._ledger.open(
+            target_id,
+            ready.delivery.content,
+            budget=self._budget,
+            after=ready.delivery.target.attempt_count,
+        )
+        if attempt is None:
+            raise _another_try_opened()
         return await self._send(ready, attempt)
 
     @activity.defn(name=TAKE_OVER_FIRE)
@@ -302,7 +316,6 @@ class PublishActivities:
     async def _ready(self, target_id: str, prepared: Preparation | None) -> Ready | PublishOutcome:
         """Everything before the call: the target, token and content loaded, any earlier lost
         attempt resolved. An outcome instead when there is nothing left to send."""
-        await self._wait_for_earlier_try(target_id)
         delivery = await self._delivery(target_id)
         target = delivery.target
         if target.status in SETTLED:
@@ -360,7 +373,6 @@ class PublishActivities:
     @activity.defn(name=RECONCILE_TARGET)
     async def reconcile_target(self, request: ReconcileRequest) -> PublishOutcome:
         """After publishing gave up: is a lost attempt's post live after all? `dead` if not."""
-        await self._wait_for_earlier_try(request.target_id)
         delivery = await self._delivery(request.target_id)
         if delivery.target.status in SETTLED:
             return _outcome_of(delivery.target)
@@ -368,8 +380,7 @@ class PublishActivities:
         return settled or PublishOutcome(status=TargetStatus.DEAD)
 
     async def _charge(self, target_id: str, error: ProviderError) -> ApplicationError:
-        if isinstance(error, NotSentInTime):
-            # crier itself was too slow to send: the platform never saw this try.
+        if isinstance(error, OutOfBudget):
             return ApplicationError(error.summary(), type=type(error).__name__)
         return await charge(self._db, self._settings, target_id, error)
 
@@ -377,23 +388,22 @@ class PublishActivities:
     def _budget(self) -> timedelta:
         return self._settings.publish_call_budget
 
-    async def _wait_for_earlier_try(self, target_id: str) -> None:
+    @staticmethod
+    def _refuse_while_sending(attempt: Attempt) -> None:
         """Temporal retries an activity that timed out even while it still runs (a starved
-        worker, say). An attempt still `sent` may belong to such a try: wait until its calls can
-        no longer leave (its `send_by`) and the platform has acted, so a lookup is the truth."""
-        attempt = await self._ledger.unresolved(target_id)
-        if attempt is None or attempt.outcome != "sent" or attempt.send_by is None:
+        worker, say). An attempt still `sent` may belong to such a try: look only once its calls
+        can no longer leave (its `send_by`) and the platform has acted, so a lookup is the
+        truth. Until then this try ends, and Temporal starts the next one then: a try never
+        sleeps in one of the worker's bounded slots (cli/worker.py)."""
+        if attempt.outcome != "sent" or attempt.send_by is None:
             return
         remaining = attempt.send_by + SETTLE_MARGIN - utcnow()
-        if remaining <= timedelta(0):
-            return
-        if remaining > LONGEST_INLINE_WAIT:
+        if remaining > timedelta(0):
             raise ApplicationError(
                 "an earlier try may still be sending; looking once it cannot",
                 type=ERROR_EARLIER_TRY,
                 next_retry_delay=remaining,
             )
-        await asyncio.sleep(remaining.total_seconds())
 
     async def _within_budget(
         self, attempt: Opened | None, delivery: Delivery, call: Callable[[], Awaitable[T]]
@@ -405,14 +415,23 @@ class PublishActivities:
         platform = delivery.target.platform.value
         remaining = (attempt.send_by - utcnow()).total_seconds()
         if remaining <= 0:
-            raise NotSentInTime(
+            raise OutOfBudget(
                 "this try ran out of time before sending", platform=platform, maybe_sent=False
             )
-        try:
-            async with asyncio.timeout(remaining):
-                return await call()
-        except TimeoutError:
-            raise TransientError("no answer within the call budget", platform=platform) from None
+        with watch_departures() as departures:
+            try:
+                async with asyncio.timeout(remaining):
+                    return await call()
+            except TimeoutError:
+                # Every request still queued in crier (for a connection): nothing left.
+                sent = not departures.none_left
+                raise OutOfBudget(
+                    "no answer within the call budget"
+                    if sent
+                    else "nothing sent within the call budget",
+                    platform=platform,
+                    maybe_sent=sent,
+                ) from None
 
     async def _resolve_unknown(
         self, delivery: Delivery, prepared: Preparation
@@ -426,6 +445,7 @@ class PublishActivities:
         unresolved = await self._ledger.unresolved(target.id)
         if unresolved is None:
             return None
+        self._refuse_while_sending(unresolved)
         status = TargetStatus.DRAFTED if delivery.draft else TargetStatus.PUBLISHED
         try:
             if delivery.aggregators is not None:
@@ -511,6 +531,15 @@ class PublishActivities:
             session.add(target)
             await refresh_post_status(session, target.post_id)
             await session.commit()
+
+
+def _another_try_opened() -> ApplicationError:
+    # The next try waits until that one can no longer send, then looks (_ready).
+    return ApplicationError(
+        "another try of this target opened an attempt first; looking once it cannot send",
+        type=ERROR_EARLIER_TRY,
+        next_retry_delay=timedelta(seconds=1),
+    )
 
 
 def _outcome_of(target: Target) -> PublishOutcome:

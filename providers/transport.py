@@ -16,7 +16,11 @@ Here only a failure to connect stays a connect error; any other connection failu
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import aiohttp
 import httpx
@@ -24,6 +28,55 @@ from httpx_aiohttp import AiohttpTransport
 
 # aiohttp errors that mean the request never left: no connection was made.
 NOT_CONNECTED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+
+
+@dataclass
+class Departures:
+    """What the requests made under `watch_departures()` did: `tracked` once this transport
+    saw one begin, `sent` once one's headers went out. Tracked but never sent: each of them
+    was still waiting inside crier (for a connection, say), and the platform saw nothing."""
+
+    tracked: bool = False
+    sent: bool = False
+
+    @property
+    def none_left(self) -> bool:
+        # A client without this transport tells nothing: then a request may have left.
+        return self.tracked and not self.sent
+
+
+_departures: ContextVar[Departures | None] = ContextVar("crier_departures", default=None)
+
+
+@contextmanager
+def watch_departures() -> Iterator[Departures]:
+    departures = Departures()
+    token = _departures.set(departures)
+    try:
+        yield departures
+    finally:
+        _departures.reset(token)
+
+
+async def _request_started(
+    session: aiohttp.ClientSession, context: SimpleNamespace, params: object
+) -> None:
+    if (departures := _departures.get()) is not None:
+        departures.tracked = True
+
+
+async def _headers_sent(
+    session: aiohttp.ClientSession, context: SimpleNamespace, params: object
+) -> None:
+    if (departures := _departures.get()) is not None:
+        departures.sent = True
+
+
+def _tracing() -> aiohttp.TraceConfig:
+    config = aiohttp.TraceConfig()
+    config.on_request_start.append(_request_started)
+    config.on_request_headers_sent.append(_headers_sent)
+    return config
 
 
 def _honest(error: httpx.ConnectTimeout, request: httpx.Request) -> httpx.TransportError:
@@ -59,7 +112,9 @@ class PlatformTransport(AiohttpTransport):
     @staticmethod
     def _session(context: ssl.SSLContext, total: int, per_host: int) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=context, limit=total, limit_per_host=per_host)
+            connector=aiohttp.TCPConnector(ssl=context, limit=total, limit_per_host=per_host),
+            # Whether a request left, for a call that ran out of time (watch_departures).
+            trace_configs=[_tracing()],
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

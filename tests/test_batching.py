@@ -168,3 +168,34 @@ async def test_successes_recorded_together_each_tell_the_tenant_once(
     assert {a.outcome for a in attempts} == {"found" if found else "confirmed"}
     published = [e for e in events if e.type == "social.post_published"]
     assert sorted(e.data["target_id"] for e in published) == sorted(t.id for t in targets)
+
+
+async def test_two_tries_that_saw_the_same_count_open_one_attempt_between_them(
+    settings: Settings, db: Database
+) -> None:
+    """A try Temporal started again while the first still ran: both looked, saw no attempt,
+    and both would send. Opening is a compare-and-set on the count they saw, so the second
+    gets nothing to send with, whether it arrives in the same moment or after."""
+    tenant = await make_tenant(db)
+    page = await make_facebook_page(db, settings, tenant)
+    targets = [(await make_post(db, tenant, page, body=f"race {i}"))[1] for i in range(3)]
+    ledger = Ledger(db)
+    content = PostContent(text="race")
+    budget = timedelta(seconds=30)
+    # Together: the batcher keeps two openings of one target apart, and the second fails.
+    together = await asyncio.gather(
+        *(ledger.open(t.id, content, budget=budget, after=0) for t in targets),
+        ledger.open(targets[0].id, content, budget=budget, after=0),
+    )
+    assert [a is not None for a in together] == [True, True, True, False]
+    # After: a try that saw one attempt opens the second; one that saw none still cannot.
+    assert await ledger.open(targets[1].id, content, budget=budget, after=0) is None
+    second = await ledger.open(targets[1].id, content, budget=budget, after=1)
+    assert second is not None and second.number == 2
+    async with db.session() as session:
+        counts = (
+            await session.exec(
+                select(Attempt.target_id).where(col(Attempt.target_id).in_([t.id for t in targets]))
+            )
+        ).all()
+    assert sorted(counts) == sorted([targets[0].id, targets[1].id, targets[1].id, targets[2].id])

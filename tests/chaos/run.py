@@ -130,8 +130,8 @@ class Processes:
             # waits this long: the run's clocks are fast.
             "CRIER_RATE_LIMIT_DEFAULT_WAIT": f"PT{int(s.rate_limit_default_wait.total_seconds())}S",
             # The worker's own tries: stop sending well inside the activity's 10 s.
-            "CRIER_PUBLISH_START_TO_CLOSE": f"PT{int(s.publish_start_to_close.total_seconds())}S",
-            "CRIER_PUBLISH_CALL_BUDGET": f"PT{int(s.publish_call_budget.total_seconds())}S",
+            "CRIER_PUBLISH_START_TO_CLOSE": f"PT{s.publish_start_to_close.total_seconds():g}S",
+            "CRIER_PUBLISH_CALL_BUDGET": f"PT{s.publish_call_budget.total_seconds():g}S",
         }
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
@@ -187,6 +187,11 @@ async def _wait_for_port(port: int) -> None:
                 await asyncio.sleep(0.1)
 
 
+# One try's start-to-close; its call budget is 60 % of it. CRIER_CHAOS_TRY_SECONDS shortens it,
+# so that a smaller run stresses the worker's timeouts as a larger one does.
+TRY_SECONDS = float(os.environ.get("CRIER_CHAOS_TRY_SECONDS", "10"))
+
+
 def chaos_settings(base: Path, sandbox_url: str, database_url: str = "") -> Settings:
     """Fast clocks so a run takes minutes: short timeouts and backoffs, the same policy shape."""
     port = free_port()
@@ -202,8 +207,8 @@ def chaos_settings(base: Path, sandbox_url: str, database_url: str = "") -> Sett
         publish_initial_interval=timedelta(seconds=1),
         publish_backoff=2.0,
         publish_max_interval=timedelta(seconds=4),
-        publish_start_to_close=timedelta(seconds=10),
-        publish_call_budget=timedelta(seconds=6),
+        publish_start_to_close=timedelta(seconds=TRY_SECONDS),
+        publish_call_budget=timedelta(seconds=TRY_SECONDS * 0.6),
         rate_limit_default_wait=timedelta(seconds=2),
         missed_grace_period=timedelta(minutes=10),
     )

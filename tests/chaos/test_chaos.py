@@ -12,18 +12,24 @@ import pytest
 
 from tests.chaos.run import Plan, run_chaos
 
-pytestmark = pytest.mark.e2e
+TARGETS = int(os.environ.get("CRIER_CHAOS_TARGETS", "100"))
+# Its own deadline (below) plus the scheduling and the counting.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600 + TARGETS * 0.6)]
 
 
 async def test_nothing_posted_twice_nothing_lost_through_kills_and_a_server_restart(
     tmp_path: Path, sandbox_http: httpx.AsyncClient, database_url: str
 ) -> None:
-    targets = int(os.environ.get("CRIER_CHAOS_TARGETS", "100"))
+    targets = TARGETS
     plan = Plan(
         targets=targets,
         kills=int(os.environ.get("CRIER_CHAOS_KILLS", "2")),
         # The full run: a thousand targets due within a minute.
-        due_within=timedelta(seconds=20 if targets <= 100 else 60),
+        due_within=timedelta(
+            seconds=float(
+                os.environ.get("CRIER_CHAOS_DUE_WITHIN", "20" if targets <= 100 else "60")
+            )
+        ),
         deadline=timedelta(minutes=4) + timedelta(seconds=targets * 0.3),
     )
     report = await run_chaos(plan, tmp_path, sandbox_http, database_url)
