@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, insert, or_, true, update
+from sqlalchemy import ColumnElement, and_, case, insert, or_, update
 from sqlmodel import col, select
 
 from activities.on_time import TARGET, claimable
@@ -37,6 +37,9 @@ FOUND = AttemptOutcome.FOUND.value
 NOT_FOUND = AttemptOutcome.NOT_FOUND.value
 UNRESOLVED = tuple(o.value for o in UNRESOLVED_OUTCOMES)
 SETTLED_OUTCOMES = (FOUND, NOT_FOUND, CONFIRMED)
+# States the publish activity itself ends in; finding one means an earlier try already did it.
+DELIVERED = (TargetStatus.PUBLISHED, TargetStatus.DRAFTED, TargetStatus.READY_FOR_MANUAL)
+SETTLED = (*DELIVERED, TargetStatus.UNCONFIRMED)
 ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
 POST = Post.__table__  # type: ignore[attr-defined]
 
@@ -51,14 +54,20 @@ def content_fingerprint(content: PostContent) -> str:
 
 
 def unchanged_since(openings: list[Opening]) -> ColumnElement[bool]:
-    """Targets whose attempt count is still the one each opening saw (or that asked for no
-    such check): one compare-and-set for a whole batch."""
+    """Targets not settled, whose attempt count is still the one each opening saw (or that
+    asked for no such check): one compare-and-set for a whole batch. Settled counts too: a
+    try that read the target just before another try's success was recorded would otherwise
+    find no open attempt to look up, and post again."""
+    unsettled: ColumnElement[bool] = TARGET.c.status.not_in([s.value for s in SETTLED])
     seen = {o.target_id: o.after for o in openings if o.after is not None}
     if not seen:
-        return true()
-    return or_(
-        TARGET.c.id.not_in(list(seen)),
-        TARGET.c.attempt_count == case(seen, value=TARGET.c.id),
+        return unsettled
+    return and_(
+        unsettled,
+        or_(
+            TARGET.c.id.not_in(list(seen)),
+            TARGET.c.attempt_count == case(seen, value=TARGET.c.id),
+        ),
     )
 
 

@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import charge
-from activities.ledger import Ledger, Opened
+from activities.ledger import SETTLED, Ledger, Opened
 from activities.on_time import FireStops
 from activities.records import tell_tenant
 from activities.routing import aggregator_candidates
@@ -62,9 +62,6 @@ from providers.transport import watch_departures
 
 log = logging.getLogger(__name__)
 
-# States the publish activity itself ends in; finding one means an earlier try already did it.
-DELIVERED = (TargetStatus.PUBLISHED, TargetStatus.DRAFTED, TargetStatus.READY_FOR_MANUAL)
-SETTLED = (*DELIVERED, TargetStatus.UNCONFIRMED)
 UNPUBLISHED_ENDS = frozenset(
     {TargetStatus.FAILED, TargetStatus.DEAD, TargetStatus.MISSED, TargetStatus.EXPIRED}
 )

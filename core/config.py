@@ -134,8 +134,10 @@ class Settings(BaseSettings):
     # Activities one worker runs at once on the task queue: publishes, takeovers, lookups,
     # records. This is the back-pressure (issue 16): work beyond it waits in Temporal's queue,
     # where no timeout runs, instead of starting at once and starving in the worker until it
-    # times out. Sized from the chaos run (bench/README.md, "Back-pressure").
-    worker_max_activities: int = Field(default=100, ge=1)
+    # times out. Sized from the full chaos run (bench/README.md, "Back-pressure"): 50 and 100
+    # served it alike (p50 lateness 41 s and 40-48 s), 200 collapsed (286 s); 50 keeps a
+    # margin of four below the collapse.
+    worker_max_activities: int = Field(default=50, ge=1)
     # Publishes waiting in the worker for their exact time (asyncio tasks, asleep) poll a
     # queue of their own, `{task_queue}.fires`, so that a burst of them never takes the slots
     # the work above needs. A burst larger than this waits in that queue and fires late.

@@ -199,3 +199,31 @@ async def test_two_tries_that_saw_the_same_count_open_one_attempt_between_them(
             )
         ).all()
     assert sorted(counts) == sorted([targets[0].id, targets[1].id, targets[1].id, targets[2].id])
+
+
+async def test_a_try_that_read_the_target_before_a_success_opens_nothing(
+    settings: Settings, db: Database
+) -> None:
+    """The duplicate a congested chaos run found: a second try read the target while the
+    first try's success was still being written; by the time it looked, the attempt was
+    confirmed (nothing left to look up), and the count it saw had not moved. A settled target
+    opens no attempt, whatever count the try saw."""
+    tenant = await make_tenant(db)
+    page = await make_facebook_page(db, settings, tenant)
+    _, target = await make_post(db, tenant, page, body="once")
+    ledger = Ledger(db)
+    content = PostContent(text="once")
+    first = await ledger.open(target.id, content, budget=timedelta(seconds=30), after=0)
+    assert first is not None
+    stale_count = 1  # what the second try read, before the success below
+    await ledger.succeeded(
+        target.id,
+        first.id,
+        Published(external_id="555_1", url="https://facebook.com/555_1"),
+        status=TargetStatus.PUBLISHED,
+        delivered_by="direct",
+    )
+    assert (
+        await ledger.open(target.id, content, budget=timedelta(seconds=30), after=stale_count)
+        is None
+    )
