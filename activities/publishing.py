@@ -80,9 +80,9 @@ T = TypeVar("T")
 
 
 class OutOfBudget(TransientError):
-    """A try that its own call budget (`send_by`) cut off: crier was slow (a starved worker,
-    a queue for the database or for a connection), since a platform that does not answer is
-    cut off sooner by the HTTP timeout. Retried, and never counted against the post's tries
+    """A try that its own call budget (`send_by`) cut off before the platform had a whole
+    HTTP timeout to answer: crier was slow (a starved worker, a queue for the database or for
+    a connection). Retried, and never counted against the post's tries
     (activities/errors.charge). `maybe_sent` as the transport saw it (watch_departures)."""
 
 
@@ -420,14 +420,19 @@ class PublishActivities:
                 async with asyncio.timeout(remaining):
                     return await call()
             except TimeoutError:
-                # Every request still queued in crier (for a connection): nothing left.
-                sent = not departures.none_left
+                waited = departures.waited_on_platform()
+                if waited is None or waited >= self._settings.http_timeout_seconds:
+                    # The platform had a whole HTTP timeout (a call of several requests, or
+                    # a client that does not tell) and had not finished: its slowness.
+                    raise TransientError(
+                        "no answer within the call budget", platform=platform
+                    ) from None
+                # Crier queued the call (for a slot, the database, a connection) until the
+                # budget was nearly spent: crier's slowness. Nothing left if no request did.
                 raise OutOfBudget(
-                    "no answer within the call budget"
-                    if sent
-                    else "nothing sent within the call budget",
+                    "cut off by its call budget, queued in crier",
                     platform=platform,
-                    maybe_sent=sent,
+                    maybe_sent=not departures.none_left,
                 ) from None
 
     async def _resolve_unknown(

@@ -18,6 +18,9 @@ from core.status import Platform, TargetStatus
 class RetrySettings(BaseModel):
     """The publish RetryPolicy's knobs, resolved from settings when the workflow starts."""
 
+    # No longer the policy's cap (workflows/publish_target.publish_retry_policy): the activities
+    # count the platform's errors against CRIER_PUBLISH_MAX_ATTEMPTS. Kept so that inputs in
+    # saved histories still parse.
     max_attempts: int = 5
     initial_interval: timedelta = timedelta(minutes=1)
     backoff: float = 3.0

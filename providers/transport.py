@@ -15,6 +15,7 @@ Here only a failure to connect stays a connect error; any other connection failu
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -38,11 +39,18 @@ class Departures:
 
     tracked: bool = False
     sent: bool = False
+    first_sent_at: float | None = None  # the event loop's clock
 
     @property
     def none_left(self) -> bool:
         # A client without this transport tells nothing: then a request may have left.
         return self.tracked and not self.sent
+
+    def waited_on_platform(self) -> float | None:
+        """Seconds since the first request left (None: the transport did not see one)."""
+        if self.first_sent_at is None:
+            return None
+        return asyncio.get_running_loop().time() - self.first_sent_at
 
 
 _departures: ContextVar[Departures | None] = ContextVar("crier_departures", default=None)
@@ -69,6 +77,8 @@ async def _headers_sent(
     session: aiohttp.ClientSession, context: SimpleNamespace, params: object
 ) -> None:
     if (departures := _departures.get()) is not None:
+        if not departures.sent:
+            departures.first_sent_at = asyncio.get_running_loop().time()
         departures.sent = True
 
 

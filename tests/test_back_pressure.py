@@ -99,6 +99,26 @@ async def takeover_tries(handle: WorkflowHandle[Any, Any]) -> list[int]:
     return tries
 
 
+async def takeover_storm(
+    harness: Harness, count: int
+) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
+    """`count` targets due together whose waiting publishes nobody serves (only the work's
+    worker polls, as when the worker that held them was killed), so every workflow takes over
+    at its time. Each publish takes the platform half a second. Waits for all to end, checks
+    that each was published once, and gives back the targets."""
+    await harness.inject(
+        method="POST", path="/feed$", accept_then_stall=True, delay=0.5, times=count
+    )
+    due = datetime.now(UTC) + LEAD + timedelta(seconds=3)
+    burst = await schedule_burst(harness, count, due)
+    async with worker_for(harness.env.client, harness.settings) as workers, workers.work:
+        finals = await asyncio.gather(*(handle.result() for _, handle in burst))
+    assert [f.status for f in finals] == [S.PUBLISHED] * count
+    texts = sorted(p["text"] for p in await harness.posts())
+    assert texts == sorted(f"storm post #{n}" for n in range(count))  # each once
+    return burst
+
+
 @pytest.fixture
 async def storm(
     dev_env: WorkflowEnvironment, tight: Settings, db: Database, sandbox_http: httpx.AsyncClient
@@ -107,20 +127,9 @@ async def storm(
 
 
 async def test_a_takeover_storm_is_queued_and_served_without_a_timeout(storm: Harness) -> None:
-    # Each publish takes the platform half a second, so the storm needs several times the
-    # start-to-close to drain through two slots: in the worker at once, all would time out.
-    await storm.inject(method="POST", path="/feed$", accept_then_stall=True, delay=0.5, times=STORM)
-    due = datetime.now(UTC) + LEAD + timedelta(seconds=3)
-    burst = await schedule_burst(storm, STORM, due)
-    # Only the work's worker polls: every waiting publish is handed to nobody, as when the
-    # worker that held them was killed, and every workflow takes over at its time.
-    async with worker_for(storm.env.client, storm.settings) as workers, workers.work:
-        finals = await asyncio.gather(*(handle.result() for _, handle in burst))
-
-    assert [f.status for f in finals] == [S.PUBLISHED] * STORM
-    texts = sorted(p["text"] for p in await storm.posts())
-    assert texts == sorted(f"storm post #{n}" for n in range(STORM))  # each once
-    for target_id, handle in burst:
+    # The storm needs several times the start-to-close to drain through two slots: in the
+    # worker at once, all would time out.
+    for target_id, handle in await takeover_storm(storm, STORM):
         assert await takeover_tries(handle) == [1]  # started once: never timed out
         assert [a.outcome for a in await storm.attempts(target_id)] == ["confirmed"]
         assert (await storm.target(target_id)).platform_errors == 0
@@ -169,17 +178,7 @@ async def test_tries_that_time_out_in_a_starved_worker_are_retried_and_never_cou
     storm.settings = storm.settings.model_copy(
         update={"worker_max_activities": STARVED, "publish_max_attempts": 1}
     )
-    await storm.inject(
-        method="POST", path="/feed$", accept_then_stall=True, delay=0.5, times=STARVED
-    )
-    due = datetime.now(UTC) + LEAD + timedelta(seconds=3)
-    burst = await schedule_burst(storm, STARVED, due)
-    async with worker_for(storm.env.client, storm.settings) as workers, workers.work:
-        finals = await asyncio.gather(*(handle.result() for _, handle in burst))
-
-    assert [f.status for f in finals] == [S.PUBLISHED] * STARVED
-    texts = sorted(p["text"] for p in await storm.posts())
-    assert texts == sorted(f"storm post #{n}" for n in range(STARVED))  # each once
+    burst = await takeover_storm(storm, STARVED)
     retried = [max(await takeover_tries(handle)) for _, handle in burst]
     assert max(retried) > 1  # the starved worker did time tries out
     for target_id, _ in burst:
