@@ -421,18 +421,21 @@ class PublishActivities:
                     return await call()
             except TimeoutError:
                 waited = departures.waited_on_platform()
-                if waited is None or waited >= self._settings.http_timeout_seconds:
-                    # The platform had a whole HTTP timeout (a call of several requests, or
-                    # a client that does not tell) and had not finished: its slowness.
-                    raise TransientError(
-                        "no answer within the call budget", platform=platform
+                if departures.none_left or (
+                    waited is not None and waited < self._settings.http_timeout_seconds
+                ):
+                    # Crier queued the call (for a slot, the database, a connection) until
+                    # the budget was spent or nearly: crier's slowness. Nothing left if no
+                    # request did.
+                    raise OutOfBudget(
+                        "cut off by its call budget, queued in crier",
+                        platform=platform,
+                        maybe_sent=not departures.none_left,
                     ) from None
-                # Crier queued the call (for a slot, the database, a connection) until the
-                # budget was nearly spent: crier's slowness. Nothing left if no request did.
-                raise OutOfBudget(
-                    "cut off by its call budget, queued in crier",
-                    platform=platform,
-                    maybe_sent=not departures.none_left,
+                # The platform had a whole HTTP timeout (a call of several requests) and had
+                # not finished, or the client does not tell: the platform's slowness.
+                raise TransientError(
+                    "no answer within the call budget", platform=platform
                 ) from None
 
     async def _resolve_unknown(
