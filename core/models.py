@@ -28,11 +28,23 @@ class Tenant(SQLModel, table=True):
     # Plan flags. Publishing is off until the tenant's plan allows it (seed 001: every plan
     # starts without it; an operator turns it on with `crier tenants update`).
     allow_social_publishing: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
-    # Platforms this tenant publishes through an aggregator (PostForMe, LATE) instead of direct.
+    # Platforms this tenant publishes through an aggregator (PostForMe, LATE) instead of direct:
+    # live posts, and sandbox posts (each mode sets its own, so a sandbox key never steers live).
     aggregator_platforms: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
     )
+    sandbox_aggregator_platforms: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    # Whether a key may approve a post it created itself (off: a second pair of eyes).
+    allow_self_approval: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _created()
+
+    def routed_platforms(self, *, sandbox: bool) -> frozenset[str]:
+        """The platforms routed through aggregators for this mode's posts."""
+        return frozenset(
+            self.sandbox_aggregator_platforms if sandbox else self.aggregator_platforms
+        )
 
 
 class ApiKey(SQLModel, table=True):
@@ -102,6 +114,20 @@ class Connection(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class ReturnOrigin(SQLModel, table=True):
+    """An origin a tenant registered, in one mode, as a place OAuth's `return_to` may send the
+    person's browser after connecting: anything else would make crier an open redirect."""
+
+    __tablename__ = "return_origin"
+    __table_args__ = (UniqueConstraint("tenant_id", "is_test", "origin"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=36)
+    is_test: bool
+    origin: str = Field(max_length=255)  # scheme://host[:port], lower-case, no default port
+    created_at: datetime = _created()
+
+
 class Post(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
@@ -122,6 +148,11 @@ class Post(SQLModel, table=True):
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     scheduled_for: datetime | None = Field(default=None, sa_type=UTCDateTime)
     publish_if_late: bool = False
+    # What each media URL was when it was checked ({url: fingerprint}, core/media_fetch.py):
+    # an approved post publishes only the bytes its reviewer saw.
+    media_fingerprints: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     created_at: datetime = _created()
     updated_at: datetime = _created()
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -231,12 +262,30 @@ class AggregatorKey(SQLModel, table=True):
     """A tenant's own key at an aggregator, encrypted like a platform token."""
 
     __tablename__ = "aggregator_key"
-    __table_args__ = (UniqueConstraint("tenant_id", "aggregator"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "is_test", "aggregator"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     tenant_id: str = Field(foreign_key="tenant.id", max_length=36)
+    # Set by a sandbox key: used for sandbox accounts only (and a live key's for live ones).
+    is_test: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     aggregator: str = Field(max_length=32)  # postforme | late
     api_key_enc: str
+    created_at: datetime = _created()
+
+
+class DeploymentAggregatorRef(SQLModel, table=True):
+    """An account's id at an aggregator, for the deployment's own key there: assigned by the
+    operator (`crier aggregator-refs assign`), never by the tenant, so a tenant cannot send its
+    posts through the deployment's key to an aggregator account that is not its own."""
+
+    __tablename__ = "deployment_aggregator_ref"
+    __table_args__ = (UniqueConstraint("account_id", "aggregator"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
+    account_id: str = Field(foreign_key="account.id", max_length=36)
+    aggregator: str = Field(max_length=32)  # postforme | late
+    ref: str = Field(max_length=200)
     created_at: datetime = _created()
 
 
@@ -277,6 +326,10 @@ class WebhookEndpoint(SQLModel, table=True):
     description: str | None = Field(default=None, max_length=300)
     events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     secret_enc: str  # the signing secret, encrypted like a token (core.vault)
+    # The secret the last roll replaced: deliveries are signed with it too until it expires,
+    # so receivers can switch to the new one at their own pace (roll-secret).
+    previous_secret_enc: str | None = None
+    previous_secret_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     enabled: bool = True
     disabled_reason: str | None = Field(default=None, max_length=500)
     # Deliveries that failed every retry, in a row; a success resets it.
@@ -320,3 +373,48 @@ class WebhookAttempt(SQLModel, table=True):
     duration_ms: int = 0
     status_code: int | None = None  # None: no answer (refused, timed out, blocked)
     error: str | None = Field(default=None, max_length=1000)
+
+
+class ReviewLink(SQLModel, table=True):
+    """A link that signs one reviewer in to the pages: for one post, or (asked for as such)
+    the tenant's review queue in one mode. Only the token's hash is kept, so the database
+    cannot hand out working links; it can be listed and revoked."""
+
+    __tablename__ = "review_link"
+    __table_args__ = (Index("ix_review_link_listing", "tenant_id", "is_test", "created_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=36)
+    is_test: bool
+    api_key_id: str = Field(foreign_key="api_key.id", max_length=36)  # revoking it ends the link
+    reviewer: str = Field(max_length=100)
+    post_id: str | None = Field(default=None, foreign_key="post.id", max_length=36)  # None: queue
+    token_hash: str = Field(unique=True, max_length=64)  # sha256 hex of the token
+    single_use: bool = False
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # first opened
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _created()
+
+
+class PageSession(SQLModel, table=True):
+    """A signed-in browser on the pages. The cookie holds only a random id whose hash is here,
+    so signing out (or revoking the link or key) ends the session for every copy of it."""
+
+    __tablename__ = "page_session"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    token_hash: str = Field(unique=True, max_length=64)  # sha256 hex of the cookie's id
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=36)
+    is_test: bool
+    api_key_id: str = Field(foreign_key="api_key.id", max_length=36)
+    review_link_id: str | None = Field(
+        default=None, foreign_key="review_link.id", index=True, max_length=36
+    )
+    post_id: str | None = Field(default=None, foreign_key="post.id", max_length=36)  # the only one
+    name: str = Field(max_length=300)  # how decisions made in it are recorded
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    csrf: str = Field(max_length=64)  # the forms' token, rendered into every page of the session
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # signed out or revoked
+    created_at: datetime = _created()
