@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
 
@@ -14,10 +14,11 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import charge
+from activities.errors import charge, to_application_error
 from activities.ledger import SETTLED, Ledger, Opened
 from activities.on_time import FireStops
 from activities.records import tell_tenant
+from activities.reviewed_media import ReviewedMedia
 from activities.routing import aggregator_candidates
 from activities.tokens import TokenActivities
 from core import metrics
@@ -46,7 +47,7 @@ from core.messages import (
 )
 from core.models import Account, Attempt, Post, Target, Tenant
 from core.post_status import refresh_post_status
-from core.status import AccountStatus, TargetMode, TargetStatus
+from core.status import AccountStatus, ApprovalState, TargetMode, TargetStatus
 from core.vault import Vault
 from providers.aggregators.failover import AggregatorCandidate, publish_with_failover
 from providers.base import (
@@ -56,7 +57,7 @@ from providers.base import (
     PostContent,
     Provider,
 )
-from providers.errors import AuthError, ProviderError, TransientError
+from providers.errors import AuthError, ContentError, ProviderError, TransientError
 from providers.registry import PROVIDERS, base_url
 from providers.transport import watch_departures
 
@@ -97,6 +98,9 @@ class Delivery:
     draft: bool
     # Set when the tenant routes this platform through aggregators: who may deliver, in order.
     aggregators: list[AggregatorCandidate] | None = None
+    # An approved post's media as its reviewer saw them ({url: fingerprint}): compared before
+    # anything is uploaded or sent (activities/reviewed_media.py).
+    reviewed_media: dict[str, str] = field(default_factory=dict)
 
     def authorized(self) -> AccountCredentials:
         if isinstance(self.credentials, AuthError):
@@ -124,6 +128,7 @@ class PublishActivities:
         self._ledger = Ledger(db)
         self._tokens = TokenActivities(db=db, http=http, vault=vault, settings=settings)
         self._stops = FireStops(db)
+        self._reviewed_media = ReviewedMedia(settings)
         # Waiting publishes get ready as many at a time as the worker runs work
         # (CRIER_WORKER_MAX_ACTIVITIES), first come first served: a burst's thousand arrive
         # together, and all at once each would only slow the others (and the takeovers on
@@ -143,20 +148,22 @@ class PublishActivities:
             tenant = await session.get(Tenant, target.tenant_id)
             assert post is not None and account is not None and tenant is not None
             routed = None
-            if target.platform.value in tenant.aggregator_platforms:
+            if target.platform.value in tenant.routed_platforms(sandbox=account.is_sandbox):
                 routed = await aggregator_candidates(
                     session, account, http=self._http, settings=self._settings, vault=self._vault
                 )
         provider_class = PROVIDERS[target.platform]
+        media_urls = list(
+            target.override_media_urls
+            if target.override_media_urls is not None
+            else post.media_urls
+        )
+        approved = post.approval_state == ApprovalState.APPROVED
         return Delivery(
             target=target,
             content=PostContent(
                 text=target.override_body if target.override_body is not None else post.body,
-                media_urls=list(
-                    target.override_media_urls
-                    if target.override_media_urls is not None
-                    else post.media_urls
-                ),
+                media_urls=media_urls,
                 link=post.link,
                 title=target.options.get("title"),
                 options=dict(target.options),
@@ -167,7 +174,23 @@ class PublishActivities:
             credentials=self._credentials(account),
             draft=target.mode == TargetMode.DRAFT,
             aggregators=routed,
+            reviewed_media={
+                url: post.media_fingerprints[url]
+                for url in media_urls
+                if approved and url in post.media_fingerprints
+            },
         )
+
+    async def _ensure_reviewed_media(self, delivery: Delivery) -> None:
+        try:
+            await self._reviewed_media.ensure_unchanged(delivery.reviewed_media)
+        except ContentError as error:
+            await self._note_error(delivery.target.id, error)
+            # Not the platform's error, and final at once: nothing to count.
+            raise to_application_error(error, self._settings) from None
+        except ProviderError as error:
+            await self._note_error(delivery.target.id, error)
+            raise await self._charge(delivery.target.id, error) from None
 
     @activity.defn(name=PREPARE_TARGET)
     async def prepare_target(self, target_id: str) -> Preparation:
@@ -177,6 +200,7 @@ class PublishActivities:
         guarded = delivery.provider.rules.publishes_at_prepare
         if delivery.target.status in SETTLED:
             return Preparation()  # an earlier try settled it; check and publish will see
+        await self._ensure_reviewed_media(delivery)
         attempt = None
         if guarded:
             if await self._resolve_unknown(delivery, Preparation()) is not None:
@@ -327,6 +351,7 @@ class PublishActivities:
         settled = await self._resolve_unknown(delivery, prepared)
         if settled is not None:
             return settled
+        await self._ensure_reviewed_media(delivery)
         return Ready(delivery=delivery, prepared=prepared, status=status)
 
     async def _send(self, ready: Ready, attempt: Opened) -> PublishOutcome:

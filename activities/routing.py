@@ -7,7 +7,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.config import Settings
-from core.models import Account, AggregatorKey
+from core.models import Account, AggregatorKey, DeploymentAggregatorRef
 from core.vault import Vault
 from providers.aggregators.failover import Aggregator, AggregatorCandidate
 from providers.aggregators.late import LateProvider
@@ -34,11 +34,22 @@ async def aggregator_candidates(
     vault: Vault,
 ) -> list[AggregatorCandidate]:
     """The tenant's PostForMe key, the tenant's LATE key, the deployment's PostForMe, the
-    deployment's LATE (seed 002): each where a key exists and the account is known there."""
+    deployment's LATE (seed 002): each where a key exists and the account is known there.
+
+    The tenant's own keys (of the account's mode) go with the ids the tenant gave; the
+    deployment's keys only with the ids the operator assigned, so that no tenant can name an
+    aggregator account of another tenant and post there with the deployment's key."""
     rows = await session.exec(
-        select(AggregatorKey).where(AggregatorKey.tenant_id == account.tenant_id)
+        select(AggregatorKey).where(
+            AggregatorKey.tenant_id == account.tenant_id,
+            AggregatorKey.is_test == account.is_sandbox,
+        )
     )
     tenant_keys = {row.aggregator: vault.decrypt(row.api_key_enc) for row in rows.all()}
+    assigned = await session.exec(
+        select(DeploymentAggregatorRef).where(DeploymentAggregatorRef.account_id == account.id)
+    )
+    deployment_refs = {row.aggregator: row.ref for row in assigned.all()}
     deployment_keys = {
         "postforme": settings.postforme_api_key,
         "late": settings.late_api_key,
@@ -46,12 +57,13 @@ async def aggregator_candidates(
     candidates: list[AggregatorCandidate] = []
     for scope in ("tenant", "deployment"):
         for name, provider_class in AGGREGATORS.items():
-            ref = account.aggregator_refs.get(name)
             if scope == "tenant":
                 key = tenant_keys.get(name)
+                ref = account.aggregator_refs.get(name)
             else:
                 secret = deployment_keys[name]
                 key = secret.get_secret_value() if secret is not None else None
+                ref = deployment_refs.get(name)
             if not key or not ref:
                 continue
             url = aggregator_url(name, settings, sandbox=account.is_sandbox)

@@ -62,6 +62,9 @@ class Caller:
     is_test: bool
     scopes: frozenset[str]
     name: str  # how a reviewer is named in the post's record
+    # The review link a page session came from: its holder is a reviewer the key's owner
+    # named, not the key itself, so a decision through it is not the key approving its own post.
+    via_link: str | None = None
 
 
 async def authenticate(request: Request, session: SessionDep) -> Caller:

@@ -9,20 +9,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from io import BytesIO
-from urllib.parse import urlsplit
 
 import httpx
 from PIL import Image
 
-from core.destinations import BlockedDestination, Unresolvable, resolve
+from core.media_fetch import (
+    VIDEO_SUFFIXES,
+    PrivateAddressError,
+    bytes_fingerprint,
+    is_video,
+    media_client,
+    video_fingerprint,
+)
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v")
-
-
-class PrivateAddressError(httpx.RequestError):
-    """A media URL (or a redirect) led to a private, loopback or link-local address."""
+__all__ = ["VIDEO_SUFFIXES", "MediaFacts", "media_client", "read_media_facts"]
 
 
 @dataclass(frozen=True)
@@ -33,46 +34,14 @@ class MediaFacts:
     format: str | None = None  # Pillow's name, images only: "JPEG", "PNG", "GIF"
     width: int | None = None
     height: int | None = None
-
-
-def media_client(*, allow_private: bool) -> httpx.AsyncClient:
-    """The client the API fetches media with, shared by every request.
-
-    Outside development it refuses private, loopback and link-local addresses, redirects
-    included: a caller must not make crier fetch from inside its own network.
-    """
-    # httpx keeps cookies a response sets and sends them on later requests; one caller's
-    # media host must never see cookies another caller's host set, so none are kept.
-    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    hooks = {} if allow_private else {"request": [_refuse_private_addresses]}
-    return httpx.AsyncClient(
-        follow_redirects=True,  # CDNs answer with redirects; the hook sees each hop
-        cookies=no_cookies,
-        trust_env=False,  # no proxy credentials or .netrc from the environment
-        event_hooks=hooks,
-    )
-
-
-async def _refuse_private_addresses(request: httpx.Request) -> None:
-    host = request.url.host
-    try:
-        await resolve(host, request.url.port or 443, allow_private=False)
-    except Unresolvable as exc:
-        raise httpx.ConnectError(str(exc), request=request) from exc
-    except BlockedDestination:
-        raise PrivateAddressError(f"{host} is a private address", request=request) from None
+    # What the bytes were when checked (core/media_fetch.py); None: the server said nothing.
+    fingerprint: str | None = None
 
 
 def _size_limit(max_bytes: int) -> str:
     if max_bytes >= 1_000_000:
         return f"{max_bytes / 1_000_000:g} MB"
     return f"{max_bytes:,} bytes"
-
-
-def _is_video(url: str, content_type: str | None) -> bool:
-    if content_type and content_type.startswith("video/"):
-        return True
-    return urlsplit(url).path.lower().endswith(VIDEO_SUFFIXES)
 
 
 def _image_facts(data: bytes, content_type: str | None) -> MediaFacts | str:
@@ -90,6 +59,7 @@ def _image_facts(data: bytes, content_type: str | None) -> MediaFacts | str:
         format=found,
         width=width,
         height=height,
+        fingerprint=bytes_fingerprint(data),
     )
 
 
@@ -99,14 +69,19 @@ async def _fetch(http: httpx.AsyncClient, url: str, max_bytes: int) -> MediaFact
         if response.status_code >= 400:
             return f"could not be fetched: HTTP {response.status_code}"
         declared = response.headers.get("content-length")
-        is_video = _is_video(url, response.headers.get("content-type"))
-        if not is_video and declared and declared.isdigit() and int(declared) > max_bytes:
+        video = is_video(url, response.headers.get("content-type"))
+        if not video and declared and declared.isdigit() and int(declared) > max_bytes:
             return too_big
         content_type = response.headers.get("content-type", "").split(";")[0].strip() or None
-        if is_video:
+        if video:
             # Reels run to 1 GB: a video's size comes from its headers, its bytes stay there.
             size = int(declared) if declared and declared.isdigit() else None
-            return MediaFacts(kind="video", size=size, content_type=content_type)
+            return MediaFacts(
+                kind="video",
+                size=size,
+                content_type=content_type,
+                fingerprint=video_fingerprint(response.headers),
+            )
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():

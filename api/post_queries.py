@@ -1,4 +1,5 @@
-"""Reading posts and targets within the caller's tenant."""
+"""Reading posts and targets within the caller's tenant and mode: a sandbox key never reaches a
+live post, nor a live key a sandbox one (each is 404, as another tenant's would be)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from core.models import Post, Target
 
 async def load_post(session: AsyncSession, caller: Caller, post_id: str) -> Post:
     post = await session.get(Post, post_id)
-    if post is None or post.tenant_id != caller.tenant_id or post.deleted_at is not None:
+    if (
+        post is None
+        or post.tenant_id != caller.tenant_id
+        or post.is_test != caller.is_test
+        or post.deleted_at is not None
+    ):
         raise ApiError(404, "not_found", f"no post {post_id}")
     return post
 
@@ -33,6 +39,6 @@ async def load_target(session: AsyncSession, caller: Caller, target_id: str) -> 
     if target is None or target.tenant_id != caller.tenant_id:
         raise ApiError(404, "not_found", f"no target {target_id}")
     post = await session.get(Post, target.post_id)
-    if post is None or post.deleted_at is not None:
+    if post is None or post.deleted_at is not None or post.is_test != caller.is_test:
         raise ApiError(404, "not_found", f"no target {target_id}")
     return target

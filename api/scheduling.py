@@ -201,7 +201,7 @@ async def schedule_targets(
         select(Account).where(col(Account.id).in_([t.account_id for t in targets]))
     )
     accounts = {a.id: a for a in found.all()}
-    routed = frozenset(tenant.aggregator_platforms)
+    routed = tenant.routed_platforms(sandbox=post.is_test)
     results = await asyncio.gather(
         *(
             start_target_workflow(

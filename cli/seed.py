@@ -50,7 +50,11 @@ def seed_demo(settings: Settings) -> DemoTenant:
         api_key = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_api_key(key))).first()
         if api_key is None:
             # The demo plan allows publishing: `crier dev` is for trying it.
-            tenant = Tenant(name="Demo tenant", allow_social_publishing=True)
+            # One developer plays author and reviewer on the demo: its one key may approve
+            # its own posts (a real tenant's may not, unless the operator allows it).
+            tenant = Tenant(
+                name="Demo tenant", allow_social_publishing=True, allow_self_approval=True
+            )
             api_key = ApiKey(
                 tenant_id=tenant.id,
                 name="dev key",

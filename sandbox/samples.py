@@ -10,7 +10,7 @@ from functools import lru_cache
 from io import BytesIO
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from PIL import Image
 
 router = APIRouter(prefix="/samples", tags=["samples"])
@@ -50,3 +50,23 @@ async def image(
 @router.get("/video/{name}.mp4")
 async def video(name: str) -> Response:
     return Response(VIDEO, media_type="video/mp4")
+
+
+# A file whose bytes a test changes behind one URL (an image swapped after its approval, say):
+# PUT /samples/swappable/{name}?size=WxH picks the image it serves; reset forgets it.
+SWAPPABLE = "samples:swappable"
+
+
+@router.put("/swappable/{name}", include_in_schema=False)
+async def swap(
+    name: str, request: Request, size: Annotated[str, Query(pattern=r"^\d{1,4}x\d{1,4}$")]
+) -> Response:
+    request.app.state.sandbox.extras.setdefault(SWAPPABLE, {})[name] = size
+    return Response(status_code=204)
+
+
+@router.get("/swappable/{name}")
+async def swappable(name: str, request: Request) -> Response:
+    size = request.app.state.sandbox.extras.get(SWAPPABLE, {}).get(name, "640x640")
+    width, height = (int(side) for side in size.split("x"))
+    return Response(sample_image(width, height, "jpg"), media_type="image/jpeg")

@@ -13,17 +13,25 @@ from sqlmodel import select
 from api.main import create_app
 from core.models import Account, Tenant
 from tests.support.events import events_of
-from tests.support.factories import TenantFixture, make_facebook_page, make_tenant
+from tests.support.factories import TenantFixture, add_key, make_facebook_page, make_tenant
 from tests.support.harness import Harness
 
 
 class Client:
     """The API as a caller sees it, plus the workflow behind each target."""
 
-    def __init__(self, http: httpx.AsyncClient, harness: Harness, tenant: TenantFixture) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        harness: Harness,
+        tenant: TenantFixture,
+        reviewer: TenantFixture,
+    ) -> None:
         self.http = http
         self.harness = harness
         self.headers = {"Authorization": f"Bearer {tenant.api_key}"}
+        # Another key of the tenant: a key may not approve the posts it created.
+        self.reviewer = {"Authorization": f"Bearer {reviewer.api_key}"}
 
     async def call(
         self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
@@ -36,6 +44,20 @@ class Client:
         response = await self.call(method, path, **kwargs)
         assert response.status_code == expect, response.text
         return response.json()["data"] if response.content else None
+
+    async def review(
+        self, post_id: str, verdict: str, expect: int = 200, **body: Any
+    ) -> httpx.Response:
+        """Approve or reject as the reviewer does: judging the version just read."""
+        seen = await self.ok("GET", f"/v1/posts/{post_id}")
+        response = await self.call(
+            "POST",
+            f"/v1/posts/{post_id}/{verdict}",
+            headers=self.reviewer,
+            json={"expected_updated_at": seen["updated_at"], **body},
+        )
+        assert response.status_code == expect, response.text
+        return response
 
     async def when(self, **delta: float) -> str:
         return (await self.harness.now() + timedelta(**delta)).isoformat()
@@ -62,7 +84,10 @@ async def client(harness: Harness, tenant: TenantFixture) -> AsyncIterator[Clien
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
     ):
-        yield Client(http, harness, tenant)
+        reviewer = await add_key(
+            harness.db, tenant, name="reviewer key", scopes=("social.view", "social.approve")
+        )
+        yield Client(http, harness, tenant, reviewer)
 
 
 async def new_post(client: Client, page: Account, **fields: Any) -> dict[str, Any]:
@@ -91,21 +116,18 @@ async def test_approve_over_http_records_the_reviewer_and_publishes(
     )
     assert scheduled["status"] == "awaiting_approval"
 
-    approved = await client.ok(
-        "POST", f"/v1/posts/{post['id']}/approve", json={"comment": "Ship it"}
-    )
+    approved = (await client.review(post["id"], "approve", comment="Ship it")).json()["data"]
     assert approved["status"] == "scheduled"
     assert approved["approval"]["state"] == "approved"
     assert approved["approval"]["comment"] == "Ship it"
-    assert approved["approval"]["reviewed_by"].startswith("test key (sk_test_")
+    assert approved["approval"]["reviewed_by"].startswith("reviewer key (sk_test_")
 
     later = await client.when(hours=2)
     await client.ok("POST", f"/v1/posts/{post['id']}/reschedule", json={"scheduled_for": later})
 
     [final] = await client.finish(scheduled)
     assert final.transitions == ["awaiting_approval", "scheduled", "publishing", "published"]
-    again = await client.call("POST", f"/v1/posts/{post['id']}/approve", json={})
-    assert again.status_code == 409
+    await client.review(post["id"], "approve", expect=409)
 
     # What webhooks and the event stream were told, in order.
     events = await events_of(harness.db, page.tenant_id)
@@ -135,9 +157,7 @@ async def test_reject_over_http_ends_every_target_with_the_comment(
     )
     await client.ok("POST", f"/v1/posts/{post['id']}/publish", 202, json={})
 
-    rejected = await client.ok(
-        "POST", f"/v1/posts/{post['id']}/reject", json={"comment": "Wrong price"}
-    )
+    rejected = (await client.review(post["id"], "reject", comment="Wrong price")).json()["data"]
 
     assert rejected["status"] == "rejected"
     assert rejected["approval"]["state"] == "rejected"
@@ -161,19 +181,81 @@ async def test_approval_needs_the_approve_scope(
     assert response.status_code == 403
 
 
-async def test_the_tenant_setting_requires_approval_and_a_post_can_override_it(
-    client: Client, page: Account, harness: Harness, tenant: TenantFixture
-) -> None:
+async def _tenant_flags(harness: Harness, tenant: TenantFixture, **flags: bool) -> None:
     async with harness.db.session() as session:
         row = await session.get(Tenant, tenant.tenant_id)
         assert row is not None
-        row.requires_approval = True
+        for name, value in flags.items():
+            setattr(row, name, value)
         session.add(row)
         await session.commit()
+
+
+async def test_the_tenant_setting_is_a_floor_a_post_may_add_approval_never_remove_it(
+    client: Client, page: Account, harness: Harness, tenant: TenantFixture
+) -> None:
+    assert (await new_post(client, page, requires_approval=True))["approval"]["required"] is True
+    await _tenant_flags(harness, tenant, requires_approval=True)
     assert (await new_post(client, page))["approval"]["required"] is True
-    assert (await new_post(client, page, body="b", requires_approval=False))["approval"][
-        "required"
-    ] is False
+    assert (await new_post(client, page, requires_approval=True))["approval"]["required"] is True
+    refused = await client.call(
+        "POST",
+        "/v1/posts",
+        json={"body": "skip it", "targets": [{"account_id": page.id}], "requires_approval": False},
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"] == [
+        {
+            "loc": ["body", "requires_approval"],
+            "msg": "the tenant requires approval; leave it out or send true",
+        }
+    ]
+
+
+async def test_a_key_cannot_approve_its_own_post_unless_the_tenant_allows_it(
+    client: Client, page: Account, harness: Harness, tenant: TenantFixture
+) -> None:
+    post = await new_post(client, page, requires_approval=True)
+    seen = await client.ok("GET", f"/v1/posts/{post['id']}")
+    own = await client.call(
+        "POST", f"/v1/posts/{post['id']}/approve", json={"expected_updated_at": seen["updated_at"]}
+    )
+    assert own.status_code == 403, own.text
+    assert own.json()["error"]["code"] == "self_approval"
+    await _tenant_flags(harness, tenant, allow_self_approval=True)
+    allowed = await client.call(
+        "POST", f"/v1/posts/{post['id']}/approve", json={"expected_updated_at": seen["updated_at"]}
+    )
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["data"]["approval"]["state"] == "approved"
+
+
+async def test_a_decision_names_the_version_it_judged_and_a_stale_one_is_refused(
+    client: Client, page: Account
+) -> None:
+    post = await new_post(client, page, requires_approval=True)
+    read_by_reviewer = await client.ok("GET", f"/v1/posts/{post['id']}")
+    # The author edits while the reviewer is reading.
+    await client.ok(
+        "PATCH",
+        f"/v1/posts/{post['id']}",
+        json={"body": "Something else", "expected_updated_at": read_by_reviewer["updated_at"]},
+    )
+    for verdict in ("approve", "reject"):
+        stale = await client.call(
+            "POST",
+            f"/v1/posts/{post['id']}/{verdict}",
+            headers=client.reviewer,
+            json={"expected_updated_at": read_by_reviewer["updated_at"]},
+        )
+        assert stale.status_code == 409, stale.text
+        assert stale.json()["error"]["code"] == "stale"
+    missing = await client.call(
+        "POST", f"/v1/posts/{post['id']}/approve", headers=client.reviewer, json={}
+    )
+    assert missing.status_code == 422
+    after = await client.ok("GET", f"/v1/posts/{post['id']}")
+    assert after["approval"]["state"] == "pending" and after["body"] == "Something else"
 
 
 async def test_reschedule_over_http(client: Client, page: Account) -> None:
@@ -328,7 +410,7 @@ async def test_editing_an_approved_post_sends_it_back_for_approval(
         202,
         json={"scheduled_for": await client.when(hours=2)},
     )
-    approved = await client.ok("POST", f"/v1/posts/{post['id']}/approve", json={})
+    approved = (await client.review(post["id"], "approve")).json()["data"]
 
     edited = await client.ok(
         "PATCH",
@@ -420,3 +502,31 @@ async def test_notifications_are_kept_for_the_tenant(
     async with harness.db.session() as session:
         rows = (await session.exec(select(Notification))).all()
     assert [(n.kind, n.post_id) for n in rows] == [("target_dead", post["id"])]
+
+
+async def test_an_approved_post_publishes_only_the_media_its_reviewer_saw(
+    client: Client, page: Account, harness: Harness
+) -> None:
+    base = f"{harness.settings.sandbox_url}/samples/swappable"
+    kept, swapped = f"{base}/kept", f"{base}/swapped"
+    posts = []
+    for url in (kept, swapped):
+        post = await new_post(client, page, body=url, media_urls=[url], requires_approval=True)
+        scheduled = await client.ok(
+            "POST",
+            f"/v1/posts/{post['id']}/publish",
+            202,
+            json={"scheduled_for": await client.when(hours=1)},
+        )
+        await client.review(post["id"], "approve")
+        posts.append(scheduled)
+    # After the approval, someone replaces the file behind the second URL.
+    (await harness.sandbox.put(f"{base}/swapped", params={"size": "700x700"})).raise_for_status()
+
+    [kept_final], [swapped_final] = [await client.finish(p) for p in posts]
+
+    assert kept_final.status == "published", kept_final.error
+    assert swapped_final.status == "failed"
+    assert swapped_final.error is not None
+    assert f"media {swapped} changed after it was approved" in swapped_final.error
+    assert [p["text"] for p in await harness.posts()] == [kept]

@@ -1,10 +1,13 @@
 """A tenant's aggregator keys and routing (seed 002): which platforms go through PostForMe or
-LATE, and with whose key. Keys are shown once, never again."""
+LATE, and with whose key. Keys are shown once, never again.
+
+Each mode has its own: a sandbox key sets and reads the sandbox's keys and routing only, and a
+live key the live ones, so a key made for testing can never steer live delivery."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field, SecretStr
@@ -20,6 +23,7 @@ from core.status import Platform
 router = APIRouter(prefix="/v1", tags=["aggregators"])
 
 AggregatorName = Literal["postforme", "late"]
+AggregatorRef = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class KeyIn(Strict):
@@ -42,7 +46,7 @@ class RoutingPublic(BaseModel):
 
 
 class AccountRefsIn(Strict):
-    aggregator_refs: dict[AggregatorName, str] = Field(
+    aggregator_refs: dict[AggregatorName, AggregatorRef] = Field(
         description="This account's id at each aggregator."
     )
 
@@ -50,7 +54,11 @@ class AccountRefsIn(Strict):
 @router.get("/aggregators", response_model=ListEnvelope[KeyPublic])
 async def list_keys(caller: ViewerDep, session: SessionDep) -> ListEnvelope[KeyPublic]:
     rows = (
-        await session.exec(select(AggregatorKey).where(AggregatorKey.tenant_id == caller.tenant_id))
+        await session.exec(
+            select(AggregatorKey).where(
+                AggregatorKey.tenant_id == caller.tenant_id, AggregatorKey.is_test == caller.is_test
+            )
+        )
     ).all()
     keys = [KeyPublic(aggregator=r.aggregator, created_at=r.created_at) for r in rows]
     return ListEnvelope(data=keys, meta=ListMeta(count=len(keys)))
@@ -63,12 +71,16 @@ async def put_key(
     found = (
         await session.exec(
             select(AggregatorKey).where(
-                AggregatorKey.tenant_id == caller.tenant_id, AggregatorKey.aggregator == name
+                AggregatorKey.tenant_id == caller.tenant_id,
+                AggregatorKey.is_test == caller.is_test,
+                AggregatorKey.aggregator == name,
             )
         )
     ).first()
     secret = vault.encrypt(payload.api_key.get_secret_value())
-    row = found or AggregatorKey(tenant_id=caller.tenant_id, aggregator=name, api_key_enc=secret)
+    row = found or AggregatorKey(
+        tenant_id=caller.tenant_id, is_test=caller.is_test, aggregator=name, api_key_enc=secret
+    )
     row.api_key_enc = secret
     row.created_at = utcnow()
     session.add(row)
@@ -81,7 +93,9 @@ async def delete_key(name: AggregatorName, caller: ManagerDep, session: SessionD
     found = (
         await session.exec(
             select(AggregatorKey).where(
-                AggregatorKey.tenant_id == caller.tenant_id, AggregatorKey.aggregator == name
+                AggregatorKey.tenant_id == caller.tenant_id,
+                AggregatorKey.is_test == caller.is_test,
+                AggregatorKey.aggregator == name,
             )
         )
     ).first()
@@ -92,24 +106,43 @@ async def delete_key(name: AggregatorName, caller: ManagerDep, session: SessionD
     return Response(status_code=204)
 
 
+@router.get("/routing", response_model=Envelope[RoutingPublic])
+async def get_routing(caller: ViewerDep, session: SessionDep) -> Envelope[RoutingPublic]:
+    tenant = await session.get(Tenant, caller.tenant_id)
+    assert tenant is not None
+    routed = sorted(tenant.routed_platforms(sandbox=caller.is_test))
+    return Envelope(data=RoutingPublic(aggregator_platforms=[Platform(p) for p in routed]))
+
+
 @router.put("/routing", response_model=Envelope[RoutingPublic])
 async def put_routing(
     payload: RoutingIn, caller: ManagerDep, session: SessionDep
 ) -> Envelope[RoutingPublic]:
+    """This mode's routing: a sandbox key's reaches sandbox posts only."""
     tenant = await session.get(Tenant, caller.tenant_id)
     assert tenant is not None
-    tenant.aggregator_platforms = sorted({p.value for p in payload.aggregator_platforms})
+    routed = sorted({p.value for p in payload.aggregator_platforms})
+    if caller.is_test:
+        tenant.sandbox_aggregator_platforms = routed
+    else:
+        tenant.aggregator_platforms = routed
     session.add(tenant)
     await session.commit()
-    return Envelope(data=RoutingPublic(aggregator_platforms=tenant.aggregator_platforms))
+    return Envelope(data=RoutingPublic(aggregator_platforms=[Platform(p) for p in routed]))
 
 
 @router.put("/accounts/{account_id}/aggregator-refs", response_model=Envelope[AccountRefsIn])
 async def put_account_refs(
     account_id: str, payload: AccountRefsIn, caller: ManagerDep, session: SessionDep
 ) -> Envelope[AccountRefsIn]:
+    """The account's ids at the aggregators, used with the tenant's own aggregator keys only:
+    the deployment's keys use the ids the operator assigned (`crier aggregator-refs`)."""
     account = await session.get(Account, account_id)
-    if account is None or account.tenant_id != caller.tenant_id:
+    if (
+        account is None
+        or account.tenant_id != caller.tenant_id
+        or account.is_sandbox != caller.is_test
+    ):
         raise ApiError(404, "not_found", f"no account {account_id}")
     account.aggregator_refs = {str(name): ref for name, ref in payload.aggregator_refs.items()}
     account.updated_at = utcnow()

@@ -19,7 +19,7 @@ from core.config import Settings
 from core.db import utcnow
 from core.events import EventType
 from core.messages import RescheduleRequest, ReviewDecision, TargetState
-from core.models import Post, Target
+from core.models import Post, Target, Tenant
 from core.post_status import refresh_post_status
 from core.status import ApprovalState, TargetStatus, aggregate_status
 
@@ -195,6 +195,23 @@ async def _review(
     post = await load_post(session, caller, post_id)
     if not post.requires_approval:
         raise ApiError(409, "conflict", "this post does not require approval")
+    if payload.expected_updated_at != post.updated_at:
+        # The reviewer judged another version: deciding now would approve what nobody read.
+        raise ApiError(
+            409,
+            "stale",
+            "the post changed since you read it: read it again, then decide",
+            [{"loc": ["body", "expected_updated_at"], "msg": f"now {post.updated_at.isoformat()}"}],
+        )
+    if approved and caller.via_link is None and post.created_by == caller.api_key_id:
+        tenant = await session.get(Tenant, post.tenant_id)
+        if tenant is None or not tenant.allow_self_approval:
+            raise ApiError(
+                403,
+                "self_approval",
+                "a key cannot approve a post it created: another key or a review link must "
+                "(or the operator allows self-approval for this tenant)",
+            )
     if post.approval_state != ApprovalState.PENDING:
         raise ApiError(409, "conflict", f"this post is already {post.approval_state}")
     targets = await targets_of(session, post.id)
@@ -218,7 +235,7 @@ async def _review(
             )
             session.add(target)
     post.approval_state = ApprovalState.APPROVED if approved else ApprovalState.REJECTED
-    post.reviewed_by = reviewer
+    post.reviewed_by = reviewer[:200]  # the column; a key name may run longer
     post.review_comment = payload.comment
     post.reviewed_at = utcnow()
     session.add(post)

@@ -67,6 +67,15 @@ async def _facts(
     )
 
 
+def fingerprints(facts: dict[str, MediaFacts | str]) -> dict[str, str]:
+    """What each checked URL served, to publish only those bytes once approved."""
+    return {
+        url: found.fingerprint
+        for url, found in facts.items()
+        if isinstance(found, MediaFacts) and found.fingerprint is not None
+    }
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[PostPublic])
 async def create_post(
     payload: PostCreate,
@@ -84,6 +93,7 @@ async def create_post(
 
     media_urls = [str(u) for u in payload.media_urls]
     overrides = [str(u) for t in payload.targets for u in t.override_media_urls or []]
+    facts = await _facts(media_http, settings, media_urls + overrides)
     accounts = await check_new_targets(
         session,
         caller,
@@ -91,15 +101,24 @@ async def create_post(
         body=payload.body,
         media_urls=media_urls,
         has_link=payload.link is not None,
-        facts=await _facts(media_http, settings, media_urls + overrides),
+        facts=facts,
     )
     tenant = await session.get(Tenant, caller.tenant_id)
     assert tenant is not None
-    requires_approval = (
-        payload.requires_approval
-        if payload.requires_approval is not None
-        else tenant.requires_approval
-    )
+    # The tenant's policy is a floor: a post may ask for approval, never skip the tenant's.
+    if tenant.requires_approval and payload.requires_approval is False:
+        raise ApiError(
+            422,
+            "validation_error",
+            "this tenant requires approval for every post",
+            [
+                {
+                    "loc": ["body", "requires_approval"],
+                    "msg": "the tenant requires approval; leave it out or send true",
+                }
+            ],
+        )
+    requires_approval = tenant.requires_approval or bool(payload.requires_approval)
     post = Post(
         tenant_id=caller.tenant_id,
         body=payload.body,
@@ -110,6 +129,7 @@ async def create_post(
         requires_approval=requires_approval,
         approval_state=ApprovalState.PENDING if requires_approval else ApprovalState.NOT_REQUIRED,
         approval_deadline=payload.approval_deadline,
+        media_fingerprints=fingerprints(facts),
     )
     targets = [
         Target(
@@ -262,6 +282,8 @@ async def edit_post(
         if waiting:
             announce(session, post, waiting, EventType.APPROVAL_REQUESTED)
     post.body, post.media_urls, post.link = body, media, link
+    if facts:
+        post.media_fingerprints = {**post.media_fingerprints, **fingerprints(facts)}
     if "approval_deadline" in fields:
         post.approval_deadline = payload.approval_deadline
     post.updated_at = utcnow()

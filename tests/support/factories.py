@@ -136,3 +136,27 @@ async def reload_target(db: Database, target_id: str) -> Target:
         target = await session.get(Target, target_id)
         assert target is not None
         return target
+
+
+async def add_key(
+    db: Database,
+    tenant: TenantFixture,
+    *,
+    name: str = "second key",
+    test: bool = True,
+    scopes: tuple[str, ...] = SCOPES,
+) -> TenantFixture:
+    """Another API key of the same tenant (a reviewer's, or the other mode's)."""
+    key = generate_api_key(test=test)
+    api_key = ApiKey(
+        tenant_id=tenant.tenant_id,
+        name=name,
+        key_hash=hash_api_key(key),
+        key_prefix=display_prefix(key),
+        is_test=test,
+        scopes=list(scopes),
+    )
+    async with db.session() as session:
+        session.add(api_key)
+        await session.commit()
+    return TenantFixture(tenant_id=tenant.tenant_id, api_key_id=api_key.id, api_key=key)
