@@ -26,6 +26,12 @@ ENV PATH=/opt/crier/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
 
+# Production, said here as well as in crier's own default: a container run with no settings
+# refuses to start until it has its secrets (CRIER_TOKEN_KEYS, CRIER_PAYLOAD_KEYS,
+# CRIER_SESSION_SECRET, CRIER_SANDBOX_SECRET, CRIER_DATABASE_URL) instead of running as
+# development. Never override it for a deployment.
+ENV CRIER_ENV=production
+
 RUN groupadd --system --gid 10001 crier \
     && useradd --system --uid 10001 --gid crier --create-home --home-dir /home/crier \
        --shell /usr/sbin/nologin crier

@@ -17,8 +17,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# crier's default mode is production (which refuses to start without its secrets): the local
+# stack and the benchmark's say development explicitly; the tests set theirs in tests/conftest.py.
 dev: $(STAMP)  ## Temporal dev server, worker, API, sandbox and a demo tenant, in one process tree
-	$(BIN)/crier dev
+	CRIER_ENV=development $(BIN)/crier dev
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
@@ -30,7 +32,7 @@ test: $(STAMP) $(CHROMIUM)  ## lint, type-check, then the whole test suite
 	$(BIN)/mypy .
 	$(BIN)/pytest
 
-test-postgres: $(STAMP) $(CHROMIUM)  ## the test suite again, each test on its own PostgreSQL database
+test-postgres: $(STAMP) $(CHROMIUM)  ## where the database matters (tests/conftest.py), again on PostgreSQL
 	CRIER_TEST_DATABASE=postgresql $(BIN)/pytest
 
 # `make chaos-mid` is the mid-size run CI makes (.ci/run): 300 targets, 2 kills, and tries of
@@ -49,7 +51,7 @@ chaos-mid: $(STAMP)  ## the mid-size chaos run CI makes: 300 targets, 2 kills, 4
 	$(MAKE) chaos CHAOS_TARGETS=300 CHAOS_KILLS=2 CHAOS_TRY_SECONDS=4
 
 bench: $(STAMP)  ## crier next to bare Temporal on one dev server: lateness, drain, API, memory, a crash
-	$(BIN)/python -m bench.run
+	CRIER_ENV=development $(BIN)/python -m bench.run
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -28,6 +28,9 @@ class BenchStack:
     ) -> None:
         ports = {name: free_port() for name in ("api", "sandbox", "temporal", "ui")}
         env = {
+            # A local stack like `crier dev`'s: development, whoever runs the benchmark
+            # (crier's own default is production, which would refuse its generated keys).
+            "CRIER_ENV": os.environ.get("CRIER_ENV", "development"),
             "CRIER_DATA_DIR": str(workdir),
             "CRIER_DEV_API_KEY": BENCH_KEY,
             "CRIER_PUBLIC_API_URL": f"http://127.0.0.1:{ports['api']}",

@@ -10,13 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-from sqlmodel import Session, col, select
+from cryptography.fernet import InvalidToken
+from sqlalchemy import select as sa_select
+from sqlalchemy import update
+from sqlmodel import Session, SQLModel, col, select
 
 from core.config import get_settings
 from core.db import make_sync_engine, utcnow
-from core.models import Account, AggregatorKey, ApiKey, Connection, Tenant
+from core.models import ApiKey, Tenant  # (and, importing core.models, every table)
 from core.security import SCOPES, display_prefix, generate_api_key, hash_api_key
-from core.vault import Vault
+from core.vault import Vault, encrypted_columns
 
 tenants = typer.Typer(help="Tenants and their plan flags.", no_args_is_help=True)
 keys = typer.Typer(
@@ -71,6 +74,11 @@ def update_tenant(
     requires_approval: bool | None = typer.Option(
         None, "--requires-approval/--no-requires-approval"
     ),
+    allow_self_approval: bool | None = typer.Option(
+        None,
+        "--allow-self-approval/--no-allow-self-approval",
+        help="a key may approve the posts it created (off: someone else must)",
+    ),
 ) -> None:
     """Change a tenant's plan flags; flags not given stay as they are."""
     with _session() as session:
@@ -79,11 +87,14 @@ def update_tenant(
             tenant.allow_social_publishing = allow_social_publishing
         if requires_approval is not None:
             tenant.requires_approval = requires_approval
+        if allow_self_approval is not None:
+            tenant.allow_self_approval = allow_self_approval
         session.add(tenant)
         session.commit()
         typer.echo(
             f"{tenant.id}: allow_social_publishing={tenant.allow_social_publishing} "
-            f"requires_approval={tenant.requires_approval}"
+            f"requires_approval={tenant.requires_approval} "
+            f"allow_self_approval={tenant.allow_self_approval}"
         )
 
 
@@ -113,7 +124,11 @@ def _scopes(raw: str) -> list[str]:
 @keys.command("create")
 def create_key(
     tenant: str = typer.Option(..., help="the tenant id"),
-    scopes: str = typer.Option(",".join(SCOPES), help="comma-separated scopes"),
+    # Required, with no default: a key gets only the scopes its operator chose for it (a key
+    # holding every scope could approve and publish its own posts).
+    scopes: str = typer.Option(
+        ..., help=f"comma-separated scopes, from: {', '.join(SCOPES)}", show_default=False
+    ),
     name: str = typer.Option("api key", help="a name to tell keys apart"),
     test: bool = typer.Option(
         False, "--test/--live", help="a sandbox key (sk_test_) or a live one (sk_live_)"
@@ -164,29 +179,39 @@ def rotate_keys() -> None:
     """Re-encrypt every stored secret under the first of CRIER_TOKEN_KEYS.
 
     Put a new key first, keep the old ones after it, run this, then drop the old ones.
+    "Every" is each `*_enc` column of every table (core.vault.encrypted_columns), so a
+    secret column added later is rotated too.
     """
     vault = Vault.from_settings(get_settings())
-    counts = {"accounts": 0, "aggregator keys": 0, "connections": 0}
+    counts: dict[str, int] = {}
     with _session() as session:
-        for account in session.exec(select(Account)):
-            if account.access_token_enc:
-                account.access_token_enc = vault.rotate(account.access_token_enc)
-            if account.refresh_token_enc:
-                account.refresh_token_enc = vault.rotate(account.refresh_token_enc)
-            session.add(account)
-            counts["accounts"] += 1
-        for key in session.exec(select(AggregatorKey)):
-            key.api_key_enc = vault.rotate(key.api_key_enc)
-            session.add(key)
-            counts["aggregator keys"] += 1
-        for connection in session.exec(select(Connection)):
-            if connection.pkce_verifier_enc:
-                connection.pkce_verifier_enc = vault.rotate(connection.pkce_verifier_enc)
-            if connection.grants_enc:
-                connection.grants_enc = vault.rotate(connection.grants_enc)
-            session.add(connection)
-            counts["connections"] += 1
+        connection = session.connection()
+        for table, columns in encrypted_columns(SQLModel.metadata):
+            keys = list(table.primary_key.columns)
+            for row in connection.execute(sa_select(*keys, *columns)).mappings().all():
+                changed: dict[str, str] = {}
+                for column in columns:
+                    ciphertext = row[column.name]
+                    if ciphertext is None:
+                        continue
+                    try:
+                        changed[column.name] = vault.rotate(ciphertext)
+                    except InvalidToken:
+                        where = ", ".join(f"{key.name}={row[key.name]}" for key in keys)
+                        typer.echo(
+                            f"{table.name}.{column.name} ({where}) opens with none of "
+                            "CRIER_TOKEN_KEYS: nothing was changed",
+                            err=True,
+                        )
+                        raise typer.Exit(1) from None
+                    name = f"{table.name}.{column.name}"
+                    counts[name] = counts.get(name, 0) + 1
+                if changed:
+                    connection.execute(
+                        update(table).where(*(key == row[key.name] for key in keys)).values(changed)
+                    )
         session.commit()  # one transaction: a failure leaves every row as it was
     typer.echo(
-        "re-encrypted under the first key: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+        "re-encrypted under the first key: "
+        + (", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "nothing stored")
     )

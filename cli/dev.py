@@ -22,8 +22,9 @@ from typing import IO
 import httpx
 
 from cli.seed import DEMO_PAGE_NAME, seed_demo
-from core.config import Settings
+from core.config import Settings, log_mode
 from core.migrate import upgrade
+from core.secret_files import ensure_private_dir
 from core.temporal import search_attribute_flags
 
 PR_SET_PDEATHSIG = 1
@@ -60,6 +61,11 @@ class Stack:
         s = self.settings
         return {
             **os.environ,
+            # The children run in the stack's mode (development, or test under the tests),
+            # never the production default; the dev server's Web UI, which has no login, may
+            # call the codec from its origin on loopback.
+            "CRIER_ENV": s.env,
+            "CRIER_CODEC_DEV_ORIGIN": "true",
             "CRIER_DATA_DIR": str(s.data_dir),
             "CRIER_TEMPORAL_ADDRESS": f"127.0.0.1:{s.temporal_port}",
             "CRIER_TEMPORAL_UI_URL": f"http://127.0.0.1:{s.temporal_ui_port}",
@@ -71,7 +77,7 @@ class Stack:
     def spawn(self, name: str, argv: list[str], *, log_to_file: bool = False) -> None:
         out: IO[bytes] | None = None
         if log_to_file:
-            self.logs.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(self.logs)
             out = (self.logs / f"{name}.log").open("ab")
         process = subprocess.Popen(
             argv,
@@ -88,7 +94,7 @@ class Stack:
 
     def start_temporal(self) -> None:
         s = self.settings
-        s.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(s.data_dir)
         self.spawn(
             "temporal",
             [
@@ -151,6 +157,9 @@ class Stack:
 
 
 def run_dev(settings: Settings) -> None:
+    if not settings.is_development:
+        raise SystemExit("crier dev runs the development stack: CRIER_ENV=production refused")
+    log_mode("dev", settings)
     stack = Stack(settings)
 
     def _terminate(_signum: int, _frame: object) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
-from cli import admin
-from core.config import get_settings
+from cli import admin, aggregator_refs
+from core.config import Settings, get_settings, log_mode
 from core.logs import configure_logging
 
 # No locals in tracebacks: they would print settings, keys and tokens to the terminal.
@@ -19,13 +21,25 @@ app = typer.Typer(
 )
 
 
+def _settings() -> Settings:
+    """The settings, or a plain refusal naming each problem (no traceback) when they are not
+    fit to start: production without its secrets, a short secret, ..."""
+    try:
+        return get_settings()
+    except ValidationError as invalid:
+        for error in invalid.errors(include_url=False, include_input=False):
+            typer.echo(f"crier: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
 app.add_typer(admin.tenants, name="tenants")
 app.add_typer(admin.keys, name="keys")
+app.add_typer(aggregator_refs.refs, name="aggregator-refs")
 
 
 @app.command("rotate-keys")
 def rotate_keys() -> None:
-    """Re-encrypt every stored token under the first of CRIER_TOKEN_KEYS."""
+    """Re-encrypt every stored secret (each *_enc column) under the first of CRIER_TOKEN_KEYS."""
     admin.rotate_keys()
 
 
@@ -34,7 +48,14 @@ def dev() -> None:
     """Run everything locally: Temporal dev server, worker, API, sandbox, demo tenant."""
     from cli.dev import run_dev
 
-    run_dev(get_settings())
+    # The development stack, always: an unset CRIER_ENV means development here (not the
+    # production default), and production is refused rather than half-run. The tests run it
+    # with CRIER_ENV=test, which is kept.
+    mode = os.environ.setdefault("CRIER_ENV", "development")
+    if mode == "production":
+        typer.echo("crier dev runs the development stack: unset CRIER_ENV=production", err=True)
+        raise typer.Exit(2)
+    run_dev(_settings())
 
 
 @app.command()
@@ -43,7 +64,7 @@ def worker() -> None:
     from cli.worker import run_worker
 
     configure_logging()
-    asyncio.run(run_worker())
+    asyncio.run(run_worker(settings=_settings()))
 
 
 @app.command()
@@ -52,8 +73,9 @@ def api(
     port: int | None = typer.Option(None, help="default: CRIER_API_PORT"),
 ) -> None:
     """Serve the HTTP API."""
-    settings = get_settings()
+    settings = _settings()
     configure_logging()
+    log_mode("api", settings)
     uvicorn.run(
         "api.main:create_app",
         factory=True,
@@ -67,7 +89,9 @@ def api(
 @app.command()
 def sandbox() -> None:
     """Serve the sandbox that stands in for every platform's API."""
-    settings = get_settings()
+    settings = _settings()
+    configure_logging()
+    log_mode("sandbox", settings)
     uvicorn.run(
         "sandbox.app:create_app",
         factory=True,
@@ -82,7 +106,10 @@ def migrate() -> None:
     """Apply the database migrations (CRIER_DATABASE_URL)."""
     from core.migrate import upgrade
 
-    upgrade(get_settings())
+    settings = _settings()
+    configure_logging()
+    log_mode("migrate", settings)
+    upgrade(settings)
     typer.echo("database is at the latest migration")
 
 

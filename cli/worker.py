@@ -21,7 +21,7 @@ from activities.publishing import PublishActivities
 from activities.tokens import TokenActivities
 from activities.webhooks import WebhookActivities, webhook_client
 from cli.schedules import ensure_event_relay, ensure_schedules
-from core.config import Settings, get_settings
+from core.config import Settings, get_settings, log_mode
 from core.db import Database
 from core.logs import silence_url_logging
 from core.temporal import connect, fire_queue, metrics_runtime
@@ -164,6 +164,7 @@ async def connect_with_retry(settings: Settings, *, attempts: int = 60) -> Clien
 
 async def run_worker(client: Client | None = None, settings: Settings | None = None) -> None:
     settings = settings or get_settings()
+    log_mode("worker", settings)
     client = client or await connect_with_retry(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

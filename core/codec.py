@@ -18,6 +18,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
 from core.config import Settings
+from core.secret_files import read_or_create_secret
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -80,11 +81,4 @@ class EncryptionCodec(PayloadCodec):
 def _development_key(settings: Settings) -> str:
     # As the token vault's: one generated key beside a development stack's data, so every
     # process of the stack (API, worker, tests reading it) shares it across restarts.
-    path = settings.data_dir / "payload.keys"
-    if path.exists():
-        return path.read_text().strip().splitlines()[0]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = new_key()
-    path.write_text(key + "\n")
-    path.chmod(0o600)
-    return key
+    return read_or_create_secret(settings.data_dir / "payload.keys", new_key)

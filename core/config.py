@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import logging
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +16,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # Development-only defaults. Outside development they are refused (see `_refuse_dev_secrets`),
 # so a production deploy cannot silently run on a value that is printed in this file.
 DEV_SANDBOX_SECRET = "crier-dev-sandbox-secret"
+# Secrets set by hand (session, codec token) must be at least this long: 32 characters of
+# token_urlsafe are 192 bits.
+MIN_SECRET_CHARS = 32
+
+mode_log = logging.getLogger("crier.mode")
 
 
 class OAuthClientSettings(BaseModel):
@@ -21,9 +29,17 @@ class OAuthClientSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CRIER_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refusal to start names the problem, never the values given
+    # (they are secrets: pydantic would print the start of each).
+    model_config = SettingsConfigDict(
+        env_prefix="CRIER_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
-    env: Literal["development", "test", "production"] = "development"
+    # Fail closed: a process nobody configured runs as production, which refuses to start
+    # without its secrets, rather than as development, which would allow private webhook and
+    # media destinations and generate keys on local disk. `crier dev`, `make dev` and the
+    # tests set development (or test) explicitly.
+    env: Literal["development", "test", "production"] = "production"
     data_dir: Path = Path(".crier")
     database_url: str = ""  # empty: a SQLite file under data_dir
 
@@ -69,9 +85,18 @@ class Settings(BaseSettings):
     # Temporal payload encryption: AES-256 keys, urlsafe base64, comma-separated; the first
     # encrypts, all decrypt. Empty in development means one kept in data_dir/payload.keys.
     payload_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # The payload codec (POST /codec/decode, /codec/encode) is for operators: it opens every
+    # tenant's payloads. Callers send `Authorization: Bearer <codec_token>` (the Temporal CLI's
+    # --codec-auth, or an authenticating proxy in front of the Web UI); tenants' API keys are
+    # never accepted. Unset: the codec answers 503. At least 32 characters.
+    codec_token: SecretStr | None = None
+    # Development only (production refuses it): also let in a request from a loopback address
+    # whose Origin is temporal_ui_url's, as the dev server's Web UI sends no credential.
+    # `crier dev` turns it on for its stack.
+    codec_dev_origin: bool = False
 
-    # Reviewer pages (/ui): signs their session cookies and review links. Empty in
-    # development means one kept in data_dir/session.key.
+    # Reviewer pages (/ui): signs their session cookies and review links; at least 32
+    # characters. Empty in development means one kept in data_dir/session.key.
     session_secret: SecretStr | None = None
     review_link_ttl: timedelta = timedelta(hours=24)  # a review link's default life
     review_session_ttl: timedelta = timedelta(hours=12)  # a signed-in page session's life
@@ -168,6 +193,13 @@ class Settings(BaseSettings):
     # How often the worker's relay looks for new events to deliver, and the API's event
     # stream for new events to send.
     event_poll_interval: timedelta = timedelta(milliseconds=500)
+    # The event stream (GET /v1/events): how often an open stream looks at its key again (a
+    # revoked key's stream ends within this; at most 30 s), how many streams one key may hold
+    # open in one API process, and how long one stream lives before it ends and the client
+    # resumes with Last-Event-ID.
+    stream_recheck_seconds: float = Field(default=15, gt=0, le=30)
+    streams_per_key: int = Field(default=5, ge=1)
+    stream_max_life_seconds: float = Field(default=3600, gt=0)
 
     @field_validator("token_keys", "payload_keys", mode="before")
     @classmethod
@@ -176,6 +208,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("codec_token", "session_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `CRIER_CODEC_TOKEN=` in an env file (or compose passing an empty one) means "none".
+        return None if value == "" else value
 
     @property
     def resolved_database_url(self) -> str:
@@ -216,9 +254,55 @@ class Settings(BaseSettings):
                 problems.append("CRIER_SESSION_SECRET is not set")
             if not self.database_url:
                 problems.append("CRIER_DATABASE_URL is not set")
+            if self.codec_dev_origin:
+                problems.append("CRIER_CODEC_DEV_ORIGIN lets the codec in without a credential")
             if problems:
                 raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets(self) -> Settings:
+        # In every mode: a short secret set by hand is a mistake whatever the mode, and the
+        # values generated for development are long enough.
+        problems = [
+            f"{name} is shorter than {MIN_SECRET_CHARS} characters"
+            for name, secret in (
+                ("CRIER_SESSION_SECRET", self.session_secret),
+                ("CRIER_CODEC_TOKEN", self.codec_token),
+            )
+            if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_CHARS
+        ]
+        for number, key in enumerate(self.payload_keys, start=1):
+            if not _is_aes256_key(key.get_secret_value()):
+                problems.append(
+                    f"CRIER_PAYLOAD_KEYS: key {number} is not 32 bytes in urlsafe base64"
+                )
+        if problems:
+            raise ValueError("refusing to start: " + "; ".join(problems))
+        return self
+
+
+def _is_aes256_key(value: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(value.encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def log_mode(process: str, settings: Settings) -> None:
+    """One line as each process starts saying which mode it runs in, so a deployment that
+    runs as development by mistake says so where its operator looks first."""
+    if settings.env == "production":
+        mode_log.info("crier %s starting in production mode", process, extra={"mode": "production"})
+    else:
+        mode_log.warning(
+            "crier %s starting in %s mode: private destinations are allowed and missing keys "
+            "are generated under %s; never expose it (CRIER_ENV=production for a deployment)",
+            process,
+            settings.env,
+            settings.data_dir,
+            extra={"mode": settings.env},
+        )
 
 
 @lru_cache

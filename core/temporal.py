@@ -7,7 +7,7 @@ import dataclasses
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from core.codec import EncryptionCodec
@@ -43,9 +43,16 @@ def workflow_id_for_target(target_id: str) -> str:
 
 
 def data_converter(settings: Settings) -> DataConverter:
-    """Pydantic models in, AES-GCM encrypted payloads out (core/codec.py)."""
+    """Pydantic models in, AES-GCM encrypted payloads out (core/codec.py).
+
+    Failures too: their messages and stack traces (platform error text, media URLs, webhook
+    receivers' answers, tracebacks) move into an encoded attribute that goes through the codec,
+    leaving "Encoded failure" in the history. Their types (the exception class names) and
+    retry flags stay plain, as Temporal must read them."""
     return dataclasses.replace(
-        pydantic_data_converter, payload_codec=EncryptionCodec.from_settings(settings)
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec.from_settings(settings),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
 

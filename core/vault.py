@@ -6,23 +6,21 @@ The first key encrypts; every key decrypts, so a key can be rotated by putting a
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from cryptography.fernet import Fernet, MultiFernet
+from sqlalchemy import Column, MetaData, Table
 
 from core.config import Settings, get_settings
+from core.secret_files import read_or_create_secret
 
 
 def _development_key(settings: Settings) -> str:
     # A development stack keeps one generated key beside its data, so tokens it stored stay
     # readable across restarts without anyone configuring anything.
-    path = settings.data_dir / "token.keys"
-    if path.exists():
-        return path.read_text().strip().splitlines()[0]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key().decode()
-    path.write_text(key + "\n")
-    path.chmod(0o600)
-    return key
+    return read_or_create_secret(
+        settings.data_dir / "token.keys", lambda: Fernet.generate_key().decode()
+    )
 
 
 class Vault:
@@ -54,3 +52,17 @@ class Vault:
 @lru_cache
 def get_vault() -> Vault:
     return Vault.from_settings(get_settings())
+
+
+ENCRYPTED_SUFFIX = "_enc"
+
+
+def encrypted_columns(metadata: MetaData) -> list[tuple[Table, list[Column[Any]]]]:
+    """Every column that holds a vault ciphertext, by table: by convention each is named
+    `*_enc`, so a column added later is found (and rotated) without anyone listing it."""
+    found = []
+    for table in metadata.sorted_tables:
+        columns = [column for column in table.columns if column.name.endswith(ENCRYPTED_SUFFIX)]
+        if columns:
+            found.append((table, columns))
+    return found

@@ -8,17 +8,18 @@ from typing import TypeVar
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, select
 from typer.testing import CliRunner
 
 from cli.main import app
 from core.config import Settings, get_settings
-from core.db import make_sync_engine
+from core.db import make_sync_engine, utcnow
 from core.migrate import upgrade
-from core.models import Account, AggregatorKey, ApiKey, Tenant
+from core.models import Account, AggregatorKey, ApiKey, Connection, Tenant, WebhookEndpoint
 from core.security import hash_api_key
 from core.status import Platform
-from core.vault import Vault
+from core.vault import Vault, encrypted_columns
 from tests.support.databases import stored_bytes
 
 runner = CliRunner()
@@ -78,9 +79,21 @@ def test_unknown_scopes_and_tenants_are_refused(operator: Settings) -> None:
     tenant_id = crier("tenants", "create", "--name", "Acme")
     bad = runner.invoke(app, ["keys", "create", "--tenant", tenant_id, "--scopes", "social.all"])
     assert bad.exit_code == 2 and "social.all" in bad.output
-    missing = runner.invoke(app, ["keys", "create", "--tenant", "nope"])
+    missing = runner.invoke(app, ["keys", "create", "--tenant", "nope", "--scopes", "social.view"])
     assert missing.exit_code == 1
     assert rows(operator, ApiKey) == []
+
+
+def test_a_key_gets_no_scope_it_was_not_given(operator: Settings) -> None:
+    """No default set of scopes: without --scopes no key is made (all four would let a key
+    approve and publish its own posts)."""
+    tenant_id = crier("tenants", "create", "--name", "Acme")
+    unasked = runner.invoke(app, ["keys", "create", "--tenant", tenant_id])
+    assert unasked.exit_code == 2 and "--scopes" in unasked.output
+    assert rows(operator, ApiKey) == []
+    crier("keys", "create", "--tenant", tenant_id, "--scopes", "social.view")
+    [key] = rows(operator, ApiKey)
+    assert key.scopes == ["social.view"]
 
 
 def test_publishing_is_off_until_an_operator_turns_it_on(operator: Settings) -> None:
@@ -92,41 +105,127 @@ def test_publishing_is_off_until_an_operator_turns_it_on(operator: Settings) -> 
     assert tenant.allow_social_publishing is True
 
 
-def test_rotate_keys_re_encrypts_everything_under_the_new_first_key(
-    operator: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    old_key = operator.token_keys[0].get_secret_value()
-    old = Vault([old_key])
-    tenant_id = crier("tenants", "create", "--name", "Acme")
-    engine = make_sync_engine(operator)
+def plaintext(table: str, column: str) -> str:
+    return f"{table}.{column} secret"
+
+
+def encrypted_rows(settings: Settings, vault: Vault) -> set[tuple[str, str]]:
+    """One row in every table that has encrypted columns, each such column filled (with a value
+    that names where it lives); returns the (table, column) pairs filled."""
+    tenant = Tenant(name="Acme")
+    key = ApiKey(
+        tenant_id=tenant.id,
+        name="k",
+        key_hash="h" * 64,
+        key_prefix="sk_live_x",
+        is_test=False,
+        scopes=[],
+    )
+    account = Account(
+        tenant_id=tenant.id,
+        platform=Platform.X,
+        external_id="1",
+        display_name="x",
+        access_token_enc=vault.encrypt(plaintext("account", "access_token_enc")),
+        refresh_token_enc=vault.encrypt(plaintext("account", "refresh_token_enc")),
+    )
+    connection = Connection(
+        tenant_id=tenant.id,
+        api_key_id=key.id,
+        platform=Platform.X,
+        is_sandbox=False,
+        state_hash="s" * 64,
+        pkce_verifier_enc=vault.encrypt(plaintext("connection", "pkce_verifier_enc")),
+        grants_enc=vault.encrypt(plaintext("connection", "grants_enc")),
+        expires_at=utcnow(),
+    )
+    aggregator = AggregatorKey(
+        tenant_id=tenant.id,
+        aggregator="late",
+        api_key_enc=vault.encrypt(plaintext("aggregator_key", "api_key_enc")),
+    )
+    endpoint = WebhookEndpoint(
+        tenant_id=tenant.id,
+        is_test=False,
+        url="https://hooks.example/crier",
+        created_by=key.id,
+        secret_enc=vault.encrypt(plaintext("webhook_endpoint", "secret_enc")),
+        previous_secret_enc=vault.encrypt(plaintext("webhook_endpoint", "previous_secret_enc")),
+    )
+    by_table: dict[str, SQLModel] = {
+        "account": account,
+        "connection": connection,
+        "aggregator_key": aggregator,
+        "webhook_endpoint": endpoint,
+    }
+    filled = {
+        (table, column)
+        for table, row in by_table.items()
+        for column, value in row.model_dump().items()
+        if column.endswith("_enc") and value is not None
+    }
+    engine = make_sync_engine(settings)
     with Session(engine) as session:
-        session.add(
-            Account(
-                tenant_id=tenant_id,
-                platform=Platform.X,
-                external_id="1",
-                display_name="x",
-                access_token_enc=old.encrypt("access-1"),
-                refresh_token_enc=old.encrypt("refresh-1"),
-            )
-        )
-        session.add(
-            AggregatorKey(tenant_id=tenant_id, aggregator="late", api_key_enc=old.encrypt("agg"))
-        )
+        for parents in ([tenant], [key], [account, connection, aggregator, endpoint]):
+            session.add_all(parents)
+            session.flush()  # no ORM relationships: parents are flushed before children
         session.commit()
     engine.dispose()
+    return filled
+
+
+def stored_ciphertexts(settings: Settings) -> dict[tuple[str, str], str]:
+    engine = make_sync_engine(settings)
+    found: dict[tuple[str, str], str] = {}
+    with engine.connect() as connection:
+        for table, columns in encrypted_columns(SQLModel.metadata):
+            for row in connection.execute(sa_select(*columns)).mappings():
+                for column in columns:
+                    if row[column.name] is not None:
+                        found[(table.name, column.name)] = row[column.name]
+    engine.dispose()
+    return found
+
+
+def test_rotate_keys_re_encrypts_every_encrypted_column_so_the_old_key_can_go(
+    operator: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every `*_enc` column of every table, found as rotate-keys finds them: a column added
+    without a row here fails the first assertion, so none can be left out of this test (or,
+    through the same enumeration, out of the rotation)."""
+    old_key = operator.token_keys[0].get_secret_value()
+    filled = encrypted_rows(operator, Vault([old_key]))
+    every = {(t.name, c.name) for t, cs in encrypted_columns(SQLModel.metadata) for c in cs}
+    assert filled == every, f"give these columns a value here: {sorted(every - filled)}"
+    before = stored_ciphertexts(operator)
 
     new_key = Fernet.generate_key().decode()
     monkeypatch.setenv("CRIER_TOKEN_KEYS", f"{new_key},{old_key}")
     get_settings.cache_clear()
-    assert "1 accounts" in crier("rotate-keys")
+    said = crier("rotate-keys")
+    assert "1 webhook_endpoint.secret_enc" in said and "1 account.access_token_enc" in said
 
-    new = Vault([new_key])
-    [account] = rows(operator, Account)
-    [aggregator] = rows(operator, AggregatorKey)
-    assert account.access_token_enc and account.refresh_token_enc
-    assert new.decrypt(account.access_token_enc) == "access-1"
-    assert new.decrypt(account.refresh_token_enc) == "refresh-1"
-    assert new.decrypt(aggregator.api_key_enc) == "agg"
-    with pytest.raises(InvalidToken):
-        old.decrypt(account.access_token_enc)  # the old key can now be dropped
+    # The old key dropped, as the README's procedure ends: every value still opens.
+    monkeypatch.setenv("CRIER_TOKEN_KEYS", new_key)
+    get_settings.cache_clear()
+    only_new = Vault.from_settings(get_settings())
+    after = stored_ciphertexts(operator)
+    assert set(after) == every
+    for (table, column), ciphertext in after.items():
+        assert ciphertext != before[(table, column)]
+        assert only_new.decrypt(ciphertext) == plaintext(table, column)
+        with pytest.raises(InvalidToken):
+            Vault([old_key]).decrypt(ciphertext)
+
+
+def test_rotate_keys_changes_nothing_when_a_value_opens_with_no_key(
+    operator: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encrypted_rows(operator, Vault([Fernet.generate_key().decode()]))  # a key since lost
+    before = stored_ciphertexts(operator)
+    monkeypatch.setenv("CRIER_TOKEN_KEYS", Fernet.generate_key().decode())
+    get_settings.cache_clear()
+    refused = runner.invoke(app, ["rotate-keys"])
+    assert refused.exit_code == 1
+    assert "opens with none of CRIER_TOKEN_KEYS" in refused.output
+    assert stored_ciphertexts(operator) == before
