@@ -6,6 +6,7 @@ import logging
 import time
 
 import httpx
+from cryptography.fernet import InvalidToken
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
@@ -23,6 +24,13 @@ from core.webhook_signing import SIGNATURE_HEADER, sign
 log = logging.getLogger(__name__)
 
 PENDING, DELIVERED, FAILED, ABANDONED = "pending", "delivered", "failed", "abandoned"
+# No retry can help: the key that encrypted the secret is gone from CRIER_TOKEN_KEYS.
+WEBHOOK_SECRET_UNREADABLE = "WebhookSecretUnreadable"
+SECRET_UNREADABLE = (
+    "the signing secret cannot be decrypted with any key in CRIER_TOKEN_KEYS (was a key "
+    "dropped before `crier rotate-keys` re-encrypted it?): nothing was sent; restore the key, "
+    "or roll the endpoint's secret and give the receiver the new one"
+)
 # What of a receiver's answer is kept: enough to debug, too little to hoard its data.
 EXCERPT = 200
 
@@ -62,7 +70,11 @@ class WebhookActivities:
                 await session.commit()
                 raise ApplicationError(delivery.last_error, type=WEBHOOK_ABANDONED)
             url = endpoint.url
-            secret = self._vault.decrypt(endpoint.secret_enc)
+            secret: str | None
+            try:
+                secret, previous = await self._secrets(session, endpoint)
+            except InvalidToken:
+                secret, previous = None, None
             body = envelope_bytes(event)
             headers = {
                 "Content-Type": "application/json",
@@ -74,7 +86,13 @@ class WebhookActivities:
 
         started = utcnow()
         clock = time.monotonic()
-        status_code, error = await self._send(url, body, secret, headers)
+        status_code: int | None
+        error: str | None
+        if secret is None:
+            # Recorded as an attempt like any other, so the deliveries list says why.
+            status_code, error = None, SECRET_UNREADABLE
+        else:
+            status_code, error = await self._send(url, body, secret, headers, previous=previous)
         elapsed_ms = int((time.monotonic() - clock) * 1000)
 
         async with self._db.session() as session:
@@ -98,20 +116,60 @@ class WebhookActivities:
                 session.add(endpoint)
             session.add(delivery)
             await session.commit()
+        if secret is None:
+            log.warning("webhook delivery %s: %s", delivery_id, SECRET_UNREADABLE)
+            raise ApplicationError(
+                SECRET_UNREADABLE, type=WEBHOOK_SECRET_UNREADABLE, non_retryable=True
+            )
         if error is not None:
             log.info("webhook delivery %s attempt failed: %s", delivery_id, error)
             raise ApplicationError(error, type="WebhookFailed")
 
+    async def _secrets(
+        self, session: AsyncSession, endpoint: WebhookEndpoint
+    ) -> tuple[str, str | None]:
+        """The secret to sign with, and the one a roll replaced while its overlap lasts.
+
+        Raises InvalidToken when either cannot be decrypted. The overlap is judged by the
+        wall clock here, in the activity, so every attempt re-judges it (a retry after the
+        overlap ended carries only the new signature). A previous secret found expired is
+        erased; a roll since it was read set a later expiry, so the condition spares that one.
+        """
+        secret = self._vault.decrypt(endpoint.secret_enc)
+        expires = endpoint.previous_secret_expires_at
+        if endpoint.previous_secret_enc is None or expires is None:
+            return secret, None
+        now = utcnow()
+        if expires > now:
+            return secret, self._vault.decrypt(endpoint.previous_secret_enc)
+        await session.exec(
+            update(WebhookEndpoint)
+            .where(
+                col(WebhookEndpoint.id) == endpoint.id,
+                col(WebhookEndpoint.previous_secret_expires_at) <= now,
+            )
+            .values(previous_secret_enc=None, previous_secret_expires_at=None)
+        )
+        await session.commit()
+        return secret, None
+
     async def _send(
-        self, url: str, body: bytes, secret: str, headers: dict[str, str]
+        self,
+        url: str,
+        body: bytes,
+        secret: str,
+        headers: dict[str, str],
+        *,
+        previous: str | None = None,
     ) -> tuple[int | None, str | None]:
         """The receiver's status code (None: no answer), and what went wrong (None: 2xx)."""
+        signed = sign(secret, body, previous=previous)
         try:
             target = await pin(url, allow_private=self._settings.webhooks_may_reach_private)
             response = await self._http.post(
                 target.url,
                 content=body,
-                headers={**headers, **target.headers, SIGNATURE_HEADER: sign(secret, body)},
+                headers={**headers, **target.headers, SIGNATURE_HEADER: signed},
                 extensions=target.extensions,
                 timeout=self._settings.webhook_timeout.total_seconds(),
             )

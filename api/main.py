@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
+from api.browser_guard import BrowserGuard
 from api.codec import codec_app
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.media_facts import media_client
@@ -22,13 +23,14 @@ from api.routes import (
     health,
     lifecycle,
     posts,
+    return_origins,
     review_links,
     targets,
     webhooks,
 )
 from api.temporal_connection import TemporalConnection
 from api.ui import pages
-from api.ui.auth import ReviewLinks, SessionSecret
+from api.ui.auth import ReviewLinks, SessionSecret, page_cookies
 from core.config import Settings, get_settings
 from core.db import Database
 from core.logs import silence_url_logging
@@ -61,12 +63,15 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Before the metrics middleware is added (so inside it): refused browsers are counted.
+    app.add_middleware(BrowserGuard)
     if settings.api_metrics:
         install_metrics(app)
     app.include_router(health.router)
     for routes in (
         accounts,
         connections,
+        return_origins,
         posts,
         lifecycle,
         targets,
@@ -76,16 +81,18 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         review_links,
     ):
         app.include_router(routes.router, responses=ERROR_RESPONSES)
-    app.mount("/codec", codec_app(settings, app))
-    # The reviewer pages: their session cookie is scoped to /ui and never sent to the API.
+    app.mount("/codec", codec_app(settings))
+    # The reviewer pages. Their session lives in the database (api/ui/auth.py); this signed
+    # cookie holds only the flash message and the sign-in forms' CSRF token.
     app.include_router(pages.router)
+    cookies = page_cookies(settings)
     app.add_middleware(
         SessionMiddleware,
         secret_key=SessionSecret(settings),
-        session_cookie="crier_session",
+        session_cookie=cookies.state,
         max_age=int(settings.review_session_ttl.total_seconds()),
-        path="/ui",
+        path=cookies.path,
         same_site="lax",
-        https_only=not settings.is_development,
+        https_only=cookies.secure,
     )
     return app

@@ -60,7 +60,9 @@ class PostCreate(Strict):
     link: AnyHttpUrl | None = None
     targets: list[TargetCreate] = Field(min_length=1, max_length=50)
     requires_approval: bool | None = Field(
-        default=None, description="Overrides the tenant's setting for this post."
+        default=None,
+        description="true asks for approval for this post; false is refused when the tenant "
+        "requires approval (its setting is a floor).",
     )
     # AwareDatetime refuses a time without an offset: "09:00" means nothing without a zone.
     approval_deadline: AwareDatetime | None = Field(
@@ -94,6 +96,9 @@ class RescheduleBody(Strict):
 
 
 class ReviewBody(Strict):
+    expected_updated_at: AwareDatetime = Field(
+        description="The post's `updated_at` the reviewer judged: a post changed since is 409."
+    )
     comment: str | None = Field(default=None, max_length=5000)
 
 
@@ -168,10 +173,26 @@ class ConnectBody(Strict):
     return_to: AnyHttpUrl | None = Field(
         default=None,
         description="where the person's browser goes after the platform's consent screen; "
-        "it gets ?connection_id=…&status=…",
+        "it gets ?connection_id=…&status=…. Its origin must be registered first "
+        "(POST /v1/oauth/return-origins)",
     )
     identifier: str | None = Field(default=None, max_length=300)
     app_password: SecretStr | None = Field(default=None, max_length=300)
+
+
+class ReturnOriginCreate(Strict):
+    origin: str = Field(
+        min_length=1,
+        max_length=255,
+        description="scheme://host[:port], e.g. https://app.example.com (https outside "
+        "development); no path, query or fragment",
+    )
+
+
+class ReturnOriginPublic(BaseModel):
+    id: str
+    origin: str  # normalised: lower-case, no default port
+    created_at: datetime
 
 
 class CandidatePublic(BaseModel):

@@ -6,6 +6,10 @@ signature that does not match, and a timestamp further than `tolerance` from its
 a captured request replayed later fails the second test, and changing `t` breaks the first.
 Within the tolerance, the event `id` (the same on every retry) lets it drop repeats.
 
+While a rolled secret's overlap lasts (`POST /v1/webhooks/{id}/roll-secret`), the header carries
+one `v1` per secret, the new one first: `t=<t>,v1=<new>,v1=<previous>`. A receiver that still
+holds the previous secret and one that already holds the new one both find their match.
+
 This module imports only the standard library, so a receiver may copy it as it is.
 """
 
@@ -28,10 +32,16 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def sign(secret: str, body: bytes, *, timestamp: int | None = None) -> str:
-    """The header value for `body`, signed now (or at `timestamp`)."""
+def sign(
+    secret: str, body: bytes, *, timestamp: int | None = None, previous: str | None = None
+) -> str:
+    """The header value for `body`, signed now (or at `timestamp`); with `previous`, a second
+    `v1` signed with the secret a roll replaced."""
     at = int(time.time()) if timestamp is None else timestamp
-    return f"t={at},v1={signature(secret, at, body)}"
+    header = f"t={at},v1={signature(secret, at, body)}"
+    if previous is not None:
+        header += f",v1={signature(previous, at, body)}"
+    return header
 
 
 def verify(
@@ -56,9 +66,13 @@ def verify(
         timestamp = int(parts["t"][0])
     except (KeyError, ValueError):
         raise SignatureError("no timestamp in the signature header") from None
-    expected = signature(secret, timestamp, body)
-    # Several v1 values may be present (while a secret is being rotated): any may match.
-    if not any(hmac.compare_digest(expected, given) for given in parts.get("v1", [])):
+    expected = signature(secret, timestamp, body).encode()
+    # Several v1 values may be present (while a secret is being rolled): any may match.
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (TypeError), so a
+    # crafted header would crash the receiver instead of being refused. A character UTF-8
+    # cannot encode (a lone surrogate) becomes "?", which is never hex, so it never matches.
+    given = [value.encode("utf-8", "replace") for value in parts.get("v1", [])]
+    if not any(hmac.compare_digest(expected, value) for value in given):
         raise SignatureError("the signature does not match the body")
     clock = time.time() if now is None else now
     if abs(clock - timestamp) > tolerance:

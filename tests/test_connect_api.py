@@ -149,6 +149,12 @@ async def test_a_refusal_at_the_platform_fails_the_connection(
 async def test_return_to_sends_the_browser_back_with_the_connection(
     api: httpx.AsyncClient, browser: httpx.AsyncClient, tenant: TenantFixture
 ) -> None:
+    registered = await api.post(
+        "/v1/oauth/return-origins",
+        json={"origin": "https://app.example"},
+        headers=bearer(tenant.api_key),
+    )
+    assert registered.status_code == 201, registered.text
     started = await start_connect(
         api, tenant.api_key, "x", return_to="https://app.example/settings?tab=accounts"
     )

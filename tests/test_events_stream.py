@@ -1,5 +1,7 @@
 """`GET /v1/events` over real HTTP: events arrive as Server-Sent Events, only the key's own
-(tenant and mode), and a client that reconnects with Last-Event-ID misses nothing."""
+(tenant and mode), and a client that reconnects with Last-Event-ID misses nothing. A stream is
+bounded: a revoked key's stream ends, a key holds only so many open, and a stream ends after its
+maximum life saying where to resume."""
 
 from __future__ import annotations
 
@@ -12,22 +14,34 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
 from api.main import create_app
 from core.config import Settings
-from core.db import Database
+from core.db import Database, utcnow
 from core.events import EventType, record_event
+from core.models import ApiKey
 from tests.support.api import api_client, bearer
+from tests.support.events import events_of
 from tests.support.factories import TenantFixture, make_tenant
 from tests.support.servers import serving
 
 Message = dict[str, str]
 
 
+@asynccontextmanager
+async def served(settings: Settings, **changes: object) -> AsyncIterator[str]:
+    fast = settings.model_copy(
+        update={"event_poll_interval": timedelta(milliseconds=50), **changes}
+    )
+    async with serving(create_app(fast)) as url:
+        yield url
+
+
 @pytest.fixture
 async def base_url(settings: Settings, db: Database) -> AsyncIterator[str]:
-    fast = settings.model_copy(update={"event_poll_interval": timedelta(milliseconds=50)})
-    async with serving(create_app(fast)) as url:
+    async with served(settings) as url:
         yield url
 
 
@@ -63,6 +77,15 @@ class Stream:
     async def nothing_for(self, seconds: float) -> None:
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(self._next(), seconds)
+
+    async def until_end(self, within: float = 15) -> list[Message]:
+        """Every message up to the server's `stream_end`, and that the server then closed."""
+        messages = [await self.next(within)]
+        while messages[-1]["event"] != "stream_end":
+            messages.append(await self.next(within))
+        with pytest.raises(AssertionError, match="the stream ended"):
+            await self.next(within)
+        return messages
 
 
 @asynccontextmanager
@@ -148,3 +171,93 @@ async def test_events_stream_refuses_a_bad_resume_point_before_streaming(
         assert refused.status_code == 422
         assert refused.json()["error"]["details"][0]["loc"] == ["header", "Last-Event-ID"]
         assert (await api.get("/v1/events")).status_code == 401
+
+
+async def test_a_live_keys_stream_shows_only_live_events(base_url: str, db: Database) -> None:
+    live = await make_tenant(db, test=False)
+    await add(db, live, EventType.POST_FAILED)  # the same tenant's sandbox event
+    await add(db, live, EventType.POST_PUBLISHED, test=False)
+    async with stream(base_url, live.api_key, **{"Last-Event-ID": "0"}) as events:
+        only = await events.next()
+        await events.nothing_for(0.5)
+    assert only["event"] == "social.post_published"
+
+
+async def revoke(db: Database, tenant: TenantFixture) -> None:
+    async with db.session() as session:
+        await session.exec(
+            update(ApiKey).where(col(ApiKey.id) == tenant.api_key_id).values(revoked_at=utcnow())
+        )
+        await session.commit()
+
+
+async def test_a_revoked_keys_open_stream_ends(settings: Settings, db: Database) -> None:
+    tenant = await make_tenant(db)
+    async with served(settings, stream_recheck_seconds=1) as base:
+        await add(db, tenant, EventType.POST_SCHEDULED)
+        async with stream(base, tenant.api_key, **{"Last-Event-ID": "0"}) as events:
+            first = await events.next()
+            await revoke(db, tenant)
+            await add(db, tenant, EventType.POST_PUBLISHED)  # may or may not go out first
+            *_, end = await events.until_end(within=5)
+        assert end["event"] == "stream_end"
+        assert body(end)["reason"] == "key_revoked"
+        assert int(end["id"]) >= int(first["id"])
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            again = await client.get("/v1/events", headers=bearer(tenant.api_key))
+        assert again.status_code == 401
+
+
+async def test_one_key_holds_only_so_many_streams_and_a_closed_one_frees_its_slot(
+    settings: Settings, db: Database
+) -> None:
+    tenant = await make_tenant(db)
+    other = await make_tenant(db)
+    async with (
+        served(settings, streams_per_key=2) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as client,
+        stream(base, tenant.api_key),
+    ):
+        async with stream(base, tenant.api_key):
+            refused = await client.get("/v1/events", headers=bearer(tenant.api_key))
+            assert refused.status_code == 429
+            assert refused.json()["error"]["code"] == "too_many_streams"
+            async with stream(base, other.api_key):  # another key's slots are its own
+                pass
+        # The second stream is closed: its slot comes back once the server sees it gone.
+        for _ in range(100):
+            async with client.stream("GET", "/v1/events", headers=bearer(tenant.api_key)) as answer:
+                if answer.status_code == 200:
+                    break
+                assert answer.status_code == 429
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the closed stream's slot never came back")
+
+
+async def test_a_stream_ends_at_its_maximum_life_and_a_resumed_one_loses_nothing(
+    settings: Settings, db: Database
+) -> None:
+    tenant = await make_tenant(db)
+    await add(db, tenant, EventType.ACCOUNT_CONNECTED)
+    [before] = await events_of(db, tenant.tenant_id)
+    async with served(settings, stream_max_life_seconds=1) as base:
+        # No event during its life: it says to resume where it began.
+        async with stream(base, tenant.api_key) as events:
+            [end] = await events.until_end()
+        assert body(end)["reason"] == "max_life"
+        assert end["retry"] == "2000"
+        assert end["id"] == str(before.seq)
+
+        await add(db, tenant, EventType.POST_SCHEDULED)  # between two streams
+        async with stream(base, tenant.api_key, **{"Last-Event-ID": end["id"]}) as events:
+            scheduled, end = await events.until_end()
+        assert scheduled["event"] == "social.post_scheduled"
+        assert end["id"] == scheduled["id"]
+
+        await add(db, tenant, EventType.POST_PUBLISHED)
+        await add(db, tenant, EventType.POST_FAILED)
+        async with stream(base, tenant.api_key, **{"Last-Event-ID": end["id"]}) as events:
+            *resumed, end = await events.until_end()
+        assert [m["event"] for m in resumed] == ["social.post_published", "social.post_failed"]
+        assert body(end)["reason"] == "max_life" and end["id"] == resumed[-1]["id"]

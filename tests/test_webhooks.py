@@ -1,5 +1,7 @@
 """Webhooks end to end: a real post published through the real worker reaches a real HTTP
-receiver, signed, after the receiver failed twice; an endpoint that keeps failing is disabled.
+receiver, signed, after the receiver failed twice; an endpoint that keeps failing is disabled;
+a rolled secret signs alongside the new one for its overlap; a secret no key decrypts fails the
+delivery at once, saying why.
 
 On the Temporal dev server, with retry intervals shortened to fractions of a second."""
 
@@ -15,22 +17,25 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlmodel import col, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.webhooks import SECRET_UNREADABLE
 from cli.schedules import ensure_event_relay
 from cli.worker import worker_for
 from core.config import Settings
-from core.db import Database
+from core.db import Database, utcnow
 from core.events import EventType, record_event
-from core.models import Event, Notification, WebhookDelivery, WebhookEndpoint
+from core.models import Event, Notification, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from core.status import Platform
+from core.vault import Vault
 from core.webhook_signing import SIGNATURE_HEADER, SignatureError, verify
 from tests.support.api import api_client, bearer
 from tests.support.factories import TenantFixture, make_account, make_tenant
 from tests.support.harness import keep_history
-from tests.support.servers import WebhookReceiver, serving
+from tests.support.servers import Received, WebhookReceiver, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -255,3 +260,140 @@ async def test_an_endpoint_that_keeps_failing_is_disabled_and_the_tenant_told(
         await eventually(lambda: receiver.requests[-1].answered == 200, "a delivery after enable")
     assert len(receiver.requests) == 5
     assert json.loads(receiver.requests[-1].body)["type"] == "social.account_disconnected"
+
+
+@dataclass
+class VerifyingReceiver(WebhookReceiver):
+    """A receiver that checks the signature with the one secret it holds, as README's example
+    does: 200 when a v1 matches, 400 otherwise."""
+
+    secret: str = ""
+
+    def status_for(self, headers: dict[str, str], body: bytes) -> int:
+        try:
+            verify(headers[SIGNATURE_HEADER.lower()], body, self.secret)
+        except SignatureError:
+            return 400
+        return 200
+
+
+def signatures(received: Received) -> list[str]:
+    header = received.headers[SIGNATURE_HEADER.lower()]
+    return [part.removeprefix("v1=") for part in header.split(",") if part.startswith("v1=")]
+
+
+async def endpoint_row(stack: Stack, webhook_id: str) -> WebhookEndpoint:
+    async with stack.db.session() as session:
+        row = await session.get(WebhookEndpoint, webhook_id)
+    assert row is not None
+    return row
+
+
+async def test_a_rolled_secret_signs_beside_the_new_one_until_its_overlap_ends(
+    stack: Stack,
+) -> None:
+    key = bearer(stack.tenant.api_key)
+    receiver = VerifyingReceiver(secret="")
+    async with serving(receiver, lifespan="off") as base:
+        endpoint = await create_endpoint(stack, f"{base}/hook", ["social.account_connected"])
+        old = receiver.secret = endpoint["secret"]
+        rolled = await stack.api.post(f"/v1/webhooks/{endpoint['id']}/roll-secret", headers=key)
+        assert rolled.status_code == 200, rolled.text
+        new = rolled.json()["data"]["secret"]
+
+        def answered(count: int) -> bool:
+            return len(receiver.requests) >= count and receiver.requests[-1].answered == 200
+
+        # During the overlap: a receiver still on the old secret is served, and so is one
+        # already on the new secret.
+        await add_event(stack, EventType.ACCOUNT_CONNECTED)
+        await eventually(lambda: answered(1), "the old secret's receiver to accept")
+        receiver.secret = new
+        await add_event(stack, EventType.ACCOUNT_CONNECTED)
+        await eventually(lambda: answered(2), "the new secret's receiver to accept")
+        assert [r.answered for r in receiver.requests] == [200, 200]
+        for sent in receiver.requests:
+            assert len(signatures(sent)) == 2
+            for secret in (old, new):
+                verify(sent.headers[SIGNATURE_HEADER.lower()], sent.body, secret)
+
+        # The overlap ends (moved into the past rather than waited for): only the new secret
+        # signs. The old secret's receiver refuses; given the new one, the retry gets through.
+        async with stack.db.session() as session:
+            row = await session.get(WebhookEndpoint, endpoint["id"])
+            assert row is not None
+            row.previous_secret_expires_at = utcnow() - timedelta(seconds=1)
+            session.add(row)
+            await session.commit()
+        shown = (await stack.api.get(f"/v1/webhooks/{endpoint['id']}", headers=key)).json()
+        assert shown["data"]["signs_with_previous_secret"] is False
+        assert shown["data"]["previous_secret_expires_at"] is None
+        receiver.secret = old
+        await add_event(stack, EventType.ACCOUNT_CONNECTED)
+        await eventually(lambda: len(receiver.requests) >= 3, "a delivery after the overlap")
+        receiver.secret = new
+        await eventually(lambda: receiver.requests[-1].answered == 200, "the retry to pass")
+    after = receiver.requests[2:]
+    assert after[0].answered == 400 and after[-1].answered == 200
+    for sent in after:
+        assert len(signatures(sent)) == 1
+        verify(sent.headers[SIGNATURE_HEADER.lower()], sent.body, new)
+        with pytest.raises(SignatureError):
+            verify(sent.headers[SIGNATURE_HEADER.lower()], sent.body, old)
+    # The expired secret was erased by the delivery that found it expired.
+    row = await endpoint_row(stack, endpoint["id"])
+    assert row.previous_secret_enc is None and row.previous_secret_expires_at is None
+    assert sorted(d.status for d in await deliveries_of(stack)) == ["delivered"] * 3
+
+
+async def test_a_secret_no_key_decrypts_fails_the_delivery_at_once_with_the_reason(
+    stack: Stack,
+) -> None:
+    """A Fernet key dropped before its secrets were re-encrypted (review S11): nothing is sent,
+    one attempt records why, no retry follows; rolling the secret mends the endpoint."""
+    receiver = VerifyingReceiver(secret="")
+    key = bearer(stack.tenant.api_key)
+    dropped = Vault([Fernet.generate_key().decode()])
+    async with serving(receiver, lifespan="off") as base:
+        async with stack.db.session() as session:
+            endpoint = WebhookEndpoint(
+                tenant_id=stack.tenant.tenant_id,
+                is_test=True,
+                url=f"{base}/hook",
+                events=["social.account_connected"],
+                secret_enc=dropped.encrypt("whsec_under_a_dropped_key"),
+                created_by=stack.tenant.api_key_id,
+            )
+            session.add(endpoint)
+            await session.commit()
+        await add_event(stack, EventType.ACCOUNT_CONNECTED)
+
+        async def finished() -> list[WebhookDelivery]:
+            return [d for d in await deliveries_of(stack) if d.status != "pending"]
+
+        [delivery] = await eventually(finished, "the delivery to fail")
+        assert delivery.status == "failed"
+        assert delivery.attempt_count == 1 and delivery.last_error == SECRET_UNREADABLE
+        async with stack.db.session() as session:
+            attempts = (
+                await session.exec(
+                    select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id)
+                )
+            ).all()
+        assert [(a.number, a.status_code, a.error) for a in attempts] == [
+            (1, None, SECRET_UNREADABLE)
+        ]
+        assert "cannot be decrypted" in SECRET_UNREADABLE
+        assert receiver.requests == []
+        assert (await endpoint_row(stack, endpoint.id)).consecutive_failures == 1
+        listed = await stack.api.get(f"/v1/webhooks/{endpoint.id}/deliveries", headers=key)
+        assert listed.json()["data"][0]["attempts"][0]["error"] == SECRET_UNREADABLE
+
+        # Rolled, it delivers again, signed with the new secret alone.
+        rolled = await stack.api.post(f"/v1/webhooks/{endpoint.id}/roll-secret", headers=key)
+        assert rolled.status_code == 200, rolled.text
+        receiver.secret = rolled.json()["data"]["secret"]
+        await add_event(stack, EventType.ACCOUNT_CONNECTED)
+        await eventually(lambda: receiver.requests, "a delivery after the roll")
+    assert [r.answered for r in receiver.requests] == [200]
+    assert len(signatures(receiver.requests[0])) == 1

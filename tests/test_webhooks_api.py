@@ -1,22 +1,25 @@
 """The webhook endpoints' API: the secret shown once, every problem with a URL named, private
-destinations refused outside development (when created and again when delivering), and the
-signature check a receiver runs."""
+destinations refused outside development (when created and again when delivering), rolling
+the secret, and the signature check a receiver runs."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from activities.webhooks import WebhookActivities, webhook_client
 from core.config import Settings
-from core.db import Database
+from core.db import Database, utcnow
+from core.models import WebhookEndpoint
 from core.vault import Vault
 from core.webhook_signing import SignatureError, sign, verify
 from tests.support.api import api_client, bearer
-from tests.support.factories import make_tenant
+from tests.support.factories import add_key, make_tenant
 from tests.support.servers import WebhookReceiver, serving
 
 
@@ -169,3 +172,154 @@ def test_a_signature_verifies_and_each_kind_of_forgery_fails() -> None:
     forged = header.replace("t=1800000000", "t=1800000300")
     with pytest.raises(SignatureError, match="does not match"):
         verify(forged, body, "whsec_a", now=1_800_000_300)
+
+
+def test_a_header_with_two_signatures_verifies_with_either_secret() -> None:
+    body = b'{"id":"evt_1"}'
+    header = sign("whsec_new", body, timestamp=1_800_000_000, previous="whsec_old")
+    assert header.count(",v1=") == 2
+    for secret in ("whsec_new", "whsec_old"):
+        assert verify(header, body, secret, now=1_800_000_000) == 1_800_000_000
+    with pytest.raises(SignatureError, match="does not match"):
+        verify(header, body, "whsec_other", now=1_800_000_000)
+
+
+@pytest.mark.parametrize("given", ["\u00e9" * 64, "caf\u00e9", "\udc80", "\u0661\u0662"])
+def test_a_non_ascii_signature_is_refused_not_a_crash(given: str) -> None:
+    """compare_digest raises TypeError on non-ASCII str: a receiver would answer 500."""
+    body = b'{"id":"evt_1"}'
+    header = f"t=1800000000,v1={given}"
+    with pytest.raises(SignatureError, match="does not match"):
+        verify(header, body, "whsec_a", now=1_800_000_000)
+    # A matching signature beside it still verifies.
+    valid = sign("whsec_a", body, timestamp=1_800_000_000)
+    assert verify(f"{valid},v1={given}", body, "whsec_a", now=1_800_000_000) == 1_800_000_000
+
+
+async def _stored(db: Database, webhook_id: str) -> WebhookEndpoint:
+    async with db.session() as session:
+        row = await session.get(WebhookEndpoint, webhook_id)
+    assert row is not None
+    return row
+
+
+async def test_rolling_answers_the_new_secret_once_and_keeps_the_old_one_for_the_overlap(
+    api: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    tenant = await make_tenant(db)
+    key = bearer(tenant.api_key)
+    vault = Vault.from_settings(settings)
+    created = await api.post("/v1/webhooks", json={"url": "https://h.example.com/"}, headers=key)
+    hook = created.json()["data"]
+    first = hook["secret"]
+    assert hook["signs_with_previous_secret"] is False
+    assert hook["previous_secret_expires_at"] is None
+
+    before = utcnow()
+    rolled = await api.post(f"/v1/webhooks/{hook['id']}/roll-secret", headers=key)
+    assert rolled.status_code == 200, rolled.text
+    data = rolled.json()["data"]
+    second = data["secret"]
+    assert second.startswith("whsec_") and len(second) > 40 and second != first
+    assert data["signs_with_previous_secret"] is True
+    until = datetime.fromisoformat(data["previous_secret_expires_at"])
+    assert before + timedelta(hours=24) <= until <= utcnow() + timedelta(hours=24)
+    row = await _stored(db, hook["id"])
+    assert vault.decrypt(row.secret_enc) == second
+    assert row.previous_secret_enc is not None and vault.decrypt(row.previous_secret_enc) == first
+    assert row.previous_secret_expires_at == until
+
+    # Shown: whether and until when the old secret signs; never either secret.
+    one = await api.get(f"/v1/webhooks/{hook['id']}", headers=key)
+    listed = await api.get("/v1/webhooks", headers=key)
+    for answer in (one, listed):
+        assert answer.status_code == 200
+        assert first not in answer.text and second not in answer.text
+    shown = one.json()["data"]
+    assert listed.json()["data"] == [shown] and "secret" not in shown
+    assert shown["signs_with_previous_secret"] is True
+    assert datetime.fromisoformat(shown["previous_secret_expires_at"]) == until
+
+    # Rolled again within the overlap: the secret just replaced is the previous one, the first
+    # is dropped, and the overlap starts again with the length asked for.
+    again = await api.post(
+        f"/v1/webhooks/{hook['id']}/roll-secret", json={"overlap_hours": 2}, headers=key
+    )
+    assert again.status_code == 200, again.text
+    third = again.json()["data"]["secret"]
+    row = await _stored(db, hook["id"])
+    assert vault.decrypt(row.secret_enc) == third
+    assert row.previous_secret_enc is not None and vault.decrypt(row.previous_secret_enc) == second
+    assert row.previous_secret_expires_at is not None
+    assert row.previous_secret_expires_at <= utcnow() + timedelta(hours=2)
+    assert first not in {vault.decrypt(row.secret_enc), vault.decrypt(row.previous_secret_enc)}
+
+    # No overlap: the replaced secret stops signing at once.
+    now = await api.post(
+        f"/v1/webhooks/{hook['id']}/roll-secret", json={"overlap_hours": 0}, headers=key
+    )
+    assert now.status_code == 200, now.text
+    assert now.json()["data"]["signs_with_previous_secret"] is False
+    row = await _stored(db, hook["id"])
+    assert row.previous_secret_enc is None and row.previous_secret_expires_at is None
+    assert vault.decrypt(row.secret_enc) == now.json()["data"]["secret"]
+
+
+async def test_a_roll_is_refused_with_every_problem_named(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    tenant = await make_tenant(db)
+    key = bearer(tenant.api_key)
+    created = await api.post("/v1/webhooks", json={"url": "https://h.example.com/"}, headers=key)
+    hook = created.json()["data"]
+    url = f"/v1/webhooks/{hook['id']}/roll-secret"
+    for body, field in (
+        ({"overlap_hours": -1}, "overlap_hours"),
+        ({"overlap_hours": 169}, "overlap_hours"),
+        ({"overlap_hours": "a day"}, "overlap_hours"),
+        ({"overlap": 24}, "overlap"),
+    ):
+        refused = await api.post(url, json=body, headers=key)
+        assert refused.status_code == 422, (body, refused.text)
+        assert refused.json()["error"]["details"][0]["loc"] == ["body", field], body
+    assert (await api.post(url, json={"overlap_hours": 168}, headers=key)).status_code == 200
+
+    # Another tenant, the same tenant's live key, a deleted endpoint: no such webhook.
+    stranger = await make_tenant(db)
+    live = (await add_key(db, tenant, test=False)).api_key
+    untouched = (await _stored(db, hook["id"])).secret_enc
+    for other in (stranger.api_key, live):
+        missing = await api.post(url, headers=bearer(other))
+        assert missing.status_code == 404, missing.text
+        assert missing.json()["error"]["code"] == "not_found"
+    assert (await _stored(db, hook["id"])).secret_enc == untouched
+    assert (await api.delete(f"/v1/webhooks/{hook['id']}", headers=key)).status_code == 204
+    assert (await api.post(url, headers=key)).status_code == 404
+
+
+async def test_rolling_a_secret_no_key_can_read_replaces_it_without_an_overlap(
+    api: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    """The way out after a key was dropped too early: the unreadable secret cannot sign, so it
+    is not kept as the previous one (each delivery would fail on it)."""
+    tenant = await make_tenant(db)
+    lost = Vault([Fernet.generate_key().decode()]).encrypt("whsec_lost")
+    async with db.session() as session:
+        endpoint = WebhookEndpoint(
+            tenant_id=tenant.tenant_id,
+            is_test=True,
+            url="https://h.example.com/",
+            events=["social.account_connected"],
+            secret_enc=lost,
+            created_by=tenant.api_key_id,
+        )
+        session.add(endpoint)
+        await session.commit()
+    rolled = await api.post(
+        f"/v1/webhooks/{endpoint.id}/roll-secret", headers=bearer(tenant.api_key)
+    )
+    assert rolled.status_code == 200, rolled.text
+    assert rolled.json()["data"]["signs_with_previous_secret"] is False
+    row = await _stored(db, endpoint.id)
+    assert row.previous_secret_enc is None and row.previous_secret_expires_at is None
+    assert Vault.from_settings(settings).decrypt(row.secret_enc) == rolled.json()["data"]["secret"]

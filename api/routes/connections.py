@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api import connecting
+from api import connecting, return_origins
 from api.deps import Caller, ManagerDep, SessionDep, SettingsDep, VaultDep, ViewerDep
 from api.errors import ApiError, problem
 from api.schemas import CandidatePublic, ChooseAccounts, ConnectBody, ConnectionPublic, Envelope
@@ -87,13 +87,9 @@ async def connect(
             f"{platform.value} connects through its consent screen, not a password",
             [problem(["body", name], "not accepted for this platform") for name in extra],
         )
+    return_to = await return_origins.checked_return_to(session, caller, settings, body.return_to)
     connection, url = await connecting.start_oauth(
-        session,
-        caller,
-        settings,
-        vault,
-        linker,
-        return_to=str(body.return_to) if body.return_to else None,
+        session, caller, settings, vault, linker, return_to=return_to
     )
     return Envelope(data=await connection_view(session, connection, authorization_url=url))
 
@@ -141,7 +137,9 @@ async def _password_connect(
 @router.get(
     "/v1/oauth/{platform}/callback",
     response_model=Envelope[ConnectionPublic],
-    responses={303: {"description": "Sent on to the connection's `return_to`"}},
+    responses={
+        303: {"description": "Sent on to the connection's `return_to` (its origin registered)"}
+    },
 )
 async def oauth_callback(
     platform: Platform,
@@ -155,7 +153,8 @@ async def oauth_callback(
     error_description: str | None = None,
 ) -> Response | Envelope[ConnectionPublic]:
     """Where the platform sends the person's browser back. No API key: the single-use
-    `state` is the credential. With `return_to`, the browser is sent on there."""
+    `state` is the credential. With `return_to`, the browser is sent on there if its origin is
+    still registered; otherwise it gets this answer."""
     connection = await connecting.claim(session, platform, state)
     if error is not None or not code:
         reason = error_description or error or "no code came back"
@@ -168,11 +167,11 @@ async def oauth_callback(
                 session, settings, vault, oauth, connection, code
             )
         except ApiError:
-            if connection.return_to:
+            if await return_origins.may_return_to(session, connection):
                 return _back(connection)
             raise
         connection = await connecting.settle(session, settings, vault, connection, candidates)
-    if connection.return_to:
+    if await return_origins.may_return_to(session, connection):
         return _back(connection)
     return Envelope(data=await connection_view(session, connection))
 

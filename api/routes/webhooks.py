@@ -1,15 +1,17 @@
-"""Webhook endpoints: create (the signing secret is shown once), list, delete, re-enable, and
-each delivery's attempts. README "Webhooks" says how a receiver verifies a delivery."""
+"""Webhook endpoints: create (the signing secret is shown once), list, delete, re-enable, roll
+the secret (with an overlap), and each delivery's attempts. README "Webhooks" says how a
+receiver verifies a delivery."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
+from cryptography.fernet import InvalidToken
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
-from sqlmodel import col, func, select
+from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import Caller, ManagerDep, SessionDep, SettingsDep, VaultDep, ViewerDep
@@ -19,8 +21,14 @@ from core.db import utcnow
 from core.destinations import url_problems
 from core.events import EventType
 from core.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from core.vault import Vault
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+# Long enough for a receiver's deploy to pick up the new secret; a week at most, because until
+# the overlap ends a leaked old secret still forges valid signatures.
+DEFAULT_OVERLAP_HOURS = 24
+MAX_OVERLAP_HOURS = 168
 
 
 class WebhookCreate(Strict):
@@ -33,6 +41,20 @@ class WebhookCreate(Strict):
     description: str | None = Field(default=None, max_length=300)
 
 
+class SecretRoll(Strict):
+    overlap_hours: int = Field(
+        default=DEFAULT_OVERLAP_HOURS,
+        ge=0,
+        le=MAX_OVERLAP_HOURS,
+        description="How long deliveries are signed with the replaced secret too; "
+        "0 drops it at once.",
+    )
+
+
+def _new_secret() -> str:
+    return f"whsec_{secrets.token_urlsafe(32)}"
+
+
 class WebhookPublic(BaseModel):
     id: str
     url: str
@@ -41,12 +63,25 @@ class WebhookPublic(BaseModel):
     enabled: bool
     disabled_reason: str | None
     consecutive_failures: int
+    signs_with_previous_secret: bool = Field(
+        description="Deliveries also carry a signature made with the secret the last roll "
+        "replaced, so receivers still holding it keep verifying."
+    )
+    previous_secret_expires_at: datetime | None = Field(
+        description="Until when the replaced secret signs too; null when none does."
+    )
     created_at: datetime
 
 
 class WebhookCreated(WebhookPublic):
     secret: str = Field(
         description="Signs every delivery (README, 'Webhooks'). Shown only in this answer."
+    )
+
+
+class WebhookRolled(WebhookPublic):
+    secret: str = Field(
+        description="The new signing secret, used from now on. Shown only in this answer."
     )
 
 
@@ -69,6 +104,12 @@ class DeliveryPublic(BaseModel):
 
 
 def _view(endpoint: WebhookEndpoint) -> WebhookPublic:
+    expires = endpoint.previous_secret_expires_at
+    # Judged by the same clock as the delivery activity: an expired one no longer signs,
+    # even before a delivery erases it.
+    overlapping = (
+        endpoint.previous_secret_enc is not None and expires is not None and expires > utcnow()
+    )
     return WebhookPublic(
         id=endpoint.id,
         url=endpoint.url,
@@ -77,6 +118,8 @@ def _view(endpoint: WebhookEndpoint) -> WebhookPublic:
         enabled=endpoint.enabled,
         disabled_reason=endpoint.disabled_reason,
         consecutive_failures=endpoint.consecutive_failures,
+        signs_with_previous_secret=overlapping,
+        previous_secret_expires_at=expires if overlapping else None,
         created_at=endpoint.created_at,
     )
 
@@ -109,7 +152,7 @@ async def create_webhook(
     ]
     if problems:
         raise ApiError(422, "invalid_request", "the webhook URL cannot be used", problems)
-    secret = f"whsec_{secrets.token_urlsafe(32)}"
+    secret = _new_secret()
     endpoint = WebhookEndpoint(
         tenant_id=caller.tenant_id,
         is_test=caller.is_test,
@@ -173,6 +216,62 @@ async def enable_webhook(
     await session.commit()
     await session.refresh(endpoint)
     return Envelope(data=_view(endpoint))
+
+
+@router.post("/{webhook_id}/roll-secret", response_model=Envelope[WebhookRolled])
+async def roll_webhook_secret(
+    webhook_id: str,
+    caller: ManagerDep,
+    session: SessionDep,
+    vault: VaultDep,
+    payload: SecretRoll | None = None,
+) -> Envelope[WebhookRolled]:
+    """A new signing secret, answered once. For `overlap_hours` (24 by default) every delivery
+    carries two signatures, the new secret's and the replaced one's, so the receiver can switch
+    at its own pace; then only the new one. Rolling again during an overlap drops the older
+    secret at once: only the one just replaced keeps signing (one previous secret, as Stripe).
+    No Idempotency-Key, as for creation: replaying the answer would mean keeping the secret."""
+    overlap = (payload or SecretRoll()).overlap_hours
+    endpoint = await _load(session, caller, webhook_id)
+    secret = _new_secret()
+    now = utcnow()
+    keep_previous = overlap > 0 and _readable(vault, endpoint.secret_enc)
+    # Conditional on the secret read above: of two rolls at once, one wins and the other is
+    # told, rather than answering a secret that the winner's write has already replaced.
+    rolled = await session.exec(
+        update(WebhookEndpoint)
+        .where(
+            col(WebhookEndpoint.id) == endpoint.id,
+            col(WebhookEndpoint.secret_enc) == endpoint.secret_enc,
+            col(WebhookEndpoint.deleted_at).is_(None),
+        )
+        .values(
+            secret_enc=vault.encrypt(secret),
+            previous_secret_enc=endpoint.secret_enc if keep_previous else None,
+            previous_secret_expires_at=now + timedelta(hours=overlap) if keep_previous else None,
+            updated_at=now,
+        )
+    )
+    await session.commit()
+    if rolled.rowcount != 1:
+        raise ApiError(
+            409,
+            "conflict",
+            "the endpoint changed while its secret was being rolled (another roll, a key "
+            "rotation or a delete): nothing was rolled; try again",
+        )
+    await session.refresh(endpoint)
+    return Envelope(data=WebhookRolled(**_view(endpoint).model_dump(), secret=secret))
+
+
+def _readable(vault: Vault, secret_enc: str) -> bool:
+    """A secret that no configured key decrypts cannot sign (each delivery fails on it), so
+    a roll drops it instead of keeping it through the overlap: rolling is the way out."""
+    try:
+        vault.decrypt(secret_enc)
+    except InvalidToken:
+        return False
+    return True
 
 
 @router.get("/{webhook_id}/deliveries", response_model=ListEnvelope[DeliveryPublic])

@@ -95,6 +95,10 @@ class WebhookReceiver:
     status_when_failing: int = 503
     requests: list[Received] = field(default_factory=list)
 
+    def status_for(self, headers: dict[str, str], body: bytes) -> int:
+        failing = len(self.requests) < self.failures
+        return self.status_when_failing if failing else 200
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
@@ -104,9 +108,8 @@ class WebhookReceiver:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        failing = len(self.requests) < self.failures
-        status = self.status_when_failing if failing else 200
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        status = self.status_for(headers, body)
         self.requests.append(Received(headers=headers, body=body, answered=status))
         await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b"nope" if failing else b"ok"})
+        await send({"type": "http.response.body", "body": b"ok" if status < 300 else b"nope"})
