@@ -4,6 +4,7 @@ and target a record is about, and never a request URL (Graph calls carry tokens 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -59,12 +60,29 @@ class DropQueryStrings(logging.Filter):
         return True
 
 
+# A review link's token rides in its path (/ui/links/<token>): whoever reads the access log
+# must not be able to open the link.
+REVIEW_LINK_PATH = re.compile(r"/ui/links/[^?#\s]*")
+
+
+class RedactReviewLinks(logging.Filter):
+    """uvicorn's access lines name the path: a review link's token is replaced."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            args[2] = REVIEW_LINK_PATH.sub("/ui/links/[redacted]", str(args[2]))
+            record.args = tuple(args)
+        return True
+
+
 def silence_url_logging() -> None:
     for name in URL_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, DropQueryStrings) for f in access.filters):
-        access.addFilter(DropQueryStrings())
+    for kind in (DropQueryStrings, RedactReviewLinks):
+        if not any(isinstance(f, kind) for f in access.filters):
+            access.addFilter(kind())
 
 
 def json_handler() -> logging.Handler:

@@ -115,13 +115,23 @@ def test_a_reviewer_approves_on_the_pages_and_the_post_goes_out(stack: DevStack)
         post_id = created.json()["data"]["id"]
         assert api.post(f"/v1/posts/{post_id}/publish", json={}).status_code == 202
 
+    def field(page: httpx.Response, name: str) -> str:
+        return page.text.split(f'name="{name}" value="', 1)[1].split('"', 1)[0]
+
     with httpx.Client(base_url=stack.api, timeout=10, follow_redirects=True) as browser:
-        queue = browser.post("/ui/sign-in", data={"api_key": KEY, "next": "/ui/queue"})
+        form = browser.get("/ui/sign-in")
+        queue = browser.post(
+            "/ui/sign-in",
+            data={"api_key": KEY, "next": "/ui/queue", "csrf": field(form, "csrf")},
+        )
         assert queue.url.path == "/ui/queue" and "Reviewed on the pages" in queue.text
-        marker = 'name="csrf" value="'
-        csrf = queue.text.split(marker, 1)[1].split('"', 1)[0]
         approved = browser.post(
-            f"/ui/posts/{post_id}/approve", data={"csrf": csrf, "back": "/ui/queue"}
+            f"/ui/posts/{post_id}/approve",
+            data={
+                "csrf": field(queue, "csrf"),
+                "back": "/ui/queue",
+                "expected_updated_at": field(queue, "expected_updated_at"),
+            },
         )
         assert "Approved." in approved.text
         wait_for(

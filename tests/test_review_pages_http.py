@@ -1,34 +1,35 @@
 """The reviewer pages' security, over plain HTTP: what the session cookie holds and how it is
-marked, CSRF, review links (expired, forged, withdrawn, scoped), tenant isolation, redirects."""
+marked, sessions kept and ended on the server, CSRF (sign-in included), tenant and mode
+isolation, deciding the version that was read, redirects."""
 
 from __future__ import annotations
 
-import base64
-import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
 from sqlmodel import select
+from temporalio.testing import WorkflowEnvironment
 
-from api.ui.auth import LinkClaims, ReviewLinks
 from core.config import Settings
 from core.db import Database, utcnow
-from core.models import ApiKey, Post
+from core.models import ApiKey, PageSession, Post
 from core.status import ApprovalState, Platform
-from tests.support.api import api_client, bearer
-from tests.support.factories import TenantFixture, make_account, make_post, make_tenant
+from tests.support.api import api_client
+from tests.support.factories import TenantFixture, add_key, make_account, make_post, make_tenant
+
+SESSION_COOKIE = "crier_session"  # development and test: no __Host- prefix over plain http
 
 
 @pytest.fixture
-async def api(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(settings, None) as client:
+async def api(
+    settings: Settings, db: Database, time_skipping_env: WorkflowEnvironment
+) -> AsyncIterator[httpx.AsyncClient]:
+    # Deciding a draft post reaches no workflow, but the handlers take a Temporal client.
+    async with api_client(settings, time_skipping_env.client) as client:
         yield client
-
-
-async def sign_in(api: httpx.AsyncClient, key: str) -> httpx.Response:
-    return await api.post("/ui/sign-in", data={"api_key": key, "next": "/ui/queue"})
 
 
 def csrf_of(page: httpx.Response) -> str:
@@ -37,9 +38,33 @@ def csrf_of(page: httpx.Response) -> str:
     return page.text[start : page.text.index('"', start)]
 
 
-async def pending_post(db: Database, settings: Settings, tenant: TenantFixture) -> Post:
-    account = await make_account(db, settings, tenant, Platform.X, "1600000000000000001")
-    post, _ = await make_post(db, tenant, account, body="Needs a look")
+def version_of(page: httpx.Response) -> str:
+    marker = 'name="expected_updated_at" value="'
+    start = page.text.index(marker) + len(marker)
+    return page.text[start : page.text.index('"', start)]
+
+
+async def sign_in(api: httpx.AsyncClient, key: str, next: str = "/ui/queue") -> httpx.Response:
+    """As a browser does: the sign-in page first (its form carries the CSRF token)."""
+    form = await api.get("/ui/sign-in")
+    return await api.post("/ui/sign-in", data={"api_key": key, "next": next, "csrf": csrf_of(form)})
+
+
+async def open_link(api: httpx.AsyncClient, url: str, settings: Settings) -> httpx.Response:
+    """As a reviewer does: the link's page, then its button (a POST)."""
+    path = url.removeprefix(settings.public_api_url)
+    page = await api.get(path)
+    assert page.status_code == 200, page.text
+    return await api.post(path, data={"csrf": csrf_of(page)})
+
+
+async def pending_post(
+    db: Database, settings: Settings, tenant: TenantFixture, body: str = "Needs a look"
+) -> Post:
+    # An account of its own per post: a test may make several posts for one tenant.
+    external_id = str(1600000000000000000 + uuid.uuid4().int % 10**15)
+    account = await make_account(db, settings, tenant, Platform.X, external_id)
+    post, _ = await make_post(db, tenant, account, body=body)
     async with db.session() as session:
         row = await session.get(Post, post.id)
         assert row is not None
@@ -47,27 +72,115 @@ async def pending_post(db: Database, settings: Settings, tenant: TenantFixture) 
         row.approval_state = ApprovalState.PENDING
         session.add(row)
         await session.commit()
-    return post
+        await session.refresh(row)
+        return row
 
 
-async def test_the_session_cookie_is_httponly_samesite_scoped_and_holds_no_key(
+async def test_the_session_cookie_is_a_random_id_kept_hashed_on_the_server(
     api: httpx.AsyncClient, db: Database
 ) -> None:
     tenant = await make_tenant(db)
     answer = await sign_in(api, tenant.api_key)
     assert answer.status_code == 303 and answer.headers["location"] == "/ui/queue"
-    cookie = answer.headers["set-cookie"]
-    assert "crier_session=" in cookie
-    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
-    assert "path=/ui" in cookie.lower()
-    value = cookie.split("crier_session=")[1].split(";")[0]
-    payload = value.split(".")[0]
-    decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
-    assert tenant.api_key not in decoded and tenant.api_key_id in decoded
-    assert json.loads(decoded)["scopes"]
+    cookie = next(
+        c for c in answer.headers.get_list("set-cookie") if c.startswith(f"{SESSION_COOKIE}=")
+    )
+    lowered = cookie.lower()
+    assert "httponly" in lowered and "samesite=lax" in lowered and "path=/;" in lowered
+    value = cookie.split(f"{SESSION_COOKIE}=")[1].split(";")[0]
+    # Only a random id: no key, no key id, no tenant; the server keeps its hash.
+    assert len(value) >= 40
+    for secret in (tenant.api_key, tenant.api_key_id, tenant.tenant_id):
+        assert secret not in value
+    async with db.session() as session:
+        rows = (await session.exec(select(PageSession))).all()
+    assert [r.api_key_id for r in rows] == [tenant.api_key_id]
+    assert rows[0].token_hash != value and value not in rows[0].token_hash
 
-    # The API never sees the cookie: it is for /ui only, and the API wants its key.
+    # The API never reads the cookie: it wants its key.
     assert (await api.get("/v1/posts")).status_code == 401
+
+
+def test_outside_development_the_cookies_are_host_prefixed_and_secure(settings: Settings) -> None:
+    from api.ui.auth import page_cookies
+
+    live = page_cookies(settings.model_copy(update={"env": "production"}))
+    assert live.session.startswith("__Host-") and live.state.startswith("__Host-")
+    # What the prefix demands of the browser: Secure, Path=/, no Domain.
+    assert live.secure and live.path == "/"
+
+
+async def test_signing_out_ends_the_session_for_a_copied_cookie_too(
+    api: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    tenant = await make_tenant(db)
+    await sign_in(api, tenant.api_key)
+    copied = api.cookies[SESSION_COOKIE]
+    queue = await api.get("/ui/queue")
+    assert queue.status_code == 200
+    out = await api.post("/ui/sign-out", data={"csrf": csrf_of(queue)})
+    assert out.status_code == 303 and out.headers["location"] == "/ui/sign-in"
+
+    # Another browser (another API process, even) holding the copied cookie is signed out too.
+    async with api_client(settings, None) as thief:
+        thief.cookies.set(SESSION_COOKIE, copied)
+        again = await thief.get("/ui/queue")
+        assert again.status_code == 303
+        assert again.headers["location"].startswith("/ui/sign-in")
+        assert "Sign in to review" in (await thief.get(again.headers["location"])).text
+    async with db.session() as session:
+        row = (await session.exec(select(PageSession))).one()
+        assert row.ended_at is not None
+
+
+async def test_sign_out_without_its_csrf_token_keeps_the_session(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    tenant = await make_tenant(db)
+    await sign_in(api, tenant.api_key)
+    refused = await api.post("/ui/sign-out", data={"csrf": "forged"})
+    assert refused.headers["location"] == "/ui/queue"
+    assert (await api.get("/ui/queue")).status_code == 200
+
+
+async def test_sign_in_needs_the_forms_csrf_token(api: httpx.AsyncClient, db: Database) -> None:
+    tenant = await make_tenant(db)
+    # A form posted from another site: no state cookie, so no token to match.
+    for data in (
+        {"api_key": tenant.api_key},
+        {"api_key": tenant.api_key, "csrf": "guessed"},
+    ):
+        refused = await api.post("/ui/sign-in", data=data)
+        assert refused.status_code == 403, refused.text
+        assert "sent from another site" in refused.text
+        assert SESSION_COOKIE not in refused.cookies
+    assert (await api.get("/ui/queue")).status_code == 303  # still not signed in
+    # The page that refused carries a fresh token: the next try works.
+    assert (await sign_in(api, tenant.api_key)).status_code == 303
+
+
+async def test_a_session_ends_when_it_expires_or_its_key_is_revoked(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    tenant = await make_tenant(db)
+    await sign_in(api, tenant.api_key)
+    assert (await api.get("/ui/queue")).status_code == 200
+    async with db.session() as session:
+        row = (await session.exec(select(PageSession))).one()
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        session.add(row)
+        await session.commit()
+    assert (await api.get("/ui/queue")).status_code == 303
+
+    await sign_in(api, tenant.api_key)
+    assert (await api.get("/ui/queue")).status_code == 200
+    async with db.session() as session:
+        key = await session.get(ApiKey, tenant.api_key_id)
+        assert key is not None
+        key.revoked_at = utcnow()
+        session.add(key)
+        await session.commit()
+    assert (await api.get("/ui/queue")).status_code == 303
 
 
 async def test_keys_without_approve_or_unknown_keys_do_not_sign_in(
@@ -87,14 +200,61 @@ async def test_a_form_without_its_csrf_token_changes_nothing(
     tenant = await make_tenant(db)
     post = await pending_post(db, settings, tenant)
     await sign_in(api, tenant.api_key)
+    page = await api.get(f"/ui/posts/{post.id}")
     for token in ("", "forged"):
-        answer = await api.post(f"/ui/posts/{post.id}/reject", data={"csrf": token, "comment": "x"})
+        answer = await api.post(
+            f"/ui/posts/{post.id}/reject",
+            data={"csrf": token, "comment": "x", "expected_updated_at": version_of(page)},
+        )
         assert answer.status_code == 303
         page = await api.get(answer.headers["location"])
         assert "This form has expired" in page.text
     async with db.session() as session:
         row = await session.get(Post, post.id)
         assert row is not None and row.approval_state == ApprovalState.PENDING
+
+
+async def test_the_decide_forms_carry_the_version_read_and_a_changed_post_is_refused(
+    api: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    tenant = await make_tenant(db)
+    post = await pending_post(db, settings, tenant)
+    await sign_in(api, tenant.api_key)
+    page = await api.get(f"/ui/posts/{post.id}")
+    read = version_of(page)
+    assert read == post.updated_at.isoformat() and read.endswith("+00:00")
+
+    # The post changes after the reviewer read it: their decision is refused.
+    async with db.session() as session:
+        row = await session.get(Post, post.id)
+        assert row is not None
+        row.body = "Changed after it was read"
+        row.updated_at = utcnow()
+        session.add(row)
+        await session.commit()
+    stale = await api.post(
+        f"/ui/posts/{post.id}/reject",
+        data={"csrf": csrf_of(page), "comment": "no", "expected_updated_at": read},
+    )
+    assert "changed since you read it" in (await api.get(stale.headers["location"])).text
+    missing = await api.post(
+        f"/ui/posts/{post.id}/reject", data={"csrf": csrf_of(page), "comment": "no"}
+    )
+    assert "which version" in (await api.get(missing.headers["location"])).text
+    async with db.session() as session:
+        row = await session.get(Post, post.id)
+        assert row is not None and row.approval_state == ApprovalState.PENDING
+
+    # Read again, then decide: it goes through.
+    page = await api.get(f"/ui/posts/{post.id}")
+    done = await api.post(
+        f"/ui/posts/{post.id}/reject",
+        data={"csrf": csrf_of(page), "comment": "no", "expected_updated_at": version_of(page)},
+    )
+    assert "Rejected." in (await api.get(done.headers["location"])).text
+    async with db.session() as session:
+        row = await session.get(Post, post.id)
+        assert row is not None and row.approval_state == ApprovalState.REJECTED
 
 
 async def test_another_tenants_post_is_not_found_and_cannot_be_decided(
@@ -109,7 +269,12 @@ async def test_another_tenants_post_is_not_found_and_cannot_be_decided(
     queue = await api.get("/ui/queue")
     assert "Needs a look" not in queue.text
     answer = await api.post(
-        f"/ui/posts/{post.id}/reject", data={"csrf": csrf_of(queue), "comment": "mine now"}
+        f"/ui/posts/{post.id}/reject",
+        data={
+            "csrf": csrf_of(queue),
+            "comment": "mine now",
+            "expected_updated_at": post.updated_at.isoformat(),
+        },
     )
     assert "no post" in (await api.get(answer.headers["location"])).text
     async with db.session() as session:
@@ -117,76 +282,36 @@ async def test_another_tenants_post_is_not_found_and_cannot_be_decided(
         assert row is not None and row.approval_state == ApprovalState.PENDING
 
 
-async def test_review_links_expire_cannot_be_forged_and_die_with_their_key(
+async def test_the_other_modes_key_of_the_same_tenant_sees_no_post_on_the_pages(
     api: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
-    tenant = await make_tenant(db)
+    tenant = await make_tenant(db)  # a sandbox key, and a sandbox post
     post = await pending_post(db, settings, tenant)
-    made = await api.post(
-        "/v1/review-links",
-        json={"reviewer": "Ana", "post_id": post.id, "expires_in_minutes": 30},
-        headers=bearer(tenant.api_key),
-    )
-    assert made.status_code == 201, made.text
-    link = made.json()["data"]
-    assert link["url"].startswith(f"{settings.public_api_url}/ui/links/")
-    path = link["url"].removeprefix(settings.public_api_url)
-
-    opened = await api.get(path)
-    assert opened.status_code == 303 and opened.headers["location"] == f"/ui/posts/{post.id}"
+    live = (await add_key(db, tenant, test=False)).api_key
+    await sign_in(api, live)
     page = await api.get(f"/ui/posts/{post.id}")
-    assert "Signed in as Ana (review link)" in page.text
-    # A link may decide, not publish: its session lacks social.publish.
-    assert "Publish now" not in page.text
-    refused = await api.post(f"/ui/posts/{post.id}/cancel", data={"csrf": csrf_of(page)})
-    assert "without the social.publish scope" in (await api.get(refused.headers["location"])).text
-
-    forged = await api.get(path[:-3] + "abc")
-    assert forged.status_code == 403 and "not valid" in forged.text
-    old = ReviewLinks(settings).issue(
-        LinkClaims(
-            api_key_id=tenant.api_key_id,
-            reviewer="Ana",
-            post_id=None,
-            expires_at=utcnow() - timedelta(seconds=1),
-        )
+    assert page.status_code == 404 and "Needs a look" not in page.text
+    assert "Needs a look" not in (await api.get("/ui/queue")).text
+    calendar = await api.get("/ui/calendar")
+    assert calendar.status_code == 200 and "Needs a look" not in calendar.text
+    answer = await api.post(
+        f"/ui/posts/{post.id}/reject",
+        data={
+            "csrf": csrf_of(calendar),
+            "comment": "crossing modes",
+            "expected_updated_at": post.updated_at.isoformat(),
+        },
     )
-    expired = await api.get(f"/ui/links/{old}")
-    assert expired.status_code == 403 and "expired" in expired.text
-
-    # Revoking the key that issued the link ends the link and the session it opened.
+    assert "no post" in (await api.get(answer.headers["location"])).text
     async with db.session() as session:
-        key = (await session.exec(select(ApiKey).where(ApiKey.id == tenant.api_key_id))).one()
-        key.revoked_at = utcnow()
-        session.add(key)
-        await session.commit()
-    assert (await api.get(f"/ui/posts/{post.id}")).status_code == 303
-    withdrawn = await api.get(path)
-    assert withdrawn.status_code == 403 and "withdrawn" in withdrawn.text
-
-
-async def test_review_link_requests_are_checked(api: httpx.AsyncClient, db: Database) -> None:
-    tenant = await make_tenant(db)
-    other = await make_tenant(db)
-    for body, status in (
-        ({"reviewer": ""}, 422),
-        ({"reviewer": "Ana", "expires_in_minutes": 60 * 24 * 8}, 422),
-        ({"reviewer": "Ana", "post_id": "nope"}, 404),
-    ):
-        answer = await api.post("/v1/review-links", json=body, headers=bearer(tenant.api_key))
-        assert answer.status_code == status, (body, answer.text)
-    viewer = await make_tenant(db, scopes=("social.view",))
-    denied = await api.post(
-        "/v1/review-links", json={"reviewer": "Ana"}, headers=bearer(viewer.api_key)
-    )
-    assert denied.status_code == 403
-    assert other.tenant_id != tenant.tenant_id
+        row = await session.get(Post, post.id)
+        assert row is not None and row.approval_state == ApprovalState.PENDING
 
 
 async def test_sign_in_never_redirects_off_site(api: httpx.AsyncClient, db: Database) -> None:
     tenant = await make_tenant(db)
     for target in ("https://evil.example/", "//evil.example/ui/queue", "/ui//evil.example"):
-        answer = await api.post("/ui/sign-in", data={"api_key": tenant.api_key, "next": target})
+        answer = await sign_in(api, tenant.api_key, next=target)
         assert answer.headers["location"] == "/ui/queue", target
 
 

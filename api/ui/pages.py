@@ -3,6 +3,9 @@
 Server-rendered; every action is a plain HTML form (POST, CSRF token, 303 back to a page), so
 approving and rejecting work without JavaScript. Actions call the same functions as the API
 routes, so a decision made here is the decision the API would make, with the same checks.
+
+A session started from a post link is confined to that post: the queue, the calendar and every
+other post answer 403 and say so, without looking anything up.
 """
 
 from __future__ import annotations
@@ -34,9 +37,15 @@ from api.ui.auth import (
     APPROVE,
     LINK_SCOPES,
     PUBLISH,
+    SignedIn,
+    claim_link,
     csrf_ok,
-    csrf_token,
     current_reviewer,
+    end_session,
+    find_link,
+    link_problem,
+    sign_in_csrf,
+    sign_in_csrf_ok,
     start_session,
 )
 from api.ui.views import CalendarEntry, by_day, post_page, when_of
@@ -56,23 +65,25 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 CALENDAR_DAYS = 14
-
-
-class SignIn(Exception):
-    """Not signed in: the handler answers with the sign-in page."""
+SIGN_IN_EXPIRED = (
+    "This sign-in form has expired or was sent from another site: reload the page and try again."
+)
 
 
 def _render(
-    request: Request, name: str, caller: Caller | None, code: int = 200, **context: Any
+    request: Request, name: str, who: SignedIn | None, code: int = 200, **context: Any
 ) -> HTMLResponse:
     flash = request.session.pop("flash", None)
+    caller = who.caller if who is not None else None
     return templates.TemplateResponse(
         request,
         name,
         {
             "caller": caller,
-            "csrf": csrf_token(request),
+            # Signed in: the session's own token; before: the sign-in forms' (state cookie).
+            "csrf": who.csrf if who is not None else sign_in_csrf(request),
             "flash": flash,
+            "confined_to": who.post_id if who is not None else None,
             "can_publish": caller is not None and PUBLISH in caller.scopes,
             "can_approve": caller is not None and APPROVE in caller.scopes,
             **context,
@@ -96,11 +107,34 @@ def _back(to: str) -> RedirectResponse:
     return RedirectResponse(to, status_code=303)
 
 
-async def _reviewer(request: Request, session: SessionDep) -> Caller | RedirectResponse:
-    caller = await current_reviewer(request, session)
-    if caller is None:
+async def _reviewer(request: Request, session: SessionDep) -> SignedIn | RedirectResponse:
+    who = await current_reviewer(request, session)
+    if who is None:
         return _back(f"/ui/sign-in?next={request.url.path}")
-    return caller
+    return who
+
+
+def _one_post_only(request: Request, who: SignedIn) -> HTMLResponse:
+    """A post link's session asked for something else: the same answer whatever it asked for,
+    so it learns nothing about the other posts."""
+    return _render(request, "one_post.html", who, 403)
+
+
+async def _allowed(
+    request: Request, session: SessionDep, post_id: str | None
+) -> SignedIn | Response:
+    """The signed-in reviewer, if they may open this post (None: the queue or the calendar,
+    which a post link's session may not)."""
+    who = await _reviewer(request, session)
+    if isinstance(who, RedirectResponse):
+        return who
+    if not who.may_open(post_id):
+        return _one_post_only(request, who)
+    return who
+
+
+def _home(who: SignedIn) -> str:
+    return f"/ui/posts/{who.post_id}" if who.post_id is not None else "/ui/queue"
 
 
 # ---- signing in and out -------------------------------------------------------------------
@@ -125,8 +159,12 @@ async def sign_in(
     settings: SettingsDep,
     api_key: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=300)] = "/ui/queue",
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """An API key with `social.approve` signs in; the session keeps the key's id, never the key."""
+    if not sign_in_csrf_ok(request, csrf):
+        _flash(request, "error", SIGN_IN_EXPIRED)
+        return _render(request, "sign_in.html", None, 403, next=_safe_next(next))
     found = (
         await session.exec(select(ApiKey).where(ApiKey.key_hash == hash_api_key(api_key.strip())))
     ).first()
@@ -136,50 +174,82 @@ async def sign_in(
     if APPROVE not in found.scopes:
         _flash(request, "error", "That API key lacks the social.approve scope.")
         return _render(request, "sign_in.html", None, 403, next=_safe_next(next))
-    start_session(
+    answer = _back(_safe_next(next))
+    await start_session(
         request,
+        answer,
+        session,
         found,
         name=f"{found.name} ({found.key_prefix}…)",
         scopes=frozenset(found.scopes),
         expires_at=utcnow() + settings.review_session_ttl,
     )
-    return _back(_safe_next(next))
+    return answer
 
 
 @router.get("/links/{token}", response_model=None)
-async def sign_in_with_link(
-    token: str, request: Request, session: SessionDep, settings: SettingsDep
+async def review_link_page(token: str, request: Request, session: SessionDep) -> Response:
+    """Only a page with a button: a GET (a chat app's link preview, a mail scanner) neither
+    signs anyone in nor uses up a single-use link."""
+    link, key = await find_link(session, token)
+    refused = link_problem(link, key, utcnow())
+    if refused is not None or link is None:
+        _flash(request, "error", refused or "This review link is not valid.")
+        return _render(request, "sign_in.html", None, 403, next="/ui/queue")
+    return _render(request, "link.html", None, link=link)
+
+
+@router.post("/links/{token}", response_model=None)
+async def open_review_link(
+    token: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    claims = request.app.state.review_links.read(token)
-    if isinstance(claims, str):
-        _flash(request, "error", claims[0].upper() + claims[1:] + ".")
+    link, key = await find_link(session, token)
+    now = utcnow()
+    refused = link_problem(link, key, now)
+    if refused is not None or link is None or key is None:
+        _flash(request, "error", refused or "This review link is not valid.")
         return _render(request, "sign_in.html", None, 403, next="/ui/queue")
-    key = await session.get(ApiKey, claims.api_key_id)
-    if key is None or key.revoked_at is not None:
-        _flash(request, "error", "This review link was withdrawn: ask for a new one.")
+    if not sign_in_csrf_ok(request, csrf):
+        _flash(request, "error", SIGN_IN_EXPIRED)
+        return _render(request, "link.html", None, 403, link=link)
+    if not await claim_link(session, link, now):
+        _flash(request, "error", "This review link was already used: ask for a new one.")
         return _render(request, "sign_in.html", None, 403, next="/ui/queue")
-    start_session(
+    answer = _back(f"/ui/posts/{link.post_id}" if link.post_id else "/ui/queue")
+    await start_session(
         request,
+        answer,
+        session,
         key,
-        name=f"{claims.reviewer} (review link)",
+        name=f"{link.reviewer} (review link)",
         scopes=LINK_SCOPES,
-        expires_at=min(claims.expires_at, utcnow() + settings.review_session_ttl),
+        expires_at=min(link.expires_at, now + settings.review_session_ttl),
+        link=link,
     )
-    return _back(f"/ui/posts/{claims.post_id}" if claims.post_id else "/ui/queue")
+    return answer
 
 
-@router.post("/sign-out")
+@router.post("/sign-out", response_model=None)
 async def sign_out(
-    request: Request, csrf: Annotated[str, Form(max_length=100)] = ""
-) -> RedirectResponse:
-    if csrf_ok(request, csrf):
-        request.session.clear()
-    return _back("/ui/sign-in")
+    request: Request, session: SessionDep, csrf: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
+    who = await current_reviewer(request, session)
+    if who is not None and not csrf_ok(who, csrf):
+        _flash(request, "error", "This form has expired: reload the page and try again.")
+        return _back(_home(who))
+    answer = _back("/ui/sign-in")
+    await end_session(request, answer, session)
+    return answer
 
 
 @router.get("", response_model=None)
-async def home() -> RedirectResponse:
-    return _back("/ui/queue")
+async def home(request: Request, session: SessionDep) -> RedirectResponse:
+    who = await current_reviewer(request, session)
+    return _back(_home(who) if who is not None else "/ui/queue")
 
 
 # ---- pages --------------------------------------------------------------------------------
@@ -187,9 +257,10 @@ async def home() -> RedirectResponse:
 
 @router.get("/queue", response_model=None)
 async def queue(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    caller = await _reviewer(request, session)
-    if isinstance(caller, RedirectResponse):
-        return caller
+    who = await _allowed(request, session, None)
+    if not isinstance(who, SignedIn):
+        return who
+    caller = who.caller
     posts = (
         await session.exec(
             select(Post)
@@ -214,20 +285,20 @@ async def queue(request: Request, session: SessionDep, settings: SettingsDep) ->
             for v in p.previews
         )
     ]
-    return _render(request, "queue.html", caller, pages=waiting)
+    return _render(request, "queue.html", who, pages=waiting)
 
 
 @router.get("/posts/{post_id}", response_model=None)
 async def post_detail(
     post_id: str, request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    caller = await _reviewer(request, session)
-    if isinstance(caller, RedirectResponse):
-        return caller
+    who = await _allowed(request, session, post_id)
+    if not isinstance(who, SignedIn):
+        return who
     try:
-        post = await _own_post(session, caller, post_id)
+        post = await _own_post(session, who.caller, post_id)
     except ApiError:
-        return _render(request, "missing.html", caller, 404, what=f"post {post_id}")
+        return _render(request, "missing.html", who, 404, what=f"post {post_id}")
     page = await post_page(session, settings, post, with_attempts=True)
     statuses = {v.target.status for v in page.previews}
     soon = post.scheduled_for is not None and post.scheduled_for - utcnow() < timedelta(minutes=1)
@@ -236,7 +307,7 @@ async def post_detail(
     return _render(
         request,
         "post.html",
-        caller,
+        who,
         page=page,
         refresh=refresh,
         # Only the buttons that can do something now (the API would refuse the others).
@@ -251,8 +322,10 @@ async def post_detail(
 
 
 async def _own_post(session: SessionDep, caller: Caller, post_id: str) -> Post:
+    """The caller's post in the caller's tenant and mode (a sandbox sign-in never shows a live
+    post, nor the reverse): 404 otherwise, as the API answers."""
     post = await load_post(session, caller, post_id)
-    if post.is_test != caller.is_test:
+    if post.tenant_id != caller.tenant_id or post.is_test != caller.is_test:
         raise ApiError(404, "not_found", f"no post {post_id}")
     return post
 
@@ -266,9 +339,10 @@ async def calendar(
     platform_filter: Annotated[str, Query(alias="platform", max_length=40)] = "",
     status_filter: Annotated[str, Query(alias="status", max_length=40)] = "",
 ) -> Response:
-    caller = await _reviewer(request, session)
-    if isinstance(caller, RedirectResponse):
-        return caller
+    who = await _allowed(request, session, None)
+    if not isinstance(who, SignedIn):
+        return who
+    caller = who.caller
     # The filter form sends "" for "all": anything not a platform or a status means all.
     platform = Platform(platform_filter) if platform_filter in set(Platform) else None
     status = TargetStatus(status_filter) if status_filter in set(TargetStatus) else None
@@ -293,7 +367,10 @@ async def calendar(
     targets: dict[str, list[Target]] = {}
     if posts:
         rows = await session.exec(
-            select(Target).where(col(Target.post_id).in_([p.id for p in posts]))
+            select(Target).where(
+                col(Target.post_id).in_([p.id for p in posts]),
+                Target.tenant_id == caller.tenant_id,
+            )
         )
         for t in rows.all():
             targets.setdefault(t.post_id, []).append(t)
@@ -311,7 +388,7 @@ async def calendar(
     return _render(
         request,
         "calendar.html",
-        caller,
+        who,
         days=[first + timedelta(days=n) for n in range(CALENDAR_DAYS)],
         entries=days,
         today=utcnow().date(),
@@ -332,24 +409,25 @@ async def _act(
     session: SessionDep,
     csrf: str,
     scope: str,
+    post_id: str | None,
     back: str,
     done: str,
     action: Any,
 ) -> Response:
-    """Check the session, the CSRF token and the scope, run the API's own handler, and go
-    back to the page with what happened. Temporal is reached only by the handler, so a
-    refused form never waits on it."""
-    caller = await _reviewer(request, session)
-    if isinstance(caller, RedirectResponse):
-        return caller
-    if not csrf_ok(request, csrf):
+    """Check the session, what it may touch (a post link: its one post), the CSRF token and
+    the scope, run the API's own handler, and go back to the page with what happened.
+    Temporal is reached only by the handler, so a refused form never waits on it."""
+    who = await _allowed(request, session, post_id)
+    if not isinstance(who, SignedIn):
+        return who
+    if not csrf_ok(who, csrf):
         _flash(request, "error", "This form has expired: reload the page and try again.")
         return _back(back)
-    if scope not in caller.scopes:
+    if scope not in who.caller.scopes:
         _flash(request, "error", f"Signed in without the {scope} scope: ask for a key that has it.")
         return _back(back)
     try:
-        result: Awaitable[Any] = action(caller)
+        result: Awaitable[Any] = action(who.caller)
         await result
     except ApiError as error:
         problems = "; ".join(d["msg"] for d in error.details)
@@ -378,7 +456,7 @@ async def publish_now(
         )
 
     page = f"/ui/posts/{post_id}"
-    return await _act(request, session, csrf, PUBLISH, page, "Publishing now.", run)
+    return await _act(request, session, csrf, PUBLISH, post_id, page, "Publishing now.", run)
 
 
 @router.post("/posts/{post_id}/cancel", response_model=None)
@@ -394,7 +472,7 @@ async def cancel(
         await cancel_post(post_id, caller, session, settings, await get_temporal(request))
 
     page = f"/ui/posts/{post_id}"
-    return await _act(request, session, csrf, PUBLISH, page, "Cancelled.", run)
+    return await _act(request, session, csrf, PUBLISH, post_id, page, "Cancelled.", run)
 
 
 @router.post("/posts/{post_id}/reschedule", response_model=None)
@@ -421,7 +499,7 @@ async def reschedule(
             await get_temporal(request),
         )
 
-    return await _act(request, session, csrf, PUBLISH, page, "Rescheduled.", run)
+    return await _act(request, session, csrf, PUBLISH, post_id, page, "Rescheduled.", run)
 
 
 def _local_time(when: str, timezone: str) -> datetime:
@@ -447,23 +525,36 @@ async def retry(
     settings: SettingsDep,
     csrf: Csrf = "",
 ) -> Response:
-    caller = await current_reviewer(request, session)
-    back = "/ui/queue"
-    if caller is not None:
+    who = await current_reviewer(request, session)
+    back, post_id = "/ui/queue", None
+    if who is not None:
         try:
-            target = await load_target(session, caller, target_id)
-            back = f"/ui/posts/{target.post_id}"
+            target = await load_target(session, who.caller, target_id)
+            back, post_id = f"/ui/posts/{target.post_id}", target.post_id
         except ApiError:
             pass
 
     async def run(caller: Caller) -> None:
         await retry_target(target_id, caller, session, settings, await get_temporal(request))
 
-    return await _act(request, session, csrf, PUBLISH, back, "Sent again.", run)
+    return await _act(request, session, csrf, PUBLISH, post_id, back, "Sent again.", run)
 
 
 Back = Annotated[str, Form(max_length=300)]
 Decide = Callable[..., Awaitable[Any]]
+
+
+def _read_version(value: str) -> datetime:
+    """The post's `updated_at` the page showed: deciding on another version is refused (409)."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ApiError(
+            422, "invalid_request", "this form does not say which version of the post you read"
+        )
+    return moment
 
 
 # Last: its path would otherwise take /publish-now, /cancel and /reschedule as decisions.
@@ -476,6 +567,7 @@ async def decide(
     settings: SettingsDep,
     csrf: Csrf = "",
     comment: Comment = "",
+    expected_updated_at: Annotated[str, Form(max_length=64)] = "",
     back: Back = "",
 ) -> Response:
     """Approve or reject, with the reviewer's comment: the API's own handlers decide."""
@@ -483,9 +575,12 @@ async def decide(
 
     async def run(caller: Caller) -> None:
         await _own_post(session, caller, post_id)
-        body = ReviewBody(comment=comment.strip() or None)
+        body = ReviewBody(
+            expected_updated_at=_read_version(expected_updated_at),
+            comment=comment.strip() or None,
+        )
         await handler(post_id, body, caller, session, settings, await get_temporal(request))
 
     done = "Approved." if decision == "approve" else "Rejected."
     page = _safe_next(back or f"/ui/posts/{post_id}")
-    return await _act(request, session, csrf, APPROVE, page, done, run)
+    return await _act(request, session, csrf, APPROVE, post_id, page, done, run)

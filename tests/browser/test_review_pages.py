@@ -43,11 +43,14 @@ async def test_a_reviewer_approves_from_a_link_without_javascript_and_sees_it_pu
     browser: Browser, site: Site
 ) -> None:
     post = await waiting_post(site, "Launch day: doors open at nine. https://example.org/launch")
-    link = await api(site, "POST", "/v1/review-links", reviewer="Ana")
+    link = await api(site, "POST", "/v1/review-links", reviewer="Ana", scope="queue")
 
     context = await browser.new_context(java_script_enabled=False)
     page = await context.new_page()
     await page.goto(link["url"])
+    # Opening the link only shows a button: nothing signs in until the reviewer presses it.
+    await expect(page.get_by_role("heading", name="Review link for Ana")).to_be_visible()
+    await page.get_by_role("button", name="Open the review").click()
     await expect(page).to_have_url(f"{site.url}/ui/queue")
     await expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
     card = page.get_by_role("article")
@@ -79,6 +82,55 @@ async def test_a_reviewer_approves_from_a_link_without_javascript_and_sees_it_pu
     assert [p["text"] for p in received["data"]] == [
         "Launch day: doors open at nine. https://example.org/launch"
     ]
+
+
+async def test_a_post_link_opens_its_post_only_and_is_used_up(browser: Browser, site: Site) -> None:
+    post = await waiting_post(site, "Client A: spring sale", scheduled_for=LATER)
+    other = await waiting_post(site, "Client B: unreleased campaign", scheduled_for=LATER)
+    link = await api(
+        site, "POST", "/v1/review-links", reviewer="Client A", post_id=post["id"], single_use=True
+    )
+
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(link["url"])
+    await expect(page.get_by_text("This link opens one post")).to_be_visible()
+    await page.get_by_role("button", name="Open the review").click()
+    await expect(page).to_have_url(f"{site.url}/ui/posts/{post['id']}")
+    await expect(page.get_by_text("Signed in as Client A (review link)")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Pages")
+    await expect(nav.get_by_role("link")).to_have_text(["The post to review"])
+
+    for elsewhere in ("/ui/queue", "/ui/calendar", f"/ui/posts/{other['id']}"):
+        await page.goto(f"{site.url}{elsewhere}")
+        await expect(
+            page.get_by_role("heading", name="This review link is for one post")
+        ).to_be_visible()
+        await expect(page.get_by_text("Client B")).to_have_count(0)
+    await page.get_by_role("link", name="Back to the post to review").click()
+    await page.get_by_role("button", name="Approve").click()
+    await expect(page.get_by_role("status")).to_have_text("Approved.")
+    await expect(page.get_by_text("by Client A (review link)")).to_be_visible()
+    await site.screenshot(context, "post_link_approved")
+
+    # Used once: a second browser (a forwarded mail) gets nothing.
+    second = await browser.new_context()
+    other_page = await second.new_page()
+    await other_page.goto(link["url"])
+    await expect(other_page.get_by_role("alert")).to_contain_text("already used")
+    await second.close()
+
+    # Signing out ends the session on the server: the copied cookie opens nothing.
+    cookies = await context.cookies()
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("heading", name="Sign in to review")).to_be_visible()
+    thief = await browser.new_context()
+    await thief.add_cookies(cookies)  # type: ignore[arg-type]
+    stolen = await thief.new_page()
+    await stolen.goto(f"{site.url}/ui/posts/{post['id']}")
+    await expect(stolen.get_by_role("heading", name="Sign in to review")).to_be_visible()
+    await thief.close()
+    await context.close()
 
 
 async def test_a_reviewer_signs_in_with_a_key_and_rejects_from_the_keyboard(
