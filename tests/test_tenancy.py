@@ -12,16 +12,17 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from core.config import Settings
 from core.db import Database
-from core.models import ApiKey
-from core.security import SCOPES, display_prefix, generate_api_key, hash_api_key
+from core.models import AggregatorKey, Tenant
+from core.security import SCOPES
 from core.status import Platform
 from tests.support.api import api_client, bearer, start_connect
-from tests.support.factories import TenantFixture, make_account, make_tenant
+from tests.support.factories import TenantFixture, add_key, make_account, make_tenant
 
 VIEW, MANAGE, PUBLISH, APPROVE = SCOPES
 LATER = (datetime.now(UTC) + timedelta(days=3)).isoformat()
@@ -32,6 +33,9 @@ ROUTES: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("DELETE", "/v1/accounts/{account_id}"): (MANAGE, None),
     ("POST", "/v1/accounts/{platform}/connect"): (MANAGE, {}),
     ("GET", "/v1/oauth/{platform}/callback"): (None, None),
+    ("GET", "/v1/oauth/return-origins"): (VIEW, None),
+    ("POST", "/v1/oauth/return-origins"): (MANAGE, {"origin": "https://app.example"}),
+    ("DELETE", "/v1/oauth/return-origins/{origin_id}"): (MANAGE, None),
     ("GET", "/v1/connections/{connection_id}"): (VIEW, None),
     ("POST", "/v1/connections/{connection_id}/accounts"): (MANAGE, {"external_ids": ["1"]}),
     ("POST", "/v1/posts"): (MANAGE, {"body": "hi", "targets": []}),
@@ -43,13 +47,17 @@ ROUTES: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("POST", "/v1/posts/{post_id}/publish"): (PUBLISH, {}),
     ("POST", "/v1/posts/{post_id}/reschedule"): (PUBLISH, {"scheduled_for": LATER}),
     ("POST", "/v1/posts/{post_id}/cancel"): (PUBLISH, None),
-    ("POST", "/v1/posts/{post_id}/approve"): (APPROVE, {}),
-    ("POST", "/v1/posts/{post_id}/reject"): (APPROVE, {"comment": "no"}),
+    ("POST", "/v1/posts/{post_id}/approve"): (APPROVE, {"expected_updated_at": LATER}),
+    ("POST", "/v1/posts/{post_id}/reject"): (
+        APPROVE,
+        {"expected_updated_at": LATER, "comment": "no"},
+    ),
     ("GET", "/v1/targets/{target_id}/attempts"): (VIEW, None),
     ("POST", "/v1/targets/{target_id}/retry"): (PUBLISH, None),
     ("GET", "/v1/aggregators"): (VIEW, None),
     ("PUT", "/v1/aggregators/{name}"): (MANAGE, {"api_key": "sk_aggregator_key"}),
     ("DELETE", "/v1/aggregators/{name}"): (MANAGE, None),
+    ("GET", "/v1/routing"): (VIEW, None),
     ("PUT", "/v1/routing"): (MANAGE, {"aggregator_platforms": []}),
     ("PUT", "/v1/accounts/{account_id}/aggregator-refs"): (
         MANAGE,
@@ -60,12 +68,23 @@ ROUTES: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("GET", "/v1/webhooks/{webhook_id}"): (VIEW, None),
     ("DELETE", "/v1/webhooks/{webhook_id}"): (MANAGE, None),
     ("POST", "/v1/webhooks/{webhook_id}/enable"): (MANAGE, None),
+    ("POST", "/v1/webhooks/{webhook_id}/roll-secret"): (MANAGE, {}),
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): (VIEW, None),
     ("GET", "/v1/events"): (VIEW, None),
-    ("POST", "/v1/review-links"): (APPROVE, {"reviewer": "Ana"}),
+    ("POST", "/v1/review-links"): (APPROVE, {"reviewer": "Ana", "scope": "queue"}),
+    ("GET", "/v1/review-links"): (VIEW, None),
+    ("DELETE", "/v1/review-links/{link_id}"): (APPROVE, None),
 }
 UNSCOPED = {("GET", "/healthz"), ("GET", "/readyz")}
-ROW_IDS = ("account_id", "post_id", "target_id", "connection_id", "webhook_id")
+ROW_IDS = (
+    "account_id",
+    "post_id",
+    "target_id",
+    "connection_id",
+    "webhook_id",
+    "link_id",
+    "origin_id",
+)
 # Answers that never end: the scope walk reads only their status line.
 STREAMS = {("GET", "/v1/events")}
 
@@ -99,8 +118,22 @@ async def owned(api: httpx.AsyncClient, db: Database, settings: Settings) -> dic
         "/v1/webhooks", json={"url": "https://hooks.example.com/a"}, headers=bearer(owner.api_key)
     )
     assert webhook.status_code == 201, webhook.text
+    link = await api.post(
+        "/v1/review-links",
+        json={"reviewer": "Ana", "post_id": data["id"]},
+        headers=bearer(owner.api_key),
+    )
+    assert link.status_code == 201, link.text
+    origin = await api.post(
+        "/v1/oauth/return-origins",
+        json={"origin": "https://app.example"},
+        headers=bearer(owner.api_key),
+    )
+    assert origin.status_code == 201, origin.text
     return {
         "webhook_id": webhook.json()["data"]["id"],
+        "link_id": link.json()["data"]["id"],
+        "origin_id": origin.json()["data"]["id"],
         "account_id": account.id,
         "post_id": data["id"],
         "target_id": data["targets"][0]["id"],
@@ -108,6 +141,7 @@ async def owned(api: httpx.AsyncClient, db: Database, settings: Settings) -> dic
         "platform": "x",
         "name": "late",
         "owner_key": owner.api_key,
+        "tenant_id": owner.tenant_id,
     }
 
 
@@ -141,20 +175,26 @@ async def test_every_route_needs_its_scope(
         assert allowed.status_code not in (401, 403), (method, path, allowed.text)
 
 
+ROW_ROUTES = [
+    (method, path, scope, body)
+    for (method, path), (scope, body) in ROUTES.items()
+    if scope is not None and any(f"{{{key}}}" in path for key in ROW_IDS)
+]
+
+
+async def _walk_rows(api: httpx.AsyncClient, owned: dict[str, str], key: str) -> None:
+    """Every route that names a row, called with `key` on the owner's rows: each is 404."""
+    for method, path, _, body in ROW_ROUTES:
+        answer = await api.request(method, concrete(path, owned), json=body, headers=bearer(key))
+        assert answer.status_code == 404, (method, path, answer.status_code, answer.text)
+
+
 async def test_another_tenants_ids_are_not_found_on_every_route(
     api: httpx.AsyncClient, db: Database, owned: dict[str, str]
 ) -> None:
     stranger = await make_tenant(db)
-    walked = 0
-    for (method, path), (scope, body) in ROUTES.items():
-        if scope is None or not any(f"{{{key}}}" in path for key in ROW_IDS):
-            continue
-        answer = await api.request(
-            method, concrete(path, owned), json=body, headers=bearer(stranger.api_key)
-        )
-        assert answer.status_code == 404, (method, path, answer.status_code, answer.text)
-        walked += 1
-    assert walked == 19  # every route that names a row
+    assert len(ROW_ROUTES) >= 20  # the walk cannot pass by walking nothing
+    await _walk_rows(api, owned, stranger.api_key)
 
     # Lists show the caller's own rows only.
     for listing in ("/v1/accounts", "/v1/posts", "/v1/webhooks"):
@@ -172,7 +212,7 @@ async def test_a_live_key_never_reaches_sandbox_data_and_the_reverse(
 ) -> None:
     # The same tenant's live key: the sandbox account, post and connection are not its own.
     sandbox_tenant = await make_tenant(db)
-    live_key = await _second_key(db, sandbox_tenant, test=False)
+    live_key = (await add_key(db, sandbox_tenant, test=False)).api_key
     sandbox_account = await make_account(db, settings, sandbox_tenant, Platform.X, "1")
     live_account = await make_account(db, settings, sandbox_tenant, Platform.X, "2", sandbox=False)
     listed = (await api.get("/v1/accounts", headers=bearer(live_key))).json()["data"]
@@ -192,18 +232,83 @@ async def test_a_live_key_never_reaches_sandbox_data_and_the_reverse(
     assert gone.status_code == 404
 
 
-async def _second_key(db: Database, tenant: TenantFixture, *, test: bool) -> str:
-    key = generate_api_key(test=test)
+async def test_the_other_modes_key_of_the_same_tenant_finds_no_row_on_every_route(
+    api: httpx.AsyncClient, db: Database, owned: dict[str, str]
+) -> None:
+    # The owner's rows are sandbox rows; its own live key must not reach any of them.
+    live = (await add_key(db, TenantFixture(owned["tenant_id"], "", ""), test=False)).api_key
+    await _walk_rows(api, owned, live)
+    # And nothing was changed by the walk.
+    post = await api.get(f"/v1/posts/{owned['post_id']}", headers=bearer(owned["owner_key"]))
+    assert post.status_code == 200 and post.json()["data"]["body"] == "A's post"
+    assert post.json()["data"]["status"] == "draft"
+
+
+async def test_the_reverse_a_sandbox_key_finds_no_live_row_on_every_route(
+    api: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    owner = await make_tenant(db, test=False)
+    account = await make_account(db, settings, owner, Platform.X, "42", sandbox=False)
+    post = await api.post(
+        "/v1/posts",
+        json={"body": "live post", "targets": [{"account_id": account.id}]},
+        headers=bearer(owner.api_key),
+    )
+    assert post.status_code == 201, post.text
+    data = post.json()["data"]
+    sandbox_key = (await add_key(db, owner, test=True)).api_key
+    ids = {"post_id": data["id"], "target_id": data["targets"][0]["id"], "account_id": account.id}
+    walked = 0
+    for method, path, _, body in ROW_ROUTES:
+        if not all(f"{{{key}}}" not in path or key in ids for key in ROW_IDS):
+            continue  # rows this test has no live one of (they are walked above)
+        url = path.format(**ids, platform="x", name="late")
+        answer = await api.request(method, url, json=body, headers=bearer(sandbox_key))
+        assert answer.status_code == 404, (method, path, answer.status_code, answer.text)
+        walked += 1
+    assert walked >= 13  # every post, target and account route
+
+
+async def test_tenant_wide_settings_are_per_mode(
+    api: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    """Aggregator keys and routing set with a sandbox key never touch the live ones."""
+    tenant = await make_tenant(db)  # a sandbox key
+    live = (await add_key(db, tenant, test=False)).api_key
+    sandbox = bearer(tenant.api_key)
+    routed = await api.put("/v1/routing", json={"aggregator_platforms": ["x"]}, headers=sandbox)
+    assert routed.status_code == 200, routed.text
+    key = await api.put(
+        "/v1/aggregators/late", json={"api_key": "sk_sandbox_late"}, headers=sandbox
+    )
+    assert key.status_code == 200, key.text
+
+    live_routing = await api.get("/v1/routing", headers=bearer(live))
+    assert live_routing.json()["data"] == {"aggregator_platforms": []}
+    assert (await api.get("/v1/routing", headers=sandbox)).json()["data"] == {
+        "aggregator_platforms": ["x"]
+    }
+    assert (await api.get("/v1/aggregators", headers=bearer(live))).json()["data"] == []
+    gone = await api.delete("/v1/aggregators/late", headers=bearer(live))
+    assert gone.status_code == 404
+    # The live key sets its own, and the sandbox's stay as they were.
+    await api.put(
+        "/v1/aggregators/late", json={"api_key": "sk_live_late_key"}, headers=bearer(live)
+    )
+    assert [
+        k["aggregator"] for k in (await api.get("/v1/aggregators", headers=sandbox)).json()["data"]
+    ] == ["late"]
     async with db.session() as session:
-        session.add(
-            ApiKey(
-                tenant_id=tenant.tenant_id,
-                name="second",
-                key_hash=hash_api_key(key),
-                key_prefix=display_prefix(key),
-                is_test=test,
-                scopes=list(SCOPES),
-            )
-        )
-        await session.commit()
-    return key
+        row = await session.get(Tenant, tenant.tenant_id)
+        assert row is not None
+        assert (row.aggregator_platforms, row.sandbox_aggregator_platforms) == ([], ["x"])
+        keys = (await session.exec(select(AggregatorKey))).all()
+        assert sorted(k.is_test for k in keys if k.tenant_id == tenant.tenant_id) == [False, True]
+    # A sandbox key cannot name aggregator refs on a live account.
+    live_account = await make_account(db, settings, tenant, Platform.X, "7", sandbox=False)
+    refs = await api.put(
+        f"/v1/accounts/{live_account.id}/aggregator-refs",
+        json={"aggregator_refs": {"late": "acc_1"}},
+        headers=sandbox,
+    )
+    assert refs.status_code == 404
