@@ -155,20 +155,23 @@ def test_every_route_is_in_the_table() -> None:
     assert served - UNSCOPED == set(ROUTES)
 
 
+@pytest.mark.parametrize("live", [False, True], ids=["sandbox keys", "live keys"])
 async def test_every_route_needs_its_scope(
-    api: httpx.AsyncClient, db: Database, owned: dict[str, str]
+    api: httpx.AsyncClient, db: Database, owned: dict[str, str], live: bool
 ) -> None:
     for (method, path), (scope, body) in ROUTES.items():
         if scope is None:
             continue
         url = concrete(path, owned)
-        without = await make_tenant(db, scopes=tuple(s for s in SCOPES if s != scope))
+        without = await make_tenant(
+            db, scopes=tuple(s for s in SCOPES if s != scope), test=not live
+        )
         refused = await api.request(method, url, json=body, headers=bearer(without.api_key))
         assert refused.status_code == 403, (method, path, refused.text)
         assert scope in refused.json()["error"]["message"], (method, path)
         nothing = await api.request(method, url, json=body)
         assert nothing.status_code == 401, (method, path)
-        only = await make_tenant(db, scopes=(scope,))
+        only = await make_tenant(db, scopes=(scope,), test=not live)
         if (method, path) in STREAMS:
             continue  # over ASGI a stream never returns; test_events_stream reads it over HTTP
         allowed = await api.request(method, url, json=body, headers=bearer(only.api_key))
