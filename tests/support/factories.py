@@ -29,22 +29,12 @@ async def make_tenant(
     allow_social_publishing: bool = True,
 ) -> TenantFixture:
     """A tenant and one API key. Its plan allows publishing unless the test says otherwise."""
-    key = generate_api_key(test=test)
     tenant = Tenant(name="Test tenant", allow_social_publishing=allow_social_publishing)
-    api_key = ApiKey(
-        tenant_id=tenant.id,
-        name="test key",
-        key_hash=hash_api_key(key),
-        key_prefix=display_prefix(key),
-        is_test=test,
-        scopes=list(scopes),
-    )
     async with db.session() as session:
         session.add(tenant)
-        await session.flush()
-        session.add(api_key)
         await session.commit()
-    return TenantFixture(tenant_id=tenant.id, api_key_id=api_key.id, api_key=key)
+    owner = TenantFixture(tenant_id=tenant.id, api_key_id="", api_key="")
+    return await add_key(db, owner, name="test key", test=test, scopes=scopes)
 
 
 async def make_facebook_page(
