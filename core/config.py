@@ -178,6 +178,9 @@ class Settings(BaseSettings):
     # against each platform's rules; these bound what one URL may cost (MB as 10^6 bytes).
     media_fetch_timeout_seconds: float = 10.0
     media_fetch_max_bytes: int = 50_000_000
+    # Media URLs (at create time and at publish time) on private, loopback and link-local
+    # addresses: None allows them in development only, where the sandbox serves its samples.
+    media_private_destinations: bool | None = None
 
     # Webhooks. One delivery retries with backoff for about ten hours by default (30 s, 1 m,
     # 2 m, … capped at 2 h, 12 attempts); an endpoint whose deliveries fail every retry this
@@ -229,6 +232,12 @@ class Settings(BaseSettings):
     def webhooks_may_reach_private(self) -> bool:
         if self.webhook_private_destinations is not None:
             return self.webhook_private_destinations
+        return self.is_development
+
+    @property
+    def media_may_reach_private(self) -> bool:
+        if self.media_private_destinations is not None:
+            return self.media_private_destinations
         return self.is_development
 
     @model_validator(mode="after")
