@@ -1,9 +1,7 @@
-"""Where crier may send a request a tenant chose (webhook URLs): never into its own network.
-
-Outside development a destination must resolve only to global addresses, and the request then
-goes to the very address that was checked (the URL's host kept in the Host header and for TLS),
-so a name that resolves to a public address when checked and to 127.0.0.1 a moment later
-(DNS rebinding) cannot slip through.
+"""Where crier may send a request a tenant chose (webhook and media URLs): never into its own
+network. The checks here need no connection (a URL's scheme, host and literal address) or only
+a lookup (`resolve`); core/guarded_fetch.py makes the request, pinned to the address it
+checked, so DNS rebinding cannot turn a checked public name into 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -11,11 +9,35 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from dataclasses import dataclass
 
 import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Ranges `ipaddress.is_global` lets through (checked on 3.11.7) that still lead inside a
+# network: NAT64 maps IPv4 (the metadata service too) into IPv6; 6to4 and Teredo embed an IPv4
+# address; so do the deprecated IPv4-compatible addresses (::/96: `::7f00:1` is "global" to
+# Python); 100.64/10 is carrier-grade NAT (not global, listed so the intent is explicit).
+DENIED_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "2002::/16",
+        "2001::/32",
+        "::/96",
+        "100.64.0.0/10",
+    )
+)
+
+
+def denied(address: IPAddress) -> bool:
+    # Multicast is "global" to Python (224.0.0.1, ff02::1) but is no media host's address.
+    return (
+        not address.is_global
+        or address.is_multicast
+        or any(address in network for network in DENIED_NETWORKS)
+    )
 
 
 class BlockedDestination(ValueError):
@@ -35,7 +57,7 @@ async def resolve(host: str, port: int, *, allow_private: bool) -> list[IPAddres
     addresses = [ipaddress.ip_address(sockaddr[0]) for *_, sockaddr in found]
     if not addresses:
         raise Unresolvable(f"{host} resolves to no address")
-    if not allow_private and any(not a.is_global for a in addresses):
+    if not allow_private and any(denied(a) for a in addresses):
         raise BlockedDestination(f"{host} resolves to a private, loopback or link-local address")
     return addresses
 
@@ -55,7 +77,7 @@ def url_problems(url: str, *, allow_private: bool) -> list[str]:
         problems.append(f"{parsed.host} is a local name")
     else:
         literal = _literal(parsed.host)
-        if literal is not None and not allow_private and not literal.is_global:
+        if literal is not None and not allow_private and denied(literal):
             problems.append(f"{parsed.host} is a private, loopback or link-local address")
     if parsed.userinfo:
         problems.append("credentials in the URL are refused: they would sit in logs")
@@ -72,30 +94,3 @@ def _literal(host: str) -> IPAddress | None:
         return ipaddress.ip_address(host)
     except ValueError:
         return None
-
-
-@dataclass(frozen=True)
-class Pinned:
-    """A request target bound to one checked address."""
-
-    url: httpx.URL  # the URL with its host replaced by the address
-    headers: dict[str, str]  # Host, as the URL named it
-    extensions: dict[str, str]  # the TLS server name, for SNI and certificate checks
-
-
-async def pin(url: str, *, allow_private: bool) -> Pinned:
-    """Resolve `url`'s host, refuse it unless every address is allowed, and bind to one."""
-    problems = url_problems(url, allow_private=allow_private)
-    if problems:
-        raise BlockedDestination("; ".join(problems))
-    parsed = httpx.URL(url)
-    host = parsed.host
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    addresses = await resolve(host, port, allow_private=allow_private)
-    address = addresses[0]
-    host_header = host if parsed.port is None else f"{host}:{parsed.port}"
-    return Pinned(
-        url=parsed.copy_with(host=str(address)),
-        headers={"Host": host_header},
-        extensions={"sni_hostname": host} if parsed.scheme == "https" else {},
-    )

@@ -21,7 +21,6 @@ Errors name the URL's host and what went wrong, never an address it resolved to 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,15 +29,14 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import httpx
 
 from core.config import Settings
-from core.destinations import BlockedDestination, IPAddress, Unresolvable, resolve, url_problems
-
-# Ranges `ipaddress.is_global` lets through (checked on 3.11.7) that still lead inside a
-# network: NAT64 maps IPv4 (the metadata service too) into IPv6; 6to4 and Teredo embed an IPv4
-# address; 100.64/10 is carrier-grade NAT (not global, listed so the intent is explicit).
-DENIED_NETWORKS = tuple(
-    ipaddress.ip_network(network)
-    for network in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32", "100.64.0.0/10")
+from core.destinations import (
+    BlockedDestination,
+    Unresolvable,
+    denied,
+    resolve,
+    url_problems,
 )
+
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 3
 USER_AGENT = "crier-fetch/1"
@@ -79,10 +77,6 @@ class BadStatus(FetchError):
 
 class Encoded(FetchError):
     """A compressed body crier asked not to be sent (`Accept-Encoding: identity`)."""
-
-
-def denied(address: IPAddress) -> bool:
-    return not address.is_global or any(address in network for network in DENIED_NETWORKS)
 
 
 @dataclass(frozen=True)
@@ -162,9 +156,14 @@ class GuardedFetcher:
         user_agent: str = USER_AGENT,
         max_connections: int = 100,
         max_redirects: int = MAX_REDIRECTS,
+        public_for_tests: frozenset[str] = frozenset(),
     ) -> None:
         self.allow_private = allow_private
         self._max_redirects = max_redirects
+        # TEST SEAM (tests/test_guarded_fetch.py only; no setting or caller passes it): resolved
+        # addresses treated as public, so a first hop on loopback can stand for a public host
+        # while the refusals (a redirect to 169.254.169.254, ...) are tested in production mode.
+        self._public_for_tests = public_for_tests
         self._client = httpx.AsyncClient(
             follow_redirects=False,  # each hop is checked and pinned here
             trust_env=False,  # no proxy credentials or .netrc from the environment
@@ -258,7 +257,9 @@ class GuardedFetcher:
             raise Unreachable(host, "the name does not resolve") from None
         except BlockedDestination:  # pragma: no cover - resolve() refuses nothing here
             raise Blocked(host, "not a public address") from None
-        if not self.allow_private and any(denied(address) for address in addresses):
+        if not self.allow_private and any(
+            denied(address) and str(address) not in self._public_for_tests for address in addresses
+        ):
             raise Blocked(host, "resolves to a private, loopback or link-local address")
         host_header = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
         request = self._client.build_request(
