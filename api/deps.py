@@ -6,15 +6,17 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import httpx
 from fastapi import Depends, Request
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from api.errors import ApiError
+from api.media_facts import MediaChecker
+from api.rate_limits import RateLimits, remember_headers
 from core.config import Settings
 from core.db import Database
+from core.guarded_fetch import GuardedFetcher
 from core.models import ApiKey
 from core.security import hash_api_key
 from core.vault import Vault
@@ -36,9 +38,14 @@ async def get_temporal(request: Request) -> Client:
     return client
 
 
-def get_media_http(request: Request) -> httpx.AsyncClient:
-    client: httpx.AsyncClient = request.app.state.media_http
-    return client
+def get_media_http(request: Request) -> GuardedFetcher:
+    fetcher: GuardedFetcher = request.app.state.media_http
+    return fetcher
+
+
+def get_media_checker(request: Request) -> MediaChecker:
+    checker: MediaChecker = request.app.state.media_checker
+    return checker
 
 
 def get_vault_dep(request: Request) -> Vault:
@@ -48,7 +55,8 @@ def get_vault_dep(request: Request) -> Vault:
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 VaultDep = Annotated[Vault, Depends(get_vault_dep)]
-MediaHttpDep = Annotated[httpx.AsyncClient, Depends(get_media_http)]
+MediaHttpDep = Annotated[GuardedFetcher, Depends(get_media_http)]
+MediaCheckerDep = Annotated[MediaChecker, Depends(get_media_checker)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 
@@ -67,7 +75,12 @@ class Caller:
     via_link: str | None = None
 
 
-async def authenticate(request: Request, session: SessionDep) -> Caller:
+async def authenticate(request: Request) -> Caller:
+    """The caller, from its API key, counted against its key's and tenant's rate limits.
+
+    The key is read in a session of its own, closed before the route runs, so its pooled
+    connection is back in the pool before the route's outbound work (media fetches,
+    Temporal Updates, platform calls) rather than held through it (S5)."""
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     challenge = {"WWW-Authenticate": "Bearer"}
     if scheme.lower() != "bearer" or not key.strip():
@@ -77,13 +90,18 @@ async def authenticate(request: Request, session: SessionDep) -> Caller:
             "send an API key as 'Authorization: Bearer <key>'",
             headers=challenge,
         )
-    found = (
-        await session.exec(select(ApiKey).where(ApiKey.key_hash == hash_api_key(key.strip())))
-    ).first()
+    database: Database = request.app.state.db
+    async with database.session() as session:
+        found = (
+            await session.exec(select(ApiKey).where(ApiKey.key_hash == hash_api_key(key.strip())))
+        ).first()
     if found is None or found.revoked_at is not None:
         raise ApiError(
             401, "unauthenticated", "the API key is unknown or revoked", headers=challenge
         )
+    limits: RateLimits = request.app.state.rate_limits
+    headers = await limits.charge(api_key_id=found.id, tenant_id=found.tenant_id)
+    remember_headers(request, headers)
     return Caller(
         tenant_id=found.tenant_id,
         api_key_id=found.id,

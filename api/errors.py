@@ -33,7 +33,9 @@ _MEANINGS = {
     403: "The key lacks the scope, or the tenant's plan does not allow it",
     404: "No such resource for this key's tenant and mode",
     409: "The resource is not in a state that allows this",
+    413: "The request body is larger than the API takes (CRIER_MAX_REQUEST_BYTES)",
     422: "The request is invalid: every problem is listed",
+    429: "The key's or the tenant's rate limit is spent: see Retry-After",
     502: "The platform did not answer as expected",
     503: "Temporal or a worker did not answer in time; nothing was lost",
 }

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
+from api.body_limit import install_body_limit
 from api.browser_guard import BrowserGuard
 from api.codec import codec_app
 from api.errors import ERROR_RESPONSES, install_error_handlers
-from api.media_facts import media_client
+from api.media_facts import MediaChecker
 from api.metrics import install_metrics
+from api.rate_limits import RateLimitHeaders, RateLimits
 from api.routes import (
     accounts,
     aggregators,
@@ -33,6 +36,7 @@ from api.ui import pages
 from api.ui.auth import ReviewLinks, SessionSecret, page_cookies
 from core.config import Settings, get_settings
 from core.db import Database
+from core.guarded_fetch import media_fetcher
 from core.logs import silence_url_logging
 from core.vault import Vault
 
@@ -48,11 +52,19 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         app.state.vault = Vault.from_settings(settings)
         app.state.review_links = ReviewLinks(settings)
         app.state.temporal = TemporalConnection(settings, temporal)
-        app.state.media_http = media_client(allow_private=settings.is_development)
+        app.state.rate_limits = RateLimits(settings)
+        # Every media URL a caller names is fetched through the one guarded fetcher.
+        app.state.media_http = media_fetcher(settings)
+        app.state.media_checker = MediaChecker(app.state.media_http, settings)
         # Platforms' OAuth and account endpoints (connect, revoke): one pooled client.
-        app.state.platform_http = httpx.AsyncClient(timeout=settings.http_timeout_seconds)
+        # Shared by every tenant, so it keeps no cookie (S17).
+        app.state.platform_http = httpx.AsyncClient(
+            timeout=settings.http_timeout_seconds,
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+        )
         yield
         await app.state.platform_http.aclose()
+        app.state.media_checker.close()
         await app.state.media_http.aclose()
         await app.state.db.dispose()
 
@@ -63,8 +75,12 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Added first, so innermost: the headers of an allowed request's answer (S5).
+    app.add_middleware(RateLimitHeaders)
     # Before the metrics middleware is added (so inside it): refused browsers are counted.
     app.add_middleware(BrowserGuard)
+    # Outside the browser guard: an oversized body is refused before anything looks at it.
+    install_body_limit(app, settings.max_request_bytes)
     if settings.api_metrics:
         install_metrics(app)
     app.include_router(health.router)

@@ -1,29 +1,40 @@
 """What each media URL turns out to be: fetched once, so the platforms' rules can be checked.
 
-The URLs come from callers, so every fetch is bounded in bytes and time, and carries no
-cookies or credentials of ours.
+The URLs come from callers, so the bytes are hostile until proven otherwise (issue 18):
+
+- every fetch goes through the one guarded fetcher (core/guarded_fetch.py): pinned public
+  addresses, a byte cap, a total deadline, no cookies;
+- one tenant has at most `media_fetches_per_tenant` fetches (and their decodes) running at once
+  in this process, so its twenty slow URLs cannot take every connection;
+- an image is opened only as a format the platforms take, its size judged from its header
+  before anything is decoded, and decoded in a small fixed pool of threads, so neither a
+  decompression bomb nor many images at once can take the process's memory.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
+import warnings
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from io import BytesIO
 
 import httpx
 from PIL import Image
 
-from core.media_fetch import (
-    VIDEO_SUFFIXES,
-    PrivateAddressError,
-    bytes_fingerprint,
-    is_video,
-    media_client,
-    video_fingerprint,
-)
+from core.config import Settings
+from core.guarded_fetch import BadStatus, Blocked, FetchError, GuardedFetcher, TimedOut, TooLarge
+from core.media_fetch import VIDEO_SUFFIXES, bytes_fingerprint, is_video, video_fingerprint
 
-__all__ = ["VIDEO_SUFFIXES", "MediaFacts", "media_client", "read_media_facts"]
+__all__ = ["IMAGE_FORMATS", "VIDEO_SUFFIXES", "MediaChecker", "MediaFacts"]
+
+# What the platforms take between them (X, Bluesky and Pinterest take WebP; Instagram, Facebook
+# and Google Business narrow it further in their own rules). Pillow is never asked to try its
+# other decoders (TIFF, PSD, ICO, EPS...) on a caller's bytes.
+IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+FORMATS_SHOWN = "JPEG, PNG, GIF or WebP"
 
 
 @dataclass(frozen=True)
@@ -31,11 +42,20 @@ class MediaFacts:
     kind: str  # "image" or "video"
     size: int | None  # bytes; None for a video whose server did not say
     content_type: str | None
-    format: str | None = None  # Pillow's name, images only: "JPEG", "PNG", "GIF"
+    format: str | None = None  # Pillow's name, images only: "JPEG", "PNG", "GIF", "WEBP"
     width: int | None = None
     height: int | None = None
     # What the bytes were when checked (core/media_fetch.py); None: the server said nothing.
     fingerprint: str | None = None
+
+
+def shown(url: str) -> str:
+    """The URL as an answer names it: without any user name or password it carried."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return url
+    return str(parsed.copy_with(username=None, password=None)) if parsed.userinfo else url
 
 
 def _size_limit(max_bytes: int) -> str:
@@ -44,14 +64,28 @@ def _size_limit(max_bytes: int) -> str:
     return f"{max_bytes:,} bytes"
 
 
-def _image_facts(data: bytes, content_type: str | None) -> MediaFacts | str:
+def _image_facts(data: bytes, content_type: str | None, max_pixels: int) -> MediaFacts | str:
+    """Runs in the decode pool. Returns the facts, or what is wrong with the image."""
     try:
-        with Image.open(BytesIO(data)) as image:
+        with Image.open(BytesIO(data), formats=IMAGE_FORMATS) as image:
             found, width, height = image.format, image.width, image.height
-            # Headers alone can look right on a truncated or corrupt file; decoding proves it.
-            image.load()
-    except Exception:  # Pillow raises many types for bytes it cannot read
-        return "not an image Pillow can read"
+            # The header is enough to judge the size: a bomb is refused before its pixels
+            # are ever inflated.
+            pixels = width * height
+            if pixels > max_pixels:
+                size = f"{width}\u00d7{height} is {pixels:,} pixels"
+                return f"{size}, more than {max_pixels:,}; not decoded"
+            try:
+                # Headers alone can look right on a truncated or corrupt file; decoding proves
+                # it. At most max_pixels x 4 bytes, and only `media_decode_workers` at once.
+                image.load()
+            except Exception:  # Pillow raises many types for bytes it cannot decode
+                return f"a damaged {found} image: it cannot be decoded"
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own guard (above ~89 million pixels), raised by Image.open itself.
+        return f"more than {max_pixels:,} pixels; not decoded"
+    except Exception:  # UnidentifiedImageError, and whatever a bad header makes a plugin raise
+        return f"not a {FORMATS_SHOWN} image"
     return MediaFacts(
         kind="image",
         size=len(data),
@@ -63,64 +97,109 @@ def _image_facts(data: bytes, content_type: str | None) -> MediaFacts | str:
     )
 
 
-async def _fetch(http: httpx.AsyncClient, url: str, max_bytes: int) -> MediaFacts | str:
-    too_big = f"larger than {_size_limit(max_bytes)}"
-    async with http.stream("GET", url) as response:
-        if response.status_code >= 400:
-            return f"could not be fetched: HTTP {response.status_code}"
-        declared = response.headers.get("content-length")
-        video = is_video(url, response.headers.get("content-type"))
-        if not video and declared and declared.isdigit() and int(declared) > max_bytes:
-            return too_big
-        content_type = response.headers.get("content-type", "").split(";")[0].strip() or None
-        if video:
-            # Reels run to 1 GB: a video's size comes from its headers, its bytes stay there.
-            size = int(declared) if declared and declared.isdigit() else None
-            return MediaFacts(
-                kind="video",
-                size=size,
-                content_type=content_type,
-                fingerprint=video_fingerprint(response.headers),
+def _fetch_problem(error: FetchError, max_bytes: int, deadline: float) -> str:
+    """What went wrong, in the host's words (never an address it resolved to, nor a body)."""
+    if isinstance(error, TooLarge):
+        return f"larger than {_size_limit(max_bytes)}"
+    if isinstance(error, TimedOut):
+        return f"timed out after {deadline:g} s"
+    if isinstance(error, Blocked):
+        return f"refused: {error.reason} (media must be on a public address)"
+    return f"could not be fetched: {error.reason}"
+
+
+@dataclass
+class _Slots:
+    semaphore: asyncio.Semaphore
+    users: int = 0
+
+
+@dataclass
+class TenantSlots:
+    """At most `per_tenant` holders at once for each tenant; an idle tenant's entry is dropped,
+    so the table holds only tenants with a fetch in flight."""
+
+    per_tenant: int
+    _slots: dict[str, _Slots] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def slot(self, tenant_id: str) -> AsyncIterator[None]:
+        slots = self._slots.setdefault(tenant_id, _Slots(asyncio.Semaphore(self.per_tenant)))
+        slots.users += 1
+        try:
+            async with slots.semaphore:
+                yield
+        finally:
+            slots.users -= 1
+            if not slots.users:
+                del self._slots[tenant_id]
+
+
+class MediaChecker:
+    """One per API process: the fetcher, each tenant's fetch slots and the decode pool."""
+
+    def __init__(self, fetcher: GuardedFetcher, settings: Settings) -> None:
+        self._fetcher = fetcher
+        self._max_bytes = settings.media_fetch_max_bytes
+        self._deadline = settings.media_fetch_timeout_seconds
+        # Pillow warns (and then raises) above its own limit; a warning would let the decode
+        # go on, so it is an error here. Our own limit is never above Pillow's, so the header
+        # check below always speaks first and the warning is only a second guard.
+        self._max_pixels = min(settings.media_max_pixels, Image.MAX_IMAGE_PIXELS or 2**62)
+        warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+        self._tenants = TenantSlots(settings.media_fetches_per_tenant)
+        self._decoder = ThreadPoolExecutor(
+            max_workers=settings.media_decode_workers, thread_name_prefix="crier-image"
+        )
+
+    def close(self) -> None:
+        self._decoder.shutdown(wait=False, cancel_futures=True)
+
+    async def read(self, tenant_id: str, urls: Sequence[str]) -> dict[str, MediaFacts | str]:
+        """Each distinct URL's facts, or what went wrong fetching or reading it (naming the
+        URL). Each URL has its own deadline, so one slow URL names itself and the others'
+        facts are kept."""
+        distinct = list(dict.fromkeys(urls))
+        found = await asyncio.gather(*(self._read_one(tenant_id, url) for url in distinct))
+        return dict(zip(distinct, found, strict=True))
+
+    async def _read_one(self, tenant_id: str, url: str) -> MediaFacts | str:
+        # The decode is inside the tenant's slot too: bytes waiting for a decoder are memory
+        # the tenant holds, and the slot bounds it.
+        async with self._tenants.slot(tenant_id):
+            try:
+                fetched = await self._fetch(url)
+            except FetchError as error:
+                return f"{shown(url)}: {_fetch_problem(error, self._max_bytes, self._deadline)}"
+            if isinstance(fetched, MediaFacts):
+                return fetched
+            data, content_type = fetched
+            loop = asyncio.get_running_loop()
+            facts = await loop.run_in_executor(
+                self._decoder, _image_facts, data, content_type, self._max_pixels
             )
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                return too_big
-            chunks.append(chunk)
-    # Decoding a large image takes long enough to stall every other request.
-    return await asyncio.to_thread(_image_facts, b"".join(chunks), content_type)
+        return facts if isinstance(facts, MediaFacts) else f"{shown(url)}: {facts}"
+
+    async def _fetch(self, url: str) -> MediaFacts | tuple[bytes, str | None]:
+        async with self._fetcher.open(
+            url, max_bytes=self._max_bytes, deadline=self._deadline
+        ) as opened:
+            if not 200 <= opened.status < 300:
+                raise BadStatus(_host(url), opened.status)
+            if is_video(url, opened.content_type):
+                # Reels run to 1 GB: a video's size comes from its headers, its bytes stay
+                # there.
+                return MediaFacts(
+                    kind="video",
+                    size=opened.declared_length,
+                    content_type=opened.content_type,
+                    fingerprint=video_fingerprint(opened.headers),
+                )
+            return await opened.read(), opened.content_type
 
 
-async def _read_one(
-    http: httpx.AsyncClient,
-    url: str,
-    max_bytes: int,
-    timeout: float,  # noqa: ASYNC109 - a per-URL budget, so one slow URL names itself
-) -> MediaFacts | str:
+def _host(url: str) -> str:
     try:
-        # httpx's timeout is per read; a server trickling bytes would never trip it.
-        async with asyncio.timeout(timeout):
-            return await _fetch(http, url, max_bytes)
-    except (TimeoutError, httpx.TimeoutException):
-        return f"timed out after {timeout:g} s"
-    except PrivateAddressError as exc:
-        return f"refused: {exc} (media must be on a public address)"
-    except httpx.HTTPError as exc:
-        return f"could not be fetched: {str(exc) or type(exc).__name__}"
-
-
-async def read_media_facts(
-    http: httpx.AsyncClient,
-    urls: Sequence[str],
-    *,
-    max_bytes: int,
-    # Each URL gets its own budget: a caller's asyncio.timeout around the whole call would
-    # lose the facts of the URLs that did answer.
-    timeout: float,  # noqa: ASYNC109
-) -> dict[str, MediaFacts | str]:
-    """Each distinct URL's facts, or what went wrong fetching or reading it."""
-    distinct = list(dict.fromkeys(urls))
-    found = await asyncio.gather(*(_read_one(http, u, max_bytes, timeout) for u in distinct))
-    return dict(zip(distinct, found, strict=True))
+        return httpx.URL(url).host or "the URL"
+    except (httpx.InvalidURL, TypeError):
+        return "the URL"

@@ -141,15 +141,18 @@ async def check_new_targets(
     body: str,
     media_urls: Sequence[str],
     has_link: bool,
-    facts: Mapping[str, MediaFacts | str],
+    media_cap: int,
 ) -> dict[str, Account]:
-    """Every target's account and content, checked at once; the accounts by id."""
+    """Every target's account and content, and the count of distinct media URLs (each is one
+    fetch), checked at once before any media is fetched: a request that could not be accepted
+    anyway costs no fetch. The accounts by id."""
     ids = [t.account_id for t in targets]
     found = await session.exec(
         select(Account).where(Account.tenant_id == caller.tenant_id, col(Account.id).in_(ids))
     )
     accounts = {a.id: a for a in found.all()}
-    problems: list[dict[str, Any]] = []
+    every_url = [*media_urls, *(str(u) for t in targets for u in t.override_media_urls or [])]
+    problems = distinct_media_problems(every_url, cap=media_cap, loc=["body"])
     seen: set[str] = set()
     for index, target in enumerate(targets):
         loc: list[str | int] = ["body", "targets", index]
@@ -173,19 +176,51 @@ async def check_new_targets(
             )
             continue
         overridden = target.override_body is not None
-        own_media = target.override_media_urls
-        media = [str(u) for u in own_media] if own_media is not None else media_urls
-        media_loc: list[str | int] = (
-            [*loc, "override_media_urls"] if own_media is not None else ["body", "media_urls"]
-        )
+        media, media_loc = _target_media(index, target, media_urls)
         problems += content_problems(
             account.platform,
             target.override_body if target.override_body is not None else body,
             media_count=len(media),
             has_link=has_link,
             loc=[*loc, "override_body" if overridden else "body"],
-            media_loc=media_loc if own_media is not None else None,
+            media_loc=media_loc if target.override_media_urls is not None else None,
         )
-        problems += media_problems(account.platform, media, facts, loc=media_loc)
     refuse_if_any(problems)
     return accounts
+
+
+def _target_media(
+    index: int, target: TargetCreate, media_urls: Sequence[str]
+) -> tuple[list[str], list[str | int]]:
+    """A new target's media (its own, or the post's) and where the request named them."""
+    own_media = target.override_media_urls
+    if own_media is None:
+        return list(media_urls), ["body", "media_urls"]
+    return [str(u) for u in own_media], ["body", "targets", index, "override_media_urls"]
+
+
+def check_new_targets_media(
+    accounts: Mapping[str, Account],
+    targets: Sequence[TargetCreate],
+    *,
+    media_urls: Sequence[str],
+    facts: Mapping[str, MediaFacts | str],
+) -> None:
+    """Every new target's media against its platform's media rules, once fetched; the targets
+    themselves were checked by check_new_targets."""
+    problems: list[dict[str, Any]] = []
+    for index, target in enumerate(targets):
+        media, media_loc = _target_media(index, target, media_urls)
+        platform = accounts[target.account_id].platform
+        problems += media_problems(platform, media, facts, loc=media_loc)
+    refuse_if_any(problems)
+
+
+def distinct_media_problems(
+    urls: Sequence[str], *, cap: int, loc: list[str | int]
+) -> list[dict[str, Any]]:
+    """Each distinct URL is one fetch: a request names at most `cap` of them."""
+    count = len(set(urls))
+    if count <= cap:
+        return []
+    return [problem(loc, f"{count} distinct media URLs; at most {cap} per request")]

@@ -4,13 +4,26 @@ column (a token, say) can never leak by accident."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import (
+    AnyHttpUrl,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    UrlConstraints,
+    field_validator,
+)
 
+from api.target_options import MAX_KEYS, MAX_SERIALIZED_BYTES, options_problems
 from core.status import AccountStatus, ApprovalState, Platform, TargetMode, TargetStatus
 
 T = TypeVar("T")
+
+# A media URL is fetched and kept on the post: bounded like a browser's address bar.
+MediaUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048)]
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -36,7 +49,7 @@ class Strict(BaseModel):
 class TargetCreate(Strict):
     account_id: str = Field(min_length=1, max_length=36)
     override_body: str | None = Field(default=None, max_length=100_000)
-    override_media_urls: list[AnyHttpUrl] | None = Field(
+    override_media_urls: list[MediaUrl] | None = Field(
         default=None,
         max_length=20,
         description="This target's media instead of the post's: a video for TikTok, say.",
@@ -45,7 +58,9 @@ class TargetCreate(Strict):
         default_factory=dict,
         description="Platform choices: `title` (YouTube, Pinterest, TikTok), `privacy` "
         "(YouTube), `privacy_level` (TikTok), `topic_type`, `call_to_action`, `event`, "
-        "`offer` (Google Business Profile), `alt_text`, `rkey` (Bluesky), ...",
+        "`offer` (Google Business Profile), `alt_text`, `rkey` (Bluesky), ... At most "
+        f"{MAX_KEYS} keys and {MAX_SERIALIZED_BYTES} bytes as JSON; the keys a platform reads "
+        "must have its type.",
     )
     mode: TargetMode = Field(
         default=TargetMode.PUBLISH,
@@ -53,10 +68,18 @@ class TargetCreate(Strict):
         "platform has no drafts, the target ends `ready_for_manual` with its final text.",
     )
 
+    @field_validator("options")
+    @classmethod
+    def _bounded_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        if problems := options_problems(options):
+            # One message naming every problem: a validator reports one error per field.
+            raise ValueError("; ".join(problems))
+        return options
+
 
 class PostCreate(Strict):
     body: str = Field(default="", max_length=100_000)
-    media_urls: list[AnyHttpUrl] = Field(default_factory=list, max_length=20)
+    media_urls: list[MediaUrl] = Field(default_factory=list, max_length=20)
     link: AnyHttpUrl | None = None
     targets: list[TargetCreate] = Field(min_length=1, max_length=50)
     requires_approval: bool | None = Field(
@@ -77,7 +100,7 @@ class PostUpdate(Strict):
         description="The post's `updated_at` as you last read it; a stale value is refused (409)."
     )
     body: str | None = Field(default=None, max_length=100_000)
-    media_urls: list[AnyHttpUrl] | None = Field(default=None, max_length=20)
+    media_urls: list[MediaUrl] | None = Field(default=None, max_length=20)
     link: AnyHttpUrl | None = None
     approval_deadline: AwareDatetime | None = None
 

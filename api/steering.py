@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import async_object_session
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -61,13 +62,27 @@ def _refusal(target: Target, error: BaseException) -> Refusal:
 UPDATE_TIMEOUT_SECONDS = 30.0
 
 
+async def release_connection(targets: Sequence[Target]) -> None:
+    """End the targets' session's transaction, so its pooled connection goes back to the pool
+    for the Updates' wait (up to UPDATE_TIMEOUT_SECONDS) rather than being held through it
+    (S5); the session takes one again when it next reads. Its objects stay loaded
+    (expire_on_commit=False).
+
+    A commit, not a rollback, which would drop what the request has changed so far: every
+    caller steers before it writes, so nothing is pending here but a read."""
+    sessions = {id(s): s for t in targets if (s := async_object_session(t)) is not None}
+    for session in sessions.values():
+        await session.commit()
+
+
 async def steer(
     client: Client,
     targets: Sequence[Target],
     send: Send,
 ) -> tuple[dict[str, TargetState], list[Refusal]]:
     """Send to every target's workflow at once: the states of those that took it (by target
-    id), and the refusals."""
+    id), and the refusals. The targets' session holds no connection while they answer."""
+    await release_connection(targets)
     results = await asyncio.gather(
         *(
             asyncio.wait_for(send(client, t.workflow_id or ""), UPDATE_TIMEOUT_SECONDS)

@@ -32,6 +32,10 @@ from tests.support.servers import RunningSandbox, running_sandbox
 # reads the environment instead (create_app() with no settings, `crier dev`, workers and other
 # subprocesses, which inherit it).
 os.environ["CRIER_ENV"] = "test"
+# The walks call every route many times with one key: limits high enough never to trip there.
+# tests/test_rate_limits.py sets its own.
+os.environ.setdefault("CRIER_RATE_LIMIT_PER_KEY", "100000/minute")
+os.environ.setdefault("CRIER_RATE_LIMIT_PER_TENANT", "100000/minute")
 
 
 def _binary(name: str) -> str:
@@ -175,9 +179,11 @@ POSTGRES_MODULES = frozenset(
         "test_events_stream",  # event sequence numbers and resume
         "test_fan_out",
         "test_ledger",
+        "test_media_safety",  # no pooled connection held across a media fetch; edit rechecks
         "test_migrations",
         "test_on_time",  # claims at the instant
         "test_readiness",
+        "test_request_limits",  # the pool's connections while the API waits on a platform
         "test_return_origins",
         "test_review_links",  # single-use links raced by two browsers
         "test_review_pages_http",

@@ -28,7 +28,7 @@ ENV_EXAMPLE = ROOT / "deploy" / "env.example"
 
 CRIER_SERVICES = ("migrate", "api", "worker")
 ONE_SHOT = ("migrate", "temporal-setup")
-LONG_RUNNING = ("postgres", "temporal", "temporal-ui", "api", "worker")
+LONG_RUNNING = ("postgres", "temporal", "temporal-ui", "redis", "api", "worker")
 
 # ${NAME}, ${NAME:?message}, ${NAME?message}, ${NAME:-default}, ${NAME-default}
 INTERPOLATION = re.compile(
@@ -147,10 +147,12 @@ def test_the_stack_has_every_service(services: dict[str, dict[str, Any]]) -> Non
         "temporal",
         "temporal-setup",
         "temporal-ui",
+        "redis",
         "migrate",
         "api",
         "worker",
     }
+    assert services["redis"]["image"].startswith("redis:")
     assert services["postgres"]["image"].startswith("postgres:16")
     assert services["temporal"]["image"].startswith("temporalio/auto-setup:")
     assert services["temporal-setup"]["image"].startswith("temporalio/admin-tools:")
@@ -262,7 +264,7 @@ def test_start_order(services: dict[str, dict[str, Any]]) -> None:
         assert isinstance(depends, dict), f"{name}: depends_on needs conditions"
         return {dep: spec["condition"] for dep, spec in depends.items()}
 
-    assert conditions("api") == DEPENDS_OF_CRIER
+    assert conditions("api") == DEPENDS_OF_CRIER | {"redis": "service_healthy"}
     assert conditions("worker") == DEPENDS_OF_CRIER
     assert conditions("migrate") == {"postgres": "service_healthy"}
     assert conditions("temporal") == {"postgres": "service_healthy"}

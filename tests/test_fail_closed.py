@@ -32,6 +32,8 @@ PRODUCTION_SECRETS = {
     "CRIER_PAYLOAD_KEYS": new_key(),
     "CRIER_SESSION_SECRET": "session-secret-of-at-least-32-characters",
     "CRIER_SANDBOX_SECRET": "sandbox-secret-of-at-least-32-characters",
+    # Said explicitly: one process counting alone (production refuses to guess).
+    "CRIER_RATE_LIMIT_STORAGE": "memory://",
 }
 
 
@@ -104,6 +106,7 @@ def test_settings_nobody_configured_are_production_and_refused(
         "CRIER_PAYLOAD_KEYS",
         "CRIER_SESSION_SECRET",
         "CRIER_DATABASE_URL",
+        "CRIER_RATE_LIMIT_STORAGE",
     ):
         assert missing in said
     # Given some secrets but not all: still refused, and no value given is repeated.

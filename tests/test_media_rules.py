@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -12,9 +13,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from api.media_facts import MediaFacts, media_client, read_media_facts
+from api.media_facts import MediaChecker, MediaFacts
 from core.config import Settings
 from core.db import Database
+from core.guarded_fetch import media_fetcher
 from core.models import Account
 from core.status import Platform
 from tests.support.factories import TenantFixture, make_account, make_tenant
@@ -200,8 +202,8 @@ async def test_media_that_cannot_be_fetched_is_a_problem_for_every_target_using_
         },
     )
     assert details(response) == [
-        {"loc": ["body", "media_urls", 0], "msg": "instagram: could not be fetched: HTTP 404"},
-        {"loc": ["body", "media_urls", 0], "msg": "x: could not be fetched: HTTP 404"},
+        {"loc": ["body", "media_urls", 0], "msg": f"{p}: {missing}: could not be fetched: HTTP 404"}
+        for p in ("instagram", "x")
     ]
 
 
@@ -218,7 +220,10 @@ async def test_bytes_that_are_not_an_image_are_refused(
         {"media_urls": [fake], "targets": [{"account_id": accounts[Platform.LINKEDIN].id}]},
     )
     assert details(response) == [
-        {"loc": ["body", "media_urls", 0], "msg": "linkedin: not an image Pillow can read"}
+        {
+            "loc": ["body", "media_urls", 0],
+            "msg": f"linkedin: {fake}: not a JPEG, PNG, GIF or WebP image",
+        }
     ]
 
 
@@ -238,18 +243,19 @@ async def test_media_that_does_not_answer_in_time_is_refused_without_waiting_it_
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api,
     ):
+        url = image(settings, "1080x1080.jpg")
         started = time.monotonic()
         response = await create(
             api,
             tenant,
             {
-                "media_urls": [image(settings, "1080x1080.jpg")],
+                "media_urls": [url],
                 "targets": [{"account_id": accounts[Platform.FACEBOOK].id}],
             },
         )
         elapsed = time.monotonic() - started
     assert details(response) == [
-        {"loc": ["body", "media_urls", 0], "msg": "facebook: timed out after 1 s"}
+        {"loc": ["body", "media_urls", 0], "msg": f"facebook: {url}: timed out after 1 s"}
     ]
     assert elapsed < 2.5
 
@@ -381,73 +387,55 @@ async def test_an_edit_checks_new_media_and_leaves_accepted_media_alone(
     (await sandbox_http.post("/_control/reset")).raise_for_status()  # the unused fault
 
 
-def streaming_server(chunks: int, chunk_size: int, sent: list[int]) -> httpx.MockTransport:
-    """Answers with `chunks` chunks and no Content-Length, counting the chunks it sent."""
-
-    async def body() -> AsyncIterator[bytes]:
-        for _ in range(chunks):
-            sent.append(chunk_size)
-            yield bytes(chunk_size)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "image/png"}, content=body())
-
-    return httpx.MockTransport(handler)
-
-
-async def test_reading_stops_at_the_byte_cap() -> None:
-    sent: list[int] = []
-    async with httpx.AsyncClient(transport=streaming_server(1000, 1000, sent)) as http:
-        facts = await read_media_facts(
-            http, ["https://media.test/big.png"], max_bytes=10_000, timeout=5
-        )
-    assert facts == {"https://media.test/big.png": "larger than 10,000 bytes"}
-    assert sum(sent) <= 12_000  # stopped just past the cap, not after the whole megabyte
+@asynccontextmanager
+async def checker(settings: Settings, **changes: Any) -> AsyncIterator[MediaChecker]:
+    """The API's media checker on its own, with some settings changed."""
+    changed = settings.model_copy(update=changes)
+    fetcher = media_fetcher(changed)
+    media = MediaChecker(fetcher, changed)
+    try:
+        yield media
+    finally:
+        media.close()
+        await fetcher.aclose()
 
 
 async def test_a_file_over_the_cap_is_refused_naming_the_cap_in_mb(
-    sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
+    sandbox: RunningSandbox, settings: Settings
 ) -> None:
     url = f"{sandbox.url}/samples/image/1080x1080.png?pad=3000000"
-    async with httpx.AsyncClient() as http:
-        facts = await read_media_facts(http, [url], max_bytes=2_000_000, timeout=5)
-    assert facts == {url: "larger than 2 MB"}
+    async with checker(settings, media_fetch_max_bytes=2_000_000) as media:
+        facts = await media.read("tenant", [url])
+    assert facts == {url: f"{url}: larger than 2 MB"}
 
 
-async def test_each_distinct_url_is_fetched_once(
-    sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
+async def test_outside_development_media_on_private_addresses_is_refused(
+    settings: Settings,
 ) -> None:
-    requests: list[str] = []
-    url = f"{sandbox.url}/samples/image/640x480.gif"
-
-    async def count(request: httpx.Request) -> None:
-        requests.append(str(request.url))
-
-    async with httpx.AsyncClient(event_hooks={"request": [count]}) as http:
-        facts = await read_media_facts(http, [url, url, url], max_bytes=10_000_000, timeout=5)
-    assert requests == [url]
-    found = facts[url]
-    assert isinstance(found, MediaFacts)
-    assert (found.kind, found.format, found.width, found.height) == ("image", "GIF", 640, 480)
-    assert found.content_type == "image/gif"
-
-
-async def test_outside_development_media_on_private_addresses_is_refused() -> None:
     # A caller must not make crier fetch from inside its own network (here: loopback).
-    async with media_client(allow_private=False) as http:
-        facts = await read_media_facts(
-            http, ["http://127.0.0.1:9/a.jpg"], max_bytes=1_000_000, timeout=5
-        )
+    url = "http://127.0.0.1:9/a.jpg"
+    async with checker(settings, media_private_destinations=False) as media:
+        facts = await media.read("tenant", [url])
     assert facts == {
-        "http://127.0.0.1:9/a.jpg": "refused: 127.0.0.1 is a private address "
+        url: f"{url}: refused: 127.0.0.1 is a private, loopback or link-local address "
         "(media must be on a public address)"
     }
 
 
-async def test_a_video_is_not_downloaded_only_sized(sandbox: RunningSandbox) -> None:
+async def test_a_url_naming_a_user_is_answered_without_it(settings: Settings) -> None:
+    url = "http://someone:secret@127.0.0.1:9/a.jpg"
+    async with checker(settings, media_private_destinations=False) as media:
+        facts = await media.read("tenant", [url])
+    assert "secret" not in str(facts[url])
+    assert str(facts[url]).startswith("http://127.0.0.1:9/a.jpg: refused")
+
+
+async def test_a_video_is_not_downloaded_only_sized(
+    sandbox: RunningSandbox, settings: Settings
+) -> None:
     url = f"{sandbox.url}/samples/video/clip.mp4"
-    async with media_client(allow_private=True) as http:
-        facts = await read_media_facts(http, [url], max_bytes=10, timeout=5)
+    async with checker(settings, media_fetch_max_bytes=10) as media:
+        facts = await media.read("tenant", [url])
     found = facts[url]
     assert isinstance(found, MediaFacts)
     assert found.kind == "video"  # a 10-byte cap would refuse it had it been read

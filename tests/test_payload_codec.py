@@ -264,6 +264,7 @@ def test_production_refuses_the_dev_origin_and_a_short_codec_token() -> None:
         "payload_keys": new_key(),
         "session_secret": "s" * 32,
         "database_url": "postgresql://crier@db/crier",
+        "rate_limit_storage": "redis://redis:6379/0",
     }
     Settings(**production, codec_token="t" * 32)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="CRIER_CODEC_DEV_ORIGIN"):

@@ -66,6 +66,9 @@ async def disconnect_account(
         or account.is_sandbox != caller.is_test
     ):
         raise ApiError(404, "not_found", f"no account {account_id}")
+    # The platform may take up to its timeout to answer: hold no pooled connection meanwhile
+    # (S5). Only a read is pending; the account stays loaded (expire_on_commit=False).
+    await session.commit()
     revoked = await _revoke(account, vault, http, settings)
     if account.status != AccountStatus.DISCONNECTED:
         forget_tokens(account, AccountStatus.DISCONNECTED, f"disconnected by {caller.name}")

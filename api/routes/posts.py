@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import (
+    Caller,
     ManagerDep,
-    MediaHttpDep,
+    MediaCheckerDep,
     SessionDep,
     SettingsDep,
     TemporalDep,
@@ -20,9 +21,16 @@ from api.deps import (
 )
 from api.errors import ApiError
 from api.idempotency import commit_with_record, replay, request_hash
-from api.media_facts import MediaFacts, read_media_facts
+from api.media_facts import MediaChecker, MediaFacts
 from api.post_queries import load_post, targets_of
-from api.post_rules import check_new_targets, content_problems, media_problems, refuse_if_any
+from api.post_rules import (
+    check_new_targets,
+    check_new_targets_media,
+    content_problems,
+    distinct_media_problems,
+    media_problems,
+    refuse_if_any,
+)
 from api.scheduling import announce
 from api.schemas import (
     Envelope,
@@ -35,7 +43,6 @@ from api.schemas import (
 )
 from api.steering import cancel_unsent, raise_refusals, steer, update
 from api.views import post_view, target_view
-from core.config import Settings
 from core.db import utcnow
 from core.events import EventType
 from core.models import Post, Target, Tenant
@@ -55,16 +62,15 @@ IdempotencyKey = Annotated[
 
 
 async def _facts(
-    http: httpx.AsyncClient, settings: Settings, urls: Sequence[str]
+    session: AsyncSession, media: MediaChecker, tenant_id: str, urls: Sequence[str]
 ) -> dict[str, MediaFacts | str]:
     if not urls:
         return {}
-    return await read_media_facts(
-        http,
-        urls,
-        max_bytes=settings.media_fetch_max_bytes,
-        timeout=settings.media_fetch_timeout_seconds,
-    )
+    # A fetch may take its whole deadline: the request's database connection goes back to the
+    # pool first, so slow media hosts cannot hold every connection. Committing (nothing is
+    # written yet) ends the transaction; what was read stays loaded (expire_on_commit=False).
+    await session.commit()
+    return await media.read(tenant_id, urls)
 
 
 def fingerprints(facts: dict[str, MediaFacts | str]) -> dict[str, str]:
@@ -82,7 +88,7 @@ async def create_post(
     caller: ManagerDep,
     session: SessionDep,
     settings: SettingsDep,
-    media_http: MediaHttpDep,
+    media: MediaCheckerDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     digest = request_hash(payload.model_dump_json())
@@ -93,7 +99,7 @@ async def create_post(
 
     media_urls = [str(u) for u in payload.media_urls]
     overrides = [str(u) for t in payload.targets for u in t.override_media_urls or []]
-    facts = await _facts(media_http, settings, media_urls + overrides)
+    # Everything that needs no bytes first: a request refused anyway fetches nothing.
     accounts = await check_new_targets(
         session,
         caller,
@@ -101,7 +107,7 @@ async def create_post(
         body=payload.body,
         media_urls=media_urls,
         has_link=payload.link is not None,
-        facts=facts,
+        media_cap=settings.media_urls_per_request,
     )
     tenant = await session.get(Tenant, caller.tenant_id)
     assert tenant is not None
@@ -119,6 +125,8 @@ async def create_post(
             ],
         )
     requires_approval = tenant.requires_approval or bool(payload.requires_approval)
+    facts = await _facts(session, media, caller.tenant_id, media_urls + overrides)
+    check_new_targets_media(accounts, payload.targets, media_urls=media_urls, facts=facts)
     post = Post(
         tenant_id=caller.tenant_id,
         body=payload.body,
@@ -219,18 +227,10 @@ async def list_targets(
     )
 
 
-@router.patch("/{post_id}", response_model=Envelope[PostPublic])
-async def edit_post(
-    post_id: str,
-    payload: PostUpdate,
-    caller: ManagerDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    temporal: TemporalDep,
-    media_http: MediaHttpDep,
-) -> Envelope[PostPublic]:
-    """Edit while every target is draft, awaiting approval or scheduled. Editing an approved
-    post sends it back for approval."""
+async def _editable(
+    session: AsyncSession, caller: Caller, post_id: str, payload: PostUpdate
+) -> tuple[Post, list[Target]]:
+    """The post and its targets, if the edit still applies to them."""
     post = await load_post(session, caller, post_id)
     if payload.expected_updated_at != post.updated_at:
         raise ApiError(
@@ -248,6 +248,22 @@ async def edit_post(
             "a post can be edited only before it publishes",
             [{"loc": ["targets", t.id], "msg": f"the target is {t.status}"} for t in moved_on],
         )
+    return post, targets
+
+
+@router.patch("/{post_id}", response_model=Envelope[PostPublic])
+async def edit_post(
+    post_id: str,
+    payload: PostUpdate,
+    caller: ManagerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    media_checker: MediaCheckerDep,
+) -> Envelope[PostPublic]:
+    """Edit while every target is draft, awaiting approval or scheduled. Editing an approved
+    post sends it back for approval."""
+    post, targets = await _editable(session, caller, post_id, payload)
     fields = payload.model_fields_set
     body = payload.body if "body" in fields and payload.body is not None else post.body
     media = (
@@ -255,8 +271,14 @@ async def edit_post(
     )
     link = (str(payload.link) if payload.link else None) if "link" in fields else post.link
     # Media already accepted is not fetched again: only new media can break the rules.
-    facts = await _facts(media_http, settings, media) if media != post.media_urls else {}
-    problems = []
+    new_media = media != post.media_urls
+    problems = (
+        distinct_media_problems(
+            media, cap=settings.media_urls_per_request, loc=["body", "media_urls"]
+        )
+        if new_media
+        else []
+    )
     for t in targets:
         problems += content_problems(
             t.platform,
@@ -265,9 +287,23 @@ async def edit_post(
             has_link=link is not None,
             loc=["body", "body"],
         )
-        if t.override_media_urls is None:
-            problems += media_problems(t.platform, media, facts, loc=["body", "media_urls"])
+    # What needs no bytes first: an edit refused anyway fetches nothing.
     refuse_if_any(problems)
+    facts: dict[str, MediaFacts | str] = {}
+    if new_media:
+        facts = await _facts(session, media_checker, caller.tenant_id, media)
+        # The connection was let go for the fetch: another edit, or a publish, may have come
+        # in meanwhile. Read again (the session kept the old values) and check again.
+        session.expire_all()
+        post, targets = await _editable(session, caller, post_id, payload)
+        refuse_if_any(
+            [
+                found
+                for t in targets
+                if t.override_media_urls is None
+                for found in media_problems(t.platform, media, facts, loc=["body", "media_urls"])
+            ]
+        )
 
     if post.approval_state == ApprovalState.APPROVED:
         # What was approved is not what will go out any more.

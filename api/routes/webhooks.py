@@ -20,7 +20,7 @@ from api.schemas import Envelope, ListEnvelope, ListMeta, Strict
 from core.db import utcnow
 from core.destinations import url_problems
 from core.events import EventType
-from core.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from core.models import Event, Tenant, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from core.vault import Vault
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -145,13 +145,24 @@ async def create_webhook(
     vault: VaultDep,
 ) -> Envelope[WebhookCreated]:
     """No Idempotency-Key here: replaying the answer would mean keeping the secret in the
-    clear. A duplicate endpoint is harmless: list, and delete the extra one."""
+    clear. A duplicate endpoint is harmless: list, and delete the extra one. A tenant has at
+    most CRIER_WEBHOOK_MAX_ENDPOINTS endpoints per mode (409 `too_many_webhooks`)."""
     problems = [
         problem(["body", "url"], message)
         for message in url_problems(payload.url, allow_private=settings.webhooks_may_reach_private)
     ]
     if problems:
         raise ApiError(422, "invalid_request", "the webhook URL cannot be used", problems)
+    await _lock_tenant(session, caller.tenant_id)
+    held = await _endpoint_count(session, caller)
+    if held >= settings.webhook_max_endpoints:
+        raise ApiError(
+            409,
+            "too_many_webhooks",
+            f"this tenant already has {held} webhook endpoints in {_mode(caller)} mode, the "
+            f"most allowed (CRIER_WEBHOOK_MAX_ENDPOINTS={settings.webhook_max_endpoints}): "
+            "delete one first, or subscribe an existing endpoint to more event types",
+        )
     secret = _new_secret()
     endpoint = WebhookEndpoint(
         tenant_id=caller.tenant_id,
@@ -166,6 +177,34 @@ async def create_webhook(
     await session.commit()
     await session.refresh(endpoint)
     return Envelope(data=WebhookCreated(**_view(endpoint).model_dump(), secret=secret))
+
+
+async def _lock_tenant(session: AsyncSession, tenant_id: str) -> None:
+    """Hold the tenant's row until the transaction ends, so two creates at once cannot both
+    count one endpoint below the cap. PostgreSQL: a row lock. SQLite has none: writing the
+    row takes the database's write lock (as core/locks.py does for accounts)."""
+    if (await session.connection()).dialect.name == "postgresql":
+        await session.exec(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+    else:
+        await session.exec(
+            update(Tenant).where(col(Tenant.id) == tenant_id).values(name=Tenant.name)
+        )
+
+
+async def _endpoint_count(session: AsyncSession, caller: Caller) -> int:
+    """The caller's endpoints in its mode, disabled ones included (enabling needs no room)."""
+    counted = await session.exec(
+        select(func.count()).where(
+            WebhookEndpoint.tenant_id == caller.tenant_id,
+            WebhookEndpoint.is_test == caller.is_test,
+            col(WebhookEndpoint.deleted_at).is_(None),
+        )
+    )
+    return counted.one()
+
+
+def _mode(caller: Caller) -> str:
+    return "sandbox" if caller.is_test else "live"
 
 
 @router.get("", response_model=ListEnvelope[WebhookPublic])
