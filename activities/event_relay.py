@@ -3,7 +3,9 @@
 Two steps, each safe to repeat after a crash: (1) in one transaction, write a delivery row
 for every endpoint that wants the event and mark the event dispatched; (2) start each new
 delivery's workflow under an id made from the delivery's, so a start repeated after a crash
-finds the running workflow instead of sending twice.
+finds the running workflow instead of sending twice. Deliveries run on a queue of their own
+(`webhook_queue`); the relay itself stays on the task queue, as it talks only to the database
+and Temporal, never to a receiver.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ DELIVERY_WORKFLOW = "WebhookDeliveryWorkflow"
 
 def delivery_workflow_id(delivery_id: str) -> str:
     return f"webhook-{delivery_id}"
+
+
+def webhook_queue(task_queue: str) -> str:
+    """The queue webhook deliveries run on (their workflows and activities; cli/worker.py):
+    apart from the publishing work on `task_queue` and with slots of its own, so receivers
+    that answer slowly, or never, hold only webhook slots and no post waits behind them."""
+    return f"{task_queue}.webhooks"
 
 
 def webhook_retry(settings: Settings) -> WebhookRetry:
@@ -154,7 +163,7 @@ class EventRelayActivities:
             DELIVERY_WORKFLOW,
             WebhookDeliveryInput(delivery_id=delivery.id, retry=webhook_retry(self._settings)),
             id=delivery_workflow_id(delivery.id),
-            task_queue=self._settings.task_queue,
+            task_queue=webhook_queue(self._settings.task_queue),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(SA_TENANT, delivery.tenant_id)]

@@ -24,6 +24,7 @@ from activities.tokens import TokenActivities
 from core import metrics
 from core.config import Settings
 from core.db import Database, utcnow
+from core.guarded_fetch import GuardedFetcher
 from core.logs import bind_log_context
 from core.messages import (
     CHECK_TARGET,
@@ -58,6 +59,7 @@ from providers.base import (
     Provider,
 )
 from providers.errors import AuthError, ContentError, ProviderError, TransientError
+from providers.kit.media import publish_downloads
 from providers.registry import PROVIDERS, base_url
 from providers.transport import watch_departures
 
@@ -119,16 +121,25 @@ class Ready:
 
 class PublishActivities:
     def __init__(
-        self, *, db: Database, http: httpx.AsyncClient, vault: Vault, settings: Settings
+        self,
+        *,
+        db: Database,
+        http: httpx.AsyncClient,
+        media: GuardedFetcher,
+        vault: Vault,
+        settings: Settings,
     ) -> None:
         self._db = db
         self._http = http
+        # Every provider and aggregator downloads the media it uploads through this one
+        # fetcher (issue 18 item 1), under the publish-time deadline and ceiling.
+        self._media = publish_downloads(media, settings)
         self._vault = vault
         self._settings = settings
         self._ledger = Ledger(db)
         self._tokens = TokenActivities(db=db, http=http, vault=vault, settings=settings)
         self._stops = FireStops(db)
-        self._reviewed_media = ReviewedMedia(settings)
+        self._reviewed_media = ReviewedMedia(settings, media)
         # Waiting publishes get ready as many at a time as the worker runs work
         # (CRIER_WORKER_MAX_ACTIVITIES), first come first served: a burst's thousand arrive
         # together, and all at once each would only slow the others (and the takeovers on
@@ -150,7 +161,12 @@ class PublishActivities:
             routed = None
             if target.platform.value in tenant.routed_platforms(sandbox=account.is_sandbox):
                 routed = await aggregator_candidates(
-                    session, account, http=self._http, settings=self._settings, vault=self._vault
+                    session,
+                    account,
+                    http=self._http,
+                    media=self._media,
+                    settings=self._settings,
+                    vault=self._vault,
                 )
         provider_class = PROVIDERS[target.platform]
         media_urls = list(
@@ -169,7 +185,9 @@ class PublishActivities:
                 options=dict(target.options),
             ),
             provider=provider_class(
-                self._http, base_url(target.platform, self._settings, sandbox=account.is_sandbox)
+                self._http,
+                base_url(target.platform, self._settings, sandbox=account.is_sandbox),
+                self._media,
             ),
             credentials=self._credentials(account),
             draft=target.mode == TargetMode.DRAFT,

@@ -7,41 +7,39 @@ behind its URL fails the target with the reason, instead of posting bytes nobody
 
 from __future__ import annotations
 
-import httpx
-
 from core.config import Settings
-from core.media_fetch import MediaTooLarge, current_fingerprint, media_client
+from core.guarded_fetch import FetchError, GuardedFetcher
+from core.media_fetch import current_fingerprint
 from providers.errors import ContentError, TransientError
+from providers.kit.media import media_error
 
 CHECKER = "media"  # how these errors name their source in the target's record
 
 
 class ReviewedMedia:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, fetcher: GuardedFetcher) -> None:
         self._settings = settings
-        self._http: httpx.AsyncClient | None = None  # made on first use: most posts need none
+        self._fetcher = fetcher  # the worker's one guarded fetcher, shared with the providers
 
     async def ensure_unchanged(self, expected: dict[str, str]) -> None:
-        """Raise ContentError for a file that changed since it was checked, TransientError
-        when a file cannot be read now (counted against the target's tries)."""
-        if not expected:
-            return
-        if self._http is None:
-            self._http = media_client(allow_private=self._settings.is_development)
+        """Raise ContentError for a file that changed since it was checked, or that can no
+        longer be read (refused, too large); TransientError when its host is down or slow
+        now (counted against the target's tries)."""
         for url, fingerprint in expected.items():
             try:
                 now = await current_fingerprint(
-                    self._http,
+                    self._fetcher,
                     url,
                     max_bytes=self._settings.media_fetch_max_bytes,
-                    timeout=self._settings.media_fetch_timeout_seconds,
+                    deadline=self._settings.media_fetch_timeout_seconds,
                 )
-            except (httpx.HTTPError, TimeoutError, MediaTooLarge) as exc:
-                reason = str(exc) or type(exc).__name__
-                raise TransientError(
-                    f"media {url} could not be read to compare it with what was approved: {reason}",
-                    platform=CHECKER,
-                ) from None
+            except FetchError as error:
+                message = (
+                    f"media from {error}: could not be read to compare it with what was approved"
+                )
+                if isinstance(media_error(error, platform=CHECKER), TransientError):
+                    raise TransientError(message, platform=CHECKER, maybe_sent=False) from None
+                raise ContentError(message, platform=CHECKER, code="media_unreadable") from None
             if now != fingerprint:
                 raise ContentError(
                     f"media {url} changed after it was approved; not published. Restore the "

@@ -12,6 +12,7 @@ from core.vault import Vault
 from providers.aggregators.failover import Aggregator, AggregatorCandidate
 from providers.aggregators.late import LateProvider
 from providers.aggregators.postforme import PostForMeProvider
+from providers.kit.media import MediaDownloads
 
 AGGREGATORS: dict[str, type[PostForMeProvider] | type[LateProvider]] = {
     "postforme": PostForMeProvider,
@@ -30,6 +31,7 @@ async def aggregator_candidates(
     account: Account,
     *,
     http: httpx.AsyncClient,
+    media: MediaDownloads,
     settings: Settings,
     vault: Vault,
 ) -> list[AggregatorCandidate]:
@@ -67,7 +69,7 @@ async def aggregator_candidates(
             if not key or not ref:
                 continue
             url = aggregator_url(name, settings, sandbox=account.is_sandbox)
-            provider: Aggregator = provider_class(http, url, key)
+            provider: Aggregator = provider_class(http, url, key, media)
             candidates.append(
                 AggregatorCandidate(provider=provider, account_ref=ref, label=f"{scope}:{name}")
             )

@@ -1,4 +1,11 @@
-"""Sending one webhook delivery, and recording how it ended."""
+"""Sending one webhook delivery, and recording how it ended.
+
+A receiver is a stranger's server (review S6): it is reached only through the guarded fetcher
+(core/guarded_fetch.py), which pins the checked address, follows no redirect, asks for an
+uncompressed answer and refuses a compressed one unread, and ends the whole attempt at its
+deadline however slowly the answer trickles. Of the answer only its first bytes are read; what
+is recorded is the host and what went wrong, never the answer's body.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +21,8 @@ from temporalio.exceptions import ApplicationError
 
 from core.config import Settings
 from core.db import Database, utcnow
-from core.destinations import BlockedDestination, pin
 from core.events import EventType, envelope_bytes, record_event
+from core.guarded_fetch import Blocked, FetchError, GuardedFetcher
 from core.messages import DELIVER_WEBHOOK, FINISH_WEBHOOK_DELIVERY, WEBHOOK_ABANDONED
 from core.models import Event, Notification, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from core.vault import Vault
@@ -31,28 +38,27 @@ SECRET_UNREADABLE = (
     "dropped before `crier rotate-keys` re-encrypted it?): nothing was sent; restore the key, "
     "or roll the endpoint's secret and give the receiver the new one"
 )
-# What of a receiver's answer is kept: enough to debug, too little to hoard its data.
-EXCERPT = 200
+# How much of a receiver's answer is read before the connection is closed: an attempt counts
+# once its 2xx status and these first bytes (or the whole of a shorter answer) arrived within
+# the deadline. Nothing of it is kept.
+ANSWER_READ_BYTES = 1024
+ERROR_CHARS = 1000  # WebhookAttempt.error
 
 
-def webhook_client() -> httpx.AsyncClient:
-    """One pool per worker. No redirects (a 3xx is a failed attempt: the receiver must name its
-    real URL, and a redirect could lead inside our network), no cookies, nothing from the
-    environment's proxy settings."""
-    return httpx.AsyncClient(
-        follow_redirects=False,
-        trust_env=False,
-        headers={"User-Agent": "crier-webhooks/1"},
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+def webhook_fetcher(settings: Settings) -> GuardedFetcher:
+    """One per worker. A 3xx is a failed attempt: the receiver must name its real URL, and a
+    redirect could lead inside our network."""
+    return GuardedFetcher(
+        allow_private=settings.webhooks_may_reach_private, user_agent="crier-webhooks/1"
     )
 
 
 class WebhookActivities:
     def __init__(
-        self, *, db: Database, http: httpx.AsyncClient, vault: Vault, settings: Settings
+        self, *, db: Database, fetcher: GuardedFetcher, vault: Vault, settings: Settings
     ) -> None:
         self._db = db
-        self._http = http
+        self._fetcher = fetcher
         self._vault = vault
         self._settings = settings
 
@@ -165,22 +171,23 @@ class WebhookActivities:
         """The receiver's status code (None: no answer), and what went wrong (None: 2xx)."""
         signed = sign(secret, body, previous=previous)
         try:
-            target = await pin(url, allow_private=self._settings.webhooks_may_reach_private)
-            response = await self._http.post(
-                target.url,
+            status, _ = await self._fetcher.post(
+                url,
                 content=body,
-                headers={**headers, **target.headers, SIGNATURE_HEADER: signed},
-                extensions=target.extensions,
-                timeout=self._settings.webhook_timeout.total_seconds(),
+                headers={**headers, SIGNATURE_HEADER: signed},
+                deadline=self._settings.webhook_timeout.total_seconds(),
+                read_at_most=ANSWER_READ_BYTES,
             )
-        except BlockedDestination as blocked:
-            return None, f"refused: {blocked}"[:1000]
-        except httpx.HTTPError as failure:
-            return None, f"{type(failure).__name__}: {failure}"[:1000]
-        if response.is_success:
-            return response.status_code, None
-        excerpt = response.text[:EXCERPT].strip()
-        return response.status_code, f"HTTP {response.status_code}: {excerpt}"[:1000]
+        except Blocked as blocked:
+            return None, f"refused: {blocked}"[:ERROR_CHARS]
+        except FetchError as failure:  # "host: reason", never an address it resolved to
+            return None, str(failure)[:ERROR_CHARS]
+        if 200 <= status < 300:
+            return status, None
+        error = f"{_host(url)}: HTTP {status}"
+        if 300 <= status < 400:
+            error += ", a redirect (not followed: give the URL it names)"
+        return status, error[:ERROR_CHARS]
 
     @activity.defn(name=FINISH_WEBHOOK_DELIVERY)
     async def finish_webhook_delivery(self, delivery_id: str) -> str:
@@ -238,3 +245,10 @@ async def _load(
     event = (await session.exec(select(Event).where(Event.id == delivery.event_id))).one()
     assert endpoint is not None
     return delivery, endpoint, event
+
+
+def _host(url: str) -> str:
+    try:
+        return httpx.URL(url).host or "the URL"
+    except (httpx.InvalidURL, TypeError):
+        return "the URL"

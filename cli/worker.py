@@ -6,8 +6,9 @@ import asyncio
 import logging
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from temporalio.client import Client
@@ -15,14 +16,15 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.budgets import BudgetActivities
-from activities.event_relay import EventRelayActivities
+from activities.event_relay import EventRelayActivities, webhook_queue
 from activities.on_time import OnTimeActivities
 from activities.publishing import PublishActivities
 from activities.tokens import TokenActivities
-from activities.webhooks import WebhookActivities, webhook_client
+from activities.webhooks import WebhookActivities, webhook_fetcher
 from cli.schedules import ensure_event_relay, ensure_schedules
 from core.config import Settings, get_settings, log_mode
 from core.db import Database
+from core.guarded_fetch import media_fetcher
 from core.logs import silence_url_logging
 from core.temporal import connect, fire_queue, metrics_runtime
 from core.vault import Vault
@@ -58,37 +60,42 @@ def make_http_client(settings: Settings) -> httpx.AsyncClient:
             total=settings.http_connections, per_host=settings.http_connections_per_host
         ),
         headers={"User-Agent": "crier/0.1"},
+        # Shared by every tenant: no cookie one tenant's call was sent may ride on another's
+        # (S17). The transport's aiohttp session keeps none either.
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
     )
 
 
 class Workers:
-    """The worker on the task queue (every workflow, and the activities that do the work) and
-    the one on its fire queue (publishes waiting for their time), started and stopped as one.
+    """The worker on the task queue (every workflow, and the activities that do the work), the
+    one on its fire queue (publishes waiting for their time) and the one on its webhook queue
+    (deliveries to receivers), started and stopped as one.
 
-    Two queues because their slots mean different things. A waiting publish is a sleeping
+    Separate queues because their slots mean different things. A waiting publish is a sleeping
     asyncio task and costs almost nothing, so thousands may wait; the work (claims, takeovers,
     lookups, records) shares the database pool and the CPU, and beyond a measured number at
     once each one only slows the others until all of them time out (issue 16). Bounding the
-    work's slots leaves the excess in Temporal's queue, served in order as slots free."""
+    work's slots leaves the excess in Temporal's queue, served in order as slots free. A
+    delivery waits on a stranger's server for up to its deadline (review S6): on slots of its
+    own, a tarpit receiver delays only webhooks, never anyone's post."""
 
-    def __init__(self, work: Worker, fires: Worker) -> None:
+    def __init__(self, work: Worker, fires: Worker, webhooks: Worker) -> None:
         self.work = work
         self.fires = fires
+        self.webhooks = webhooks
+        self._running: AsyncExitStack | None = None
 
     async def __aenter__(self) -> Workers:
-        await self.work.__aenter__()
-        try:
-            await self.fires.__aenter__()
-        except BaseException:
-            await self.work.__aexit__(None, None, None)
-            raise
+        async with AsyncExitStack() as stack:
+            for worker in (self.work, self.fires, self.webhooks):
+                await stack.enter_async_context(worker)
+            self._running = stack.pop_all()  # a failed start stops those already started
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        try:
-            await self.fires.__aexit__(None, None, None)
-        finally:
-            await self.work.__aexit__(None, None, None)
+        running, self._running = self._running, None
+        if running is not None:
+            await running.aclose()  # the webhooks, the fires, then the work
 
 
 @asynccontextmanager
@@ -99,12 +106,15 @@ async def worker_for(
     silence_url_logging()
     db = Database(settings)
     http = make_http_client(settings)
+    # The one door for media the providers upload (and the reviewed-media check): every hop
+    # checked and pinned, under each platform's byte limit (issue 18 item 1).
+    media = media_fetcher(settings, user_agent="crier/0.1")
     vault = Vault.from_settings(settings)
-    publishing = PublishActivities(db=db, http=http, vault=vault, settings=settings)
+    publishing = PublishActivities(db=db, http=http, media=media, vault=vault, settings=settings)
     tokens = TokenActivities(db=db, http=http, vault=vault, settings=settings)
     budgets = BudgetActivities(db=db)
-    hooks_http = webhook_client()
-    webhooks = WebhookActivities(db=db, http=hooks_http, vault=vault, settings=settings)
+    hooks_fetcher = webhook_fetcher(settings)
+    webhooks = WebhookActivities(db=db, fetcher=hooks_fetcher, vault=vault, settings=settings)
     relay = EventRelayActivities(db=db, settings=settings)
     on_time = OnTimeActivities(db=db)
     queue = task_queue or settings.task_queue
@@ -126,6 +136,8 @@ async def worker_for(
                     budgets.reserve_publish_slot,
                     tokens.ensure_fresh_token,
                     tokens.check_account_tokens,
+                    # Deliveries started before they had a queue of their own (issue 18) end
+                    # where they began; the relay starts every new one on the webhook queue.
                     webhooks.deliver_webhook,
                     webhooks.finish_webhook_delivery,
                     relay.relay_events,
@@ -141,10 +153,21 @@ async def worker_for(
                 graceful_shutdown_timeout=timedelta(seconds=5),
                 max_concurrent_activities=settings.worker_max_fires,
             ),
+            webhooks=Worker(
+                client,
+                task_queue=webhook_queue(queue),
+                workflows=[WebhookDeliveryWorkflow],
+                workflow_runner=WORKFLOW_RUNNER,
+                activities=[webhooks.deliver_webhook, webhooks.finish_webhook_delivery],
+                graceful_shutdown_timeout=timedelta(seconds=5),
+                max_concurrent_activities=settings.worker_max_webhooks,
+                sticky_queue_schedule_to_start_timeout=settings.worker_sticky_timeout,
+            ),
         )
     finally:
-        await hooks_http.aclose()
+        await hooks_fetcher.aclose()
         await http.aclose()
+        await media.aclose()
         await db.dispose()
 
 

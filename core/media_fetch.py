@@ -12,55 +12,17 @@ video that has none is not compared.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Mapping
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from urllib.parse import urlsplit
 
 import httpx
 
-from core.destinations import BlockedDestination, Unresolvable, resolve
+from core.guarded_fetch import BadStatus, GuardedFetcher
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v")
 # The headers a video's fingerprint is made of: what a server changes when the file does.
 VALIDATORS = ("content-length", "etag", "last-modified")
-
-
-class PrivateAddressError(httpx.RequestError):
-    """A media URL (or a redirect) led to a private, loopback or link-local address."""
-
-
-class MediaTooLarge(Exception):
-    """More bytes than the cap allows."""
-
-
-def media_client(*, allow_private: bool) -> httpx.AsyncClient:
-    """The client media is fetched with, shared by every request.
-
-    Outside development it refuses private, loopback and link-local addresses, redirects
-    included: a caller must not make crier fetch from inside its own network.
-    """
-    # httpx keeps cookies a response sets and sends them on later requests; one caller's
-    # media host must never see cookies another caller's host set, so none are kept.
-    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    hooks = {} if allow_private else {"request": [_refuse_private_addresses]}
-    return httpx.AsyncClient(
-        follow_redirects=True,  # CDNs answer with redirects; the hook sees each hop
-        cookies=no_cookies,
-        trust_env=False,  # no proxy credentials or .netrc from the environment
-        event_hooks=hooks,
-    )
-
-
-async def _refuse_private_addresses(request: httpx.Request) -> None:
-    host = request.url.host
-    try:
-        await resolve(host, request.url.port or 443, allow_private=False)
-    except Unresolvable as exc:
-        raise httpx.ConnectError(str(exc), request=request) from exc
-    except BlockedDestination:
-        raise PrivateAddressError(f"{host} is a private address", request=request) from None
 
 
 def is_video(url: str, content_type: str | None) -> bool:
@@ -81,22 +43,16 @@ def video_fingerprint(headers: Mapping[str, str]) -> str | None:
 
 
 async def current_fingerprint(
-    http: httpx.AsyncClient,
-    url: str,
-    *,
-    max_bytes: int,
-    timeout: float,  # noqa: ASYNC109 - one budget for the whole fetch, not per read
+    fetcher: GuardedFetcher, url: str, *, max_bytes: int, deadline: float
 ) -> str | None:
-    """What the URL serves now, fingerprinted as the check did. Raises httpx.HTTPError (or
-    TimeoutError, MediaTooLarge) when it cannot be read."""
-    async with asyncio.timeout(timeout), http.stream("GET", url) as response:
-        response.raise_for_status()
-        if is_video(url, response.headers.get("content-type")):
-            return video_fingerprint(response.headers)
-        digest, size = hashlib.sha256(), 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                raise MediaTooLarge(f"larger than {max_bytes:,} bytes")
+    """What the URL serves now, fingerprinted as the check did, read through the guarded
+    fetcher. Raises FetchError (core/guarded_fetch.py) when it cannot be read."""
+    async with fetcher.open(url, max_bytes=max_bytes, deadline=deadline) as opened:
+        if not 200 <= opened.status < 300:
+            raise BadStatus(httpx.URL(url).host, opened.status)
+        if is_video(url, opened.content_type):
+            return video_fingerprint(opened.headers)
+        digest = hashlib.sha256()
+        async for chunk in opened.chunks():
             digest.update(chunk)
     return "sha256:" + digest.hexdigest()

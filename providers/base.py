@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import httpx
 from pydantic import BaseModel
@@ -31,6 +31,9 @@ from core.messages import Preparation as Preparation
 from core.messages import PublishBudget as PublishBudget
 from core.messages import Readiness as Readiness
 from core.status import Platform
+
+if TYPE_CHECKING:
+    from providers.kit.media import MediaDownloads
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class MediaRules:
     images_allowed: bool = True
     video_allowed: bool = True
     video_alone: bool = False  # a video or GIF must be the post's only media (X)
+    # The most bytes of one file the platform takes: the worker's download of it at publish
+    # time stops there (providers/kit/media.py). None: the worker's own ceiling only.
+    max_file_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,10 @@ class Provider(Protocol):
     platform: ClassVar[Platform]
     rules: ClassVar[PlatformRules]
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None: ...
+    # `media`: the worker's one guarded fetcher, through which every media file a provider
+    # uploads is downloaded (providers/kit/media.py); a platform that pulls URLs itself
+    # ignores it.
+    def __init__(self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads) -> None: ...
 
     async def prepare(
         self, account: AccountCredentials, content: PostContent, *, draft: bool = False

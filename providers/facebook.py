@@ -37,11 +37,13 @@ from providers.base import (
     Published,
 )
 from providers.errors import ProviderError
-from providers.graph import GraphErrors, earliest_match
-from providers.http import answered
+from providers.graph import GraphErrors, earliest_match, oauth
+from providers.kit.api import PlatformAPI
+from providers.kit.media import MediaDownloads
 
 # Facebook's own subcodes beyond Graph's common table (PLATFORMS.md §1, Postiz).
-GRAPH = GraphErrors(platform="facebook", transient_subcodes=frozenset({1363047, 1609010}))
+ERRORS = GraphErrors(platform="facebook", transient_subcodes=frozenset({1363047, 1609010}))
+GRAPH = ERRORS  # the name tests read it by
 
 
 class FacebookProvider(OneStepPublishing):
@@ -62,9 +64,12 @@ class FacebookProvider(OneStepPublishing):
         ),
     )
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
-        self._http = http
-        self._base = base_url.rstrip("/")
+    def __init__(
+        self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads | None = None
+    ) -> None:
+        # `media` unused: the platform fetches the media URLs itself. GETs carry the Page token
+        # in the OAuth header; POSTs carry it in their body (account None: no header).
+        self._api = PlatformAPI(http, base_url, ERRORS, auth=oauth)
 
     async def prepare(
         self, account: AccountCredentials, content: PostContent, *, draft: bool = False
@@ -96,7 +101,7 @@ class FacebookProvider(OneStepPublishing):
             photos = (await self.prepare(account, content)).ids["photos"]
         if photos:
             body["attached_media"] = [{"media_fbid": photo} for photo in photos]
-        created = await self._call("POST", f"/{page}/feed", json=body)
+        created = await self._api.call("POST", f"/{page}/feed", None, json=body)
         post_id = str(created["id"])
         return Published(external_id=post_id, url=await self._permalink(account, post_id))
 
@@ -121,11 +126,9 @@ class FacebookProvider(OneStepPublishing):
         page = account.external_id
 
         async def fetch(params: dict[str, str]) -> dict[str, Any]:
-            return await self._call(
-                "GET",
-                f"/{page}/published_posts",
-                params=params | {"fields": "id,message,created_time,permalink_url"},
-                headers={"Authorization": f"OAuth {account.access_token}"},
+            fields = {"fields": "id,message,created_time,permalink_url"}
+            return await self._api.call(
+                "GET", f"/{page}/published_posts", account, params=params | fields
             )
 
         found = await earliest_match(
@@ -146,27 +149,14 @@ class FacebookProvider(OneStepPublishing):
 
     async def _upload_unpublished_photo(self, account: AccountCredentials, url: str) -> str:
         body = {"url": url, "published": False, "access_token": account.access_token}
-        photo = await self._call("POST", f"/{account.external_id}/photos", json=body)
+        photo = await self._api.call("POST", f"/{account.external_id}/photos", None, json=body)
         return str(photo["id"])
 
     async def _permalink(self, account: AccountCredentials, post_id: str) -> str:
         # The post already exists: a failed read must not fail (and so repeat) the publish.
         try:
-            found = await self._call(
-                "GET",
-                f"/{post_id}",
-                params={"fields": "permalink_url"},
-                headers={"Authorization": f"OAuth {account.access_token}"},
-            )
+            params = {"fields": "permalink_url"}
+            found = await self._api.call("GET", f"/{post_id}", account, params=params)
             return str(found["permalink_url"])
         except (ProviderError, KeyError):
             return f"https://www.facebook.com/{post_id}"
-
-    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = await answered(
-            "facebook", self._http.request(method, self._base + path, **kwargs)
-        )
-        if response.is_success:
-            data: dict[str, Any] = response.json()
-            return data
-        raise GRAPH.classify(response)

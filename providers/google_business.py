@@ -26,6 +26,7 @@ Choices from `PostContent.options`:
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -36,7 +37,6 @@ from core.status import Platform
 from providers.base import (
     AccountCredentials,
     MediaRules,
-    NotCheckable,
     OneStepPublishing,
     PlatformRules,
     PostContent,
@@ -50,15 +50,19 @@ from providers.errors import (
     ProviderError,
     RateLimitedError,
     TransientError,
-    from_http_status,
     retry_after,
 )
-from providers.http import answered
+from providers.google_business_lookup import created_at as created_at  # tests use it here
+from providers.google_business_lookup import is_the_post
+from providers.kit.api import PlatformAPI
+from providers.kit.error_table import ErrorKind, ErrorTable, Problem
+from providers.kit.media import MediaDownloads
+from providers.kit.pages import Page, walk
 
 PLATFORM = "google_business"
 
 # google.rpc status → taxonomy. The HTTP status decides only when the body names none.
-ERRORS: dict[str, type[ProviderError]] = {
+CODES: dict[str, ErrorKind] = {
     "UNAUTHENTICATED": AuthError,  # 401: expired or revoked token
     "PERMISSION_DENIED": AuthError,  # 403: the user no longer manages this location
     "INVALID_ARGUMENT": ContentError,  # 400: a field Google refuses (too long, CALL with a url)
@@ -69,6 +73,44 @@ ERRORS: dict[str, type[ProviderError]] = {
     "UNAVAILABLE": TransientError,
     "DEADLINE_EXCEEDED": TransientError,
 }
+
+
+def read_problem(response: httpx.Response) -> Problem:
+    """google.rpc's `error.message` and `error.status`. A status the table does not name is
+    kept as the error's code only on a 429, as crier has always recorded it."""
+    status = response.status_code
+    try:
+        error = response.json()["error"]
+        message = str(error["message"])
+        code = str(error.get("status") or "") or None
+    except (ValueError, KeyError, TypeError):
+        return Problem("rate limited" if status == 429 else None)
+    return Problem(message, code if code in CODES or status == 429 else None)
+
+
+def until_next_minute(now: datetime | None = None) -> timedelta:
+    now = now or datetime.now(UTC)
+    return (now.replace(second=0, microsecond=0) + timedelta(minutes=1)) - now
+
+
+def retry_after_or_next_minute(headers: Mapping[str, str]) -> timedelta:
+    # Google sends no Retry-After; the binding quota is per minute (10 edits per profile).
+    return retry_after(headers) or until_next_minute()
+
+
+ERRORS = ErrorTable(
+    platform=PLATFORM,
+    read=read_problem,
+    codes=CODES,
+    wait=retry_after_or_next_minute,
+    codes_beat_5xx=True,  # a named google.rpc status decides even on a 5xx
+)
+
+
+def google_error(response: httpx.Response) -> ProviderError:
+    """The name providers/connect/google_business.py calls the table by."""
+    return ERRORS.error(response)
+
 
 TOPIC_TYPES = frozenset({"STANDARD", "EVENT", "OFFER"})
 SCHEDULED_TOPICS = frozenset({"EVENT", "OFFER"})  # both need a complete event.schedule
@@ -99,9 +141,11 @@ class GoogleBusinessProvider(OneStepPublishing):
         ),
     )
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
-        self._http = http
-        self._base = base_url.rstrip("/") + "/v4"
+    def __init__(
+        self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads | None = None
+    ) -> None:
+        # `media` unused: the platform fetches the media URLs itself.
+        self._api = PlatformAPI(http, base_url.rstrip("/") + "/v4", ERRORS)
 
     async def publish(
         self,
@@ -112,7 +156,8 @@ class GoogleBusinessProvider(OneStepPublishing):
         draft: bool = False,
     ) -> Published:
         body = local_post(content)
-        created = await self._call(account, "POST", f"/{account.external_id}/localPosts", json=body)
+        path = f"/{account.external_id}/localPosts"
+        created = await self._api.call("POST", path, account, json=body)
         name = created.get("name")
         if not name:
             raise TransientError("200 without the local post's name", platform=PLATFORM)
@@ -129,32 +174,22 @@ class GoogleBusinessProvider(OneStepPublishing):
         """The location's local post made since `since` from this content, if any."""
         body = local_post(content)
         path = f"/{account.external_id}/localPosts"
-        params: dict[str, Any] = {"pageSize": LOOKUP_PAGE_SIZE}
-        for _ in range(LOOKUP_MAX_PAGES):
-            page = await self._call(account, "GET", path, params=params)
-            for post in page.get("localPosts") or []:
-                if created_at(post) >= since and is_the_post(post, body) and post.get("name"):
-                    return published(post)
-            token = page.get("nextPageToken")
-            if not token:
-                return None
-            params["pageToken"] = token
-        raise NotCheckable(
+
+        async def read(token: str | None) -> Page[dict[str, Any]]:
+            params: dict[str, Any] = {"pageSize": LOOKUP_PAGE_SIZE}
+            page = await self._api.call(
+                "GET", path, account, params=params | ({"pageToken": token} if token else {})
+            )
+            return Page(page.get("localPosts") or [], page.get("nextPageToken"))
+
+        beyond = (
             f"more than {LOOKUP_PAGE_SIZE * LOOKUP_MAX_PAGES} local posts at "
             f"{account.external_id}, listed in no documented order; the lookup stops there"
         )
-
-    async def _call(
-        self, account: AccountCredentials, method: str, path: str, **kwargs: Any
-    ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {account.access_token}"}
-        response = await answered(
-            PLATFORM, self._http.request(method, self._base + path, headers=headers, **kwargs)
-        )
-        if response.is_success:
-            data: dict[str, Any] = response.json()
-            return data
-        raise google_error(response)
+        async for post in walk(read, max_pages=LOOKUP_MAX_PAGES, beyond=beyond):
+            if created_at(post) >= since and is_the_post(post, body) and post.get("name"):
+                return published(post)
+        return None
 
 
 def local_post(content: PostContent) -> dict[str, Any]:
@@ -200,60 +235,3 @@ def published(post: dict[str, Any]) -> Published:
     # searchUrl is output-only and may lag behind a PROCESSING post: no url beats a guess.
     url = post.get("searchUrl")
     return Published(external_id=str(post["name"]), url=str(url) if url else None)
-
-
-def created_at(post: dict[str, Any]) -> datetime:
-    """A local post's createTime (RFC 3339, Z, up to 9 fractional digits, which Python reads
-    to the microsecond); one without it cannot be ruled out by its age."""
-    try:
-        return datetime.fromisoformat(str(post["createTime"]))
-    except (KeyError, ValueError):
-        return datetime.max.replace(tzinfo=UTC)
-
-
-def is_the_post(post: dict[str, Any], body: dict[str, Any]) -> bool:
-    """Whether a listed local post is the one `body` makes: the fields Google gives back as
-    sent. Photos come back as Google's copies (googleUrl), so only their number counts."""
-    return (
-        post.get("summary", "") == body.get("summary", "")
-        and post.get("topicType", "STANDARD") == body["topicType"]
-        and _action(post) == _action(body)
-        and (post.get("event") or {}).get("title") == (body.get("event") or {}).get("title")
-        and len(post.get("media") or []) == len(body.get("media") or [])
-    )
-
-
-def _action(post: dict[str, Any]) -> tuple[str | None, str | None]:
-    cta = post.get("callToAction") or {}
-    return cta.get("actionType"), cta.get("url")
-
-
-def google_error(response: httpx.Response) -> ProviderError:
-    status = response.status_code
-    try:
-        error = response.json()["error"]
-        message = str(error["message"])
-        code = str(error.get("status") or "") or None
-    except (ValueError, KeyError, TypeError):
-        if status == 429:
-            return _rate_limited("rate limited", None, response)
-        return from_http_status(status, response.headers, platform=PLATFORM)
-    kind = ERRORS.get(code or "")
-    if status == 429 or kind is RateLimitedError:
-        return _rate_limited(message, code, response)
-    if kind is None:
-        return from_http_status(status, response.headers, platform=PLATFORM, message=message)
-    return kind(message, platform=PLATFORM, code=code, http_status=status)
-
-
-def _rate_limited(message: str, code: str | None, response: httpx.Response) -> RateLimitedError:
-    # Google sends no Retry-After; the binding quota is per minute (10 edits per profile).
-    wait = retry_after(response.headers) or until_next_minute()
-    return RateLimitedError(
-        message, platform=PLATFORM, code=code, http_status=response.status_code, retry_after=wait
-    )
-
-
-def until_next_minute(now: datetime | None = None) -> timedelta:
-    now = now or datetime.now(UTC)
-    return (now.replace(second=0, microsecond=0) + timedelta(minutes=1)) - now

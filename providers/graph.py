@@ -1,5 +1,6 @@
-"""What Facebook, Instagram and Threads share: the Graph API's error shape and codes, and the
-paged lookup of an account's recent posts that finds a post whose publish answer was lost.
+"""What Facebook, Instagram and Threads share: the Graph API's error table, its OAuth header,
+and the paged lookup of an account's recent posts that finds a post whose publish answer was
+lost.
 
 Branch on `code`, not the HTTP status: Graph answers 400 for most errors and sometimes 403 for
 throttling (Graph API error-handling guide).
@@ -9,72 +10,57 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from providers.base import NotCheckable, Published
+from providers.base import AccountCredentials, NotCheckable, Published
 from providers.errors import (
     AuthError,
     ContentError,
     ProviderError,
     RateLimitedError,
     TransientError,
-    from_http_status,
     retry_after,
 )
+from providers.kit.error_table import ErrorKind, ErrorTable, Problem
+from providers.kit.pages import Page, walk
 
-TRANSIENT_CODES = frozenset({1, 2})
-RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, 80001})
-AUTH_CODES = frozenset({102, 190, 3, 10, *range(200, 300)})
+CODES: dict[str, ErrorKind] = {
+    **dict.fromkeys(("1", "2"), TransientError),
+    **dict.fromkeys(("4", "17", "32", "341", "613", "80001"), RateLimitedError),
+    **dict.fromkeys(("102", "190", "3", "10", *map(str, range(200, 300))), AuthError),
+}
 
 
 @dataclass(frozen=True)
-class GraphErrors:
-    """Graph's error table, plus the subcodes one product adds to it."""
+class GraphProblem(Problem):
+    """Graph's error object: its code (`code` is "code/subcode"), and what it adds to it."""
 
-    platform: str
-    transient_subcodes: frozenset[int] = frozenset()
-    rate_limit_subcodes: frozenset[int] = frozenset()
-    # How long a subcode-announced quota (a daily publishing cap, say) takes to refill.
-    quota_window: timedelta | None = None
-
-    def classify(self, response: httpx.Response) -> ProviderError:
-        try:
-            error = response.json()["error"]
-            code = int(error.get("code", 0))
-            subcode = error.get("error_subcode")
-            message = str(error.get("error_user_msg") or error.get("message") or "unknown error")
-        except (ValueError, KeyError, TypeError):
-            # Not Graph's shape (a proxy's page, an empty 503): the HTTP status is all there is.
-            return from_http_status(response.status_code, response.headers, platform=self.platform)
-        label = f"{code}/{subcode}" if subcode else str(code)
-        common: dict[str, Any] = {
-            "platform": self.platform,
-            "code": label,
-            "http_status": response.status_code,
-        }
-        if subcode in self.rate_limit_subcodes:
-            return RateLimitedError(message, retry_after=self.quota_window, **common)
-        if code in RATE_LIMIT_CODES or response.status_code == 429:
-            wait = _regain_access_after(response) or retry_after(response.headers)
-            return RateLimitedError(message, retry_after=wait, **common)
-        transient = code in TRANSIENT_CODES or subcode in self.transient_subcodes
-        if transient or error.get("is_transient"):
-            return TransientError(message, **common)
-        if code in AUTH_CODES:
-            return AuthError(message, **common)
-        if response.status_code >= 500:
-            return TransientError(message, **common)
-        return ContentError(message, **common)
+    number: int = 0
+    subcode: Any = None
+    transient: bool = False  # Graph's own is_transient
 
 
-def _regain_access_after(response: httpx.Response) -> timedelta | None:
+def read_problem(response: httpx.Response) -> Problem:
+    try:
+        error = response.json()["error"]
+        number = int(error.get("code", 0))
+        subcode = error.get("error_subcode")
+        message = str(error.get("error_user_msg") or error.get("message") or "unknown error")
+    except (ValueError, KeyError, TypeError):
+        return Problem()  # not Graph's shape (a proxy's page, an empty 503): the status decides
+    label = f"{number}/{subcode}" if subcode else str(number)
+    transient = bool(error.get("is_transient"))
+    return GraphProblem(message, label, number=number, subcode=subcode, transient=transient)
+
+
+def regain_access_after(headers: Mapping[str, str]) -> timedelta | None:
     """Minutes until the business-use-case budget refills, if Graph told us."""
-    raw = response.headers.get("x-business-use-case-usage")
+    raw = headers.get("x-business-use-case-usage")
     if not raw:
         return None
     try:
@@ -87,6 +73,69 @@ def _regain_access_after(response: httpx.Response) -> timedelta | None:
     except (ValueError, TypeError, AttributeError):
         return None
     return timedelta(minutes=minutes) if minutes > 0 else None
+
+
+@dataclass(frozen=True)
+class GraphErrors(ErrorTable):
+    """Graph's table, plus the subcodes one product adds to it. Its order is Graph's own, since
+    the code outranks the status: a rate limit (subcode, code or 429), then a transient code,
+    subcode or is_transient, then the code's kind (even on a 5xx), then 5xx transient, else
+    content (a 401 or 403 included). A body not in Graph's shape gets the kit's order."""
+
+    read: Callable[[httpx.Response], Problem] = read_problem
+    codes: Mapping[str, ErrorKind] = field(default_factory=lambda: CODES)
+    transient_subcodes: frozenset[int] = frozenset()
+    rate_limit_subcodes: frozenset[int] = frozenset()
+    # How long a subcode-announced quota (a daily publishing cap, say) takes to refill.
+    quota_window: timedelta | None = None
+
+    def kind(self, status: int, problem: Problem) -> ErrorKind:
+        if not isinstance(problem, GraphProblem):
+            return super().kind(status, problem)
+        named = self.codes.get(str(problem.number))
+        if (
+            problem.subcode in self.rate_limit_subcodes
+            or named is RateLimitedError
+            or status == 429
+        ):
+            return RateLimitedError
+        transient = problem.subcode in self.transient_subcodes or problem.transient
+        if named is TransientError or transient:
+            return TransientError
+        if named is not None:
+            return named
+        return TransientError if status >= 500 else ContentError
+
+    def classify(self, status: int, headers: Mapping[str, str], problem: Problem) -> ProviderError:
+        if (
+            not isinstance(problem, GraphProblem)
+            or self.kind(status, problem) is not RateLimitedError
+        ):
+            return super().classify(status, headers, problem)
+        if problem.subcode in self.rate_limit_subcodes:
+            wait = self.quota_window
+        else:
+            wait = regain_access_after(headers) or retry_after(headers)
+        return RateLimitedError(
+            problem.message or f"HTTP {status}",
+            platform=self.platform,
+            code=problem.code,
+            http_status=status,
+            retry_after=wait,
+        )
+
+
+# Instagram and Threads: Meta fetches a container's media itself; its URL says which it is.
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
+
+
+def is_video(url: str) -> bool:
+    return url.lower().split("?", 1)[0].endswith(VIDEO_SUFFIXES)
+
+
+def oauth(account: AccountCredentials) -> dict[str, str]:
+    """The token in a header, never in a URL that a proxy or a log could keep."""
+    return {"Authorization": f"OAuth {account.access_token}"}
 
 
 # Finding a post whose publish answer was lost ----------------------------------------------
@@ -130,25 +179,29 @@ async def earliest_match(
     so the last match read is the earliest, the one the lost attempt most likely made.
     """
     since = _aware(since)
-    found: dict[str, Any] | None = None
-    after: str | None = None
-    for _ in range(LOOKUP_MAX_PAGES):
+
+    async def read(after: str | None) -> Page[dict[str, Any]]:
         params = {"since": str(unix_seconds(since)), "limit": str(LOOKUP_PAGE_SIZE)}
         page = await fetch(params | ({"after": after} if after else {}))
-        for item in page.get("data") or []:
-            created = graph_time(item.get(time_field))
-            if created is not None and created >= since and matches(item):
-                found = item
         paging = page.get("paging") or {}
-        after = (paging.get("cursors") or {}).get("after")
-        if not paging.get("next") or not after:
-            return found
-    if found is not None:
-        return found  # the post is live; an even earlier twin would change only which id
-    raise NotCheckable(
+        cursor = (paging.get("cursors") or {}).get("after")
+        return Page(page.get("data") or [], cursor if paging.get("next") else None)
+
+    found: dict[str, Any] | None = None
+    beyond = (
         f"more than {LOOKUP_MAX_PAGES * LOOKUP_PAGE_SIZE} {what} since the attempt began, "
         "too many to look through"
     )
+    try:
+        async for item in walk(read, max_pages=LOOKUP_MAX_PAGES, beyond=beyond):
+            created = graph_time(item.get(time_field))
+            if created is not None and created >= since and matches(item):
+                found = item
+    except NotCheckable:
+        if found is None:
+            raise
+        # The post is live; an even earlier twin would change only which id.
+    return found
 
 
 def _aware(moment: datetime) -> datetime:

@@ -32,22 +32,18 @@ from providers.base import (
     Readiness,
 )
 from providers.errors import ProviderError
-from providers.graph import GraphErrors, published_from_container
-from providers.http import answered
+from providers.graph import GraphErrors, is_video, oauth, published_from_container
+from providers.kit.api import PlatformAPI
+from providers.kit.media import MediaDownloads
 
 # Instagram's subcodes beyond Graph's table (PLATFORMS.md §2, Postiz): 2207027 is "Media ID is
 # not available" (publishing before FINISHED), retryable; 2207042 is the daily publishing cap.
-GRAPH = GraphErrors(
+ERRORS = GraphErrors(
     platform="instagram",
     transient_subcodes=frozenset({2207003, 2207027, 2207052, 2207053, 2207082}),
     rate_limit_subcodes=frozenset({2207042}),
     quota_window=timedelta(hours=24),
 )
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
-
-
-def is_video(url: str) -> bool:
-    return url.lower().split("?", 1)[0].endswith(VIDEO_SUFFIXES)
 
 
 def media_type(media_urls: list[str]) -> str:
@@ -78,9 +74,12 @@ class InstagramProvider:
         ),
     )
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
-        self._http = http
-        self._base = base_url.rstrip("/")
+    def __init__(
+        self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads | None = None
+    ) -> None:
+        # `media` unused: the platform fetches the media URLs itself. GETs carry the token in
+        # the OAuth header; POSTs carry it in their body (account None: no header).
+        self._api = PlatformAPI(http, base_url, ERRORS, auth=oauth)
 
     async def prepare(
         self, account: AccountCredentials, content: PostContent, *, draft: bool = False
@@ -100,12 +99,8 @@ class InstagramProvider:
 
     async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
         container = prepared.ids["container"]
-        found = await self._call(
-            "GET",
-            f"/{container}",
-            params={"fields": "status_code,status"},
-            headers={"Authorization": f"OAuth {account.access_token}"},
-        )
+        params = {"fields": "status_code,status"}
+        found = await self._api.call("GET", f"/{container}", account, params=params)
         status = found.get("status_code")
         if status in ("FINISHED", "PUBLISHED"):
             return Readiness(state="ready")
@@ -129,7 +124,8 @@ class InstagramProvider:
         draft: bool = False,
     ) -> Published:
         body = {"creation_id": prepared.ids["container"], "access_token": account.access_token}
-        created = await self._call("POST", f"/{account.external_id}/media_publish", json=body)
+        path = f"/{account.external_id}/media_publish"
+        created = await self._api.call("POST", path, None, json=body)
         media_id = str(created["id"])
         return Published(external_id=media_id, url=await self._permalink(account, media_id))
 
@@ -142,19 +138,16 @@ class InstagramProvider:
         since: datetime,
     ) -> Published | None:
         """The media the attempt's container became, if the container was published."""
-        auth = {"Authorization": f"OAuth {account.access_token}"}
 
         async def status(container: str) -> Any:
-            found = await self._call(
-                "GET", f"/{container}", params={"fields": "status_code"}, headers=auth
-            )
+            params = {"fields": "status_code"}
+            found = await self._api.call("GET", f"/{container}", account, params=params)
             return found.get("status_code")
 
         async def fetch(params: dict[str, str]) -> dict[str, Any]:
             fields = {"fields": "id,caption,media_type,timestamp,permalink"}
-            return await self._call(
-                "GET", f"/{account.external_id}/media", params=params | fields, headers=auth
-            )
+            path = f"/{account.external_id}/media"
+            return await self._api.call("GET", path, account, params=params | fields)
 
         kind = media_type(content.media_urls)
         return await published_from_container(
@@ -172,27 +165,14 @@ class InstagramProvider:
 
     async def _create(self, account: AccountCredentials, body: dict[str, Any]) -> str:
         body = body | {"access_token": account.access_token}
-        created = await self._call("POST", f"/{account.external_id}/media", json=body)
+        created = await self._api.call("POST", f"/{account.external_id}/media", None, json=body)
         return str(created["id"])
 
     async def _permalink(self, account: AccountCredentials, media_id: str) -> str | None:
         # The media is live: a failed read must not fail (and so repeat) the publish.
         try:
-            found = await self._call(
-                "GET",
-                f"/{media_id}",
-                params={"fields": "permalink"},
-                headers={"Authorization": f"OAuth {account.access_token}"},
-            )
+            params = {"fields": "permalink"}
+            found = await self._api.call("GET", f"/{media_id}", account, params=params)
             return str(found["permalink"])
         except (ProviderError, KeyError):
             return None
-
-    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = await answered(
-            "instagram", self._http.request(method, self._base + path, **kwargs)
-        )
-        if response.is_success:
-            data: dict[str, Any] = response.json()
-            return data
-        raise GRAPH.classify(response)

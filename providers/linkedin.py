@@ -19,7 +19,7 @@ from a genuine repeat of an older post, and `find_published` already looked befo
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -38,131 +38,76 @@ from providers.base import (
     Published,
     Readiness,
 )
-from providers.errors import (
-    AuthError,
-    ContentError,
-    ProviderError,
-    RateLimitedError,
-    TransientError,
-    from_http_status,
-    retry_after,
+from providers.errors import AuthError, ContentError, ProviderError, TransientError, retry_after
+from providers.kit.api import PlatformAPI, bearer
+from providers.kit.error_table import ErrorTable, Problem, json_body
+from providers.kit.media import MediaDownloads
+from providers.kit.pages import Page, walk
+from providers.linkedin_images import images_ready
+from providers.linkedin_lookup import (
+    content_key,
+    is_the_post,
+    post_body,
+    posts_page,
+    published,
+    unreadable,
 )
-from providers.http import answered
 
 # Versions retire about a year after release, then every call answers 426 NONEXISTENT_VERSION:
 # bump this before then (Postiz uses 202601).
 API_VERSION = "202601"
 RESTLI_PROTOCOL = "2.0.0"
-
-# serviceErrorCode (401) → taxonomy: all three mean a person must authorize again.
-AUTH_SERVICE_CODES = {65600, 65601, 65602}
 # The 422 duplicate names the live post, so the caller can recover it instead of reposting.
 DUPLICATE = re.compile(r"duplicate of (urn:li:[A-Za-z]+:[\w-]+)")
 POST_URN = re.compile(r"urn:li:[A-Za-z]+:[\w-]+")
-PROCESSING_CHECK_AFTER = timedelta(seconds=5)
-
-# "little text": unescaped reserved characters make LinkedIn cut the commentary short, but a
-# mention written @[Name](urn:li:...) must stay as it is (Postiz `fixText`).
-LITTLE_TEXT_RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
-MENTION = re.compile(r"@\[[^\]\n]+\]\(urn:li:(?:person|organization):[^)\s]+\)")
-# Read back, a hashtag may come as little text's template {hashtag|\#|tag} (Little Text Format).
-HASHTAG_TEMPLATE = re.compile(r"\{hashtag\|\\?#\|([^}]*)\}")
-
 # Reconciliation: the finder's page (count) and how many pages to read before giving up. Posts
 # come newest created first, so the walk stops at the first one older than the attempt.
 LOOKUP_PAGE_SIZE = 50
 LOOKUP_MAX_PAGES = 10
-# Lifecycle states of a post that is, or is about to be, public.
-LIVE_STATES = frozenset({"PUBLISHED", "PUBLISH_REQUESTED"})
 
 
-def little_text(text: str) -> str:
-    pieces: list[str] = []
-    last = 0
-    for mention in MENTION.finditer(text):
-        pieces.append(LITTLE_TEXT_RESERVED.sub(r"\\\1", text[last : mention.start()]))
-        pieces.append(mention.group())
-        last = mention.end()
-    pieces.append(LITTLE_TEXT_RESERVED.sub(r"\\\1", text[last:]))
-    return "".join(pieces)
+def read_problem(response: httpx.Response) -> Problem:
+    """LinkedIn's `{message, serviceErrorCode | code}`; a 422 duplicate names the live post."""
+    error = json_body(response)
+    try:
+        message = str(error["message"])
+        code = error.get("serviceErrorCode") or error.get("code")
+    except (KeyError, TypeError, AttributeError):
+        return Problem("rate limited" if response.status_code == 429 else None)
+    if response.status_code == 422 and (duplicate := DUPLICATE.search(message)):
+        return Problem(f"duplicate of the live post {duplicate.group(1)}", "DUPLICATE")
+    return Problem(message, str(code) if code is not None else None)
 
 
-def reader_text(commentary: str) -> str:
-    """What a reader sees of little text: escapes undone, hashtag templates as #tag, mentions
-    as written. Commentary is compared in this form, so the escaped text `publish` sent and
-    the form LinkedIn answers with (which may turn hashtags into templates) meet."""
-    seen: list[str] = []
-    index = 0
-    while index < len(commentary):
-        if mention := MENTION.match(commentary, index):
-            seen.append(mention.group())
-            index = mention.end()
-        elif hashtag := HASHTAG_TEMPLATE.match(commentary, index):
-            seen.append("#" + hashtag.group(1))
-            index = hashtag.end()
-        elif commentary[index] == "\\" and index + 1 < len(commentary):
-            seen.append(commentary[index + 1])
-            index += 2
-        else:
-            seen.append(commentary[index])
-            index += 1
-    return "".join(seen)
+def until_midnight_utc(headers: Mapping[str, str]) -> timedelta:
+    """No Retry-After and no rate-limit headers: daily quotas reset at midnight UTC."""
+    if wait := retry_after(headers):
+        return wait
+    now = datetime.now(UTC)
+    return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0) - now
 
 
-def post_body(author: str, content: PostContent, images: list[str] | None = None) -> dict[str, Any]:
-    """The Posts API body `publish` sends; `find_published` matches against the same."""
-    body: dict[str, Any] = {
-        "author": author,
-        "commentary": little_text(content.text),
-        "visibility": "PUBLIC",
-        "distribution": {
-            "feedDistribution": "MAIN_FEED",
-            "targetEntities": [],
-            "thirdPartyDistributionChannels": [],
-        },
-        "lifecycleState": "PUBLISHED",
-        "isReshareDisabledByAuthor": False,
+# serviceErrorCode 65600-65602 (a 401's, even on a 5xx): a person must authorize again.
+ERRORS = ErrorTable(
+    platform="linkedin",
+    read=read_problem,
+    codes=dict.fromkeys(("65600", "65601", "65602"), AuthError),
+    wait=until_midnight_utc,
+    codes_beat_5xx=True,
+)
+
+
+def linkedin_error(response: httpx.Response) -> ProviderError:
+    return ERRORS.error(response)
+
+
+def rest_auth(account: AccountCredentials) -> dict[str, str]:
+    """Every REST call names the API version it speaks."""
+    return {
+        **bearer(account),
+        "LinkedIn-Version": API_VERSION,
+        "X-Restli-Protocol-Version": RESTLI_PROTOCOL,
     }
-    if images and len(images) == 1:
-        body["content"] = {"media": {"id": images[0]}}
-    elif images:
-        body["content"] = {"multiImage": {"images": [{"id": image} for image in images]}}
-    elif content.link:
-        article = {"source": content.link}
-        if content.title:
-            article["title"] = content.title
-        body["content"] = {"article": article}
-    return body
-
-
-def content_key(content: dict[str, Any] | None) -> tuple[str, ...]:
-    """What identifies a post's content: its image URNs, or its article's source. LinkedIn
-    adds to an article when it reads the page (title, thumbnail), so only the source counts."""
-    content = content or {}
-    if "media" in content:
-        return ("images", str((content["media"] or {}).get("id")))
-    if "multiImage" in content:
-        images = (content["multiImage"] or {}).get("images") or []
-        return ("images", *(str(image.get("id")) for image in images))
-    if "article" in content:
-        return ("article", str((content["article"] or {}).get("source")))
-    return ()
-
-
-def is_the_post(element: dict[str, Any], body: dict[str, Any], *, images_known: bool) -> bool:
-    """Whether a post LinkedIn lists is the one `body` would make: the same commentary as a
-    reader sees it, and the same images or article. Without the image URNs (`publish` would
-    have uploaded its own), any images match."""
-    if element.get("lifecycleState", "PUBLISHED") not in LIVE_STATES:
-        return False
-    if reader_text(str(element.get("commentary") or "")) != reader_text(body["commentary"]):
-        return False
-    found, sent = content_key(element.get("content")), content_key(body.get("content"))
-    return found == sent or (not images_known and found[:1] == sent[:1] == ("images",))
-
-
-def published(urn: str) -> Published:
-    return Published(external_id=urn, url=f"https://www.linkedin.com/feed/update/{urn}")
 
 
 class LinkedInProvider:
@@ -178,9 +123,9 @@ class LinkedInProvider:
         media=MediaRules(video_allowed=False),
     )
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
-        self._http = http
-        self._base = base_url.rstrip("/") + "/rest"
+    def __init__(self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads) -> None:
+        self._api = PlatformAPI(http, base_url.rstrip("/") + "/rest", ERRORS, auth=rest_auth)
+        self._media = media
 
     async def prepare(
         self, account: AccountCredentials, content: PostContent, *, draft: bool = False
@@ -192,20 +137,14 @@ class LinkedInProvider:
         statuses: list[dict[str, Any]] = []
         for image in prepared.ids.get("images", []):
             try:
-                response = await self._rest(account, "GET", f"/images/{quote(image, safe='')}")
+                answer = await self._api.call("GET", f"/images/{quote(image, safe='')}", account)
             except AuthError as exc:
                 # Person tokens (w_member_social) may not read images back: publish will say.
                 if exc.http_status == 403 and account.external_id.startswith("urn:li:person:"):
                     return READY
                 raise
-            statuses.append(response.json())
-        failed = [s for s in statuses if s.get("status") == "PROCESSING_FAILED"]
-        if failed:
-            reason = failed[0].get("processingFailureReason") or "image processing failed"
-            return Readiness(state="failed", reason=str(reason))
-        if all(s.get("status") == "AVAILABLE" for s in statuses):
-            return READY
-        return Readiness(state="pending", check_after=PROCESSING_CHECK_AFTER)
+            statuses.append(answer)
+        return images_ready(statuses)
 
     async def publish(
         self,
@@ -220,7 +159,7 @@ class LinkedInProvider:
             images = (await self.prepare(account, content)).ids["images"]
         body = post_body(account.external_id, content, images)
         try:
-            response = await self._rest(account, "POST", "/posts", json=body)
+            response = await self._api.answer("POST", "/posts", account, json=body)
         except ContentError as refused:
             duplicate = refused.code == "DUPLICATE"
             if duplicate and (own := await self._own_duplicate(account, refused, body)):
@@ -241,12 +180,12 @@ class LinkedInProvider:
         if urn is None or content_key(body.get("content"))[:1] != ("images",):
             return None
         try:
-            response = await self._rest(account, "GET", f"/posts/{quote(urn.group(), safe='')}")
+            post = await self._api.call("GET", f"/posts/{quote(urn.group(), safe='')}", account)
         except (AuthError, ContentError):
             return None  # a person's posts cannot be read back (r_member_social): unprovable
         # A transient failure of the read goes up: the attempt stays unknown, and the next try
         # looks for the post first.
-        if not is_the_post(response.json(), body, images_known=True):
+        if not is_the_post(post, body, images_known=True):
             return None
         return published(urn.group())
 
@@ -267,139 +206,43 @@ class LinkedInProvider:
                 return published(str(element["id"]))
         return None
 
-    async def _posts_since(
+    def _posts_since(
         self, account: AccountCredentials, since: datetime
     ) -> AsyncIterator[dict[str, Any]]:
         """The author's posts created at or after `since`, newest first ("find posts by
         authors", sorted by CREATED), a page at a time up to LOOKUP_MAX_PAGES."""
-        for page in range(LOOKUP_MAX_PAGES):
-            params: dict[str, Any] = {
-                "q": "author",
-                "author": account.external_id,
-                "sortBy": "CREATED",
-                "count": LOOKUP_PAGE_SIZE,
-                "start": page * LOOKUP_PAGE_SIZE,
-            }
+
+        async def read(start: str | None) -> Page[dict[str, Any]]:
+            offset = int(start or 0)
+            params: dict[str, Any] = {"q": "author", "author": account.external_id}
+            params |= {"sortBy": "CREATED", "count": LOOKUP_PAGE_SIZE, "start": offset}
             try:
-                response = await self._rest(
-                    account, "GET", "/posts", params=params, headers={"X-RestLi-Method": "FINDER"}
+                answer = await self._api.call(
+                    "GET", "/posts", account, params=params, headers={"X-RestLi-Method": "FINDER"}
                 )
             except AuthError as exc:
                 if exc.http_status != 403:
                     raise  # 401: the token is dead; a person reconnects, then it looks again
-                raise NotCheckable(_unreadable(account, exc)) from exc
-            answer = response.json()
-            elements: list[dict[str, Any]] = answer.get("elements") or []
-            for element in elements:
-                if _created_at(element) < since:
-                    return  # sorted by creation: everything after is older still
-                yield element
-            links = (answer.get("paging") or {}).get("links") or []
-            if len(elements) < LOOKUP_PAGE_SIZE and not any(
-                link.get("rel") == "next" for link in links
-            ):
-                return
-        raise NotCheckable(
-            f"more than {LOOKUP_PAGE_SIZE * LOOKUP_MAX_PAGES} posts by {account.external_id} "
-            f"since {since.isoformat()}; the lookup stops there"
+                raise NotCheckable(unreadable(account, exc)) from exc
+            return posts_page(answer, since, offset, LOOKUP_PAGE_SIZE)
+
+        return walk(
+            read,
+            max_pages=LOOKUP_MAX_PAGES,
+            beyond=f"more than {LOOKUP_PAGE_SIZE * LOOKUP_MAX_PAGES} posts by "
+            f"{account.external_id} since {since.isoformat()}; the lookup stops there",
         )
 
     async def _upload_image(self, account: AccountCredentials, url: str) -> str:
         request = {"initializeUploadRequest": {"owner": account.external_id}}
-        started = await self._rest(
-            account, "POST", "/images", params={"action": "initializeUpload"}, json=request
+        started = await self._api.call(
+            "POST", "/images", account, params={"action": "initializeUpload"}, json=request
         )
-        value = started.json()["value"]
-        data = await self._download(url)
-        await self._send(
-            "PUT",
-            value["uploadUrl"],
-            headers={"Authorization": f"Bearer {account.access_token}"},
-            content=data,
+        value = started["value"]
+        # docs/platforms.md §4 states no byte limit: the worker's ceiling is the one applied.
+        image = await self._media.fetch(url, platform="linkedin", max_bytes=None)
+        # The upload URL takes the token but not the REST version headers.
+        await self._api.answer(
+            "PUT", value["uploadUrl"], None, headers=bearer(account), content=image.content
         )
         return str(value["image"])
-
-    async def _download(self, url: str) -> bytes:
-        # The token is LinkedIn's: the media host never sees it.
-        response = await self._send("GET", url, foreign=True)
-        return response.content
-
-    async def _rest(
-        self, account: AccountCredentials, method: str, path: str, **kwargs: Any
-    ) -> httpx.Response:
-        headers = {
-            "Authorization": f"Bearer {account.access_token}",
-            "LinkedIn-Version": API_VERSION,
-            "X-Restli-Protocol-Version": RESTLI_PROTOCOL,
-            **kwargs.pop("headers", {}),
-        }
-        return await self._send(method, self._base + path, headers=headers, **kwargs)
-
-    async def _send(
-        self, method: str, url: str, *, foreign: bool = False, **kwargs: Any
-    ) -> httpx.Response:
-        response = await answered("linkedin", self._http.request(method, url, **kwargs))
-        if response.is_success:
-            return response
-        if foreign:
-            status = response.status_code
-            message = f"media {url} answered HTTP {status}"
-            if status >= 500 or status == 429:
-                raise TransientError(message, platform="linkedin", http_status=status)
-            raise ContentError(message, platform="linkedin", http_status=status)
-        raise linkedin_error(response)
-
-
-def linkedin_error(response: httpx.Response) -> ProviderError:
-    status = response.status_code
-    try:
-        error = response.json()
-        message = str(error["message"])
-        code = error.get("serviceErrorCode") or error.get("code")
-    except (ValueError, KeyError, TypeError):
-        error, message, code = {}, None, None
-    common: dict[str, Any] = {
-        "platform": "linkedin",
-        "code": str(code) if code is not None else None,
-        "http_status": status,
-    }
-    if status == 429:
-        # No Retry-After and no rate-limit headers: daily quotas reset at midnight UTC.
-        wait = retry_after(response.headers) or _until_midnight_utc()
-        return RateLimitedError(message or "rate limited", retry_after=wait, **common)
-    if message is None:
-        return from_http_status(status, response.headers, platform="linkedin")
-    if status == 401 or error.get("serviceErrorCode") in AUTH_SERVICE_CODES:
-        return AuthError(message, **common)
-    if status == 403:
-        return AuthError(message, **common)
-    if status >= 500:
-        return TransientError(message, **common)
-    if status == 422 and (duplicate := DUPLICATE.search(message)):
-        return ContentError(
-            f"duplicate of the live post {duplicate.group(1)}", **(common | {"code": "DUPLICATE"})
-        )
-    return ContentError(message, **common)
-
-
-def _created_at(element: dict[str, Any]) -> datetime:
-    # createdAt is epoch milliseconds; a post without one cannot be ruled out by its age.
-    created = element.get("createdAt")
-    if not isinstance(created, int | float):
-        return datetime.max.replace(tzinfo=UTC)
-    return datetime.fromtimestamp(created / 1000, UTC)
-
-
-def _unreadable(account: AccountCredentials, exc: AuthError) -> str:
-    if account.external_id.startswith("urn:li:person:"):
-        return (
-            "LinkedIn lets only apps granted the private r_member_social permission read a "
-            f"member's posts ({exc.message})"
-        )
-    return f"the token may not read {account.external_id}'s posts ({exc.message})"
-
-
-def _until_midnight_utc(now: datetime | None = None) -> timedelta:
-    now = now or datetime.now(UTC)
-    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight - now

@@ -14,8 +14,8 @@ kind of media. Pinterest keeps its own copy of an image, so the source URL canno
 
 from __future__ import annotations
 
-import mimetypes
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -32,50 +32,46 @@ from providers.base import (
     Published,
     Readiness,
 )
-from providers.errors import (
-    AuthError,
-    ContentError,
-    ProviderError,
-    RateLimitedError,
-    TransientError,
-    retry_after,
-)
-from providers.http import answered
+from providers.errors import AuthError, ContentError, ProviderError, TransientError, retry_after
+from providers.kit.api import PlatformAPI
+from providers.kit.error_table import ErrorTable, Problem, json_body
+from providers.kit.media import MediaDownloads
+from providers.kit.pages import Page, walk
+from providers.pinterest_lookup import created_before, is_video, pin_matches, pin_title
 
-# HTTP status → taxonomy. Pinterest's `code` is not documented finely enough to map on, so
-# the status decides; a 5xx is transient and any other 4xx refuses this content.
-ERRORS: dict[int, type[ProviderError]] = {
-    400: ContentError,  # validation: too long, bad media source
-    401: AuthError,  # bad or expired token
-    403: AuthError,  # the token lacks a scope or the board is not the user's to pin to
-    404: ContentError,  # "Board not found": retrying the same board cannot help
-    429: RateLimitedError,
-}
+# docs/platforms.md §8 states none; Pinterest takes videos up to 2 GB (its video specs).
+MAX_FILE_BYTES = 2 * 1024**3
 # No Retry-After documented (header names are (U)): standard access has per-category
 # per-minute limits beside 100 req/s, so waiting a minute clears whichever was hit.
 RATE_LIMIT_WINDOW = timedelta(minutes=1)
-MAX_TITLE = 100
 MAX_DESCRIPTION = 500  # clients cut at 500; the spec may allow 800 (PLATFORMS.md §8)
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
 PUBLIC_URL = "https://www.pinterest.com/pin/{id}/"
 LOOKUP_PAGE_SIZE = 100  # the board pins list takes 1 to 250
-MAX_LOOKUP_PAGES = 3
+LOOKUP_MAX_PAGES = 3
 
 
-def is_video(url: str) -> bool:
-    return url.lower().split("?", 1)[0].endswith(VIDEO_SUFFIXES)
+def read_problem(response: httpx.Response) -> Problem:
+    """Pinterest's `{code, message}`; its `code` is kept for diagnosis only."""
+    error = json_body(response)
+    try:
+        message, code = str(error["message"]), error.get("code")
+    except (KeyError, TypeError, AttributeError):
+        return Problem()  # not Pinterest's shape: a proxy's page
+    return Problem(message, str(code) if code is not None else None)
 
 
-def pin_title(content: PostContent) -> str:
-    """The title the person gave, else the text's first line cut to fit.
+def rate_limit_wait(headers: Mapping[str, str]) -> timedelta:
+    return retry_after(headers) or RATE_LIMIT_WINDOW
 
-    A given title is sent whole, so Pinterest refuses one too long rather than crier cutting
-    words a person chose; the first line is only a stand-in, and the text travels whole as
-    the description anyway.
-    """
-    if content.title is not None:
-        return content.title
-    return content.text.strip().split("\n", 1)[0][:MAX_TITLE]
+
+# Pinterest's `code` is not documented finely enough to map on, so the status decides: 401
+# and 403 (a missing scope, a board not the user's) are auth, and any other 4xx (400
+# validation, 404 "Board not found") refuses this content.
+ERRORS = ErrorTable(platform="pinterest", read=read_problem, wait=rate_limit_wait)
+
+
+def pinterest_error(response: httpx.Response) -> ProviderError:
+    return ERRORS.error(response)
 
 
 class PinterestProvider:
@@ -91,9 +87,9 @@ class PinterestProvider:
         media=MediaRules(),
     )
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
-        self._http = http
-        self._base = base_url.rstrip("/") + "/v5"
+    def __init__(self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads) -> None:
+        self._api = PlatformAPI(http, base_url.rstrip("/") + "/v5", ERRORS)
+        self._media = media
 
     async def prepare(
         self, account: AccountCredentials, content: PostContent, *, draft: bool = False
@@ -103,7 +99,7 @@ class PinterestProvider:
             return Preparation()
         # Download first: a media URL that fails leaves no registration behind to expire.
         data, media_type = await self._download(videos[0])
-        registered = await self._call("POST", "/media", account, json={"media_type": "video"})
+        registered = await self._api.call("POST", "/media", account, json={"media_type": "video"})
         media_id = str(registered["media_id"])
         await self._upload(
             registered["upload_url"], registered["upload_parameters"], data, media_type
@@ -114,7 +110,7 @@ class PinterestProvider:
         media_id = prepared.ids.get("media_id")
         if media_id is None:
             return READY
-        found = await self._call("GET", f"/media/{media_id}", account)
+        found = await self._api.call("GET", f"/media/{media_id}", account)
         status = found.get("status")
         if status == "succeeded":
             return READY
@@ -144,7 +140,7 @@ class PinterestProvider:
             body["link"] = content.link
         if alt_text := content.options.get("alt_text"):
             body["alt_text"] = str(alt_text)
-        created = await self._call("POST", "/pins", account, json=body)
+        created = await self._api.call("POST", "/pins", account, json=body)
         pin_id = str(created["id"])
         return Published(external_id=pin_id, url=PUBLIC_URL.format(id=pin_id))
 
@@ -157,29 +153,35 @@ class PinterestProvider:
         since: datetime,
     ) -> Published | None:
         path = f"/boards/{account.external_id}/pins"
-        params: dict[str, Any] = {"page_size": LOOKUP_PAGE_SIZE}
-        for _ in range(MAX_LOOKUP_PAGES):
+
+        async def read(bookmark: str | None) -> Page[dict[str, Any]]:
+            params = {"page_size": LOOKUP_PAGE_SIZE, **({"bookmark": bookmark} if bookmark else {})}
             try:
-                page = await self._call("GET", path, account, params=params)
+                page = await self._api.call("GET", path, account, params=params)
             except AuthError as error:
                 if error.http_status != 403:
                     raise
                 # The token may pin but not read this board (a secret board needs
                 # pins:read_secret): looking is impossible, not a reason to fail the post.
                 raise NotCheckable(f"the board's pins cannot be read: {error.message}") from None
-            pins: list[dict[str, Any]] = page.get("items") or []
-            for pin in pins:
-                if pin_matches(pin, content, since):
-                    pin_id = str(pin["id"])
-                    return Published(external_id=pin_id, url=PUBLIC_URL.format(id=pin_id))
+            return Page(page.get("items") or [], page.get("bookmark"))
+
+        def older(pins: Sequence[dict[str, Any]]) -> bool:
             # Newest first: a page that reaches back past `since` holds everything newer.
-            if not page.get("bookmark") or any(created_before(pin, since) for pin in pins):
-                return None
-            params["bookmark"] = page["bookmark"]
-        raise NotCheckable(
-            f"the board got over {MAX_LOOKUP_PAGES * LOOKUP_PAGE_SIZE} pins since "
-            f"{since:%Y-%m-%d %H:%M} UTC, more than crier reads back"
+            return any(created_before(pin, since) for pin in pins)
+
+        pins = walk(
+            read,
+            max_pages=LOOKUP_MAX_PAGES,
+            stop=older,
+            beyond=f"the board got over {LOOKUP_MAX_PAGES * LOOKUP_PAGE_SIZE} pins since "
+            f"{since:%Y-%m-%d %H:%M} UTC, more than crier reads back",
         )
+        async for pin in pins:
+            if pin_matches(pin, content, since):
+                pin_id = str(pin["id"])
+                return Published(external_id=pin_id, url=PUBLIC_URL.format(id=pin_id))
+        return None
 
     def _media_source(self, content: PostContent, prepared: Preparation) -> dict[str, Any]:
         url = content.media_urls[0] if content.media_urls else ""
@@ -198,93 +200,19 @@ class PinterestProvider:
         return source
 
     async def _download(self, url: str) -> tuple[bytes, str]:
-        # The media host is not Pinterest: it never sees the token, and its failures say
-        # nothing about the account.
-        response = await self._send("GET", url, follow_redirects=True)
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TransientError(
-                f"media download: HTTP {response.status_code}", platform="pinterest"
-            )
-        if not response.is_success or not response.content:
-            raise ContentError(
-                f"media {url} unusable: HTTP {response.status_code}", platform="pinterest"
-            )
-        declared = response.headers.get("content-type", "").split(";")[0].strip()
-        return response.content, declared or mimetypes.guess_type(url)[0] or "video/mp4"
+        media = await self._media.fetch(url, platform="pinterest", max_bytes=MAX_FILE_BYTES)
+        return media.content, media.media_type("video/mp4")
 
     async def _upload(
         self, upload_url: str, parameters: dict[str, Any], data: bytes, media_type: str
     ) -> None:
         # A presigned form post: the parameters are its credentials, so no bearer token.
         fields = {key: str(value) for key, value in parameters.items()}
-        response = await self._send(
-            "POST", upload_url, data=fields, files={"file": ("video", data, media_type)}
+        response = await self._api.send(
+            "POST", upload_url, None, data=fields, files={"file": ("video", data, media_type)}
         )
         status = response.status_code
         if status == 429 or status >= 500:
             raise TransientError(f"video upload: HTTP {status}", platform="pinterest")
         if not response.is_success:
             raise ContentError(f"video upload refused: HTTP {status}", platform="pinterest")
-
-    async def _call(
-        self, method: str, path: str, account: AccountCredentials, **kwargs: Any
-    ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {account.access_token}"}
-        response = await self._send(method, self._base + path, headers=headers, **kwargs)
-        if response.is_success:
-            data: dict[str, Any] = response.json() if response.content else {}
-            return data
-        raise pinterest_error(response)
-
-    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        return await answered("pinterest", self._http.request(method, url, **kwargs))
-
-
-def pin_created(pin: dict[str, Any]) -> datetime | None:
-    """A pin's `created_at`: ISO 8601 in UTC, sent without an offset."""
-    try:
-        created = datetime.fromisoformat(str(pin.get("created_at")))
-    except ValueError:
-        return None
-    return created if created.tzinfo else created.replace(tzinfo=UTC)
-
-
-def created_before(pin: dict[str, Any], since: datetime) -> bool:
-    created = pin_created(pin)
-    return created is not None and created < since
-
-
-def pin_matches(pin: dict[str, Any], content: PostContent, since: datetime) -> bool:
-    """Is this the pin `publish` makes for `content`: made since the attempt began, with the
-    same title, description and kind of media? The link is not compared: Pinterest may
-    rewrite it, and a pin missed for that would be posted twice."""
-    created = pin_created(pin)
-    media_type = (pin.get("media") or {}).get("media_type")
-    wanted_type = "video" if content.media_urls and is_video(content.media_urls[0]) else "image"
-    return (
-        created is not None
-        and created >= since.replace(microsecond=0)  # created_at keeps whole seconds
-        and pin.get("title") == pin_title(content)
-        and pin.get("description") == content.text
-        and media_type in (None, wanted_type)
-    )
-
-
-def pinterest_error(response: httpx.Response) -> ProviderError:
-    status = response.status_code
-    try:
-        error = response.json()
-        message, code = str(error["message"]), error.get("code")
-    except (ValueError, KeyError, TypeError):
-        message, code = f"HTTP {status}", None  # not Pinterest's shape: a proxy's page
-    common: dict[str, Any] = {
-        "platform": "pinterest",
-        "code": str(code) if code is not None else None,
-        "http_status": status,
-    }
-    if status == 429:
-        wait = retry_after(response.headers) or RATE_LIMIT_WINDOW
-        return RateLimitedError(message, retry_after=wait, **common)
-    if status >= 500:
-        return TransientError(message, **common)
-    return ERRORS.get(status, ContentError)(message, **common)

@@ -16,7 +16,6 @@ threads_publish of a published container is refused, but in words no documentati
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -34,38 +33,19 @@ from providers.base import (
     Readiness,
 )
 from providers.errors import ContentError, ProviderError, RateLimitedError, TransientError
-from providers.graph import GraphErrors, published_from_container
-from providers.http import answered
-from providers.instagram import is_video
+from providers.graph import GraphErrors, is_video, published_from_container
+from providers.kit.api import PlatformAPI
+from providers.kit.media import MediaDownloads
+from providers.kit.text import threads_length as threads_length  # tests use it here
 
 # Threads appears to share Instagram's 2207xxx publishing subcodes (Postiz matches 2207051,
 # "We restrict certain activity", on Threads), so 2207027, Instagram's "Media ID is not
 # available" (published before FINISHED), is taken as retryable here too: an assumption.
-GRAPH = GraphErrors(platform="threads", transient_subcodes=frozenset({2207027}))
+ERRORS = GraphErrors(platform="threads", transient_subcodes=frozenset({2207027}))
+GRAPH = ERRORS  # the name providers/connect/threads.py reads it by
 API_VERSION = "v1.0"
 MAX_TEXT = 500
 MAX_CAROUSEL = 20  # PLATFORMS.md §3 marks this U: from a third-party guide
-
-# "Emojis are counted as the number of UTF-8 bytes" (developers.facebook.com/docs/threads/
-# posts, Limitations); every other character counts 1. An emoji here is a whole sequence: a
-# pictograph with its presentation selector, skin tone, tags and ZWJ-joined pictographs, a
-# flag (two regional indicators) or a keycap. Symbols that default to text presentation
-# (©, ®, ™, ‼ ...) are emoji only when U+FE0F asks for it.
-_PICTOGRAPH = "\U0001f000-\U0001faff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff"
-_TEXT_DEFAULT = "\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u24c2\u3030\u303d"
-_CONTINUES = "\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f"
-_EMOJI = re.compile(
-    "[0-9#*]\ufe0f?\u20e3"  # keycap
-    "|[\U0001f1e6-\U0001f1ff]{2}"  # flag
-    f"|(?:[{_PICTOGRAPH}]|[{_TEXT_DEFAULT}]\ufe0f)[{_CONTINUES}]*"
-    f"(?:\u200d(?:[{_PICTOGRAPH}]|[{_TEXT_DEFAULT}]\ufe0f)[{_CONTINUES}]*)*"
-)
-
-
-def threads_length(text: str) -> int:
-    """The length Threads counts against its 500 limit."""
-    extra = sum(len(m.group().encode()) - len(m.group()) for m in _EMOJI.finditer(text))
-    return len(text) + extra
 
 
 def post_text(content: PostContent) -> str:
@@ -99,9 +79,12 @@ class ThreadsProvider:
         media=MediaRules(),
     )
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
-        self._http = http
-        self._base = f"{base_url.rstrip('/')}/{API_VERSION}"
+    def __init__(
+        self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads | None = None
+    ) -> None:
+        # `media` unused: the platform fetches the media URLs itself. The token goes in a
+        # Bearer header, never in a URL that a proxy or a log could keep.
+        self._api = PlatformAPI(http, f"{base_url.rstrip('/')}/{API_VERSION}", ERRORS)
 
     async def prepare(
         self, account: AccountCredentials, content: PostContent, *, draft: bool = False
@@ -129,12 +112,8 @@ class ThreadsProvider:
         )
 
     async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
-        found = await self._call(
-            account,
-            "GET",
-            f"/{prepared.ids['container']}",
-            params={"fields": "status,error_message"},
-        )
+        params = {"fields": "status,error_message"}
+        found = await self._api.call("GET", f"/{prepared.ids['container']}", account, params=params)
         status = found.get("status")
         if status in ("FINISHED", "PUBLISHED"):
             return Readiness(state="ready")
@@ -161,7 +140,9 @@ class ThreadsProvider:
         container = prepared.ids.get("container") or await self._text_container(account, content)
         params = {"creation_id": container}
         try:
-            created = await self._call(account, "POST", f"/{user}/threads_publish", params=params)
+            created = await self._api.call(
+                "POST", f"/{user}/threads_publish", account, params=params
+            )
         except RateLimitedError as limited:
             raise await self._explain_quota(account, limited) from None
         thread_id = str(created["id"])
@@ -178,14 +159,15 @@ class ThreadsProvider:
         """The thread the attempt's container became, if the container was published."""
 
         async def status(container: str) -> Any:
-            found = await self._call(account, "GET", f"/{container}", params={"fields": "status"})
+            found = await self._api.call(
+                "GET", f"/{container}", account, params={"fields": "status"}
+            )
             return found.get("status")
 
         async def fetch(params: dict[str, str]) -> dict[str, Any]:
             fields = {"fields": "id,text,media_type,timestamp,permalink"}
-            return await self._call(
-                account, "GET", f"/{account.external_id}/threads", params=params | fields
-            )
+            path = f"/{account.external_id}/threads"
+            return await self._api.call("GET", path, account, params=params | fields)
 
         text, kind = post_text(content), media_type(content.media_urls)
         return await published_from_container(
@@ -219,7 +201,9 @@ class ThreadsProvider:
         return {"media_type": "IMAGE", "image_url": url}
 
     async def _create(self, account: AccountCredentials, body: dict[str, str]) -> str:
-        created = await self._call(account, "POST", f"/{account.external_id}/threads", data=body)
+        created = await self._api.call(
+            "POST", f"/{account.external_id}/threads", account, data=body
+        )
         return str(created["id"])
 
     async def _explain_quota(
@@ -228,12 +212,9 @@ class ThreadsProvider:
         """A refused publish may be the 250-posts-a-day cap, which no error code names: ask
         threads_publishing_limit, and if the quota is spent, wait out its window."""
         try:
-            found = await self._call(
-                account,
-                "GET",
-                f"/{account.external_id}/threads_publishing_limit",
-                params={"fields": "quota_usage,config"},
-            )
+            path = f"/{account.external_id}/threads_publishing_limit"
+            params = {"fields": "quota_usage,config"}
+            found = await self._api.call("GET", path, account, params=params)
             [usage] = found["data"]
             used, config = int(usage["quota_usage"]), usage["config"]
             total, window = int(config["quota_total"]), int(config["quota_duration"])
@@ -255,22 +236,8 @@ class ThreadsProvider:
     async def _permalink(self, account: AccountCredentials, thread_id: str) -> str | None:
         # The thread is live: a failed read must not fail (and so repeat) the publish.
         try:
-            found = await self._call(
-                account, "GET", f"/{thread_id}", params={"fields": "id,permalink"}
-            )
+            params = {"fields": "id,permalink"}
+            found = await self._api.call("GET", f"/{thread_id}", account, params=params)
             return str(found["permalink"])
         except (ProviderError, KeyError):
             return None
-
-    async def _call(
-        self, account: AccountCredentials, method: str, path: str, **kwargs: Any
-    ) -> dict[str, Any]:
-        # The token goes in a header, never in a URL that a proxy or a log could keep.
-        headers = {"Authorization": f"Bearer {account.access_token}"}
-        response = await answered(
-            "threads", self._http.request(method, self._base + path, headers=headers, **kwargs)
-        )
-        if response.is_success:
-            data: dict[str, Any] = response.json()
-            return data
-        raise GRAPH.classify(response)

@@ -1,26 +1,24 @@
 """TikTok through the Content Posting API (PLATFORMS.md §9): video only, pulled from its URL.
 
-TikTok publishes at init: `POST /v2/post/publish/video/init/` (or the inbox init for a draft)
-is itself the irreversible step; TikTok then downloads, processes and posts with no further
-call from us. So the three calls map honestly like this:
+TikTok publishes at init (`POST /v2/post/publish/video/init/`, or the inbox init for a draft):
+init is itself the irreversible step, and TikTok then downloads, processes and posts with no
+further call from us. So `prepare` reads creator_info and calls init: it is the mutation, hence
+`publishes_at_prepare`, and the attempt ledger guards it (TikTok takes no idempotency key, and a
+retried init after one whose answer was lost would post twice). `check` polls the publish_id's
+status until TikTok has finished (or failed); `publish` makes no change: it reads the final
+status once more and reports the post.
 
-- `prepare` reads creator_info and calls init. This is the mutation, so the rules say
-  `publishes_at_prepare` and the attempt ledger guards `prepare`: TikTok takes no idempotency
-  key, and a retried init after one whose answer was lost would post the video twice.
-- `check` polls the status of the publish_id until TikTok has finished (or failed).
-- `publish` makes no change: it reads the final status once more and reports the post.
-
-`find_published` reads the publish_id's status when it has one. When the init's answer was lost
-there is no publish_id, and the only lookup left is the Display API's list of the creator's
-public videos (`POST /v2/video/list/`, scope video.list), matched on the caption and a
-create_time since the attempt began. A video only appears there once TikTok has downloaded,
-processed and moderated it, and only if it is public; a draft goes to the inbox and never
-does. So a video that is not listed may still be on its way: that is `NotCheckable`, never
-"not there", and the target ends `unconfirmed` rather than risk a second post.
+`find_published` reads the publish_id's status when it has one. When init's answer was lost
+there is none, and the only lookup left is the Display API's list of the creator's public videos
+(`POST /v2/video/list/`, scope video.list), matched on the caption and a create_time since the
+attempt began. A video is listed only once TikTok has downloaded, processed and moderated it,
+and only if public; a draft goes to the inbox and never is. So a video not listed may still be
+on its way: that is `NotCheckable`, never "not there", and the target ends `unconfirmed`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -43,61 +41,59 @@ from providers.errors import (
     ProviderError,
     RateLimitedError,
     TransientError,
-    from_http_status,
     retry_after,
 )
-from providers.http import answered
+from providers.kit.api import PlatformAPI
+from providers.kit.error_table import ErrorTable, Problem
+from providers.kit.media import MediaDownloads
+from providers.kit.pages import Page, walk
+from providers.kit.text import utf16_length
+from providers.tiktok_envelope import unwrapped
+from providers.tiktok_lookup import is_the_video, public_post, reaches_back_past, reported
+from providers.tiktok_options import post_info, privacy_for
 
-# TikTok's error.code → the taxonomy (PLATFORMS.md §9). A banned user needs a person, not a
-# retry, so it is an account problem (AuthError). Codes not listed fall back to HTTP status.
-ERRORS: dict[str, type[ProviderError]] = {
-    "access_token_invalid": AuthError,
-    "scope_not_authorized": AuthError,
-    "scope_permission_missed": AuthError,
-    "spam_risk_user_banned_from_posting": AuthError,
-    "invalid_params": ContentError,
-    "invalid_file_upload": ContentError,
-    "privacy_level_option_mismatch": ContentError,
-    "rate_limit_exceeded": RateLimitedError,
-    "spam_risk_too_many_posts": RateLimitedError,
-    "internal_error": TransientError,
-}
-# TikTok sends no Retry-After; its request limits are per token per minute, and the post cap
-# is daily, so wait out the window the code names.
-RATE_WINDOWS = {
-    "rate_limit_exceeded": timedelta(minutes=1),
-    "spam_risk_too_many_posts": timedelta(hours=24),
-}
-# Least to most public: when the asked-for level is not allowed we take the most private one,
-# since a post can be opened up in the app later but one shown too widely cannot be unseen.
-PRIVACY_MOST_PRIVATE_FIRST = (
-    "SELF_ONLY",
-    "MUTUAL_FOLLOW_FRIENDS",
-    "FOLLOWER_OF_CREATOR",
-    "PUBLIC_TO_EVERYONE",
+
+def window(wait: timedelta) -> Callable[[Mapping[str, str]], timedelta]:
+    return lambda headers: retry_after(headers) or wait
+
+
+# TikTok's error.code → the taxonomy (PLATFORMS.md §9), whatever the HTTP status. A banned user
+# needs a person, not a retry, so it is an account problem (AuthError). Codes not listed fall
+# back to the HTTP status. TikTok sends no Retry-After; its request limits are per token per
+# minute, and the post cap is daily, so wait out the window the code names.
+ERRORS = ErrorTable(
+    platform="tiktok",
+    codes={
+        "access_token_invalid": AuthError,
+        "scope_not_authorized": AuthError,
+        "scope_permission_missed": AuthError,
+        "spam_risk_user_banned_from_posting": AuthError,
+        "invalid_params": ContentError,
+        "invalid_file_upload": ContentError,
+        "privacy_level_option_mismatch": ContentError,
+        "rate_limit_exceeded": RateLimitedError,
+        "spam_risk_too_many_posts": RateLimitedError,
+        "internal_error": TransientError,
+    },
+    waits={
+        "rate_limit_exceeded": window(timedelta(minutes=1)),
+        "spam_risk_too_many_posts": window(timedelta(hours=24)),
+    },
+    codes_beat_5xx=True,
 )
-# Interaction and disclosure switches a post may set through `content.options`.
-POST_INFO_OPTIONS = (
-    "disable_duet",
-    "disable_comment",
-    "disable_stitch",
-    "brand_content_toggle",
-    "brand_organic_toggle",
-    "is_aigc",
-)
-PUBLIC_URL = "https://www.tiktok.com/@{user}/video/{id}"
-PROCESSING = ("PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD")
+
+
+def tiktok_error(code: str, message: str, response: httpx.Response) -> ProviderError:
+    """The error an envelope's `error` names, on a success too."""
+    return ERRORS.classify(response.status_code, response.headers, Problem(message, code))
+
+
 DONE = ("PUBLISH_COMPLETE", "SEND_TO_USER_INBOX")
 LISTED_PRIVACY = "PUBLIC_TO_EVERYONE"  # /v2/video/list/ shows public videos only
 LIST_FIELDS = "id,title,video_description,create_time"
 LOOKUP_PAGE_SIZE = 20  # video.list's max_count
-MAX_LOOKUP_PAGES = 5
+LOOKUP_MAX_PAGES = 5
 MISSING_SCOPE = ("scope_not_authorized", "scope_permission_missed")
-
-
-def utf16_length(text: str) -> int:
-    # TikTok counts the title in UTF-16 runes: an emoji outside the BMP counts twice.
-    return len(text.encode("utf-16-le")) // 2
 
 
 class TikTokProvider:
@@ -116,9 +112,11 @@ class TikTokProvider:
         media=MediaRules(images_allowed=False),
     )
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
-        self._http = http
-        self._base = base_url.rstrip("/")
+    def __init__(
+        self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads | None = None
+    ) -> None:
+        # `media` unused: the platform fetches the media URLs itself.
+        self._api = PlatformAPI(http, base_url, ERRORS)
 
     async def prepare(
         self, account: AccountCredentials, content: PostContent, *, draft: bool = False
@@ -131,16 +129,7 @@ class TikTokProvider:
             started = await self._call("/v2/post/publish/inbox/video/init/", account, body)
             return Preparation(ids={"publish_id": str(started["publish_id"])})
         creator = await self._call("/v2/post/publish/creator_info/query/", account)
-        post_info: dict[str, Any] = {
-            "title": content.text,
-            "privacy_level": choose_privacy(
-                content.options.get("privacy_level"), creator.get("privacy_level_options", [])
-            ),
-        }
-        post_info |= {
-            k: bool(content.options[k]) for k in POST_INFO_OPTIONS if k in content.options
-        }
-        body = {"post_info": post_info, "source_info": source}
+        body = {"post_info": post_info(content, creator), "source_info": source}
         started = await self._call("/v2/post/publish/video/init/", account, body)
         ids = {"publish_id": str(started["publish_id"])}
         if creator.get("creator_username"):
@@ -193,9 +182,7 @@ class TikTokProvider:
                 return None
             return reported(found, prepared, draft=found["status"] == "SEND_TO_USER_INBOX")
         creator = await self._call("/v2/post/publish/creator_info/query/", account)
-        privacy = choose_privacy(
-            content.options.get("privacy_level"), creator.get("privacy_level_options", [])
-        )
+        privacy = privacy_for(content, creator)
         if privacy != LISTED_PRIVACY:
             raise NotCheckable(f"TikTok lists public videos only, and this one would be {privacy}")
         video = await self._listed(account, content, since=since)
@@ -204,39 +191,38 @@ class TikTokProvider:
                 "the video is not among the account's public videos, but one still being "
                 "processed or moderated (or sent to the inbox as a draft) is not listed either"
             )
-        post_id, user = str(video["id"]), creator.get("creator_username")
-        return Published(
-            external_id=post_id, url=PUBLIC_URL.format(user=user, id=post_id) if user else None
-        )
+        return public_post(str(video["id"]), creator.get("creator_username"))
 
     async def _listed(
         self, account: AccountCredentials, content: PostContent, *, since: datetime
     ) -> dict[str, Any] | None:
         """The newest public video captioned `content.text` and created since `since`."""
-        body: dict[str, Any] = {"max_count": LOOKUP_PAGE_SIZE}
-        for _ in range(MAX_LOOKUP_PAGES):
+
+        async def read(cursor: str | None) -> Page[dict[str, Any]]:
+            body = {"max_count": LOOKUP_PAGE_SIZE, **({"cursor": cursor} if cursor else {})}
             try:
-                page = await self._call(
-                    "/v2/video/list/", account, body, params={"fields": LIST_FIELDS}
-                )
+                page = await self._call("/v2/video/list/", account, body, fields=LIST_FIELDS)
             except AuthError as error:
                 if error.code not in MISSING_SCOPE:
                     raise
                 raise NotCheckable("the token was not granted video.list") from None
-            videos: list[dict[str, Any]] = page.get("videos") or []
-            for video in videos:
-                created = int(video.get("create_time") or 0)
-                if created >= since.timestamp() and captioned(video, content.text):
-                    return video
+            # TikTok's cursor is an int64, sent back as given.
+            return Page(
+                page.get("videos") or [], page.get("cursor") if page.get("has_more") else None
+            )
+
+        videos = walk(
+            read,
+            max_pages=LOOKUP_MAX_PAGES,
             # Newest first (by create_time): once a page reaches back past `since`, stop.
-            oldest = min((int(v.get("create_time") or 0) for v in videos), default=0)
-            if not page.get("has_more") or oldest < since.timestamp():
-                return None
-            body["cursor"] = page["cursor"]
-        raise NotCheckable(
-            f"the account made over {MAX_LOOKUP_PAGES * LOOKUP_PAGE_SIZE} videos since "
-            f"{since:%Y-%m-%d %H:%M} UTC, more than crier reads back"
+            stop=lambda videos: reaches_back_past(videos, since),
+            beyond=f"the account made over {LOOKUP_MAX_PAGES * LOOKUP_PAGE_SIZE} videos since "
+            f"{since:%Y-%m-%d %H:%M} UTC, more than crier reads back",
         )
+        async for video in videos:
+            if is_the_video(video, content.text, since):
+                return video
+        return None
 
     async def _status(self, account: AccountCredentials, prepared: Preparation) -> dict[str, Any]:
         body = {"publish_id": prepared.ids["publish_id"]}
@@ -248,78 +234,15 @@ class TikTokProvider:
         account: AccountCredentials,
         body: dict[str, Any] | None = None,
         *,
-        params: dict[str, str] | None = None,
+        fields: str | None = None,
     ) -> dict[str, Any]:
         """POST (every endpoint used here is a POST) and unwrap TikTok's envelope."""
-        headers = {
-            "Authorization": f"Bearer {account.access_token}",
-            "Content-Type": "application/json; charset=UTF-8",
-        }
-        response = await answered(
-            "tiktok",
-            self._http.post(self._base + path, headers=headers, json=body, params=params),
+        response = await self._api.send(
+            "POST",
+            path,
+            account,
+            headers={"Content-Type": "application/json; charset=UTF-8"},
+            json=body,
+            params={"fields": fields} if fields else None,
         )
-        try:
-            envelope = response.json()
-            error = envelope["error"]
-            code, message = str(error["code"]), str(error.get("message") or error["code"])
-        except (ValueError, KeyError, TypeError):
-            # Not TikTok's shape (a proxy's page, an empty 503): the HTTP status is all there is.
-            raise from_http_status(
-                response.status_code, response.headers, platform="tiktok"
-            ) from None
-        if code == "ok" and response.is_success:
-            data: dict[str, Any] = envelope.get("data") or {}
-            return data
-        raise tiktok_error(code, message, response)
-
-
-def reported(found: dict[str, Any], prepared: Preparation, *, draft: bool) -> Published:
-    """The post a finished status names: its public id once moderation passed, else (and for
-    an inbox draft) the publish_id, which is all there is to name it by."""
-    post_ids = found.get("publicaly_available_post_id") or []  # (sic) TikTok's spelling
-    if draft or not post_ids:
-        return Published(external_id=str(prepared.ids["publish_id"]))
-    post_id = str(post_ids[0])
-    user = prepared.ids.get("username")
-    url = PUBLIC_URL.format(user=user, id=post_id) if user else None
-    return Published(external_id=post_id, url=url)
-
-
-def captioned(video: dict[str, Any], text: str) -> bool:
-    """Does the Display API show `text` as this video's caption? `title` is what init sent as
-    post_info.title; `video_description` is the caption as shown, so either may carry it."""
-    wanted = text.strip()
-    return wanted in (
-        str(video.get("video_description") or "").strip(),
-        str(video.get("title") or "").strip(),
-    )
-
-
-def tiktok_error(code: str, message: str, response: httpx.Response) -> ProviderError:
-    kind = ERRORS.get(code)
-    status = response.status_code
-    if kind is RateLimitedError:
-        wait = retry_after(response.headers) or RATE_WINDOWS[code]
-        return RateLimitedError(
-            message, platform="tiktok", code=code, http_status=status, retry_after=wait
-        )
-    if kind is None:
-        fallback = from_http_status(status, response.headers, platform="tiktok", message=message)
-        fallback.code = code
-        return fallback
-    return kind(message, platform="tiktok", code=code, http_status=status)
-
-
-def choose_privacy(wanted: object, allowed: list[str]) -> str:
-    """The level asked for if the creator allows it, else the most private one they allow."""
-    if wanted in allowed:
-        return str(wanted)
-    for level in PRIVACY_MOST_PRIVATE_FIRST:
-        if level in allowed:
-            return level
-    raise ContentError(
-        f"the creator allows no known privacy level ({allowed})",
-        platform="tiktok",
-        code="privacy_level_option_mismatch",
-    )
+        return unwrapped(response, ERRORS)

@@ -123,6 +123,9 @@ class PlatformTransport(AiohttpTransport):
     def _session(context: ssl.SSLContext, total: int, per_host: int) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=context, limit=total, limit_per_host=per_host),
+            # One session serves every tenant: a cookie a platform or host set during one
+            # tenant's call must never ride on another's (security review S17).
+            cookie_jar=aiohttp.DummyCookieJar(),
             # Whether a request left, for a call that ran out of time (watch_departures).
             trace_configs=[_tracing()],
         )

@@ -38,6 +38,7 @@ from providers.errors import (
 from sandbox import aggregators
 from sandbox.app import create_app
 from sandbox.tokens import issue_token
+from tests.support.media import loopback_media, media_host
 from tests.support.servers import RunningSandbox, free_port
 
 TENANT, DEPLOYMENT = "tenant-1", "crier-deployment"
@@ -97,7 +98,7 @@ def make(
 ) -> Provider:
     key = key or issue_token(sandbox.secret, name, TENANT)
     cls = PostForMeProvider if name == "postforme" else LateProvider
-    return cls(http, f"{sandbox.url}/{name}", key)
+    return cls(http, f"{sandbox.url}/{name}", key, loopback_media())
 
 
 async def connect(
@@ -380,7 +381,7 @@ async def test_the_sandbox_own_refusals_map_too(
     assert empty.value.http_status == 400
 
     with pytest.raises(TransientError) as unreachable:
-        await PostForMeProvider(http, "http://127.0.0.1:9", "k").prepare(
+        await PostForMeProvider(http, "http://127.0.0.1:9", "k", loopback_media()).prepare(
             account, "linkedin", PostContent(text="hi")
         )
     assert unreachable.value.code is None  # never reached: safe to try elsewhere
@@ -402,9 +403,6 @@ async def test_postforme_exact_requests_on_the_wire() -> None:
             ("GET", "/v1/social-accounts"): httpx.Response(
                 200, json={"data": [{"id": "sa_1", "platform": "x", "username": "a"}]}
             ),
-            ("GET", "/a.png"): httpx.Response(
-                200, content=b"PNG", headers={"content-type": "image/png"}
-            ),
             ("POST", "/v1/media/create-upload-url"): httpx.Response(
                 200,
                 json={
@@ -417,11 +415,15 @@ async def test_postforme_exact_requests_on_the_wire() -> None:
         }
         return routes[(request.method, request.url.path)]
 
-    content = PostContent(
-        text="Hi", media_urls=["https://img.example/a.png"], link="https://l.example"
-    )
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
-        provider = PostForMeProvider(client, "https://api.postforme.example/v1/", "sk-pfm")
+    # The image comes from a real host through the guarded fetcher, never the platform client.
+    async with (
+        media_host({"/a.png": (b"PNG", "image/png")}) as host,
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client,
+    ):
+        content = PostContent(text="Hi", media_urls=[f"{host}/a.png"], link="https://l.example")
+        provider = PostForMeProvider(
+            client, "https://api.postforme.example/v1/", "sk-pfm", loopback_media()
+        )
         prepared = await provider.prepare("sa_1", "x", content)
         published = await provider.publish("sa_1", "x", content, prepared)
 
@@ -429,7 +431,6 @@ async def test_postforme_exact_requests_on_the_wire() -> None:
     assert (published.external_id, published.url) == ("post_9", None)
     assert [(r.method, str(r.url)) for r in seen] == [
         ("GET", "https://api.postforme.example/v1/social-accounts"),
-        ("GET", "https://img.example/a.png"),
         ("POST", "https://api.postforme.example/v1/media/create-upload-url"),
         ("PUT", "https://s3.example/put?sig=1"),
         ("POST", "https://api.postforme.example/v1/social-posts"),
@@ -437,9 +438,9 @@ async def test_postforme_exact_requests_on_the_wire() -> None:
     api = [r for r in seen if r.url.host == "api.postforme.example"]
     assert all(r.headers["authorization"] == "Bearer sk-pfm" for r in api)
     assert not any("authorization" in r.headers for r in seen if r not in api)
-    assert json.loads(seen[2].content) == {"content_type": "image/png"}
-    assert (seen[3].content, seen[3].headers["content-type"]) == (b"PNG", "image/png")
-    assert json.loads(seen[4].content) == {
+    assert json.loads(seen[1].content) == {"content_type": "image/png"}
+    assert (seen[2].content, seen[2].headers["content-type"]) == (b"PNG", "image/png")
+    assert json.loads(seen[3].content) == {
         "caption": "Hi\n\nhttps://l.example",
         "social_accounts": ["sa_1"],
         "media": [{"url": "https://cdn.example/m1"}],
@@ -473,9 +474,6 @@ async def test_late_exact_requests_on_the_wire(monkeypatch: pytest.MonkeyPatch) 
                     ]
                 },
             ),
-            ("GET", "/v.mp4"): httpx.Response(
-                200, content=b"MP4", headers={"content-type": "video/mp4"}
-            ),
             ("POST", "/api/media/presign"): httpx.Response(
                 200,
                 json={
@@ -490,16 +488,18 @@ async def test_late_exact_requests_on_the_wire(monkeypatch: pytest.MonkeyPatch) 
         }
         return routes[(request.method, request.url.path)]
 
-    content = PostContent(text="Clip", media_urls=["https://img.example/v.mp4"])
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
-        provider = LateProvider(client, "https://late.example/api", "sk-late")
+    async with (
+        media_host({"/v.mp4": (b"MP4", "video/mp4")}) as host,
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client,
+    ):
+        content = PostContent(text="Clip", media_urls=[f"{host}/v.mp4"])
+        provider = LateProvider(client, "https://late.example/api", "sk-late", loopback_media())
         prepared = await provider.prepare("acc_1", "x", content)
         published = await provider.publish("acc_1", "x", content, prepared)
 
     assert (published.external_id, published.url) == ("189", "https://x.com/a/status/189")
     assert [(r.method, str(r.url)) for r in seen] == [
         ("GET", "https://late.example/api/accounts"),
-        ("GET", "https://img.example/v.mp4"),
         ("POST", "https://late.example/api/media/presign"),
         ("PUT", "https://r2.example/up?sig=2"),
         ("POST", "https://late.example/api/posts"),
@@ -507,8 +507,9 @@ async def test_late_exact_requests_on_the_wire(monkeypatch: pytest.MonkeyPatch) 
     api = [r for r in seen if r.url.host == "late.example"]
     assert all(r.headers["authorization"] == "Bearer sk-late" for r in api)
     assert not any("authorization" in r.headers for r in seen if r not in api)
-    assert json.loads(seen[2].content) == {"filename": "v.mp4", "contentType": "video/mp4"}
-    assert json.loads(seen[4].content) == {
+    assert json.loads(seen[1].content) == {"filename": "v.mp4", "contentType": "video/mp4"}
+    assert (seen[2].content, seen[2].headers["content-type"]) == (b"MP4", "video/mp4")
+    assert json.loads(seen[3].content) == {
         "content": "Clip",
         "platforms": [{"platform": "twitter", "accountId": "acc_1", "profileId": "prof_1"}],
         "mediaItems": [{"url": "https://cdn.example/v", "type": "video"}],

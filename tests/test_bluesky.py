@@ -17,6 +17,7 @@ from providers.base import AccountCredentials, PostContent, Preparation
 from providers.bluesky import BlueskyProvider, grapheme_length, link_facets, xrpc_error
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from sandbox.tokens import issue_token
+from tests.support.media import loopback_media
 from tests.support.servers import RunningSandbox
 
 DID = "did:plc:sandboxalice"
@@ -35,7 +36,7 @@ async def provider(
     sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
 ) -> AsyncIterator[BlueskyProvider]:
     async with httpx.AsyncClient(timeout=10) as http:
-        yield BlueskyProvider(http, f"{sandbox.url}/bluesky")
+        yield BlueskyProvider(http, f"{sandbox.url}/bluesky", loopback_media())
 
 
 async def posts(sandbox_http: httpx.AsyncClient) -> list[dict[str, object]]:
@@ -108,7 +109,7 @@ async def test_create_record_request_on_the_wire() -> None:
         options={"rkey": "3kabc", "langs": ["fr"]},
     )
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        published = await BlueskyProvider(http, "https://pds.example/").publish(
+        published = await BlueskyProvider(http, "https://pds.example/", loopback_media()).publish(
             account, content, Preparation()
         )
 

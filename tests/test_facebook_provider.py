@@ -107,21 +107,21 @@ def graph(
     ],
 )
 def test_graph_errors_map_into_the_taxonomy(response: httpx.Response, kind: type) -> None:
-    error = GRAPH.classify(response)
+    error = GRAPH.error(response)
     assert type(error) is kind
     assert error.platform == "facebook"
 
 
 def test_a_rate_limit_reads_the_regain_access_estimate() -> None:
     usage = '{"123":[{"type":"pages","call_count":100,"estimated_time_to_regain_access":17}]}'
-    error = GRAPH.classify(graph(400, 32, headers={"X-Business-Use-Case-Usage": usage}))
+    error = GRAPH.error(graph(400, 32, headers={"X-Business-Use-Case-Usage": usage}))
     assert isinstance(error, RateLimitedError)
     assert error.retry_after == timedelta(minutes=17)
     assert error.code == "32"
 
 
 def test_a_bare_429_reads_retry_after() -> None:
-    error = GRAPH.classify(httpx.Response(429, text="", headers={"Retry-After": "120"}))
+    error = GRAPH.error(httpx.Response(429, text="", headers={"Retry-After": "120"}))
     assert isinstance(error, RateLimitedError)
     assert error.retry_after == timedelta(seconds=120)
 

@@ -28,6 +28,7 @@ from tests.support.api import api_client, bearer
 from tests.support.events import events_of
 from tests.support.factories import make_facebook_page, make_post, make_tenant
 from tests.support.harness import Harness
+from tests.support.media import loopback_fetcher
 
 
 async def test_a_post_made_before_retries_ran_out_is_found_not_called_dead(
@@ -108,7 +109,9 @@ async def test_a_try_that_may_still_be_sending_is_waited_for_before_looking(
 
     async with httpx.AsyncClient(timeout=10) as http:
         vault = Vault.from_settings(quick)
-        activities = PublishActivities(db=db, http=http, vault=vault, settings=quick)
+        activities = PublishActivities(
+            db=db, http=http, media=loopback_fetcher(), vault=vault, settings=quick
+        )
         token = vault.decrypt(page.access_token_enc or "")
         provider = FacebookProvider(http, base_url(Platform.FACEBOOK, quick, sandbox=True))
 

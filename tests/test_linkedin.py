@@ -17,6 +17,7 @@ from providers.base import AccountCredentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.linkedin import API_VERSION, LinkedInProvider
 from sandbox.tokens import issue_token
+from tests.support.media import loopback_media, media_host
 from tests.support.servers import RunningSandbox
 
 ORG = "urn:li:organization:123"
@@ -32,7 +33,7 @@ def account(sandbox: RunningSandbox, author: str = ORG) -> AccountCredentials:
 
 @pytest.fixture
 async def provider(sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient) -> LinkedInProvider:
-    return LinkedInProvider(sandbox_http, f"{sandbox.url}/linkedin")
+    return LinkedInProvider(sandbox_http, f"{sandbox.url}/linkedin", loopback_media())
 
 
 async def posted(sandbox_http: httpx.AsyncClient) -> list[dict[str, Any]]:
@@ -233,7 +234,7 @@ async def test_the_exact_request_on_the_wire() -> None:
     creds = AccountCredentials(external_id=ORG, access_token="tok")
     text = "Hi (you) #tag @[Acme](urn:li:organization:9) a_b\\c"
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        published = await LinkedInProvider(http, "https://api.example/").publish(
+        published = await LinkedInProvider(http, "https://api.example/", loopback_media()).publish(
             creds, PostContent(text=text, link="https://example.com/a")
         )
 
@@ -263,24 +264,25 @@ async def test_an_upload_sends_the_token_to_linkedin_but_never_to_the_media_host
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        if request.url.host == "media.example":
-            return httpx.Response(200, content=b"\xff\xd8\xffjpeg")
         if request.method == "PUT":
             return httpx.Response(201)
         upload = {"uploadUrl": "https://up.example/u/1", "image": "urn:li:image:C1"}
         return httpx.Response(200, json={"value": upload})
 
     creds = AccountCredentials(external_id=ORG, access_token="tok")
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        prepared = await LinkedInProvider(http, "https://api.example").prepare(
-            creds, PostContent(text="x", media_urls=["https://media.example/p.jpg"])
+    # The image comes from a real host through the guarded fetcher, never the platform client.
+    async with (
+        media_host({"/p.jpg": (b"\xff\xd8\xffjpeg", "image/jpeg")}) as host,
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http,
+    ):
+        prepared = await LinkedInProvider(http, "https://api.example", loopback_media()).prepare(
+            creds, PostContent(text="x", media_urls=[f"{host}/p.jpg"])
         )
 
     assert prepared.ids == {"images": ["urn:li:image:C1"]}
-    initialize, download, put = seen
+    initialize, put = seen
     assert str(initialize.url) == "https://api.example/rest/images?action=initializeUpload"
     assert json.loads(initialize.content) == {"initializeUploadRequest": {"owner": ORG}}
-    assert "authorization" not in download.headers
     assert (put.method, str(put.url), put.content) == (
         "PUT",
         "https://up.example/u/1",

@@ -18,6 +18,7 @@ from providers.errors import AuthError, ContentError, RateLimitedError, Transien
 from providers.pinterest import PinterestProvider, pinterest_error
 from sandbox import pinterest as sandbox_pinterest
 from sandbox.tokens import issue_token
+from tests.support.media import loopback_media, media_host
 from tests.support.servers import RunningSandbox
 
 BOARD = "549755885175"
@@ -34,7 +35,7 @@ async def provider(
     sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
 ) -> AsyncIterator[PinterestProvider]:
     async with httpx.AsyncClient(timeout=10) as http:
-        yield PinterestProvider(http, f"{sandbox.url}/pinterest")
+        yield PinterestProvider(http, f"{sandbox.url}/pinterest", loopback_media())
 
 
 async def pins(sandbox_http: httpx.AsyncClient) -> list[dict[str, object]]:
@@ -229,8 +230,6 @@ async def test_the_exact_requests_of_a_video_pin() -> None:
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        if request.url.host == "cdn.example":
-            return httpx.Response(200, content=b"MP4-bytes", headers={"content-type": "video/mp4"})
         if request.url.host == "upload.example":
             return httpx.Response(204)
         if request.url.path == "/v5/media":
@@ -245,14 +244,18 @@ async def test_the_exact_requests_of_a_video_pin() -> None:
         return httpx.Response(201, json={"id": "813", "board_id": "42"})
 
     account = AccountCredentials("42", "user-token")
-    content = PostContent(
-        text="Latte art\nIn three steps.",
-        media_urls=["https://cdn.example/pour.mp4"],
-        link="https://example.org/latte",
-        options={"alt_text": "A jug pouring milk"},
-    )
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        pinterest = PinterestProvider(http, "https://api.pinterest.com")
+    # The video comes from a real host through the guarded fetcher, never the platform client.
+    async with (
+        media_host({"/pour.mp4": (b"MP4-bytes", "video/mp4")}) as host,
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http,
+    ):
+        content = PostContent(
+            text="Latte art\nIn three steps.",
+            media_urls=[f"{host}/pour.mp4"],
+            link="https://example.org/latte",
+            options={"alt_text": "A jug pouring milk"},
+        )
+        pinterest = PinterestProvider(http, "https://api.pinterest.com", loopback_media())
         prepared = await pinterest.prepare(account, content)
         readiness = await pinterest.check(account, prepared)
         published = await pinterest.publish(account, content, prepared)
@@ -261,20 +264,19 @@ async def test_the_exact_requests_of_a_video_pin() -> None:
     assert readiness.state == "ready"
     assert published.url == "https://www.pinterest.com/pin/813/"
     assert [(r.method, str(r.url)) for r in seen] == [
-        ("GET", "https://cdn.example/pour.mp4"),
         ("POST", "https://api.pinterest.com/v5/media"),
         ("POST", "https://upload.example/"),
         ("GET", "https://api.pinterest.com/v5/media/7"),
         ("POST", "https://api.pinterest.com/v5/pins"),
     ]
-    api = [seen[1], seen[3], seen[4]]
+    api = [seen[0], seen[2], seen[3]]
     assert all(r.headers["authorization"] == "Bearer user-token" for r in api)
-    assert all("authorization" not in r.headers for r in (seen[0], seen[2]))
+    assert "authorization" not in seen[1].headers
     assert all("user-token" not in str(r.url) for r in seen)
-    assert json.loads(seen[1].content) == {"media_type": "video"}
-    assert b'name="x-amz-signature"\r\n\r\nsig' in seen[2].content
-    assert b'name="file"' in seen[2].content and b"MP4-bytes" in seen[2].content
-    assert json.loads(seen[4].content) == {
+    assert json.loads(seen[0].content) == {"media_type": "video"}
+    assert b'name="x-amz-signature"\r\n\r\nsig' in seen[1].content
+    assert b'name="file"' in seen[1].content and b"MP4-bytes" in seen[1].content
+    assert json.loads(seen[3].content) == {
         "board_id": "42",
         "title": "Latte art",
         "description": "Latte art\nIn three steps.",
@@ -297,9 +299,9 @@ async def test_the_exact_request_of_an_image_pin() -> None:
 
     content = PostContent(text="Flat white", title="The flat white", media_urls=[IMAGE])
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        published = await PinterestProvider(http, "https://api.pinterest.com/").publish(
-            AccountCredentials("42", "user-token"), content, Preparation()
-        )
+        published = await PinterestProvider(
+            http, "https://api.pinterest.com/", loopback_media()
+        ).publish(AccountCredentials("42", "user-token"), content, Preparation())
 
     [request] = seen
     assert (request.method, str(request.url)) == ("POST", "https://api.pinterest.com/v5/pins")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from core.status import Platform
-from providers import bluesky
+from providers import bluesky, bluesky_lookup
 from providers.base import (
     AccountCredentials,
     NotCheckable,
@@ -20,7 +20,8 @@ from providers.base import (
     Preparation,
     Published,
 )
-from providers.bluesky import BlueskyProvider, new_tid, tid_time
+from providers.bluesky import BlueskyProvider
+from providers.bluesky_lookup import new_tid, tid_time
 from providers.errors import ContentError
 from tests.support import reconcile
 from tests.support.harness import Harness
@@ -163,7 +164,7 @@ async def test_more_recent_records_than_it_reads_is_not_checkable(
     provider: BlueskyProvider, account: AccountCredentials, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bluesky, "LOOKUP_PAGE_SIZE", 1)
-    monkeypatch.setattr(bluesky, "MAX_LOOKUP_PAGES", 2)
+    monkeypatch.setattr(bluesky, "LOOKUP_MAX_PAGES", 2)
     for n in range(3):
         await provider.publish(account, PostContent(text=f"newer {n}"), Preparation())
 
@@ -183,7 +184,7 @@ async def test_listing_stops_at_records_older_than_the_attempt(
     for n in range(3):
         await provider.publish(account, PostContent(text=f"older {n}"), Preparation())
 
-    later = datetime.now(UTC) + bluesky.KEY_AGE_LIMIT + timedelta(minutes=1)
+    later = datetime.now(UTC) + bluesky_lookup.KEY_AGE_LIMIT + timedelta(minutes=1)
     assert (
         await provider.find_published(account, PostContent(text=TEXT), Preparation(), since=later)
         is None

@@ -145,7 +145,7 @@ async def test_more_new_pins_than_it_reads_is_not_checkable(
     provider: PinterestProvider, account: AccountCredentials, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pinterest, "LOOKUP_PAGE_SIZE", 1)
-    monkeypatch.setattr(pinterest, "MAX_LOOKUP_PAGES", 2)
+    monkeypatch.setattr(pinterest, "LOOKUP_MAX_PAGES", 2)
     for n in range(3):
         await provider.publish(account, image_pin(f"newer {n}"), Preparation())
 

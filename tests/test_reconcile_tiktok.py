@@ -204,7 +204,7 @@ async def test_more_new_videos_than_it_reads_is_not_checkable(
     provider: TikTokProvider, account: AccountCredentials, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tiktok, "LOOKUP_PAGE_SIZE", 1)
-    monkeypatch.setattr(tiktok, "MAX_LOOKUP_PAGES", 2)
+    monkeypatch.setattr(tiktok, "LOOKUP_MAX_PAGES", 2)
     for n in range(3):
         await posted(provider, account, f"newer {n}")
     content = PostContent(text=CAPTION, media_urls=[VIDEO], options=PUBLIC)

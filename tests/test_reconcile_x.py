@@ -16,7 +16,8 @@ from core.status import Platform
 from providers import x
 from providers.base import AccountCredentials, NotCheckable, PostContent, Preparation
 from providers.errors import ContentError
-from providers.x import XProvider, same_text
+from providers.x import XProvider
+from providers.x_lookup import same_text
 from tests.support import reconcile
 from tests.support.harness import Harness
 from tests.support.reconcile import began

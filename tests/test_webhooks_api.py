@@ -4,6 +4,7 @@ the secret, and the signature check a receiver runs."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -12,7 +13,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from activities.webhooks import WebhookActivities, webhook_client
+from activities.webhooks import WebhookActivities, webhook_fetcher
 from core.config import Settings
 from core.db import Database, utcnow
 from core.models import WebhookEndpoint
@@ -134,20 +135,73 @@ async def test_delivery_checks_the_address_again_and_signs_what_it_sends(
     """An endpoint saved while private addresses were allowed (or a name that later resolves
     inside the network) is refused at delivery time, before any byte is sent."""
     receiver = WebhookReceiver()
-    async with serving(receiver, lifespan="off") as base, webhook_client() as http:
-        vault = Vault.from_settings(settings)
-        body = json.dumps({"id": "evt_1"}).encode()
+    vault = Vault.from_settings(settings)
+    body = json.dumps({"id": "evt_1"}).encode()
+    async with serving(receiver, lifespan="off") as base:
         for allowed, current in ((False, production_like), (True, settings)):
-            hooks = WebhookActivities(db=db, http=http, vault=vault, settings=current)
-            status, error = await hooks._send(f"{base}/hook", body, "whsec_x", {})
+            fetcher = webhook_fetcher(current)
+            hooks = WebhookActivities(db=db, fetcher=fetcher, vault=vault, settings=current)
+            try:
+                status, error = await hooks._send(f"{base}/hook", body, "whsec_x", {})
+            finally:
+                await fetcher.aclose()
             if allowed:
                 assert (status, error) == (200, None)
             else:
-                assert status is None and error is not None and error.startswith("refused")
+                assert status is None
+                assert error == (
+                    "refused: 127.0.0.1: 127.0.0.1 is a private, loopback or link-local address"
+                )
     assert len(receiver.requests) == 1  # only the allowed one reached it
     sent = receiver.requests[0]
     verify(sent.headers["crier-signature"], sent.body, "whsec_x")
     assert sent.headers["host"] == base.removeprefix("http://")
+    assert sent.headers["accept-encoding"] == "identity"  # a compressed answer is refused
+    assert sent.headers["user-agent"] == "crier-webhooks/1"
+
+
+async def test_endpoints_per_tenant_and_mode_are_capped_even_when_created_at_once(
+    settings: Settings, db: Database
+) -> None:
+    """CRIER_WEBHOOK_MAX_ENDPOINTS per tenant and mode (review S6: each event fans out to every
+    endpoint). Creates racing each other cannot pass it; a deleted endpoint frees its place,
+    a disabled one does not; the other mode and other tenants have their own."""
+    capped = settings.model_copy(update={"webhook_max_endpoints": 3})
+    tenant = await make_tenant(db)
+    key = bearer(tenant.api_key)
+    async with api_client(capped, None) as api:
+
+        async def create(headers: dict[str, str]) -> httpx.Response:
+            return await api.post(
+                "/v1/webhooks", json={"url": "https://hooks.example.com/crier"}, headers=headers
+            )
+
+        answers = await asyncio.gather(*(create(key) for _ in range(8)))
+        assert sorted(a.status_code for a in answers) == [201] * 3 + [409] * 5
+        refused = next(a for a in answers if a.status_code == 409).json()["error"]
+        assert refused["code"] == "too_many_webhooks"
+        assert "3 webhook endpoints in sandbox mode" in refused["message"]
+        assert "CRIER_WEBHOOK_MAX_ENDPOINTS=3" in refused["message"]
+        listed = (await api.get("/v1/webhooks", headers=key)).json()["data"]
+        assert len(listed) == 3
+
+        # Disabled still counts (enabling it needs no room); deleted does not.
+        async with db.session() as session:
+            row = await session.get(WebhookEndpoint, listed[0]["id"])
+            assert row is not None
+            row.enabled = False
+            session.add(row)
+            await session.commit()
+        assert (await create(key)).status_code == 409
+        assert (await api.delete(f"/v1/webhooks/{listed[1]['id']}", headers=key)).status_code == 204
+        assert (await create(key)).status_code == 201
+        assert (await create(key)).status_code == 409
+
+        # The same tenant's live key, and another tenant, count their own.
+        live = await add_key(db, tenant, name="live", test=False)
+        assert (await create(bearer(live.api_key))).status_code == 201
+        stranger = await make_tenant(db)
+        assert (await create(bearer(stranger.api_key))).status_code == 201
 
 
 def test_a_signature_verifies_and_each_kind_of_forgery_fails() -> None:

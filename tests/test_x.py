@@ -19,6 +19,7 @@ from providers.errors import AuthError, ContentError, RateLimitedError, Transien
 from providers.x import XProvider, rate_limit_reset, weighted_length, x_error
 from sandbox import x as sandbox_x
 from sandbox.tokens import issue_token
+from tests.support.media import loopback_media, media_host
 from tests.support.servers import RunningSandbox
 
 USER = "4242"
@@ -34,7 +35,7 @@ async def provider(
     sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
 ) -> AsyncIterator[XProvider]:
     async with httpx.AsyncClient(timeout=10) as http:
-        yield XProvider(http, f"{sandbox.url}/x")
+        yield XProvider(http, f"{sandbox.url}/x", loopback_media())
 
 
 async def posted(sandbox_http: httpx.AsyncClient) -> list[dict[str, object]]:
@@ -231,10 +232,6 @@ async def test_the_exact_requests_of_a_tweet_with_media() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         path = request.url.path
-        if request.url.host == "img.example":
-            return httpx.Response(
-                200, content=b"\x89PNG-bytes", headers={"content-type": "image/png"}
-            )
         if path.endswith("/initialize"):
             return httpx.Response(200, json={"data": {"id": "77", "media_key": "3_77"}})
         if path.endswith("/append"):
@@ -244,32 +241,35 @@ async def test_the_exact_requests_of_a_tweet_with_media() -> None:
         return httpx.Response(201, json={"data": {"id": "1001", "text": "Hi"}})
 
     account = AccountCredentials("9", "user-token")
-    content = PostContent(text="Hi", media_urls=["https://img.example/a.png"])
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        x = XProvider(http, "https://api.x.com")
+    # The image comes from a real host through the guarded fetcher, never the platform client.
+    image = {"/a.png": (b"\x89PNG-bytes", "image/png")}
+    async with (
+        media_host(image) as host,
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http,
+    ):
+        content = PostContent(text="Hi", media_urls=[f"{host}/a.png"])
+        x = XProvider(http, "https://api.x.com", loopback_media())
         prepared = await x.prepare(account, content)
         published = await x.publish(account, content, prepared)
 
     assert prepared.ids == {"media_ids": ["77"]}
     assert published.url == "https://x.com/i/status/1001"
     assert [(r.method, str(r.url)) for r in seen] == [
-        ("GET", "https://img.example/a.png"),
         ("POST", "https://api.x.com/2/media/upload/initialize"),
         ("POST", "https://api.x.com/2/media/upload/77/append"),
         ("POST", "https://api.x.com/2/media/upload/77/finalize"),
         ("POST", "https://api.x.com/2/tweets"),
     ]
-    assert "authorization" not in seen[0].headers  # the image host never sees the token
-    assert all(r.headers["authorization"] == "Bearer user-token" for r in seen[1:])
-    assert json.loads(seen[1].content) == {
+    assert all(r.headers["authorization"] == "Bearer user-token" for r in seen)
+    assert json.loads(seen[0].content) == {
         "media_type": "image/png",
         "total_bytes": 10,
         "media_category": "tweet_image",
     }
-    assert seen[2].headers["content-type"].startswith("multipart/form-data")
-    assert b'name="segment_index"\r\n\r\n0' in seen[2].content
-    assert b"\x89PNG-bytes" in seen[2].content
-    assert json.loads(seen[4].content) == {"text": "Hi", "media": {"media_ids": ["77"]}}
+    assert seen[1].headers["content-type"].startswith("multipart/form-data")
+    assert b'name="segment_index"\r\n\r\n0' in seen[1].content
+    assert b"\x89PNG-bytes" in seen[1].content
+    assert json.loads(seen[3].content) == {"text": "Hi", "media": {"media_ids": ["77"]}}
 
 
 def problem(status: int, detail: str, type_: str = "about:blank") -> httpx.Response:
@@ -328,7 +328,7 @@ async def test_a_timeout_is_transient() -> None:
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         with pytest.raises(TransientError, match="timed out"):
-            await XProvider(http, "https://api.x.com").publish(
+            await XProvider(http, "https://api.x.com", loopback_media()).publish(
                 AccountCredentials("9", "t"), PostContent(text="x"), Preparation()
             )
 
@@ -340,7 +340,7 @@ async def test_media_x_failed_to_process_makes_check_fail() -> None:
 
     prepared = Preparation(ids={"media_ids": ["5"], "processing": ["5"]})
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        readiness = await XProvider(http, "https://api.x.com").check(
+        readiness = await XProvider(http, "https://api.x.com", loopback_media()).check(
             AccountCredentials("9", "t"), prepared
         )
     assert (readiness.state, readiness.reason) == ("failed", "InvalidMedia")

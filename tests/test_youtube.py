@@ -16,9 +16,11 @@ import pytest
 
 from providers.base import AccountCredentials, PostContent
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
-from providers.youtube import QUOTA_TIMEZONE, YouTubeProvider, youtube_error
+from providers.youtube import YouTubeProvider, youtube_error
+from providers.youtube_quota import QUOTA_TIMEZONE
 from sandbox import youtube as sandbox_youtube
 from sandbox.tokens import issue_token
+from tests.support.media import loopback_media, media_host
 from tests.support.servers import RunningSandbox
 
 CHANNEL = "UCsandbox0000000000000001"
@@ -35,7 +37,7 @@ async def provider(
     sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
 ) -> AsyncIterator[YouTubeProvider]:
     async with httpx.AsyncClient(timeout=10) as http:
-        yield YouTubeProvider(http, f"{sandbox.url}/youtube")
+        yield YouTubeProvider(http, f"{sandbox.url}/youtube", loopback_media())
 
 
 @pytest.fixture
@@ -150,7 +152,7 @@ async def test_a_publish_retried_after_a_dropped_upload_makes_one_video(
 ) -> None:
     transport = DroppingTransport(half=half)
     async with httpx.AsyncClient(transport=transport, timeout=10) as http:
-        provider = YouTubeProvider(http, f"{sandbox.url}/youtube")
+        provider = YouTubeProvider(http, f"{sandbox.url}/youtube", loopback_media())
         prepared = await provider.prepare(account, video)
         with pytest.raises(TransientError, match="connection failed"):
             await provider.publish(account, video, prepared)
@@ -245,23 +247,21 @@ async def test_the_exact_session_opening_request() -> None:
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        if request.url.host == "cdn.example":
-            return httpx.Response(200, content=b"0123456789", headers={"content-type": "video/mp4"})
         return httpx.Response(200, headers={"Location": session})
 
     account = AccountCredentials(CHANNEL, "user-token")
-    content = PostContent(
-        text="x" * 120 + "\nsecond line", media_urls=["https://cdn.example/v.mp4"]
-    )
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        prepared = await YouTubeProvider(http, "https://www.googleapis.com/").prepare(
-            account, content
-        )
+    # The video comes from a real host through the guarded fetcher, never the platform client.
+    async with (
+        media_host({"/v.mp4": (b"0123456789", "video/mp4")}) as host,
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http,
+    ):
+        content = PostContent(text="x" * 120 + "\nsecond line", media_urls=[f"{host}/v.mp4"])
+        prepared = await YouTubeProvider(
+            http, "https://www.googleapis.com/", loopback_media()
+        ).prepare(account, content)
 
     assert prepared.ids == {"session": session, "bytes": 10, "type": "video/mp4"}
-    download, opening = seen
-    assert (download.method, str(download.url)) == ("GET", "https://cdn.example/v.mp4")
-    assert "authorization" not in download.headers  # the media host never sees the token
+    [opening] = seen
     assert (opening.method, str(opening.url)) == (
         "POST",
         "https://www.googleapis.com/upload/youtube/v3/videos"
@@ -278,15 +278,16 @@ async def test_the_exact_session_opening_request() -> None:
 
 async def test_a_session_uri_carrying_the_token_is_refused() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
-        if request.method == "GET":
-            return httpx.Response(200, content=b"v", headers={"content-type": "video/mp4"})
         return httpx.Response(200, headers={"Location": "https://up.example/?access_token=t"})
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+    async with (
+        media_host({"/v.mp4": (b"v", "video/mp4")}) as host,
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http,
+    ):
         with pytest.raises(AuthError, match="credential"):
-            await YouTubeProvider(http, "https://www.googleapis.com").prepare(
+            await YouTubeProvider(http, "https://www.googleapis.com", loopback_media()).prepare(
                 AccountCredentials(CHANNEL, "t"),
-                PostContent(text="hi", media_urls=["https://cdn.example/v.mp4"]),
+                PostContent(text="hi", media_urls=[f"{host}/v.mp4"]),
             )
 
 

@@ -343,13 +343,27 @@ class PublishTargetWorkflow:
         # after its time (TAKEOVER_AFTER) instead of waiting out a heartbeat timeout.
         v2 = workflow.patched(ON_TIME_V2)
         token_in_fire = v2 and _token_in_fire(job)
-        async with self._db:
-            if not token_in_fire:
-                await self._ensure_token(job)
-            if job.prepares:
-                prepared = await self._prepare(job)
-                if prepared is None:
-                    return True
+        try:
+            async with self._db:
+                if not token_in_fire:
+                    await self._ensure_token(job)
+                if job.prepares:
+                    prepared = await self._prepare(job)
+                    if prepared is None:
+                        return True
+        except ActivityError as error:
+            # Refused ahead of its time (media the host will not give, a token the platform
+            # refuses to refresh) or out of tries: it ends now, as it would have at the time,
+            # rather than failing the run and leaving the target `scheduled` for ever. Replay-
+            # safe unpatched: a run that met this before ended failed, so none is open here.
+            if isinstance(error.cause, CancelledError):
+                raise  # the run itself was cancelled: nothing to record here
+            if self._state.status.is_terminal:
+                return True
+            self._state.publish_started_at = workflow.now()
+            await self._transition(TargetStatus.PUBLISHING, persist=False)
+            await self._gave_up(job, error)
+            return True
         await workflow.wait_condition(lambda: self._steering == 0)
         if self._state.status.is_terminal:
             return True

@@ -4,6 +4,10 @@ Deterministic code only. The delivery is one activity whose RetryPolicy spaces t
 over hours; when the last one fails, a second activity records the failure (and may disable
 the endpoint). The relay is a single long-running, heartbeating activity: if its worker dies,
 the heartbeat timeout hands it to another worker.
+
+A delivery runs on the webhook queue it was started on (activities/event_relay.py), and its
+activities with it (an activity goes to its workflow's queue unless told otherwise), so the
+slots a slow receiver holds are the webhook worker's alone (cli/worker.py).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 RECORD_TIMEOUT = timedelta(seconds=30)
-# The time a request may take is bounded by the HTTP client; this covers the database work too.
+# The request ends at the fetcher's deadline (`retry.timeout`: the whole attempt, however
+# slowly an answer trickles); this covers the database work before and after it.
 DELIVERY_OVERHEAD = timedelta(seconds=20)
 RELAY_HEARTBEAT = timedelta(seconds=20)
 

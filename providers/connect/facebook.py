@@ -142,7 +142,7 @@ class FacebookConnector(ConnectorBase):
         if response.status_code == 200:
             found: dict[str, Any] = response.json()
             return found
-        error = self._graph.classify(response)
+        error = self._graph.error(response)
         if isinstance(error, ContentError):
             # "Does not exist or cannot be loaded": the token no longer reaches the account.
             raise AuthError(

@@ -103,7 +103,7 @@ class ThreadsConnector(ConnectorBase):
             f"/{API_VERSION}/me", tokens, params={"fields": "id,username"}
         )
         if response.status_code != 200:
-            raise GRAPH.classify(response)
+            raise GRAPH.error(response)
         user: dict[str, Any] = response.json()
         return user
 

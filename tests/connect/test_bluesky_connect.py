@@ -21,6 +21,7 @@ from providers.errors import AuthError
 from providers.registry import base_url
 from sandbox.logins.bluesky import APP_PASSWORD, DEFAULT_DID, DEFAULT_HANDLE, did_for
 from tests.connect import flow
+from tests.support.media import loopback_media
 
 
 @pytest.fixture
@@ -43,7 +44,9 @@ async def test_a_login_grants_the_account_whose_token_publishes(
     lifetime = account.tokens.expires_at - datetime.now(UTC)
     assert timedelta(hours=1, minutes=59) < lifetime <= timedelta(hours=2)
     await connector.verify(account.external_id, account.tokens)
-    provider = BlueskyProvider(http, base_url(Platform.BLUESKY, settings, sandbox=True))
+    provider = BlueskyProvider(
+        http, base_url(Platform.BLUESKY, settings, sandbox=True), loopback_media()
+    )
     credentials = AccountCredentials(account.external_id, account.tokens.access_token)
     await provider.publish(credentials, PostContent(text="connected"))
     posts = await flow.sandbox_posts(sandbox_http, Platform.BLUESKY)

@@ -15,6 +15,7 @@ from providers.errors import AuthError
 from providers.linkedin import LinkedInProvider
 from providers.registry import base_url
 from tests.connect import flow
+from tests.support.media import loopback_media
 
 REDIRECT = "https://app.example/v1/oauth/linkedin/callback"
 MEMBER = "urn:li:person:sbxMember01"
@@ -38,7 +39,9 @@ async def test_connect_grants_the_member_and_their_pages_and_the_token_posts_as_
     assert [(c.external_id, c.display_name) for c in candidates] == GRANTED
     tokens = candidates[0].tokens
     assert tokens.refresh_token and tokens.expires_at is not None
-    provider = LinkedInProvider(http, base_url(Platform.LINKEDIN, settings, sandbox=True))
+    provider = LinkedInProvider(
+        http, base_url(Platform.LINKEDIN, settings, sandbox=True), loopback_media()
+    )
     for candidate in candidates:
         await connector.verify(candidate.external_id, candidate.tokens)
         credentials = AccountCredentials(candidate.external_id, candidate.tokens.access_token)

@@ -20,6 +20,7 @@ from providers.pinterest import PinterestProvider
 from providers.registry import base_url
 from sandbox.pinterest import DEFAULT_BOARDS
 from tests.connect import flow
+from tests.support.media import loopback_media
 
 REDIRECT = "https://app.example/v1/oauth/pinterest/callback"
 PIN = PostContent(text="Flat white", media_urls=["https://cdn.example.org/flat-white.jpg"])
@@ -30,7 +31,9 @@ def _connector(http: httpx.AsyncClient, settings: Settings) -> PinterestConnecto
 
 
 def _provider(http: httpx.AsyncClient, settings: Settings) -> PinterestProvider:
-    return PinterestProvider(http, base_url(Platform.PINTEREST, settings, sandbox=True))
+    return PinterestProvider(
+        http, base_url(Platform.PINTEREST, settings, sandbox=True), loopback_media()
+    )
 
 
 async def test_the_url_asks_for_the_board_and_pin_scopes(

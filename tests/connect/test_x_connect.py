@@ -14,6 +14,7 @@ from providers.errors import AuthError
 from providers.registry import base_url
 from providers.x import XProvider
 from tests.connect import flow
+from tests.support.media import loopback_media
 
 REDIRECT = "https://app.example/v1/oauth/x/callback"
 
@@ -30,7 +31,7 @@ async def test_connect_grants_one_account_whose_token_publishes(
     assert account.external_id == "1600000000000000001"
     assert account.tokens.refresh_token and account.tokens.expires_at is not None
     await connector.verify(account.external_id, account.tokens)
-    provider = XProvider(http, base_url(Platform.X, settings, sandbox=True))
+    provider = XProvider(http, base_url(Platform.X, settings, sandbox=True), loopback_media())
     credentials = AccountCredentials(account.external_id, account.tokens.access_token)
     await provider.publish(credentials, PostContent(text="connected"), Preparation())
     posts = await flow.sandbox_posts(sandbox_http, Platform.X)

@@ -14,6 +14,7 @@ from providers.errors import AuthError
 from providers.registry import base_url
 from providers.youtube import YouTubeProvider
 from tests.connect import flow
+from tests.support.media import loopback_media
 
 REDIRECT = "https://app.example/v1/oauth/youtube/callback"
 CHANNEL = "UCsandboxuser00000000001"
@@ -31,7 +32,9 @@ async def test_connect_grants_the_channel_whose_token_uploads(
     assert (channel.external_id, channel.display_name) == (CHANNEL, "Sandbox Channel")
     assert channel.tokens.refresh_token and channel.tokens.expires_at is not None
     await connector.verify(channel.external_id, channel.tokens)
-    provider = YouTubeProvider(http, base_url(Platform.YOUTUBE, settings, sandbox=True))
+    provider = YouTubeProvider(
+        http, base_url(Platform.YOUTUBE, settings, sandbox=True), loopback_media()
+    )
     credentials = AccountCredentials(channel.external_id, channel.tokens.access_token)
     video = PostContent(
         text="connected", media_urls=[f"{settings.sandbox_url}/youtube/media/connect.mp4"]

@@ -31,8 +31,10 @@ from providers.base import (
     Provider,
     Published,
 )
+from providers.kit.media import MediaDownloads
 from sandbox.tokens import issue_token
 from tests.support.harness import Harness
+from tests.support.media import loopback_media
 from tests.support.servers import RunningSandbox
 
 if TYPE_CHECKING:
@@ -184,7 +186,7 @@ def account_fixture(platform: Platform, account_id: str) -> FixtureFunctionDefin
 
 
 def provider_fixture(
-    make: Callable[[httpx.AsyncClient, str], P], path: str
+    make: Callable[[httpx.AsyncClient, str, MediaDownloads], P], path: str
 ) -> FixtureFunctionDefinition:
     """A `provider` fixture: `make` with its own client, on the sandbox at `path`.
 
@@ -195,7 +197,7 @@ def provider_fixture(
         sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
     ) -> AsyncIterator[P]:
         async with httpx.AsyncClient(timeout=10) as http:
-            yield make(http, f"{sandbox.url}/{path}")
+            yield make(http, f"{sandbox.url}/{path}", loopback_media())
 
     return provider
 
@@ -237,7 +239,7 @@ async def prepare_and_publish(
 
 
 async def stub_lookup(
-    make: Callable[[httpx.AsyncClient, str], Provider],
+    make: Callable[[httpx.AsyncClient, str, MediaDownloads], Provider],
     respond: Callable[[httpx.Request], httpx.Response],
     account: AccountCredentials,
     content: PostContent,
@@ -253,7 +255,7 @@ async def stub_lookup(
         return respond(request)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        provider = make(http, "https://api.example")
+        provider = make(http, "https://api.example", loopback_media())
         found = await provider.find_published(account, content, Preparation(), since=since)
     return found, seen
 
