@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test test-postgres chaos chaos-mid bench lint typecheck check clean
+.PHONY: dev test test-postgres chaos chaos-mid bench bench-hostile lint typecheck check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ chaos-mid: $(STAMP)  ## the mid-size chaos run CI makes: 300 targets, 2 kills, 4
 
 bench: $(STAMP)  ## crier next to bare Temporal on one dev server: lateness, drain, API, memory, a crash
 	CRIER_ENV=development $(BIN)/python -m bench.run
+
+bench-hostile: $(STAMP)  ## hostile media, receivers and one hammering key against the stack: outcomes, peak memory
+	CRIER_ENV=development $(BIN)/python -m bench.hostile
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
