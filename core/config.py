@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -178,6 +179,20 @@ class Settings(BaseSettings):
     # against each platform's rules; these bound what one URL may cost (MB as 10^6 bytes).
     media_fetch_timeout_seconds: float = 10.0
     media_fetch_max_bytes: int = 50_000_000
+    # Hostile media must not take the API down (issue 18): distinct media URLs one request may
+    # name; fetches one tenant may have running at once in one API process (its other URLs
+    # wait); images larger than this many pixels are refused from their header, undecoded
+    # (Pillow's own guard refuses above ~89 million whatever this says); and images decoded at
+    # once per API process, each taking up to width x height x 4 bytes.
+    media_urls_per_request: int = Field(default=20, ge=1)
+    media_fetches_per_tenant: int = Field(default=4, ge=1)
+    media_max_pixels: int = Field(default=40_000_000, ge=1)
+    media_decode_workers: int = Field(default=2, ge=1)
+    # Media the worker downloads at publish time to upload to a platform (providers/kit/
+    # media.py): how long one file may take, within the try's publish_call_budget, and the
+    # most bytes of one file held in memory, whatever the platform's own limit would allow.
+    media_publish_timeout_seconds: float = Field(default=45.0, gt=0)
+    media_publish_max_bytes: int = Field(default=1_000_000_000, ge=1)
     # Media URLs (at create time and at publish time) on private, loopback and link-local
     # addresses: None allows them in development only, where the sandbox serves its samples.
     media_private_destinations: bool | None = None
@@ -191,6 +206,14 @@ class Settings(BaseSettings):
     webhook_backoff: float = 2.0
     webhook_max_interval: timedelta = timedelta(hours=2)
     webhook_disable_after: int = 5
+    # Endpoints one tenant may have in each mode (sandbox, live): each event is one delivery
+    # per endpoint, so this bounds what one event can fan out to (review S6).
+    webhook_max_endpoints: int = Field(default=10, ge=1)
+    # Deliveries one worker sends at once. They poll a queue of their own,
+    # `{task_queue}.webhooks`, so receivers that answer slowly or never hold only these slots,
+    # never the publishing work's; each holds one for at most CRIER_WEBHOOK_TIMEOUT (and the
+    # database work around it). Beyond this, deliveries wait in that queue and go out late.
+    worker_max_webhooks: int = Field(default=20, ge=1)
     # Private, loopback and link-local destinations: None allows them in development only.
     webhook_private_destinations: bool | None = None
     # How often the worker's relay looks for new events to deliver, and the API's event
@@ -204,12 +227,40 @@ class Settings(BaseSettings):
     streams_per_key: int = Field(default=5, ge=1)
     stream_max_life_seconds: float = Field(default=3600, gt=0)
 
+    # API limits (S5). Requests per API key and per tenant, in the `limits` notation
+    # ("120/minute", or several: "20/second;120/minute"); a request over either is a 429.
+    rate_limit_per_key: str = "120/minute"
+    rate_limit_per_tenant: str = "600/minute"
+    # Where the counts live. "redis://host:6379/0": one count shared by every API process, as
+    # a deployment with several needs. "memory://": each process counts alone (one process
+    # only). Empty: memory in development and test; production refuses to start without an
+    # explicit value, so several processes never each allow the full rate by accident.
+    rate_limit_storage: str = ""
+    # Names the counts in the store, so deployments (or tests) sharing one Redis never mix.
+    rate_limit_key_prefix: str = "crier"
+    # Longer than this, the shared store is treated as down: each process then counts on its
+    # own (api/rate_limits.py) rather than making every request wait on it.
+    rate_limit_storage_timeout_seconds: float = Field(default=0.5, gt=0)
+    # Request bodies above this many bytes are refused with 413 (the codec has its own cap).
+    max_request_bytes: int = Field(default=1_000_000, ge=1)
+
     @field_validator("token_keys", "payload_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         # Comma-separated in the environment: CRIER_TOKEN_KEYS=new_key,old_key
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("rate_limit_per_key", "rate_limit_per_tenant")
+    @classmethod
+    def _parse_rate(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(
+                "a rate is a count per period, as '120/minute' or '20/second;120/minute'"
+            ) from None
         return value
 
     @field_validator("codec_token", "session_secret", mode="before")
@@ -265,6 +316,11 @@ class Settings(BaseSettings):
                 problems.append("CRIER_DATABASE_URL is not set")
             if self.codec_dev_origin:
                 problems.append("CRIER_CODEC_DEV_ORIGIN lets the codec in without a credential")
+            if not self.rate_limit_storage:
+                problems.append(
+                    "CRIER_RATE_LIMIT_STORAGE is not set (redis://… shared by every API "
+                    "process, or memory:// for a single process)"
+                )
             if problems:
                 raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
