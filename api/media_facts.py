@@ -25,7 +25,15 @@ import httpx
 from PIL import Image
 
 from core.config import Settings
-from core.guarded_fetch import BadStatus, Blocked, FetchError, GuardedFetcher, TimedOut, TooLarge
+from core.guarded_fetch import (
+    BadStatus,
+    Blocked,
+    FetchError,
+    GuardedFetcher,
+    TimedOut,
+    TooLarge,
+    TooManyRedirects,
+)
 from core.media_fetch import VIDEO_SUFFIXES, bytes_fingerprint, is_video, video_fingerprint
 
 __all__ = ["IMAGE_FORMATS", "VIDEO_SUFFIXES", "MediaChecker", "MediaFacts"]
@@ -103,6 +111,8 @@ def _fetch_problem(error: FetchError, max_bytes: int, deadline: float) -> str:
         return f"larger than {_size_limit(max_bytes)}"
     if isinstance(error, TimedOut):
         return f"timed out after {deadline:g} s"
+    if isinstance(error, TooManyRedirects):
+        return f"refused: {error.reason}"
     if isinstance(error, Blocked):
         return f"refused: {error.reason} (media must be on a public address)"
     return f"could not be fetched: {error.reason}"

@@ -55,6 +55,10 @@ class Blocked(FetchError):
     """The URL (or a redirect) is not a public http(s) destination."""
 
 
+class TooManyRedirects(Blocked):
+    """More redirects than the fetcher follows."""
+
+
 class TooLarge(FetchError):
     """The body is larger than the cap."""
 
@@ -240,7 +244,7 @@ class GuardedFetcher:
                 return response
             await response.aclose()
             current = str(httpx.URL(current).join(location))
-        raise Blocked(_host(url), f"more than {self._max_redirects} redirects")
+        raise TooManyRedirects(_host(url), f"more than {self._max_redirects} redirects")
 
     async def _send(
         self, method: str, url: str, content: bytes | None, headers: Mapping[str, str]

@@ -120,6 +120,9 @@ class MediaHost:
             await asyncio.sleep(0.05)
             await response.write(b"\0")
 
+    async def loop(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound("/loop.png")
+
     async def slow(self, request: web.Request) -> web.Response:
         """Held until `release` is set; groups count their requests in flight."""
         group = request.match_info["group"]
@@ -153,6 +156,7 @@ async def media_host() -> AsyncIterator[MediaHost]:
             web.get("/damaged.png", host.damaged),
             web.get("/endless.png", host.endless),
             web.get("/trickle.png", host.trickle),
+            web.get("/loop.png", host.loop),
             web.get("/slow/{group}/{name}.png", host.slow),
         ]
     )
@@ -311,6 +315,17 @@ async def test_a_trickling_host_is_cut_at_the_deadline(
     async with start_api(media_fetch_timeout_seconds=1.0) as (_, api):
         response = await poster.create(api, [url])
     assert messages(response) == [f"x: {url}: timed out after 1 s"]
+
+
+async def test_a_redirect_loop_is_refused_at_the_cap_for_what_it_is(
+    start_api: ApiFactory, media_host: MediaHost, poster: Poster
+) -> None:
+    url = f"{media_host.url}/loop.png"
+    async with start_api() as (_, api):
+        response = await poster.create(api, [url])
+    # Not "media must be on a public address": the host is public enough, it only loops.
+    assert messages(response) == [f"x: {url}: refused: more than 3 redirects"]
+    assert media_host.hits["/loop.png"] == 4  # the first request and 3 redirects followed
 
 
 async def test_a_compressed_body_is_refused_unread(
