@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from providers.base import PostContent, Preparation
+from providers.kit.times import parse_time
 
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable (atproto TID spec)
 # Our record key is minted at prepare, and publish may be retried for a while after it: a key
@@ -42,14 +43,6 @@ def record_key(content: PostContent, prepared: Preparation) -> str | None:
     """The key the post is written under: the caller's, else the one `prepare` fixed."""
     chosen = content.options.get("rkey") or prepared.ids.get("rkey")
     return str(chosen) if chosen else None
-
-
-def parse_time(raw: object) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(str(raw))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def post_embed(content: PostContent, blobs: list[dict[str, Any]] | None) -> dict[str, Any] | None:

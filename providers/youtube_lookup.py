@@ -3,10 +3,11 @@ channel lists is it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from providers.base import PostContent
+from providers.kit.times import parse_time
 
 MAX_TITLE = 100
 # search.list refuses publishedAfter beside forMine, so `order=date` and a stop at the first
@@ -19,15 +20,6 @@ def video_title(content: PostContent) -> str:
         return content.title
     first_line = content.text.strip().split("\n", 1)[0].strip()
     return first_line[:MAX_TITLE]
-
-
-def parse_time(raw: object) -> datetime | None:
-    """An RFC 3339 time as YouTube writes it (`2026-01-01T00:00:00Z`)."""
-    try:
-        parsed = datetime.fromisoformat(str(raw))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def is_the_video(video: dict[str, Any], content: PostContent) -> bool:
