@@ -16,47 +16,19 @@ import base64
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 
+# The grants are data and live with the rest of the sandbox's state, below this behaviour;
+# CodeGrant is named here too because the login modules spell it oauth.CodeGrant.
+from sandbox.state import CodeGrant as CodeGrant
+from sandbox.state import OAuthState, RefreshGrant, SandboxState
 from sandbox.tokens import issue_token
-
-if TYPE_CHECKING:
-    from sandbox.state import SandboxState
 
 CODE_TTL_SECONDS = 600  # authorization codes live ten minutes, as most platforms'
 DEFAULT_USER = "sandbox-user"
-
-
-@dataclass
-class CodeGrant:
-    platform: str
-    client_id: str
-    redirect_uri: str
-    user: str
-    challenge: str | None
-    expires_at: float
-    used: bool = False
-
-
-@dataclass
-class RefreshGrant:
-    platform: str
-    subject: str
-    rotates: bool  # single use: a refresh answers with a new one and spends this one
-    expires_at: float  # 0: never
-    spent: bool = False
-
-
-@dataclass
-class OAuthState:
-    codes: dict[str, CodeGrant] = field(default_factory=dict)
-    refresh_tokens: dict[str, RefreshGrant] = field(default_factory=dict)
-    revoked: set[str] = field(default_factory=set)  # access tokens revoked before expiry
 
 
 def store(request: Request) -> OAuthState:

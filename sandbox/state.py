@@ -1,4 +1,5 @@
-"""What the sandbox remembers: posts it accepted, media, injected faults, calls received."""
+"""What the sandbox remembers: posts it accepted, media, injected faults, calls received, and
+the grants of the platforms' OAuth flows (their behaviour is in sandbox/oauth.py, above this)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,34 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.oauth import OAuthState
+
+# The OAuth flows' data. It sits here, with no import of sandbox/oauth.py, so that module can
+# import this one and never the other way round.
+@dataclass
+class CodeGrant:
+    platform: str
+    client_id: str
+    redirect_uri: str
+    user: str
+    challenge: str | None
+    expires_at: float
+    used: bool = False
+
+
+@dataclass
+class RefreshGrant:
+    platform: str
+    subject: str
+    rotates: bool  # single use: a refresh answers with a new one and spends this one
+    expires_at: float  # 0: never
+    spent: bool = False
+
+
+@dataclass
+class OAuthState:
+    codes: dict[str, CodeGrant] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshGrant] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)  # access tokens revoked before expiry
 
 
 @dataclass

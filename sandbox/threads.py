@@ -1,8 +1,9 @@
-"""Threads publishing stand-in (PLATFORMS.md §3): containers with a status machine that expire
-after 24 h, threads_publish, permalinks, the 250-posts-a-day publishing limit, Graph's errors.
+"""Threads publishing stand-in (docs/platforms.md §3): containers with a status machine that
+expire after 24 h, threads_publish, permalinks, the 250-posts-a-day publishing limit, Graph's
+errors.
 
-A container's statuses can be scripted per container through the control API, as for
-Instagram: status reads, not the wall clock, are the unit, so time-skipping tests stay honest.
+The containers are the machine Instagram shares (sandbox/graph_containers.py), scripted through
+the control API by status reads; this module holds Threads' paths and what only Threads checks.
 The text limit is counted here with separately written code from the provider's, so the two
 check each other.
 """
@@ -10,7 +11,6 @@ check each other.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,8 +18,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.convertors import Convertor, register_url_convertor
 
-from sandbox.facebook import edge_page, graph_error, graph_time, read_params, request_token
-from sandbox.state import SandboxPost, SandboxState
+from sandbox.facebook import graph_error, read_params, request_token
+from sandbox.graph_containers import (
+    ContainerScript,
+    GraphContainers,
+    Publishing,
+    authorize,
+    machine,
+    session_invalid,
+)
 from sandbox.tokens import token_claims
 
 router = APIRouter(prefix="/threads", tags=["threads"])
@@ -44,7 +51,8 @@ def counted_length(text: str) -> int:
     """Threads' count: an emoji weighs its UTF-8 bytes, any other character 1.
 
     Walks clusters (a base and what extends it); a cluster holding a pictograph, an emoji
-    presentation selector or a keycap mark is an emoji."""
+    presentation selector or a keycap mark is an emoji. Written apart from the provider's count
+    on purpose: the sandbox is the oracle, and tests/test_threads.py checks that both agree."""
     total, i = 0, 0
     while i < len(text):
         j = i + 1
@@ -81,63 +89,31 @@ def _pictograph(char: str) -> bool:
     )
 
 
-@dataclass
-class Container:
-    id: str
-    user: str
-    kind: str  # TEXT, IMAGE, VIDEO, CAROUSEL
-    text: str
-    media: list[str]
-    carousel_item: bool = False
-    children: list[str] = field(default_factory=list)
-    script: list[str] = field(default_factory=list)  # statuses for the next reads, then FINISHED
-    error: str = "UNKNOWN"  # error_message once ERROR
-    created_at: float = field(default_factory=time.time)
-    status: str = "IN_PROGRESS"
-    thread_id: str | None = None
-
-    def read_status(self) -> str:
-        if self.status in ("PUBLISHED", "EXPIRED", "ERROR"):
-            return self.status
-        if time.time() - self.created_at > CONTAINER_LIFETIME:
-            self.status = "EXPIRED"
-        else:
-            self.status = self.script.pop(0) if self.script else "FINISHED"
-        return self.status
+THREADS = Publishing(
+    platform="threads",
+    quota=PUBLISH_QUOTA,
+    listed_types=LISTED_TYPES,
+    listed_fallback="TEXT_POST",
+    text_field="text",
+    permalink=lambda user, thread_id: (
+        f"https://www.threads.com/@sandbox_{user}/post/SBX{thread_id}"
+    ),
+    error="UNKNOWN",
+    lifetime=CONTAINER_LIFETIME,
+    quota_window=QUOTA_WINDOW,
+)
 
 
-class ThreadsState:
-    def __init__(self) -> None:
-        self.containers: dict[str, Container] = {}
-        self.next_scripts: list[tuple[list[str], str]] = []
-        self.published: dict[str, list[float]] = {}  # user → publish times
-
-    def used(self, user: str) -> list[float]:
-        since = time.time() - QUOTA_WINDOW
-        return [t for t in self.published.get(user, []) if t > since]
-
-
-def _threads(request: Request) -> ThreadsState:
-    state: SandboxState = request.app.state.sandbox
-    found = state.extras.setdefault("threads", ThreadsState())
-    assert isinstance(found, ThreadsState)
-    return found
+def _threads(request: Request) -> GraphContainers:
+    return machine(request, THREADS)
 
 
 def _authorize(request: Request, params: dict[str, Any], user: str) -> JSONResponse | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    bearer = value if scheme.lower() in ("bearer", "oauth") else ""
-    token = bearer or str(params.get("access_token", ""))
+    # Threads names a missing token apart; Instagram's stand-in refuses it as an invalid one.
+    token = request_token(request, params)
     if not token:
         return graph_error(190, "An access token is required to request this resource.")
-    claims = token_claims(request, token)
-    if claims is None or claims.platform != "threads":
-        return graph_error(
-            190, "Error validating access token: the session is invalid.", subcode=467
-        )
-    if claims.subject != user:
-        return graph_error(10, "(#10) Application does not have permission for this action")
-    return None
+    return authorize(request, token, "threads", user)
 
 
 def _truthy(value: Any) -> bool:
@@ -177,21 +153,7 @@ async def create_container(version: str, user: str, request: Request) -> JSONRes
         if not url.startswith(("http://", "https://")):
             return graph_error(100, "The media could not be fetched from this URI")
         media = [url]
-    state: SandboxState = request.app.state.sandbox
-    script, error = threads.next_scripts.pop(0) if threads.next_scripts else ([], "UNKNOWN")
-    container = Container(
-        id=state.next_id(),
-        user=user,
-        kind=kind,
-        text=text,
-        media=media,
-        carousel_item=item,
-        children=children,
-        script=script,
-        error=error,
-    )
-    threads.containers[container.id] = container
-    return JSONResponse({"id": container.id})
+    return threads.create(request, user, kind, text, media, children=children, carousel_item=item)
 
 
 @router.post("/{version}/{user}/threads_publish")
@@ -205,30 +167,8 @@ async def threads_publish(version: str, user: str, request: Request) -> JSONResp
         return graph_error(100, "Param creation_id must be a container of this user")
     if container.status == "PUBLISHED":
         # A container publishes once: a retried publish can never post twice.
-        return graph_error(100, f"The container was already published as {container.thread_id}")
-    if container.status != "FINISHED":
-        return graph_error(
-            9007, "Media ID is not available", subcode=2207027, type_="OAuthException"
-        )
-    window = threads.used(user)
-    if len(window) >= PUBLISH_QUOTA:
-        return graph_error(4, "Application request limit reached")
-    threads.published[user] = [*window, time.time()]
-    state: SandboxState = request.app.state.sandbox
-    thread_id = state.next_id()
-    container.status, container.thread_id = "PUBLISHED", thread_id
-    state.posts.append(
-        SandboxPost(
-            platform="threads",
-            account=user,
-            id=thread_id,
-            text=container.text,
-            media=container.media,
-            received_at=time.time(),
-            url=f"https://www.threads.com/@sandbox_{user}/post/SBX{thread_id}",
-        )
-    )
-    return JSONResponse({"id": thread_id})
+        return graph_error(100, f"The container was already published as {container.published_as}")
+    return threads.publish(request, container)
 
 
 @router.get("/{version}/{user}/threads")
@@ -238,23 +178,7 @@ async def list_threads(version: str, user: str, request: Request) -> JSONRespons
     params = await read_params(request)
     if (refused := _authorize(request, params, user)) is not None:
         return refused
-    state: SandboxState = request.app.state.sandbox
-    kinds = {
-        c.thread_id: LISTED_TYPES[c.kind]
-        for c in _threads(request).containers.values()
-        if c.thread_id is not None
-    }
-
-    def render(post: SandboxPost, fields: list[str]) -> dict[str, Any]:
-        thread: dict[str, Any] = {
-            "text": post.text or None,  # a post without text lists none
-            "media_type": kinds.get(post.id, "TEXT_POST"),
-            "timestamp": graph_time(post.received_at),
-            "permalink": post.url,
-        }
-        return {"id": post.id} | {k: v for k, v in thread.items() if k in fields and v is not None}
-
-    return edge_page(request, params, state.posts_for("threads", user), render)
+    return _threads(request).listing(request, params, user)
 
 
 @router.get("/{version}/{user}/threads_publishing_limit")
@@ -262,10 +186,7 @@ async def publishing_limit(version: str, user: str, request: Request) -> JSONRes
     params = await read_params(request)
     if (refused := _authorize(request, params, user)) is not None:
         return refused
-    usage: dict[str, Any] = {
-        "quota_usage": len(_threads(request).used(user)),
-        "config": {"quota_total": PUBLISH_QUOTA, "quota_duration": QUOTA_WINDOW},
-    }
+    usage = _threads(request).usage(user)
     fields = str(params.get("fields", "quota_usage,config")).split(",")
     return JSONResponse({"data": [{k: v for k, v in usage.items() if k in fields}]})
 
@@ -293,9 +214,7 @@ async def me(version: str, request: Request) -> JSONResponse:
     token = request_token(request, params)
     claims = token_claims(request, token) if token else None
     if claims is None or claims.platform != "threads":
-        return graph_error(
-            190, "Error validating access token: the session is invalid.", subcode=467
-        )
+        return session_invalid()
     user = claims.subject
     profile = {"id": user, "username": f"sandbox_{user[-4:]}", "name": f"Sandbox {user[-4:]}"}
     fields = str(params.get("fields", "id")).split(",")
@@ -306,15 +225,15 @@ async def me(version: str, request: Request) -> JSONResponse:
 async def read_object(version: str, object_id: str, request: Request) -> JSONResponse:
     params = await read_params(request)
     fields = str(params.get("fields", "id")).split(",")
-    state: SandboxState = request.app.state.sandbox
-    if (container := _threads(request).containers.get(object_id)) is not None:
+    threads = _threads(request)
+    if (container := threads.containers.get(object_id)) is not None:
         if (refused := _authorize(request, params, container.user)) is not None:
             return refused
         answer: dict[str, Any] = {"id": object_id, "status": container.read_status()}
         if container.status == "ERROR" and "error_message" in fields:
             answer["error_message"] = container.error
         return JSONResponse(answer)
-    post = next((p for p in state.posts_for("threads") if p.id == object_id), None)
+    post = threads.post(request, object_id)
     if post is None:
         return graph_error(
             100,
@@ -328,11 +247,7 @@ async def read_object(version: str, object_id: str, request: Request) -> JSONRes
     return JSONResponse({k: v for k, v in found.items() if k == "id" or k in fields})
 
 
-class ContainerScript(BaseModel):
-    statuses: list[str] = Field(
-        description="statuses the next container answers, one per status read, e.g. "
-        '["IN_PROGRESS", "IN_PROGRESS", "FINISHED"] or [..., "ERROR"] or [..., "EXPIRED"]'
-    )
+class ThreadsContainerScript(ContainerScript):
     error_message: str = Field(
         default="UNKNOWN", description="what an ERROR answers, e.g. FAILED_PROCESSING_VIDEO"
     )
@@ -344,8 +259,8 @@ class PublishedEarlier(BaseModel):
 
 
 @control.post("/next-container")
-async def script_next_container(script: ContainerScript, request: Request) -> dict[str, Any]:
-    _threads(request).next_scripts.append((list(script.statuses), script.error_message))
+async def script_next_container(script: ThreadsContainerScript, request: Request) -> dict[str, Any]:
+    _threads(request).script_next(script.statuses, script.error_message)
     return {"data": script.model_dump()}
 
 
@@ -360,9 +275,4 @@ async def use_quota(earlier: PublishedEarlier, request: Request) -> dict[str, An
 
 @control.get("/containers")
 async def list_containers(request: Request) -> dict[str, Any]:
-    containers = _threads(request).containers.values()
-    data = [
-        {"id": c.id, "user": c.user, "kind": c.kind, "status": c.status, "children": c.children}
-        for c in containers
-    ]
-    return {"data": data, "meta": {"count": len(data)}}
+    return _threads(request).control_listing(("id", "user", "kind", "status", "children"))

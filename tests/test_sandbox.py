@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
+from sandbox import state
 from sandbox.tokens import issue_token, verify_token
 from tests.support.servers import RunningSandbox
 
@@ -171,3 +174,67 @@ async def test_a_page_over_its_hourly_calls_is_throttled_like_graph(
     assert answers[2].json()["error"]["code"] == 32
     usage = json.loads(answers[2].headers["x-business-use-case-usage"])
     assert 59 <= usage["555"][0]["estimated_time_to_regain_access"] <= 61  # an hour, in minutes
+
+
+def test_the_sandbox_state_imports_no_module_built_on_it() -> None:
+    """sandbox/state.py is the data at the bottom: sandbox/oauth.py and the platform modules
+    import it, so an import of any sandbox module from it would close a cycle."""
+    tree = ast.parse(Path(state.__file__).read_text())
+    imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        alias.name for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names
+    }
+    assert "dataclasses" in imported  # the walk reads the imports
+    assert not {name for name in imported if name.split(".")[0] == "sandbox"}
+
+
+async def _publish_twice(
+    http: httpx.AsyncClient, secret: str, platform: str, api: str, edges: tuple[str, str, str]
+) -> tuple[int, list[str], list[int]]:
+    """Script a container that holds one status read, publish it too early, on time and
+    again; answer the second publish's error code, the listed media types and the quota."""
+    create, publish, limit = edges
+    version, user = api.split("/")
+    auth = {"Authorization": f"Bearer {issue_token(secret, platform, user)}"}
+    script = {"statuses": ["IN_PROGRESS"]}
+    (await http.post(f"/_control/{platform}/next-container", json=script)).raise_for_status()
+    body = {"media_type": "VIDEO", "video_url": "https://cdn.example.org/reel.mp4"}
+    base = f"/{platform}/{api}"
+    container = (await http.post(f"{base}/{create}", data=body, headers=auth)).json()["id"]
+    early = await http.post(f"{base}/{publish}", data={"creation_id": container}, headers=auth)
+    assert early.json()["error"]["code"] == 9007  # IN_PROGRESS until a status read
+    read = (await http.get(f"/{platform}/{version}/{container}", headers=auth)).json()
+    assert "IN_PROGRESS" in (read.get("status_code"), read.get("status"))
+    (await http.get(f"/{platform}/{version}/{container}", headers=auth)).raise_for_status()
+    done = await http.post(f"{base}/{publish}", data={"creation_id": container}, headers=auth)
+    assert done.status_code == 200
+    again = await http.post(f"{base}/{publish}", data={"creation_id": container}, headers=auth)
+    page = await http.get(f"{base}/{create}", params={"fields": "media_type"}, headers=auth)
+    usage = (await http.get(f"{base}/{limit}", headers=auth)).json()["data"][0]
+    return (
+        again.json()["error"]["code"],
+        [item["media_type"] for item in page.json()["data"]],
+        [usage["quota_usage"], usage["config"]["quota_total"]],
+    )
+
+
+async def test_instagram_and_threads_share_one_container_machine_with_their_own_answers(
+    sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    """Both stand-ins hold and publish containers alike; what differs is data: the refusal
+    of a second publish, the media type a video lists as, the daily quota."""
+    apis = {
+        "instagram": (
+            "v23.0/17841400000000001",
+            ("media", "media_publish", "content_publishing_limit"),
+        ),
+        "threads": ("v1.0/990000001", ("threads", "threads_publish", "threads_publishing_limit")),
+    }
+    answers = {
+        platform: await _publish_twice(sandbox_http, sandbox.secret, platform, api, edges)
+        for platform, (api, edges) in apis.items()
+    }
+
+    assert answers == {
+        "instagram": (9007, ["VIDEO"], [1, 100]),  # a published container is not FINISHED
+        "threads": (100, ["VIDEO"], [1, 250]),  # "already published as ..."
+    }
