@@ -2,7 +2,8 @@
 
 Server-rendered; every action is a plain HTML form (POST, CSRF token, 303 back to a page), so
 approving and rejecting work without JavaScript. Actions call the same functions as the API
-routes, so a decision made here is the decision the API would make, with the same checks.
+routes (api/services), so a decision made here is the decision the API would make, with the
+same checks.
 
 A session started from a post link is confined to that post: the queue, the calendar and every
 other post answer 403 and say so, without looking anything up.
@@ -10,7 +11,7 @@ other post answer 403 and say so, without looking anything up.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,15 +25,7 @@ from sqlmodel import col, select
 from api.deps import Caller, SessionDep, SettingsDep, get_temporal
 from api.errors import ApiError
 from api.post_queries import load_post, load_target
-from api.routes.lifecycle import (
-    approve_post,
-    cancel_post,
-    publish_post,
-    reject_post,
-    reschedule_post,
-)
-from api.routes.targets import retry_target
-from api.schemas import PublishRequest, RescheduleBody, ReviewBody
+from api.services import deliveries, review
 from api.ui.auth import (
     APPROVE,
     LINK_SCOPES,
@@ -415,8 +408,8 @@ async def _act(
     action: Any,
 ) -> Response:
     """Check the session, what it may touch (a post link: its one post), the CSRF token and
-    the scope, run the API's own handler, and go back to the page with what happened.
-    Temporal is reached only by the handler, so a refused form never waits on it."""
+    the scope, run the service function the API's route runs, and go back to the page with
+    what happened. Temporal is reached only by the action, so a refused form never waits on it."""
     who = await _allowed(request, session, post_id)
     if not isinstance(who, SignedIn):
         return who
@@ -451,8 +444,13 @@ async def publish_now(
 ) -> Response:
     async def run(caller: Caller) -> None:
         await _own_post(session, caller, post_id)
-        await publish_post(
-            post_id, PublishRequest(), caller, session, settings, await get_temporal(request)
+        await deliveries.publish_post(
+            session=session,
+            temporal=await get_temporal(request),
+            settings=settings,
+            caller=caller,
+            post_id=post_id,
+            when=None,
         )
 
     page = f"/ui/posts/{post_id}"
@@ -464,12 +462,13 @@ async def cancel(
     post_id: str,
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     csrf: Csrf = "",
 ) -> Response:
     async def run(caller: Caller) -> None:
         await _own_post(session, caller, post_id)
-        await cancel_post(post_id, caller, session, settings, await get_temporal(request))
+        await deliveries.cancel_post(
+            session=session, temporal=await get_temporal(request), caller=caller, post_id=post_id
+        )
 
     page = f"/ui/posts/{post_id}"
     return await _act(request, session, csrf, PUBLISH, post_id, page, "Cancelled.", run)
@@ -480,7 +479,6 @@ async def reschedule(
     post_id: str,
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     csrf: Csrf = "",
     when: Annotated[str, Form(max_length=40)] = "",
     timezone: Annotated[str, Form(max_length=60)] = "UTC",
@@ -490,13 +488,12 @@ async def reschedule(
     async def run(caller: Caller) -> None:
         await _own_post(session, caller, post_id)
         moment = _local_time(when, timezone)
-        await reschedule_post(
-            post_id,
-            RescheduleBody(scheduled_for=moment),
-            caller,
-            session,
-            settings,
-            await get_temporal(request),
+        await deliveries.reschedule_post(
+            session=session,
+            temporal=await get_temporal(request),
+            caller=caller,
+            post_id=post_id,
+            when=moment,
         )
 
     return await _act(request, session, csrf, PUBLISH, post_id, page, "Rescheduled.", run)
@@ -535,13 +532,18 @@ async def retry(
             pass
 
     async def run(caller: Caller) -> None:
-        await retry_target(target_id, caller, session, settings, await get_temporal(request))
+        await deliveries.retry_target(
+            session=session,
+            temporal=await get_temporal(request),
+            settings=settings,
+            caller=caller,
+            target_id=target_id,
+        )
 
     return await _act(request, session, csrf, PUBLISH, post_id, back, "Sent again.", run)
 
 
 Back = Annotated[str, Form(max_length=300)]
-Decide = Callable[..., Awaitable[Any]]
 
 
 def _read_version(value: str) -> datetime:
@@ -564,22 +566,25 @@ async def decide(
     decision: Literal["approve", "reject"],
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     csrf: Csrf = "",
     comment: Comment = "",
     expected_updated_at: Annotated[str, Form(max_length=64)] = "",
     back: Back = "",
 ) -> Response:
-    """Approve or reject, with the reviewer's comment: the API's own handlers decide."""
-    handler: Decide = approve_post if decision == "approve" else reject_post
+    """Approve or reject, with the reviewer's comment: the API's own review functions decide."""
+    decide_post = review.approve_post if decision == "approve" else review.reject_post
 
     async def run(caller: Caller) -> None:
         await _own_post(session, caller, post_id)
-        body = ReviewBody(
-            expected_updated_at=_read_version(expected_updated_at),
+        version = _read_version(expected_updated_at)  # before Temporal: a bad form never waits
+        await decide_post(
+            session=session,
+            temporal=await get_temporal(request),
+            caller=caller,
+            post_id=post_id,
+            expected_updated_at=version,
             comment=comment.strip() or None,
         )
-        await handler(post_id, body, caller, session, settings, await get_temporal(request))
 
     done = "Approved." if decision == "approve" else "Rejected."
     page = _safe_next(back or f"/ui/posts/{post_id}")

@@ -1,0 +1,161 @@
+"""Steering a post's deliveries: publish (now or at a time), reschedule, cancel, and send a
+failed target again. Scopes are the caller's to check (a route's dependency, a page's form)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from api.deps import Caller
+from api.errors import ApiError, problem
+from api.post_queries import load_post, load_target, targets_of
+from api.scheduling import announce, schedule_targets
+from api.services.target_conflicts import conflict
+from api.steering import cancel_unsent, raise_refusals, steer, update
+from core.config import Settings
+from core.db import utcnow
+from core.events import EventType
+from core.messages import RescheduleRequest, TargetState
+from core.models import Attempt, Post, Target
+from core.status import (
+    RETRYABLE_STATUSES,
+    UNRESOLVED_OUTCOMES,
+    AttemptOutcome,
+    TargetStatus,
+)
+
+# A "now" sent by a caller whose clock runs a little behind is still now.
+PAST_TOLERANCE = timedelta(seconds=5)
+WAITING = (TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED)
+
+
+@dataclass(frozen=True)
+class Steered:
+    """The post after an action, and the states its targets' workflows answered: a publish
+    that has just begun is in the workflow's state before the database's."""
+
+    post: Post
+    live: dict[str, TargetState] = field(default_factory=dict)
+
+
+def _refuse_past(when: datetime) -> None:
+    raise ApiError(
+        422,
+        "invalid_request",
+        "scheduled_for is in the past",
+        [problem(["body", "scheduled_for"], f"{when.isoformat()} is in the past")],
+    )
+
+
+async def publish_post(
+    *,
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    caller: Caller,
+    post_id: str,
+    when: datetime | None,
+    publish_if_late: bool = False,
+) -> Steered:
+    """`when=None` publishes now (a scheduled post too, at once and once); a time schedules a
+    draft post."""
+    post = await load_post(session, caller, post_id)
+    if when is not None and when < utcnow() - PAST_TOLERANCE:
+        _refuse_past(when)
+    targets = await targets_of(session, post.id)
+    drafts = [t for t in targets if t.status == TargetStatus.DRAFT]
+    scheduled = [t for t in targets if t.status == TargetStatus.SCHEDULED]
+    if when is not None and scheduled:
+        raise conflict("already scheduled: use /reschedule to move it", scheduled)
+    if not drafts and not scheduled:
+        raise conflict("no target is waiting to be published", targets)
+    live: dict[str, TargetState] = {}
+    if when is None and scheduled:
+        live, refused = await steer(temporal, scheduled, update("publish_now"))
+        raise_refusals(refused, "publish now")
+    if drafts:
+        post.publish_if_late = publish_if_late
+        await schedule_targets(session, temporal, settings, post, drafts, due=when)
+    return Steered(post, live)
+
+
+async def reschedule_post(
+    *, session: AsyncSession, temporal: Client, caller: Caller, post_id: str, when: datetime
+) -> Post:
+    """Move every waiting target to `when`; those that moved are recorded even if others
+    refused (the refusals are then raised)."""
+    post = await load_post(session, caller, post_id)
+    if when <= utcnow():
+        _refuse_past(when)
+    targets = await targets_of(session, post.id)
+    waiting = [t for t in targets if t.status in WAITING]
+    if not waiting:
+        raise conflict("nothing is waiting to publish", targets)
+    done, refused = await steer(
+        temporal, waiting, update("reschedule", RescheduleRequest(scheduled_for=when))
+    )
+    if done:
+        post.scheduled_for = when
+        session.add(post)
+        moved = [t for t in waiting if t.id in done]
+        if any(done[t.id].status == TargetStatus.SCHEDULED for t in moved):
+            announce(session, post, moved, EventType.POST_SCHEDULED)
+        await session.commit()
+    raise_refusals(refused, "reschedule")
+    return post
+
+
+async def cancel_post(
+    *, session: AsyncSession, temporal: Client, caller: Caller, post_id: str
+) -> Post:
+    """Cancel every target that has not started publishing; returns once each workflow has
+    confirmed that nothing will be sent."""
+    post = await load_post(session, caller, post_id)
+    targets = await targets_of(session, post.id)
+    cancelled, refused = await cancel_unsent(session, temporal, post.id, targets)
+    if not cancelled and not refused:
+        raise conflict("nothing left to cancel", targets)
+    raise_refusals(refused, "cancel")
+    return post
+
+
+async def retry_target(
+    *,
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    caller: Caller,
+    target_id: str,
+) -> Target:
+    """Send a failed, dead, missed, expired or unconfirmed target again, now: a new run of
+    the same workflow id. A published target is never sent twice."""
+    target = await load_target(session, caller, target_id)
+    if target.status not in RETRYABLE_STATUSES:
+        allowed = ", ".join(sorted(s.value for s in RETRYABLE_STATUSES))
+        raise ApiError(
+            409, "conflict", f"the target is {target.status}; only {allowed} targets are retried"
+        )
+    post = await session.get(Post, target.post_id)
+    assert post is not None
+    if target.status == TargetStatus.UNCONFIRMED:
+        # The caller looked at the account and found no post: the lost attempt is let go, so
+        # the new run posts instead of asking the platform again.
+        open_attempts = await session.exec(
+            select(Attempt).where(
+                Attempt.target_id == target.id, col(Attempt.outcome).in_(UNRESOLVED_OUTCOMES)
+            )
+        )
+        for attempt in open_attempts.all():
+            attempt.outcome = AttemptOutcome.ABANDONED
+            attempt.response_summary = f"retried by {caller.name} after checking the platform"
+            session.add(attempt)
+    # A new delivery: the platform's errors are counted from nought again (activities/errors).
+    target.platform_errors = 0
+    session.add(target)
+    await schedule_targets(session, temporal, settings, post, [target], due=None, again=True)
+    await session.refresh(target)
+    return target
