@@ -1,4 +1,4 @@
-"""Signing webhook bodies, and the check a receiver runs (README, "Webhooks").
+"""Signing webhook bodies, and the check a receiver runs (docs/api.md, "Webhooks").
 
 The header is `Crier-Signature: t=<unix seconds>,v1=<hex>`, where the hex is
 HMAC-SHA256(secret, f"{t}." + body) over the exact bytes received. A receiver rejects a

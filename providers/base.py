@@ -62,7 +62,7 @@ class Published(BaseModel):
 class MediaRules:
     """What the platform accepts in each media file, checked against the fetched bytes.
 
-    None means PLATFORMS.md states no limit, so none is enforced here.
+    None means docs/platforms.md states no limit, so none is enforced here.
     """
 
     image_formats: frozenset[str] | None = None  # Pillow's names: "JPEG", "PNG", "GIF"

@@ -1,4 +1,4 @@
-"""Bluesky through the AT Protocol's XRPC API on the account's PDS (PLATFORMS.md §7).
+"""Bluesky through the AT Protocol's XRPC API on the account's PDS (docs/platforms.md §7).
 
 Images go up as blobs in `prepare` and are referenced by the post record in `publish`. The PDS
 deletes a blob no record references within minutes, so nothing must wait between the two.

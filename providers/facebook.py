@@ -1,4 +1,4 @@
-"""Facebook Pages through the Graph API (PLATFORMS.md §1).
+"""Facebook Pages through the Graph API (docs/platforms.md §1).
 
 Publishes with the Page token (seed 003: never the user token). Photos are uploaded unpublished
 and attached to one feed post, so a multi-photo post is a single post on the Page.
@@ -41,7 +41,7 @@ from providers.graph import GraphErrors, earliest_match, oauth
 from providers.kit.api import PlatformAPI
 from providers.kit.media import MediaDownloads
 
-# Facebook's own subcodes beyond Graph's common table (PLATFORMS.md §1, Postiz).
+# Facebook's own subcodes beyond Graph's common table (docs/platforms.md §1, Postiz).
 ERRORS = GraphErrors(platform="facebook", transient_subcodes=frozenset({1363047, 1609010}))
 GRAPH = ERRORS  # the name tests read it by
 
@@ -55,7 +55,7 @@ class FacebookProvider(OneStepPublishing):
         prepares=True,
         # 200 calls an hour per token (seed 000, OQ-SP-4); a publish makes about two.
         budgets=(PublishBudget(limit=100, window=timedelta(hours=1)),),
-        # PLATFORMS.md §1: photos JPG/PNG, under 4 MB (assumption: 10^6-byte MB). Video is
+        # docs/platforms.md §1: photos JPG/PNG, under 4 MB (assumption: 10^6-byte MB). Video is
         # documented there, but this provider publishes photos only, so it is refused here.
         media=MediaRules(
             image_formats=frozenset({"JPEG", "PNG"}),

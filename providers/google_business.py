@@ -1,4 +1,4 @@
-"""Google Business Profile local posts through the v4 API (PLATFORMS.md §6).
+"""Google Business Profile local posts through the v4 API (docs/platforms.md §6).
 
 Posts to the location `AccountCredentials.external_id` names (`accounts/{a}/locations/{l}`).
 Creating a LocalPost is one call: photos travel as `sourceUrl`s Google fetches itself (byte
@@ -129,10 +129,10 @@ class GoogleBusinessProvider(OneStepPublishing):
         max_media=1,
         supports_drafts=False,
         prepares=False,
-        # 10 edits per minute per profile, which cannot be raised (PLATFORMS.md §6).
+        # 10 edits per minute per profile, which cannot be raised (docs/platforms.md §6).
         budgets=(PublishBudget(limit=10, window=timedelta(minutes=1)),),
-        # PLATFORMS.md §6 (field notes): photos JPG/PNG, 10 KB to 5 MB; a video answers HTTP 500.
-        # Assumption: KB and MB read as 10^3 and 10^6 bytes.
+        # docs/platforms.md §6 (field notes): photos JPG/PNG, 10 KB to 5 MB; a video answers
+        # HTTP 500. Assumption: KB and MB read as 10^3 and 10^6 bytes.
         media=MediaRules(
             image_formats=frozenset({"JPEG", "PNG"}),
             min_image_bytes=10_000,
@@ -222,7 +222,7 @@ def local_post(content: PostContent) -> dict[str, Any]:
         body["offer"] = dict(offer)
     if content.media_urls:
         for url in content.media_urls:
-            # Google answers a video in a post with HTTP 500 (field notes, PLATFORMS.md §6),
+            # Google answers a video in a post with HTTP 500 (field notes, docs/platforms.md §6),
             # which would read as transient and be retried forever: refuse it here instead.
             guessed, _ = mimetypes.guess_type(urlsplit(url).path)
             if guessed and guessed.startswith("video/"):

@@ -1,4 +1,4 @@
-"""Instagram content publishing through the Graph API (PLATFORMS.md §2).
+"""Instagram content publishing through the Graph API (docs/platforms.md §2).
 
 Three steps, as the platform demands: create a container (Meta fetches the media from its
 public URL), wait until its status is FINISHED (a reel can encode for minutes), then
@@ -36,7 +36,7 @@ from providers.graph import GraphErrors, is_video, oauth, published_from_contain
 from providers.kit.api import PlatformAPI
 from providers.kit.media import MediaDownloads
 
-# Instagram's subcodes beyond Graph's table (PLATFORMS.md §2, Postiz): 2207027 is "Media ID is
+# Instagram's subcodes beyond Graph's table (docs/platforms.md §2, Postiz): 2207027 is "Media ID is
 # not available" (publishing before FINISHED), retryable; 2207042 is the daily publishing cap.
 ERRORS = GraphErrors(
     platform="instagram",
@@ -60,10 +60,10 @@ class InstagramProvider:
         max_media=10,
         requires_media=True,
         prepares=True,
-        # content_publishing_limit: 100 per rolling 24 h in current docs (PLATFORMS.md §2).
+        # content_publishing_limit: 100 per rolling 24 h in current docs (docs/platforms.md §2).
         budgets=(PublishBudget(limit=100, window=timedelta(hours=24)),),
-        # PLATFORMS.md §2: JPEG, at most 8 MB, 4:5 to 1.91:1, 320 to 1440 px wide; reels allowed.
-        # Assumption: MB read as 10^6 bytes, the stricter reading.
+        # docs/platforms.md §2: JPEG, at most 8 MB, 4:5 to 1.91:1, 320 to 1440 px wide; reels
+        # allowed. Assumption: MB read as 10^6 bytes, the stricter reading.
         media=MediaRules(
             image_formats=frozenset({"JPEG"}),
             max_image_bytes=8_000_000,

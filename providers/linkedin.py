@@ -1,4 +1,4 @@
-"""LinkedIn through the versioned Posts API (PLATFORMS.md §4).
+"""LinkedIn through the versioned Posts API (docs/platforms.md §4).
 
 Posts as the author URN the account names (an organization or a person). Images are uploaded
 in `prepare` (initializeUpload, then one PUT of the whole file) and polled in `check` until
@@ -118,7 +118,7 @@ class LinkedInProvider:
         max_media=20,
         supports_drafts=False,
         prepares=True,
-        # PLATFORMS.md §4 states no image limits. It documents video, but this provider
+        # docs/platforms.md §4 states no image limits. It documents video, but this provider
         # uploads images only, so a video is refused here rather than at publish time.
         media=MediaRules(video_allowed=False),
     )

@@ -1,5 +1,5 @@
 """What LinkedIn's image reads (`GET /rest/images/{urn}`) say of a post's images, as a pure
-function: a post naming an unprocessed image is refused (PLATFORMS.md §4), so `check` waits
+function: a post naming an unprocessed image is refused (docs/platforms.md §4), so `check` waits
 until every image is AVAILABLE."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pinterest through API v5 (PLATFORMS.md §8).
+"""Pinterest through API v5 (docs/platforms.md §8).
 
 A pin goes to a board: the account's external id is the board id. An image pin is one call
 (Pinterest fetches the image from its URL). A video is registered (`POST /v5/media`), uploaded
@@ -44,7 +44,7 @@ MAX_FILE_BYTES = 2 * 1024**3
 # No Retry-After documented (header names are (U)): standard access has per-category
 # per-minute limits beside 100 req/s, so waiting a minute clears whichever was hit.
 RATE_LIMIT_WINDOW = timedelta(minutes=1)
-MAX_DESCRIPTION = 500  # clients cut at 500; the spec may allow 800 (PLATFORMS.md §8)
+MAX_DESCRIPTION = 500  # clients cut at 500; the spec may allow 800 (docs/platforms.md §8)
 PUBLIC_URL = "https://www.pinterest.com/pin/{id}/"
 LOOKUP_PAGE_SIZE = 100  # the board pins list takes 1 to 250
 LOOKUP_MAX_PAGES = 3
@@ -83,7 +83,7 @@ class PinterestProvider:
         requires_media=True,
         supports_drafts=False,
         prepares=True,
-        # PLATFORMS.md §8 takes image URLs and video uploads but states no media limits.
+        # docs/platforms.md §8 takes image URLs and video uploads but states no media limits.
         media=MediaRules(),
     )
 

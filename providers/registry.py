@@ -40,7 +40,7 @@ def rules_for(platform: Platform) -> PlatformRules:
 
 def base_url(platform: Platform, settings: Settings, *, sandbox: bool) -> str:
     if platform in (Platform.FACEBOOK, Platform.INSTAGRAM):
-        # Instagram with Facebook Login is served by graph.facebook.com too (PLATFORMS.md §2).
+        # Instagram with Facebook Login is served by graph.facebook.com too (docs/platforms.md §2).
         sandboxed = f"{settings.sandbox_url}/{platform.value}"
         root = sandboxed if sandbox else settings.facebook_graph_url
         return f"{root.rstrip('/')}/{settings.facebook_graph_version}"

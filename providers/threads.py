@@ -1,4 +1,4 @@
-"""Threads through its Graph-shaped API at graph.threads.net (PLATFORMS.md §3).
+"""Threads through its Graph-shaped API at graph.threads.net (docs/platforms.md §3).
 
 Every post is a container first, as on Instagram: `prepare` creates it (Meta fetches the media
 from its public URL), `check` reads its status until FINISHED, `publish` calls threads_publish
@@ -45,7 +45,7 @@ ERRORS = GraphErrors(platform="threads", transient_subcodes=frozenset({2207027})
 GRAPH = ERRORS  # the name providers/connect/threads.py reads it by
 API_VERSION = "v1.0"
 MAX_TEXT = 500
-MAX_CAROUSEL = 20  # PLATFORMS.md §3 marks this U: from a third-party guide
+MAX_CAROUSEL = 20  # docs/platforms.md §3 marks this U: from a third-party guide
 
 
 def post_text(content: PostContent) -> str:
@@ -75,7 +75,7 @@ class ThreadsProvider:
         unit="characters (an emoji counts its UTF-8 bytes)",
         # 250 published posts per rolling 24 hours (threads_publishing_limit).
         budgets=(PublishBudget(limit=250, window=timedelta(hours=24)),),
-        # PLATFORMS.md §3 names IMAGE and VIDEO containers but states no media limits.
+        # docs/platforms.md §3 names IMAGE and VIDEO containers but states no media limits.
         media=MediaRules(),
     )
 

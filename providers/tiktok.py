@@ -1,4 +1,4 @@
-"""TikTok through the Content Posting API (PLATFORMS.md §9): video only, pulled from its URL.
+"""TikTok through the Content Posting API (docs/platforms.md §9): video only, pulled from its URL.
 
 TikTok publishes at init (`POST /v2/post/publish/video/init/`, or the inbox init for a draft):
 init is itself the irreversible step, and TikTok then downloads, processes and posts with no
@@ -57,7 +57,7 @@ def window(wait: timedelta) -> Callable[[Mapping[str, str]], timedelta]:
     return lambda headers: retry_after(headers) or wait
 
 
-# TikTok's error.code → the taxonomy (PLATFORMS.md §9), whatever the HTTP status. A banned user
+# TikTok's error.code → the taxonomy (docs/platforms.md §9), whatever the HTTP status. A banned user
 # needs a person, not a retry, so it is an account problem (AuthError). Codes not listed fall
 # back to the HTTP status. TikTok sends no Retry-After; its request limits are per token per
 # minute, and the post cap is daily, so wait out the window the code names.
@@ -108,7 +108,7 @@ class TikTokProvider:
         publishes_at_prepare=True,  # init is the post (see the module docstring)
         text_length=utf16_length,
         unit="UTF-16 code units",
-        # This provider posts video only (PULL_FROM_URL); PLATFORMS.md §9 states no limits.
+        # This provider posts video only (PULL_FROM_URL); docs/platforms.md §9 states no limits.
         media=MediaRules(images_allowed=False),
     )
 

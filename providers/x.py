@@ -1,4 +1,4 @@
-"""X through API v2 (PLATFORMS.md §5).
+"""X through API v2 (docs/platforms.md §5).
 
 Posts as the user with their OAuth 2.0 user token. Media goes up through the v2 chunked upload
 (initialize, append, finalize) in `prepare`; video and GIFs are then processed by X, which

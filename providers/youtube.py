@@ -1,4 +1,4 @@
-"""YouTube through the Data API v3 resumable upload (PLATFORMS.md §10).
+"""YouTube through the Data API v3 resumable upload (docs/platforms.md §10).
 
 The upload itself creates the video, so it is the mutation. `prepare` downloads the file (for its
 length and type) and opens a resumable session, which makes nothing yet; `check` has nothing to
@@ -77,7 +77,7 @@ def read_problem(response: httpx.Response) -> Problem:
         return Problem()
 
 
-# errors[0].reason → taxonomy (PLATFORMS.md §10, Postiz youtube), even on a 5xx. Anything else
+# errors[0].reason → taxonomy (docs/platforms.md §10, Postiz youtube), even on a 5xx. Anything else
 # falls back on the HTTP status. youtubeSignupRequired: a person must create the channel first.
 DAILY_QUOTA = ("quotaExceeded", "dailyLimitExceeded")  # resets at midnight Pacific
 RATE_LIMITS = (*DAILY_QUOTA, "uploadLimitExceeded", "rateLimitExceeded", "userRateLimitExceeded")
@@ -110,7 +110,7 @@ class YouTubeProvider:
         requires_media=True,
         supports_drafts=True,  # uploaded with privacyStatus "private"
         prepares=True,
-        media=MediaRules(images_allowed=False),  # a video upload (PLATFORMS.md §10)
+        media=MediaRules(images_allowed=False),  # a video upload (docs/platforms.md §10)
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads) -> None:

@@ -1,4 +1,4 @@
-"""How long YouTube's rate-limit reasons ask us to wait (PLATFORMS.md §10): the daily quota
+"""How long YouTube's rate-limit reasons ask us to wait (docs/platforms.md §10): the daily quota
 until midnight Pacific, the channel's daily upload cap a day."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""YouTube's resumable upload session (PLATFORMS.md §10), as pure functions: the video
+"""YouTube's resumable upload session (docs/platforms.md §10), as pure functions: the video
 resource that opens it, the session URI it answers with, which answers are failures, how many
 bytes a 308 says it holds, the request that sends the rest, and the video it names."""
 

@@ -1,4 +1,4 @@
-"""XRPC stand-in for a Bluesky PDS (PLATFORMS.md §7): uploadBlob, createRecord, getRecord,
+"""XRPC stand-in for a Bluesky PDS (docs/platforms.md §7): uploadBlob, createRecord, getRecord,
 listRecords.
 
 Everything it remembers beyond posts (blobs, records, rate-limit windows) lives in
@@ -88,7 +88,7 @@ def _authorize(request: Request) -> str:
     secret = request.app.state.secret
     claims = token_claims(request, token)
     if claims is None and verify_token(secret, token, now=0) is not None:
-        # The real PDS answers an expired access token with 400, not 401 (PLATFORMS.md §7).
+        # The real PDS answers an expired access token with 400, not 401 (docs/platforms.md §7).
         raise XrpcRefusal(400, "ExpiredToken", "Token has expired")
     if claims is None or claims.platform != "bluesky":
         raise XrpcRefusal(401, "InvalidToken", "Token could not be verified")

@@ -1,4 +1,4 @@
-"""Graph API stand-in for Page publishing (PLATFORMS.md §1): the same paths, bodies and errors."""
+"""Graph API stand-in for Page publishing (docs/platforms.md §1): the same paths, bodies, errors."""
 
 from __future__ import annotations
 

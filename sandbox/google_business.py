@@ -1,4 +1,4 @@
-"""Google Business Profile v4 local posts stand-in (PLATFORMS.md §6): same path, bodies, errors.
+"""Google Business Profile v4 local posts stand-in (docs/platforms.md §6): its path, bodies, errors.
 
 A token's subject is the location (`accounts/{a}/locations/{l}`) or its whole account, since a
 Google token is a person's and reaches every location they manage. Each location takes 10
@@ -157,7 +157,7 @@ def _photos(post: dict[str, Any]) -> list[str] | JSONResponse:
         if not isinstance(item, dict) or not _http_url(item.get("sourceUrl")):
             return google_error(400, "media.sourceUrl must be a public http(s) URL")
         url = str(item["sourceUrl"])
-        # Google fails a video in a post with a bare 500 (field notes, PLATFORMS.md §6).
+        # Google fails a video in a post with a bare 500 (field notes, docs/platforms.md §6).
         if item.get("mediaFormat") == "VIDEO" or urlsplit(url).path.lower().endswith(
             VIDEO_SUFFIXES
         ):

@@ -1,4 +1,4 @@
-"""Google's OAuth 2.0 web-server flow for the sandbox (PLATFORMS.md §6, §10).
+"""Google's OAuth 2.0 web-server flow for the sandbox (docs/platforms.md §6, §10).
 
 Business Profile and YouTube sign in through the same Google endpoints; here each mounts them
 under its own root (`/google_business/...`, `/youtube/...`) with `mount`, so a token names the

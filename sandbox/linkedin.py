@@ -1,4 +1,4 @@
-"""Posts API stand-in (PLATFORMS.md §4): the same paths, headers, bodies and errors.
+"""Posts API stand-in (docs/platforms.md §4): the same paths, headers, bodies and errors.
 
 Images follow LinkedIn's states: WAITING_UPLOAD until the PUT, then PROCESSING for the
 seconds a test asks for (header `X-Sandbox-Processing-Seconds` on initializeUpload, default 0),
@@ -234,7 +234,7 @@ async def read_image(urn: str, request: Request) -> JSONResponse:
     if (refused := _authorize(request, image["owner"], f"GET /rest/images/{urn}")) is not None:
         return refused
     if image["owner"].startswith("urn:li:person:"):
-        # w_member_social tokens cannot read images back (PLATFORMS.md §4).
+        # w_member_social tokens cannot read images back (docs/platforms.md §4).
         return li_error(403, f"Not enough permissions to access: {urn}", code="ACCESS_DENIED")
     answer: dict[str, Any] = {"id": urn, "owner": image["owner"], "status": _image_status(image)}
     if answer["status"] == "PROCESSING_FAILED":

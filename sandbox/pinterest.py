@@ -1,4 +1,4 @@
-"""Pinterest API v5 stand-in (PLATFORMS.md §8): pins on the token's boards and the board's
+"""Pinterest API v5 stand-in (docs/platforms.md §8): pins on the token's boards and the board's
 pins listed back, the video media flow (register, presigned upload, processing status), the
 user's account and boards, Pinterest's `{code, message}` errors and the per-user request limit.
 
@@ -32,7 +32,7 @@ from sandbox.tokens import token_claims
 router = APIRouter(prefix="/pinterest", tags=["pinterest"])
 control = APIRouter(prefix="/_control/pinterest", tags=["control"])
 
-# Standard access: 100 requests a second per user per app (PLATFORMS.md §8). Module constants,
+# Standard access: 100 requests a second per user per app (docs/platforms.md §8). Module constants,
 # so a test can lower them rather than send a hundred requests.
 REQUESTS_PER_WINDOW = 100
 WINDOW_SECONDS = 1.0

@@ -1,4 +1,4 @@
-"""TikTok Content Posting API stand-in (PLATFORMS.md §9): creator_info, video init (direct
+"""TikTok Content Posting API stand-in (docs/platforms.md §9): creator_info, video init (direct
 post or inbox draft) pulled from a URL, a status machine per publish_id, TikTok's envelope,
 and the Display API's list of the user's public videos (`POST /v2/video/list/`).
 
@@ -33,7 +33,7 @@ from sandbox.tokens import token_claims
 router = APIRouter(prefix="/tiktok", tags=["tiktok"])
 control = APIRouter(prefix="/_control/tiktok", tags=["control"])
 
-STATUS_READS_PER_MINUTE = 30  # per token (PLATFORMS.md §9)
+STATUS_READS_PER_MINUTE = 30  # per token (docs/platforms.md §9)
 # TikTok's documented title limit is 2,200 UTF-16 runes (direct post reference).
 MAX_TITLE_UTF16 = 2_200
 PRIVACY_LEVELS = ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"]
@@ -72,7 +72,7 @@ class TikTokState:
         self.publishes: dict[str, Publish] = {}
         self.next_scripts: list[tuple[list[str], str]] = []
         self.status_reads: dict[str, deque[float]] = {}  # token → read times (last minute)
-        self.daily_cap: int | None = None  # PLATFORMS.md names the error, not the number
+        self.daily_cap: int | None = None  # docs/platforms.md names the error, not the number
         self.inits: dict[str, list[float]] = {}  # open_id → init times (rolling 24 h)
 
     def creator(self, open_id: str) -> Creator:

@@ -1,4 +1,4 @@
-"""X API v2 stand-in (PLATFORMS.md §5): tweets, the chunked media upload, X's errors and limits.
+"""X API v2 stand-in (docs/platforms.md §5): tweets, the chunked media upload, X's errors, limits.
 
 Its own weighted-length count is written apart from the provider's (the sandbox depends on core
 only), so the two check each other rather than sharing a mistake.
@@ -190,7 +190,7 @@ async def append_upload(media_id: str, request: Request) -> JSONResponse:
     if chunk is None or isinstance(chunk, str) or not index.isdigit():
         return invalid_request("segment_index and a media file part are required.")
     media["segments"][int(index)] = len(await chunk.read())
-    # PLATFORMS.md gives no append answer; an expiry, as the initialize answer has.
+    # docs/platforms.md gives no append answer; an expiry, as the initialize answer has.
     return JSONResponse({"data": {"expires_at": int(time.time()) + MEDIA_TTL_SECS}})
 
 

@@ -1,5 +1,6 @@
-"""YouTube Data API v3 stand-in (PLATFORMS.md §10): the resumable upload, videos.list, search.list
-for the channel's own videos (`forMine`), the daily videos.insert quota and Google's error shape.
+"""YouTube Data API v3 stand-in (docs/platforms.md §10): the resumable upload, videos.list,
+search.list for the channel's own videos (`forMine`), the daily videos.insert quota and Google's
+error shape.
 
 A session keeps whatever bytes reached it, as Google's does, so a test can cut an upload short
 and watch the provider resume it; `bytes */N` asks a session what it holds (308 + Range).

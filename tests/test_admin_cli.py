@@ -205,7 +205,7 @@ def test_rotate_keys_re_encrypts_every_encrypted_column_so_the_old_key_can_go(
     said = crier("rotate-keys")
     assert "1 webhook_endpoint.secret_enc" in said and "1 account.access_token_enc" in said
 
-    # The old key dropped, as the README's procedure ends: every value still opens.
+    # The old key dropped, as docs/operations.md's procedure ends: every value still opens.
     monkeypatch.setenv("CRIER_TOKEN_KEYS", new_key)
     get_settings.cache_clear()
     only_new = Vault.from_settings(get_settings())

@@ -273,7 +273,7 @@ async def test_an_endpoint_that_keeps_failing_is_disabled_and_the_tenant_told(
 
 @dataclass
 class VerifyingReceiver(WebhookReceiver):
-    """A receiver that checks the signature with the one secret it holds, as README's example
+    """A receiver that checks the signature with the one secret it holds, as docs/api.md's example
     does: 200 when a v1 matches, 400 otherwise."""
 
     secret: str = ""

@@ -1,5 +1,5 @@
 """Webhook endpoints: create (the signing secret is shown once), list, delete, re-enable, roll
-the secret (with an overlap), and each delivery's attempts. README "Webhooks" says how a
+the secret (with an overlap), and each delivery's attempts. docs/api.md "Webhooks" says how a
 receiver verifies a delivery."""
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class WebhookPublic(BaseModel):
 
 class WebhookCreated(WebhookPublic):
     secret: str = Field(
-        description="Signs every delivery (README, 'Webhooks'). Shown only in this answer."
+        description="Signs every delivery (docs/api.md, 'Webhooks'). Shown only in this answer."
     )
 
 

@@ -30,7 +30,7 @@ from providers.errors import (
 from providers.http import answered
 
 # OAuth error codes that mean "this grant is dead": the person must connect again.
-# X answers a spent refresh token with invalid_request (PLATFORMS.md §5), not invalid_grant.
+# X answers a spent refresh token with invalid_request (docs/platforms.md §5), not invalid_grant.
 REFUSED_GRANTS = frozenset(
     {"invalid_grant", "invalid_request", "invalid_token", "unauthorized_client", "access_denied"}
 )

@@ -1,10 +1,10 @@
-"""Bluesky: a session opened with the account's app password, no OAuth (PLATFORMS.md §7).
+"""Bluesky: a session opened with the account's app password, no OAuth (docs/platforms.md §7).
 
 `com.atproto.server.createSession` trades the handle (or DID) and app password for an access
 and a refresh token; the password is never stored. `refreshSession` takes the refresh token as
 the Bearer and answers with a new pair: the old refresh token is then spent, so the new pair
 is stored at once. Access tokens are JWTs whose `exp` gives their expiry; a token that is not a
-JWT (the sandbox's) is taken to last the two hours PLATFORMS.md states. `deleteSession` ends
+JWT (the sandbox's) is taken to last the two hours docs/platforms.md states. `deleteSession` ends
 the refresh token; the access token lives on until it expires, as the PDS keeps no list of
 them, so a disconnect must also forget it.
 """
@@ -24,7 +24,7 @@ from providers.bluesky import xrpc_error
 from providers.connect.base import Candidate, ConnectorBase, Hosts, TokenSet
 from providers.errors import AuthError, ProviderError, RateLimitedError, TransientError
 
-ACCESS_LIFETIME = timedelta(hours=2)  # PLATFORMS.md §7: "about 2 hours", for non-JWT tokens
+ACCESS_LIFETIME = timedelta(hours=2)  # docs/platforms.md §7: "about 2 hours", for non-JWT tokens
 
 
 def live_hosts(settings: Settings) -> Hosts:

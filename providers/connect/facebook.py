@@ -1,4 +1,4 @@
-"""Facebook Pages: Facebook Login, then the Pages the person manages (PLATFORMS.md §1).
+"""Facebook Pages: Facebook Login, then the Pages the person manages (docs/platforms.md §1).
 
 The dialog's code buys a short-lived user token, that a long-lived one (~60 days), and
 /me/accounts lists the person's Pages with a Page token each. A Page token taken from a

@@ -1,4 +1,4 @@
-"""Google's OAuth 2.0 web-server flow, shared by Business Profile and YouTube (PLATFORMS.md §6).
+"""Google's OAuth 2.0 web-server flow for Business Profile and YouTube alike (docs/platforms.md §6).
 
 Only the scopes and the accounts a token reaches differ between the two; each platform module
 subclasses `GoogleConnector` for those. Google answers a refresh without a new refresh token

@@ -1,5 +1,5 @@
 """Google Business Profile: Google's OAuth, then every location the person manages
-(PLATFORMS.md §6).
+(docs/platforms.md §6).
 
 A Google token is a person's and reaches every location of every account they manage, so one
 login grants one candidate per location. Accounts and locations live on two APIs, each on its

@@ -1,4 +1,4 @@
-"""Instagram through Facebook Login (PLATFORMS.md §2): the Facebook connector's flow, whose
+"""Instagram through Facebook Login (docs/platforms.md §2): the Facebook connector's flow, whose
 candidates are the Instagram business accounts linked to the person's Pages.
 
 Publishing runs on the Facebook Graph host with the Instagram user id and the linked Page's

@@ -1,5 +1,5 @@
 """LinkedIn: OAuth 2.0 authorization code, then the member and the Pages they may post for
-(PLATFORMS.md §4).
+(docs/platforms.md §4).
 
 Access tokens last 60 days; refresh tokens 365 days from the first consent. A refresh answers
 the same refresh token and does not restart its clock, so after a year the member must connect

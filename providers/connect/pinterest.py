@@ -1,5 +1,5 @@
 """Pinterest: OAuth 2.0 authorization code, the app authenticating with HTTP Basic
-(PLATFORMS.md §8).
+(docs/platforms.md §8).
 
 A login grants the person's boards, and each board is an account: a pin names its board, and
 the board id is the account's external id the provider pins to. Access tokens last about 30

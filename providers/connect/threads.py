@@ -1,4 +1,4 @@
-"""Threads: Threads' own OAuth, then a long-lived token (PLATFORMS.md §3).
+"""Threads: Threads' own OAuth, then a long-lived token (docs/platforms.md §3).
 
 The code buys a short-lived token (1 h), exchanged at once for a long-lived one (about 60 days).
 There is no refresh token: a long-lived token refreshes itself into a new 60-day one (Threads
@@ -94,7 +94,7 @@ class ThreadsConnector(ConnectorBase):
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
             raise AuthError("Threads answered no access token", platform="threads")
-        # The code exchange names no expiry: its token lives an hour (PLATFORMS.md §3).
+        # The code exchange names no expiry: its token lives an hour (docs/platforms.md §3).
         return TokenSet(access_token=token, expires_at=expires_in(body.get("expires_in", 3600)))
 
     async def _me(self, tokens: TokenSet) -> dict[str, Any]:

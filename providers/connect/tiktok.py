@@ -1,4 +1,4 @@
-"""TikTok: Login Kit v2, authorization code with PKCE (PLATFORMS.md §9).
+"""TikTok: Login Kit v2, authorization code with PKCE (docs/platforms.md §9).
 
 TikTok calls the app's id `client_key` and takes the secret in the form, never in a header.
 Refresh tokens rotate: a refresh answers with a new one and the old one stops working, so the

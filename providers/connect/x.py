@@ -1,4 +1,4 @@
-"""X: OAuth 2.0 authorization code with PKCE (PLATFORMS.md §5).
+"""X: OAuth 2.0 authorization code with PKCE (docs/platforms.md §5).
 
 Access tokens last two hours; refresh tokens are single use, so every refresh stores the new
 pair at once (a second refresh with the old one is refused and loses the account).
@@ -84,7 +84,7 @@ class XConnector(ConnectorBase):
                 raise self._refused(response)
 
     async def _token(self, form: dict[str, str]) -> TokenSet:
-        # A confidential client authenticates with HTTP Basic (PLATFORMS.md §5).
+        # A confidential client authenticates with HTTP Basic (docs/platforms.md §5).
         return await self._grant("/2/oauth2/token", form, basic=True)
 
     async def _me(self, tokens: TokenSet) -> dict[str, str]:

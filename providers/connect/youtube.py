@@ -1,4 +1,4 @@
-"""YouTube: Google's OAuth, then the channel the person signed in with (PLATFORMS.md §10).
+"""YouTube: Google's OAuth, then the channel the person signed in with (docs/platforms.md §10).
 
 A Google account has at most one channel here (`channels.list?mine=true`); one without a
 channel grants nothing, since uploading would answer `youtubeSignupRequired`.

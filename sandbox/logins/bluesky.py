@@ -1,4 +1,4 @@
-"""A Bluesky PDS's sessions (PLATFORMS.md §7): createSession with an app password,
+"""A Bluesky PDS's sessions (docs/platforms.md §7): createSession with an app password,
 refreshSession, getSession and deleteSession.
 
 Accounts: the sandbox user is `sandbox.bsky.social` (DEFAULT_DID). Any other handle logs in

@@ -1,4 +1,4 @@
-"""Facebook Login for Pages (PLATFORMS.md §1): the OAuth dialog, /oauth/access_token (a code
+"""Facebook Login for Pages (docs/platforms.md §1): the OAuth dialog, /oauth/access_token (a code
 for a short-lived user token, that for a long-lived one) and /me/accounts, the Pages a person
 manages, each with its Page token.
 
@@ -28,7 +28,7 @@ from sandbox.facebook import Page, graph_error, managed_pages, read_params, requ
 from sandbox.tokens import token_claims
 
 SHORT_TTL = 3600  # a user token from the dialog lives about an hour
-LONG_TTL = 5_183_944  # fb_exchange_token answers about 60 days (PLATFORMS.md §1)
+LONG_TTL = 5_183_944  # fb_exchange_token answers about 60 days (docs/platforms.md §1)
 PERSON = "user:"
 DEFAULT_LIMIT = 25  # Graph's page size when the request names none
 MAX_LIMIT = 100

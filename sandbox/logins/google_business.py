@@ -1,5 +1,5 @@
 """Google sign-in for Business Profile, and the two reads that find a person's locations
-(PLATFORMS.md §6): account management's `GET /v1/accounts` and business information's
+(docs/platforms.md §6): account management's `GET /v1/accounts` and business information's
 `GET /v1/{account}/locations` and `GET /v1/locations/{l}`, each needing a `readMask`.
 
 Google serves these on two hosts; the sandbox serves both under `/google_business`. A token's

@@ -1,4 +1,4 @@
-"""Instagram through Facebook Login (PLATFORMS.md §2): the same dialog, /oauth/access_token and
+"""Instagram through Facebook Login (docs/platforms.md §2): the same dialog, /oauth/access_token and
 /me/accounts as Facebook's (sandbox/logins/facebook.py), served under /instagram.
 
 /me/accounts answers each Page's `instagram_business_account{id,username}`, and the Page's

@@ -1,4 +1,4 @@
-"""LinkedIn's OAuth 2.0 (PLATFORMS.md §4): authorize, accessToken, revoke, and the reads that
+"""LinkedIn's OAuth 2.0 (docs/platforms.md §4): authorize, accessToken, revoke, and the reads that
 name what a login grants: `/v2/userinfo` (OpenID), `/v2/organizationalEntityAcls` and
 `/v2/organizations/{id}`.
 

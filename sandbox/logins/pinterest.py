@@ -1,4 +1,4 @@
-"""Pinterest's OAuth 2.0 (PLATFORMS.md §8): the consent page and `POST /v5/oauth/token`.
+"""Pinterest's OAuth 2.0 (docs/platforms.md §8): the consent page and `POST /v5/oauth/token`.
 
 The app authenticates with HTTP Basic. Access tokens last 30 days and refresh tokens a year; a
 refresh answers with a new access token and, here, no new refresh token (Pinterest sometimes

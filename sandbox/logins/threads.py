@@ -1,4 +1,4 @@
-"""Threads' own OAuth (PLATFORMS.md §3): authorize, the code exchange, the long-lived token
+"""Threads' own OAuth (docs/platforms.md §3): authorize, the code exchange, the long-lived token
 exchange and its refresh. The profile read (`/v1.0/me`) lives with the API in sandbox/threads.py.
 
 A code becomes a short-lived token (1 h), exchanged for a long-lived one (5,183,944 s, about 60

@@ -1,10 +1,10 @@
-"""TikTok Login Kit v2 (PLATFORMS.md §9): authorize, token, revoke.
+"""TikTok Login Kit v2 (docs/platforms.md §9): authorize, token, revoke.
 
 The app names itself with `client_key`, not `client_id`, and authenticates with its secret in
 the form. Access tokens last 24 hours and refresh tokens a year, as TikTok's token reference
 states (newer docs say 2 h / 180 d: clients must use the returned values, so either is
 honest). Refresh tokens rotate: a refresh answers with a new one and the old one is refused
-from then on, as TikTok documents. PLATFORMS.md names no HTTP status for OAuth errors; the
+from then on, as TikTok documents. docs/platforms.md names no HTTP status for OAuth errors; the
 sandbox sends 400 (401 for a bad client), with TikTok's `{error, error_description, log_id}`.
 The identity call (`GET /v2/user/info/`) lives beside the publishing endpoints in
 sandbox/tiktok.py, which also accepts the access tokens issued here.

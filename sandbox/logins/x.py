@@ -1,4 +1,4 @@
-"""X's OAuth 2.0 with PKCE (PLATFORMS.md §5): authorize, token, revoke, users/me.
+"""X's OAuth 2.0 with PKCE (docs/platforms.md §5): authorize, token, revoke, users/me.
 
 Access tokens last two hours and refresh tokens are single use: a spent one is refused with
 X's own answer, so a client that refreshes twice at once loses the account here as it would

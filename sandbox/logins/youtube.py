@@ -1,5 +1,5 @@
 """Google sign-in for YouTube, and `channels.list?mine=true`, which names the signed-in
-person's channel (PLATFORMS.md §10).
+person's channel (docs/platforms.md §10).
 
 A token's subject is the channel id, which `sandbox/youtube.py` uploads to. The sandbox user's
 channel is DEFAULT_CHANNEL; anyone else (`sandbox_user=<id>`) owns `UC<id>`.
