@@ -43,6 +43,10 @@ TERMINAL_STATUSES = frozenset(
 )
 
 
+# Not yet publishing: what cancel and reschedule may still change, and what disconnecting an
+# account cancels.
+WAITING = (TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED)
+
 # The states a person may send back to publishing with POST /v1/targets/{id}/retry.
 # `unconfirmed` too: the person has looked at the account and found no post.
 RETRYABLE_STATUSES = frozenset(

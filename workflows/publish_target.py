@@ -59,13 +59,12 @@ with workflow.unsafe.imports_passed_through():
         TargetState,
         TargetStateUpdate,
     )
-    from core.status import TargetStatus
+    from core.status import WAITING, TargetStatus
     from core.temporal import SA_SCHEDULED_FOR, SA_STATUS, fire_queue
 
 # Database writes are retried until they succeed: a delivery's outcome must not be lost to a
 # passing database hiccup.
 RECORD_TIMEOUT = timedelta(seconds=30)
-WAITING = (TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED)
 NO_REASON = CancelRequest()
 # A publish waiting in a worker for its time heartbeats; a worker that dies is noticed within
 # this, and its retry (a fresh workflow task) fires at once if the time has passed.

@@ -19,7 +19,7 @@ from core.events import EventType, record_account_event
 from core.messages import CancelRequest
 from core.models import Account, Notification, Target
 from core.post_status import refresh_post_status
-from core.status import AccountStatus, TargetStatus
+from core.status import WAITING, AccountStatus
 from core.vault import Vault
 from providers.connect.registry import NotConfigured, connector_for
 from providers.connect.stored import forget_tokens, tokens_of
@@ -28,8 +28,6 @@ from providers.errors import ProviderError
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
-
-WAITING = (TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED)
 
 
 @router.get("", response_model=ListEnvelope[AccountPublic])

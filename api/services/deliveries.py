@@ -24,13 +24,13 @@ from core.models import Attempt, Post, Target
 from core.status import (
     RETRYABLE_STATUSES,
     UNRESOLVED_OUTCOMES,
+    WAITING,
     AttemptOutcome,
     TargetStatus,
 )
 
 # A "now" sent by a caller whose clock runs a little behind is still now.
 PAST_TOLERANCE = timedelta(seconds=5)
-WAITING = (TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED)
 
 
 @dataclass(frozen=True)
