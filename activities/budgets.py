@@ -10,7 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core.db import Database
-from core.messages import RESERVE_PUBLISH_SLOT, SlotDecision, SlotRequest
+from core.messages.delivery import RESERVE_PUBLISH_SLOT, SlotDecision, SlotRequest
 from core.models import Account, PublishSlot, Target
 
 

@@ -21,7 +21,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from core.config import Settings
 from core.db import Database, utcnow
-from core.messages import RELAY_EVENTS, WebhookDeliveryInput, WebhookRetry
+from core.messages.webhooks import RELAY_EVENTS, WebhookDeliveryInput, WebhookRetry
 from core.models import Event, WebhookDelivery, WebhookEndpoint
 from core.temporal import SA_TENANT
 

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, case, insert, or_, update
 from sqlmodel import col, select
 
-from activities.on_time import TARGET, claimable
-from activities.records import tell_tenant
+from activities.fire_stops import TARGET, claimable
+from activities.tenant_notices import tell_tenant
 from core.batching import Batcher
 from core.db import Database, utcnow
 from core.models import Account, Attempt, Post, Target, new_id
@@ -80,7 +80,7 @@ class Opening:
     target_id: str
     fingerprint: str
     send_by: datetime
-    fire_id: str | None  # a publish that waited for its time claims the target (on_time.py)
+    fire_id: str | None  # a publish that waited for its time claims the target (fire_stops.py)
     # The target's attempt count this try saw when it looked for earlier tries: the attempt
     # opens only if no other try opened one since (None: no such check).
     after: int | None = None

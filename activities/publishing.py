@@ -15,18 +15,18 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import charge, to_application_error
+from activities.fire_stops import FireStops
 from activities.ledger import SETTLED, Ledger, Opened
-from activities.on_time import FireStops
-from activities.records import tell_tenant
 from activities.reviewed_media import ReviewedMedia
 from activities.routing import aggregator_candidates
+from activities.tenant_notices import tell_tenant
 from activities.tokens import TokenActivities
 from core import metrics
 from core.config import Settings
 from core.db import Database, utcnow
 from core.guarded_fetch import GuardedFetcher
 from core.logs import bind_log_context
-from core.messages import (
+from core.messages.delivery import (
     CHECK_TARGET,
     ERROR_MISSED,
     ERROR_STOPPED,
@@ -267,7 +267,7 @@ class PublishActivities:
         path at the instant itself, and so is everything that can be done before it.
 
         At the time it claims the target in the database together with its attempt
-        (activities/on_time.py); once claimed the send is never cut short, and an update
+        (activities/fire_stops.py); once claimed the send is never cut short, and an update
         arriving then is refused."""
         async with self._getting_ready:
             if request.ensure_token:
@@ -341,7 +341,7 @@ class PublishActivities:
 
     @activity.defn(name=TAKE_OVER_FIRE)
     async def take_over_fire(self, request: TakeOverRequest) -> PublishOutcome:
-        """Publish in place of a fire that did not answer (activities/on_time.py decides who
+        """Publish in place of a fire that did not answer (activities/fire_stops.py decides who
         wins). `publishing` back means the fire claimed the target and is sending it."""
         stopped = await self._stops.stop(
             StopFireRequest(target_id=request.target_id, fire_id=request.fire_id)

@@ -24,13 +24,8 @@ from core.config import Settings
 from core.db import Database, utcnow
 from core.events import EventType, record_account_event
 from core.locks import lock_account
-from core.messages import (
-    CHECK_ACCOUNT_TOKENS,
-    ENSURE_FRESH_TOKEN,
-    ERROR_TOKEN_REFRESH,
-    TOKEN_REFRESH_FAILED,
-    TokenHealthReport,
-)
+from core.messages.delivery import ENSURE_FRESH_TOKEN, ERROR_TOKEN_REFRESH, TOKEN_REFRESH_FAILED
+from core.messages.token_health import CHECK_ACCOUNT_TOKENS, TokenHealthReport
 from core.models import Account, Notification, Target
 from core.status import AccountStatus
 from core.vault import Vault

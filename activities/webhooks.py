@@ -23,7 +23,7 @@ from core.config import Settings
 from core.db import Database, utcnow
 from core.events import EventType, envelope_bytes, record_event
 from core.guarded_fetch import Blocked, FetchError, GuardedFetcher
-from core.messages import DELIVER_WEBHOOK, FINISH_WEBHOOK_DELIVERY, WEBHOOK_ABANDONED
+from core.messages.webhooks import DELIVER_WEBHOOK, FINISH_WEBHOOK_DELIVERY, WEBHOOK_ABANDONED
 from core.models import Event, Notification, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from core.vault import Vault
 from core.webhook_signing import SIGNATURE_HEADER, sign

@@ -17,7 +17,7 @@ from api.errors import ApiError, problem
 from core.config import Settings
 from core.db import utcnow
 from core.events import EventType, post_data, record_event
-from core.messages import PublishTargetInput, RetrySettings, TargetState
+from core.messages.delivery import PublishTargetInput, RetrySettings, TargetState
 from core.models import Account, Post, Target, Tenant
 from core.post_status import refresh_post_status
 from core.status import AccountStatus, ApprovalState, TargetStatus

@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, problem
-from core.messages import REFUSED_INVALID, TargetState
+from core.messages.delivery import REFUSED_INVALID, TargetState
 from core.models import Target
 from core.post_status import refresh_post_status
 from core.status import PENDING_STATUSES, TargetStatus

@@ -17,7 +17,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.budgets import BudgetActivities
 from activities.event_relay import EventRelayActivities, webhook_queue
-from activities.on_time import OnTimeActivities
+from activities.fire_stops import FireStopActivities
 from activities.publishing import PublishActivities
 from activities.tokens import TokenActivities
 from activities.webhooks import WebhookActivities, webhook_fetcher
@@ -116,7 +116,7 @@ async def worker_for(
     hooks_fetcher = webhook_fetcher(settings)
     webhooks = WebhookActivities(db=db, fetcher=hooks_fetcher, vault=vault, settings=settings)
     relay = EventRelayActivities(db=db, settings=settings)
-    on_time = OnTimeActivities(db=db)
+    fire_stops = FireStopActivities(db=db)
     queue = task_queue or settings.task_queue
     try:
         yield Workers(
@@ -130,7 +130,7 @@ async def worker_for(
                     publishing.check_target,
                     publishing.publish_target,
                     publishing.take_over_fire,
-                    on_time.stop_fire,
+                    fire_stops.stop_fire,
                     publishing.reconcile_target,
                     publishing.record_target_state,
                     budgets.reserve_publish_slot,

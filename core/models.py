@@ -190,7 +190,7 @@ class Target(SQLModel, table=True):
     # timed out in crier are not counted here (activities/errors.py).
     platform_errors: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # A publish handed to a worker ahead of its time that an update stopped (activities/
-    # on_time.py): it may no longer claim the target, whatever its worker still believes.
+    # fire_stops.py): it may no longer claim the target, whatever its worker still believes.
     stopped_fire_id: str | None = Field(default=None, max_length=36)
     created_at: datetime = _created()
     updated_at: datetime = _created()

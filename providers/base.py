@@ -27,9 +27,9 @@ import httpx
 from pydantic import BaseModel
 
 # Defined in core because they cross the Temporal boundary; providers use them from here.
-from core.messages import Preparation as Preparation
-from core.messages import PublishBudget as PublishBudget
-from core.messages import Readiness as Readiness
+from core.messages.delivery import Preparation as Preparation
+from core.messages.delivery import PublishBudget as PublishBudget
+from core.messages.delivery import Readiness as Readiness
 from core.status import Platform
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from api.scheduling import schedule_targets
 from cli.worker import worker_for
 from core.config import Settings
 from core.db import Database
-from core.messages import TAKE_OVER_FIRE
+from core.messages.delivery import TAKE_OVER_FIRE
 from core.status import Platform
 from core.status import TargetStatus as S
 from tests.support.factories import make_account, make_post, make_tenant

@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select, update
 
+from activities.fire_stops import FireStops
 from activities.ledger import Ledger
-from activities.on_time import FireStops
 from core.batching import Batcher
 from core.config import Settings
 from core.db import Database
-from core.messages import StopFireRequest
+from core.messages.delivery import StopFireRequest
 from core.models import Attempt, Event, Post, Target
 from core.status import TargetStatus
 from providers.base import PostContent, Published

@@ -11,7 +11,7 @@ import pytest
 
 from activities.budgets import BudgetActivities
 from api.scheduling import TargetHandle, schedule_targets
-from core.messages import PublishBudget, SlotRequest
+from core.messages.delivery import PublishBudget, SlotRequest
 from core.models import Account
 from core.status import Platform
 from core.status import TargetStatus as S

@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from core.messages import RescheduleRequest, ReviewDecision
+from core.messages.delivery import RescheduleRequest, ReviewDecision
 from core.status import TargetMode
 from core.status import TargetStatus as S
 from core.temporal import SA_SCHEDULED_FOR, SA_STATUS

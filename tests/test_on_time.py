@@ -27,7 +27,7 @@ from api.scheduling import schedule_targets
 from cli.worker import worker_for
 from core.config import Settings
 from core.db import Database
-from core.messages import PUBLISH_ON_TIME, CancelRequest, RescheduleRequest
+from core.messages.delivery import PUBLISH_ON_TIME, CancelRequest, RescheduleRequest
 from core.status import Platform
 from core.status import TargetStatus as S
 from core.temporal import connect

@@ -23,7 +23,7 @@ from api.main import create_app
 from core.codec import ENCODING, EncryptionCodec, new_key
 from core.config import Settings
 from core.db import Database
-from core.messages import PublishTargetInput
+from core.messages.delivery import PublishTargetInput
 from core.status import Platform
 from core.temporal import data_converter
 from tests.support.api import api_client, bearer

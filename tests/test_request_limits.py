@@ -19,7 +19,7 @@ from api.steering import steer
 from api.target_options import MAX_SERIALIZED_BYTES
 from core.config import Settings
 from core.db import Database
-from core.messages import TargetState
+from core.messages.delivery import TargetState
 from core.models import Target
 from core.status import Platform, TargetStatus
 from tests.support.api import api_client, bearer

@@ -16,7 +16,7 @@ from activities.tokens import TokenActivities
 from api.scheduling import schedule_targets
 from core.config import Settings
 from core.db import Database, utcnow
-from core.messages import TOKEN_REFRESH_FAILED
+from core.messages.delivery import TOKEN_REFRESH_FAILED
 from core.migrate import upgrade
 from core.models import Account, Notification
 from core.status import AccountStatus, Platform, TargetStatus

@@ -22,7 +22,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from temporalio.workflow import ActivityCancellationType, ActivityHandle
 
 with workflow.unsafe.imports_passed_through():
-    from core.messages import (
+    from core.messages.delivery import (
         CHECK_TARGET,
         ENSURE_FRESH_TOKEN,
         ERROR_AUTH,

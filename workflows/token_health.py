@@ -12,7 +12,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from core.messages import CHECK_ACCOUNT_TOKENS, TokenHealthReport
+    from core.messages.token_health import CHECK_ACCOUNT_TOKENS, TokenHealthReport
 
 
 @workflow.defn

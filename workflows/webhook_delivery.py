@@ -19,7 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from core.messages import (
+    from core.messages.webhooks import (
         DELIVER_WEBHOOK,
         FINISH_WEBHOOK_DELIVERY,
         RELAY_EVENTS,

@@ -16,7 +16,7 @@ from api.steering import steer, update
 from api.views import account_view
 from core.config import Settings
 from core.events import EventType, record_account_event
-from core.messages import CancelRequest
+from core.messages.delivery import CancelRequest
 from core.models import Account, Notification, Target
 from core.post_status import refresh_post_status
 from core.status import WAITING, AccountStatus

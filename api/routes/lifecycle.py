@@ -12,7 +12,7 @@ from api.schemas import Envelope, PostPublic, PublishRequest, RescheduleBody, Re
 from api.services import deliveries, review
 from api.views import post_view
 from core.config import Settings
-from core.messages import TargetState
+from core.messages.delivery import TargetState
 from core.models import Post
 from core.status import aggregate_status
 

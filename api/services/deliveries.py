@@ -19,7 +19,7 @@ from api.steering import cancel_unsent, raise_refusals, steer, update
 from core.config import Settings
 from core.db import utcnow
 from core.events import EventType
-from core.messages import RescheduleRequest, TargetState
+from core.messages.delivery import RescheduleRequest, TargetState
 from core.models import Attempt, Post, Target
 from core.status import (
     RETRYABLE_STATUSES,

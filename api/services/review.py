@@ -16,7 +16,7 @@ from api.services.target_conflicts import conflict
 from api.steering import raise_refusals, steer, update
 from core.db import utcnow
 from core.events import EventType
-from core.messages import ReviewDecision
+from core.messages.delivery import ReviewDecision
 from core.models import Post, Tenant
 from core.post_status import refresh_post_status
 from core.status import ApprovalState, TargetStatus

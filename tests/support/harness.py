@@ -19,7 +19,7 @@ from api.scheduling import TargetHandle, schedule_targets
 from cli.worker import worker_for
 from core.config import Settings
 from core.db import Database
-from core.messages import TargetState
+from core.messages.delivery import TargetState
 from core.models import Attempt, Notification, Target
 from core.status import Platform
 from tests.support.factories import make_account, make_post, make_tenant, reload_target

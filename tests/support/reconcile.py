@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 import pytest
 
-from core.messages import TargetState
+from core.messages.delivery import TargetState
 from core.models import Attempt, Target
 from core.status import Platform
 from core.status import TargetStatus as S

@@ -1,9 +1,6 @@
-"""Plain pydantic messages that cross the Temporal boundary.
-
-Workflows import these (never the SQLModel tables), so nothing here may do I/O. Only ids,
-times and outcomes travel through Temporal history: post bodies and tokens are read by
-activities from the database, so they never sit in history.
-"""
+"""What the delivery workflow (workflows/publish_target.py) and its activities exchange: its
+input, its updates and query, the activities' requests and answers, their names, and the
+ApplicationError types they raise."""
 
 from __future__ import annotations
 
@@ -184,7 +181,6 @@ TAKE_OVER_FIRE = "take_over_fire"
 RECORD_TARGET_STATE = "record_target_state"
 ENSURE_FRESH_TOKEN = "ensure_fresh_token"
 RECONCILE_TARGET = "reconcile_target"
-CHECK_ACCOUNT_TOKENS = "check_account_tokens"
 
 # ApplicationError types raised by activities; the workflow's retry policy and its verdict
 # (failed or dead) are written against these.
@@ -203,35 +199,3 @@ NON_RETRYABLE_ERRORS = (ERROR_CONTENT, ERROR_AUTH, ERROR_TOKEN_REFRESH)
 # ApplicationError types an update validator raises, so the API can answer 409 or 422.
 REFUSED_CONFLICT = "Conflict"
 REFUSED_INVALID = "Invalid"
-
-
-class TokenHealthReport(BaseModel):
-    """What one run of the token-health schedule found (counts only: no ids of tokens)."""
-
-    checked: int = 0
-    healthy: int = 0
-    refreshed: int = 0
-    expired: int = 0
-    unreachable: int = 0  # the platform did not answer; looked at again next run
-
-
-# Webhooks (workflows/webhook_delivery.py, activities/webhooks.py, activities/event_relay.py).
-RELAY_EVENTS = "relay_events"
-DELIVER_WEBHOOK = "deliver_webhook"
-FINISH_WEBHOOK_DELIVERY = "finish_webhook_delivery"
-WEBHOOK_ABANDONED = "WebhookAbandoned"  # the endpoint was deleted or disabled: stop retrying
-
-
-class WebhookRetry(BaseModel):
-    """The delivery RetryPolicy's knobs, resolved from settings when the relay starts it."""
-
-    max_attempts: int = 12
-    initial_interval: timedelta = timedelta(seconds=30)
-    backoff: float = 2.0
-    max_interval: timedelta = timedelta(hours=2)
-    timeout: timedelta = timedelta(seconds=10)
-
-
-class WebhookDeliveryInput(BaseModel):
-    delivery_id: str
-    retry: WebhookRetry = WebhookRetry()

@@ -18,7 +18,7 @@ from temporalio import activity
 
 from core.batching import Batcher
 from core.db import Database
-from core.messages import STOP_FIRE, StopFireRequest
+from core.messages.delivery import STOP_FIRE, StopFireRequest
 from core.models import Target
 from core.status import TargetStatus
 
@@ -80,7 +80,7 @@ class FireStops:
         ]
 
 
-class OnTimeActivities:
+class FireStopActivities:
     def __init__(self, *, db: Database) -> None:
         self._stops = FireStops(db)
 
