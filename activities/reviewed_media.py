@@ -11,7 +11,7 @@ from core.config import Settings
 from core.guarded_fetch import FetchError, GuardedFetcher
 from core.media_fetch import current_fingerprint
 from providers.errors import ContentError, TransientError
-from providers.kit.media import media_error
+from providers.kit.media import host_in_trouble
 
 CHECKER = "media"  # how these errors name their source in the target's record
 
@@ -37,7 +37,7 @@ class ReviewedMedia:
                 message = (
                     f"media from {error}: could not be read to compare it with what was approved"
                 )
-                if isinstance(media_error(error, platform=CHECKER), TransientError):
+                if host_in_trouble(error):
                     raise TransientError(message, platform=CHECKER, maybe_sent=False) from None
                 raise ContentError(message, platform=CHECKER, code="media_unreadable") from None
             if now != fingerprint:

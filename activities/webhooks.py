@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 
-import httpx
 from cryptography.fernet import InvalidToken
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,7 +21,7 @@ from temporalio.exceptions import ApplicationError
 from core.config import Settings
 from core.db import Database, utcnow
 from core.events import EventType, envelope_bytes, record_event
-from core.guarded_fetch import Blocked, FetchError, GuardedFetcher
+from core.guarded_fetch import Blocked, FetchError, GuardedFetcher, url_host
 from core.messages.webhooks import DELIVER_WEBHOOK, FINISH_WEBHOOK_DELIVERY, WEBHOOK_ABANDONED
 from core.models import Event, Notification, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from core.vault import Vault
@@ -184,7 +183,7 @@ class WebhookActivities:
             return None, str(failure)[:ERROR_CHARS]
         if 200 <= status < 300:
             return status, None
-        error = f"{_host(url)}: HTTP {status}"
+        error = f"{url_host(url)}: HTTP {status}"
         if 300 <= status < 400:
             error += ", a redirect (not followed: give the URL it names)"
         return status, error[:ERROR_CHARS]
@@ -245,10 +244,3 @@ async def _load(
     event = (await session.exec(select(Event).where(Event.id == delivery.event_id))).one()
     assert endpoint is not None
     return delivery, endpoint, event
-
-
-def _host(url: str) -> str:
-    try:
-        return httpx.URL(url).host or "the URL"
-    except (httpx.InvalidURL, TypeError):
-        return "the URL"

@@ -26,7 +26,6 @@ from PIL import Image
 
 from core.config import Settings
 from core.guarded_fetch import (
-    BadStatus,
     Blocked,
     FetchError,
     GuardedFetcher,
@@ -194,8 +193,7 @@ class MediaChecker:
         async with self._fetcher.open(
             url, max_bytes=self._max_bytes, deadline=self._deadline
         ) as opened:
-            if not 200 <= opened.status < 300:
-                raise BadStatus(_host(url), opened.status)
+            opened.raise_for_status()
             if is_video(url, opened.content_type):
                 # Reels run to 1 GB: a video's size comes from its headers, its bytes stay
                 # there.
@@ -206,10 +204,3 @@ class MediaChecker:
                     fingerprint=video_fingerprint(opened.headers),
                 )
             return await opened.read(), opened.content_type
-
-
-def _host(url: str) -> str:
-    try:
-        return httpx.URL(url).host or "the URL"
-    except (httpx.InvalidURL, TypeError):
-        return "the URL"

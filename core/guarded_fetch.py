@@ -30,7 +30,6 @@ import httpx
 
 from core.config import Settings
 from core.destinations import (
-    BlockedDestination,
     Unresolvable,
     denied,
     resolve,
@@ -94,8 +93,7 @@ class Fetched:
 
     @property
     def content_type(self) -> str | None:
-        value = self.headers.get("content-type", "").split(";")[0].strip().lower()
-        return value or None
+        return _content_type(self.headers)
 
 
 class Opened:
@@ -110,8 +108,12 @@ class Opened:
 
     @property
     def content_type(self) -> str | None:
-        value = self.headers.get("content-type", "").split(";")[0].strip().lower()
-        return value or None
+        return _content_type(self.headers)
+
+    def raise_for_status(self) -> None:
+        """BadStatus naming the host, unless the answer is a success."""
+        if not 200 <= self.status < 300:
+            raise BadStatus(self._host, self.status)
 
     @property
     def declared_length(self) -> int | None:
@@ -183,8 +185,7 @@ class GuardedFetcher:
     async def get(self, url: str, *, max_bytes: int, deadline: float) -> Fetched:
         """The whole body of a successful GET, under `max_bytes` and `deadline` seconds."""
         async with self.open(url, max_bytes=max_bytes, deadline=deadline) as opened:
-            if not 200 <= opened.status < 300:
-                raise BadStatus(_host(url), opened.status)
+            opened.raise_for_status()
             content = await opened.read()
         return Fetched(url=url, status=opened.status, headers=opened.headers, content=content)
 
@@ -219,7 +220,7 @@ class GuardedFetcher:
         content: bytes | None,
         headers: Mapping[str, str],
     ) -> AsyncIterator[Opened]:
-        host = _host(url)
+        host = url_host(url)
         try:
             async with asyncio.timeout(deadline):
                 response = await self._follow(method, url, content, headers)
@@ -244,12 +245,12 @@ class GuardedFetcher:
                 return response
             await response.aclose()
             current = str(httpx.URL(current).join(location))
-        raise TooManyRedirects(_host(url), f"more than {self._max_redirects} redirects")
+        raise TooManyRedirects(url_host(url), f"more than {self._max_redirects} redirects")
 
     async def _send(
         self, method: str, url: str, content: bytes | None, headers: Mapping[str, str]
     ) -> httpx.Response:
-        host = _host(url)
+        host = url_host(url)
         problems = url_problems(url, allow_private=self.allow_private)
         if problems:
             raise Blocked(host, "; ".join(problems))
@@ -259,8 +260,6 @@ class GuardedFetcher:
             addresses = await resolve(parsed.host, port, allow_private=True)
         except Unresolvable:
             raise Unreachable(host, "the name does not resolve") from None
-        except BlockedDestination:  # pragma: no cover - resolve() refuses nothing here
-            raise Blocked(host, "not a public address") from None
         if not self.allow_private and any(
             denied(address) and str(address) not in self._public_for_tests for address in addresses
         ):
@@ -281,7 +280,13 @@ class GuardedFetcher:
             raise Unreachable(host, f"the connection failed: {type(error).__name__}") from None
 
 
-def _host(url: str) -> str:
+def _content_type(headers: Mapping[str, str]) -> str | None:
+    value = headers.get("content-type", "").split(";")[0].strip().lower()
+    return value or None
+
+
+def url_host(url: str) -> str:
+    """How errors name a URL: its host only (never a path, which may carry a token)."""
     try:
         return httpx.URL(url).host or "the URL"
     except (httpx.InvalidURL, TypeError):

@@ -16,9 +16,7 @@ import hashlib
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-import httpx
-
-from core.guarded_fetch import BadStatus, GuardedFetcher
+from core.guarded_fetch import GuardedFetcher
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v")
 # The headers a video's fingerprint is made of: what a server changes when the file does.
@@ -48,8 +46,7 @@ async def current_fingerprint(
     """What the URL serves now, fingerprinted as the check did, read through the guarded
     fetcher. Raises FetchError (core/guarded_fetch.py) when it cannot be read."""
     async with fetcher.open(url, max_bytes=max_bytes, deadline=deadline) as opened:
-        if not 200 <= opened.status < 300:
-            raise BadStatus(httpx.URL(url).host, opened.status)
+        opened.raise_for_status()
         if is_video(url, opened.content_type):
             return video_fingerprint(opened.headers)
         digest = hashlib.sha256()

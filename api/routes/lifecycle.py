@@ -112,13 +112,14 @@ async def approve_post(
 ) -> Envelope[PostPublic]:
     """Approve: waiting targets go on to their schedule; a draft post stays approved for when
     it is published."""
-    post = await review.approve_post(
+    post = await review.decide_post(
         session=session,
         temporal=temporal,
         caller=caller,
         post_id=post_id,
         expected_updated_at=payload.expected_updated_at,
         comment=payload.comment,
+        approved=True,
     )
     return await _answer(session, settings, post)
 
@@ -133,12 +134,13 @@ async def reject_post(
     temporal: TemporalDep,
 ) -> Envelope[PostPublic]:
     """Reject: every unapproved target ends `rejected` with the reviewer's comment."""
-    post = await review.reject_post(
+    post = await review.decide_post(
         session=session,
         temporal=temporal,
         caller=caller,
         post_id=post_id,
         expected_updated_at=payload.expected_updated_at,
         comment=payload.comment,
+        approved=False,
     )
     return await _answer(session, settings, post)

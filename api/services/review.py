@@ -22,50 +22,7 @@ from core.post_status import refresh_post_status
 from core.status import ApprovalState, TargetStatus
 
 
-async def approve_post(
-    *,
-    session: AsyncSession,
-    temporal: Client,
-    caller: Caller,
-    post_id: str,
-    expected_updated_at: datetime,
-    comment: str | None,
-) -> Post:
-    """Approve: waiting targets go on to their schedule; a draft post stays approved for when
-    it is published."""
-    return await _decide(
-        session=session,
-        temporal=temporal,
-        caller=caller,
-        post_id=post_id,
-        expected_updated_at=expected_updated_at,
-        comment=comment,
-        approved=True,
-    )
-
-
-async def reject_post(
-    *,
-    session: AsyncSession,
-    temporal: Client,
-    caller: Caller,
-    post_id: str,
-    expected_updated_at: datetime,
-    comment: str | None,
-) -> Post:
-    """Reject: every unapproved target ends `rejected` with the reviewer's comment."""
-    return await _decide(
-        session=session,
-        temporal=temporal,
-        caller=caller,
-        post_id=post_id,
-        expected_updated_at=expected_updated_at,
-        comment=comment,
-        approved=False,
-    )
-
-
-async def _decide(
+async def decide_post(
     *,
     session: AsyncSession,
     temporal: Client,
@@ -75,6 +32,8 @@ async def _decide(
     comment: str | None,
     approved: bool,
 ) -> Post:
+    """Approve (waiting targets go on to their schedule; a draft post stays approved for when
+    it is published) or reject (every unapproved target ends `rejected` with the comment)."""
     reviewer = caller.name
     post = await load_post(session, caller, post_id)
     if not post.requires_approval:

@@ -572,18 +572,18 @@ async def decide(
     back: Back = "",
 ) -> Response:
     """Approve or reject, with the reviewer's comment: the API's own review functions decide."""
-    decide_post = review.approve_post if decision == "approve" else review.reject_post
 
     async def run(caller: Caller) -> None:
         await _own_post(session, caller, post_id)
         version = _read_version(expected_updated_at)  # before Temporal: a bad form never waits
-        await decide_post(
+        await review.decide_post(
             session=session,
             temporal=await get_temporal(request),
             caller=caller,
             post_id=post_id,
             expected_updated_at=version,
             comment=comment.strip() or None,
+            approved=decision == "approve",
         )
 
     done = "Approved." if decision == "approve" else "Rejected."

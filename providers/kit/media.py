@@ -14,10 +14,15 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass
 
-import httpx
-
 from core.config import Settings
-from core.guarded_fetch import BadStatus, FetchError, GuardedFetcher, TimedOut, Unreachable
+from core.guarded_fetch import (
+    BadStatus,
+    FetchError,
+    GuardedFetcher,
+    TimedOut,
+    Unreachable,
+    url_host,
+)
 from providers.errors import ContentError, ProviderError, TransientError
 
 
@@ -32,10 +37,15 @@ class Media:
         return self.content_type or mimetypes.guess_type(self.url)[0] or default
 
 
-def media_error(error: FetchError, *, platform: str) -> ProviderError:
-    if isinstance(error, Unreachable | TimedOut) or (
+def host_in_trouble(error: FetchError) -> bool:
+    """The host is down, slow or throttling: passing trouble, worth another try later."""
+    return isinstance(error, Unreachable | TimedOut) or (
         isinstance(error, BadStatus) and (error.status >= 500 or error.status == 429)
-    ):
+    )
+
+
+def media_error(error: FetchError, *, platform: str) -> ProviderError:
+    if host_in_trouble(error):
         return TransientError(
             f"media download failed: {error}", platform=platform, maybe_sent=False
         )
@@ -60,7 +70,7 @@ class MediaDownloads:
         except FetchError as error:
             raise media_error(error, platform=platform) from None
         if not fetched.content:
-            failure = FetchError(httpx.URL(url).host, "answered with an empty body")
+            failure = FetchError(url_host(url), "answered with an empty body")
             raise media_error(failure, platform=platform)
         return Media(url=url, content=fetched.content, content_type=fetched.content_type)
 
