@@ -24,19 +24,12 @@ from core.batching import Batcher
 from core.db import Database, utcnow
 from core.models import Account, Attempt, Post, Target, new_id
 from core.post_status import refresh_post_status, refresh_post_statuses
-from core.status import UNRESOLVED_OUTCOMES, AttemptOutcome, TargetStatus
+from core.status import SETTLED_OUTCOMES, UNRESOLVED_OUTCOMES, AttemptOutcome, TargetStatus
 from providers.base import PostContent, Published
 from providers.errors import ProviderError, TransientError
 
 log = logging.getLogger(__name__)
 
-CONFIRMED = AttemptOutcome.CONFIRMED.value
-FAILED = AttemptOutcome.FAILED.value
-UNKNOWN = AttemptOutcome.UNKNOWN.value
-FOUND = AttemptOutcome.FOUND.value
-NOT_FOUND = AttemptOutcome.NOT_FOUND.value
-UNRESOLVED = tuple(o.value for o in UNRESOLVED_OUTCOMES)
-SETTLED_OUTCOMES = (FOUND, NOT_FOUND, CONFIRMED)
 # States the publish activity itself ends in; finding one means an earlier try already did it.
 DELIVERED = (TargetStatus.PUBLISHED, TargetStatus.DRAFTED, TargetStatus.READY_FOR_MANUAL)
 SETTLED = (*DELIVERED, TargetStatus.UNCONFIRMED)
@@ -185,7 +178,7 @@ class Ledger:
                             "id": attempt.id,
                             "target_id": o.target_id,
                             "number": attempt.number,
-                            "outcome": AttemptOutcome.SENT.value,
+                            "outcome": AttemptOutcome.SENT,
                             "fingerprint": o.fingerprint,
                             "started_at": now,
                             "send_by": o.send_by,
@@ -215,7 +208,7 @@ class Ledger:
                     .limit(1)
                 )
             ).first()
-        return latest if latest is not None and latest.outcome in UNRESOLVED else None
+        return latest if latest is not None and latest.outcome in UNRESOLVED_OUTCOMES else None
 
     async def succeeded(
         self,
@@ -231,7 +224,8 @@ class Ledger:
         await self._successes.submit(
             Success(target_id, attempt_id, published, status, delivered_by, found)
         )
-        log.info("target %s attempt %s %s", target_id, attempt_id, FOUND if found else CONFIRMED)
+        outcome = AttemptOutcome.FOUND if found else AttemptOutcome.CONFIRMED
+        log.info("target %s attempt %s %s", target_id, attempt_id, outcome)
 
     async def _succeed_all(self, successes: list[Success]) -> list[None]:
         now = utcnow()
@@ -259,7 +253,11 @@ class Ledger:
             for s in successes:
                 attempt, target = attempts[s.attempt_id], targets[s.target_id]
                 # A try that outlived its timeout may report after a later one found its post.
-                attempt.outcome = FOUND if s.found or attempt.outcome == FOUND else CONFIRMED
+                attempt.outcome = (
+                    AttemptOutcome.FOUND
+                    if s.found or attempt.outcome == AttemptOutcome.FOUND
+                    else AttemptOutcome.CONFIRMED
+                )
                 attempt.finished_at = attempt.finished_at or now
                 attempt.response_summary = f"id={s.published.external_id}" + (
                     "; found on the platform after the answer was lost" if s.found else ""
@@ -286,7 +284,7 @@ class Ledger:
         async with self._db.session() as session:
             attempt = await session.get(Attempt, attempt_id)
             assert attempt is not None
-            attempt.outcome = CONFIRMED
+            attempt.outcome = AttemptOutcome.CONFIRMED
             attempt.finished_at = utcnow()
             attempt.response_summary = "accepted; the platform is processing it"
             session.add(attempt)
@@ -301,7 +299,9 @@ class Ledger:
             assert attempt is not None and target is not None
             if attempt.outcome in SETTLED_OUTCOMES:
                 return  # a later try already settled it (found or not found on the platform)
-            attempt.outcome = UNKNOWN if may_have_landed(error) else FAILED
+            attempt.outcome = (
+                AttemptOutcome.UNKNOWN if may_have_landed(error) else AttemptOutcome.FAILED
+            )
             attempt.finished_at = now
             attempt.error_kind = error.kind
             attempt.error_code = error.code
@@ -318,7 +318,7 @@ class Ledger:
         async with self._db.session() as session:
             attempt = await session.get(Attempt, attempt_id)
             assert attempt is not None
-            attempt.outcome = NOT_FOUND
+            attempt.outcome = AttemptOutcome.NOT_FOUND
             attempt.finished_at = attempt.finished_at or utcnow()
             attempt.response_summary = "not on the platform: the call never landed"
             session.add(attempt)
@@ -330,7 +330,7 @@ class Ledger:
             attempt = await session.get(Attempt, attempt_id)
             target = await session.get(Target, target_id)
             assert attempt is not None and target is not None
-            attempt.outcome = UNKNOWN
+            attempt.outcome = AttemptOutcome.UNKNOWN
             attempt.finished_at = attempt.finished_at or utcnow()
             if target.status != TargetStatus.UNCONFIRMED:
                 await tell_tenant(session, target, TargetStatus.UNCONFIRMED, reason)

@@ -6,12 +6,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.events import EventType, record_event, target_data
 from core.models import Account, Notification, Target
-from core.status import NOTIFY_STATUSES, TargetStatus
-
-# Ends where nothing was published and nothing will be without a person.
-FAILED_ENDS = frozenset(
-    {TargetStatus.FAILED, TargetStatus.DEAD, TargetStatus.MISSED, TargetStatus.EXPIRED}
-)
+from core.status import FAILED_ENDS, NOTIFY_STATUSES, TargetStatus
 
 
 async def tell_tenant(

@@ -18,7 +18,14 @@ from pydantic import (
 )
 
 from api.target_options import MAX_KEYS, MAX_SERIALIZED_BYTES, options_problems
-from core.status import AccountStatus, ApprovalState, Platform, TargetMode, TargetStatus
+from core.status import (
+    AccountStatus,
+    ApprovalState,
+    AttemptOutcome,
+    Platform,
+    TargetMode,
+    TargetStatus,
+)
 
 T = TypeVar("T")
 
@@ -171,7 +178,7 @@ class PostPublic(BaseModel):
 
 class AttemptPublic(BaseModel):
     number: int
-    outcome: str
+    outcome: AttemptOutcome
     started_at: datetime
     finished_at: datetime | None
     error_class: str | None

@@ -10,7 +10,14 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstrain
 from sqlmodel import Field, SQLModel
 
 from core.db import StrEnumType, UTCDateTime, utcnow
-from core.status import AccountStatus, ApprovalState, Platform, TargetMode, TargetStatus
+from core.status import (
+    AccountStatus,
+    ApprovalState,
+    AttemptOutcome,
+    Platform,
+    TargetMode,
+    TargetStatus,
+)
 
 
 def new_id() -> str:
@@ -204,7 +211,9 @@ class Attempt(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     target_id: str = Field(foreign_key="target.id", index=True, max_length=36)
     number: int
-    outcome: str = Field(default="sent", max_length=32)  # sent | confirmed | failed
+    outcome: AttemptOutcome = Field(
+        default=AttemptOutcome.SENT, sa_type=StrEnumType(AttemptOutcome)
+    )
     fingerprint: str = Field(max_length=64)
     started_at: datetime = _created()
     # The call may leave no later than this: a try that is still running past it (a slow

@@ -76,6 +76,13 @@ NOTIFY_STATUSES = frozenset(
 )
 
 
+# Ends where nothing was published and nothing will be without a person: the tenant hears
+# `post.failed`, and the metrics count them as not published.
+FAILED_ENDS = frozenset(
+    {TargetStatus.FAILED, TargetStatus.DEAD, TargetStatus.MISSED, TargetStatus.EXPIRED}
+)
+
+
 def aggregate_status(statuses: Iterable[str]) -> str:
     """One word for a post whose targets may be in different states."""
     distinct = set(statuses)
@@ -106,7 +113,13 @@ class AttemptOutcome(StrEnum):
     ABANDONED = "abandoned"  # a person looked, found nothing, and retried
 
 
+# Nobody knows yet whether the post went out: the next try looks before it posts again.
 UNRESOLVED_OUTCOMES = frozenset({AttemptOutcome.SENT, AttemptOutcome.UNKNOWN})
+# A lookup or the platform's own answer settled the attempt: a late report of the call that
+# failed must not unsettle it.
+SETTLED_OUTCOMES = frozenset(
+    {AttemptOutcome.FOUND, AttemptOutcome.NOT_FOUND, AttemptOutcome.CONFIRMED}
+)
 
 
 class TargetMode(StrEnum):

@@ -17,19 +17,24 @@ from core.config import Settings
 from core.db import Database
 from core.messages.delivery import StopFireRequest
 from core.models import Attempt, Event, Post, Target
-from core.status import TargetStatus
+from core.status import AttemptOutcome, TargetStatus
 from providers.base import PostContent, Published
 from tests.support.factories import make_facebook_page, make_post, make_tenant
+from tests.support.waiting import eventually
 
 
 class Recorder:
-    def __init__(self, refuse: str | None = None) -> None:
+    def __init__(self, refuse: str | None = None, held: asyncio.Event | None = None) -> None:
         self.batches: list[list[str]] = []
         self.refuse = refuse
+        self.held = held  # when given, each write lasts until it is set
 
     async def write(self, items: list[str]) -> list[str]:
         self.batches.append(list(items))
-        await asyncio.sleep(0.01)  # a transaction takes a while; callers keep arriving
+        if self.held is not None:
+            await self.held.wait()
+        else:
+            await asyncio.sleep(0.01)  # a transaction takes a while; callers keep arriving
         if self.refuse in items:
             raise ValueError(f"refused {self.refuse}")
         return [item.upper() for item in items]
@@ -46,12 +51,20 @@ async def test_callers_of_the_same_moment_share_a_batch_and_get_their_own_answer
 
 
 async def test_callers_arriving_during_a_write_go_into_the_next_batch() -> None:
-    recorder = Recorder()
+    done = asyncio.Event()
+    recorder = Recorder(held=done)
     batcher = Batcher(recorder.write, key=lambda item: item)
     first = asyncio.ensure_future(batcher.submit("a"))
-    await asyncio.sleep(0.005)  # the first batch is being written
-    later = await asyncio.gather(*(batcher.submit(f"b{i}") for i in range(10)))
-    assert await first == "A" and later == [f"B{i}" for i in range(10)]
+
+    async def writing() -> bool:
+        return recorder.batches == [["a"]]
+
+    await eventually(writing, what="the first batch to be written")
+    later = asyncio.gather(*(batcher.submit(f"b{i}") for i in range(10)))
+    await asyncio.sleep(0)  # one turn of the loop: each of them has handed in its item
+    assert not first.done()  # they came while the first was being written
+    done.set()
+    assert await first == "A" and await later == [f"B{i}" for i in range(10)]
     assert recorder.batches == [["a"], [f"b{i}" for i in range(10)]]
 
 
@@ -117,7 +130,7 @@ async def test_a_burst_claims_in_one_transaction_and_a_stopped_fire_claims_nothi
     assert {t for t, s in status.items() if s == TargetStatus.PUBLISHING} == claimed
     assert {t for t, s in status.items() if s == TargetStatus.SCHEDULED} == stopped
     assert sorted(a.target_id for a in attempts) == sorted(claimed)
-    assert {(a.number, a.outcome) for a in attempts} == {(1, "sent")}
+    assert {(a.number, a.outcome) for a in attempts} == {(1, AttemptOutcome.SENT)}
     post_status = {p.id: p.status for p in posts}
     assert all((post_status[r.post_id] == "publishing") == (r.id in claimed) for r in rows)
     # A fire, once stopped, stays stopped however often it tries.
@@ -165,7 +178,9 @@ async def test_successes_recorded_together_each_tell_the_tenant_once(
         ).all()
     assert {r.status for r in rows} == {TargetStatus.PUBLISHED}
     assert sorted(r.external_id or "" for r in rows) == sorted(f"555_{i}" for i in range(12))
-    assert {a.outcome for a in attempts} == {"found" if found else "confirmed"}
+    assert {a.outcome for a in attempts} == {
+        AttemptOutcome.FOUND if found else AttemptOutcome.CONFIRMED
+    }
     published = [e for e in events if e.type == "social.post_published"]
     assert sorted(e.data["target_id"] for e in published) == sorted(t.id for t in targets)
 

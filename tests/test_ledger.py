@@ -9,16 +9,16 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlalchemy import text
+from sqlmodel import col, select
 from temporalio.exceptions import ApplicationError
 
 from activities.ledger import Ledger
 from activities.publishing import ERROR_EARLIER_TRY, PublishActivities
-from api.scheduling import schedule_targets
 from core.config import Settings
 from core.db import Database
 from core.models import Attempt
-from core.status import Platform, TargetMode
+from core.status import AttemptOutcome, Platform, TargetMode
 from core.status import TargetStatus as S
 from core.vault import Vault
 from providers.base import AccountCredentials, PostContent, Preparation
@@ -46,7 +46,7 @@ async def test_a_post_made_before_retries_ran_out_is_found_not_called_dead(
     assert S.DEAD not in final.transitions
     [post] = await harness.posts()
     assert (await harness.target(target.id)).external_id == post["id"]
-    assert [a.outcome for a in await harness.attempts(target.id)] == ["found"]
+    assert [a.outcome for a in await harness.attempts(target.id)] == [AttemptOutcome.FOUND]
     await harness.keep_history(handle, "found_after_retries_ran_out")
 
 
@@ -61,7 +61,8 @@ async def test_a_target_whose_retries_ran_out_and_that_never_landed_is_dead(
     assert final.status == S.DEAD
     assert await harness.posts() == []
     outcomes = [a.outcome for a in await harness.attempts(target.id)]
-    assert outcomes == ["not_found"] * 5  # the last one too was looked for, and is not there
+    # The last one too was looked for, and is not there.
+    assert outcomes == [AttemptOutcome.NOT_FOUND] * 5
     await harness.keep_history(handle, "dead_after_lookup")
 
 
@@ -71,12 +72,7 @@ async def test_retrying_an_unconfirmed_target_posts_once(harness: Harness) -> No
     post, target = await make_post(harness.db, tenant, page, body="Kept", mode=TargetMode.DRAFT)
     # A 503 on a draft: it may have been saved, and unpublished drafts cannot be looked up.
     await harness.inject(method="POST", path="/feed$", status=503, times=1)
-    async with harness.db.session() as session:
-        session.add(post)
-        session.add(target)
-        [handle] = await schedule_targets(
-            session, harness.env.client, harness.settings, post, [target], due=None
-        )
+    handle = await harness.start(post, target)
     assert (await handle.result()).status == S.UNCONFIRMED
     assert await harness.posts() == []
     # Told as unconfirmed, not as failed: a receiver that reposts failures must not repost.
@@ -90,7 +86,7 @@ async def test_retrying_an_unconfirmed_target_posts_once(harness: Harness) -> No
     assert retried.status_code == 202, retried.text
     assert (await harness.result(f"target-{target.id}")).status == S.DRAFTED
     outcomes = [a.outcome for a in await harness.attempts(target.id)]
-    assert outcomes == ["abandoned", "confirmed"]
+    assert outcomes == [AttemptOutcome.ABANDONED, AttemptOutcome.CONFIRMED]
     assert len(await harness.posts()) == 1
 
 
@@ -115,8 +111,10 @@ async def test_a_try_that_may_still_be_sending_is_waited_for_before_looking(
         token = vault.decrypt(page.access_token_enc or "")
         provider = FacebookProvider(http, base_url(Platform.FACEBOOK, quick, sandbox=True))
 
+        looked = asyncio.Event()
+
         async def old_try_sends_late() -> None:
-            await asyncio.sleep(0.5)  # inside its budget
+            await looked.wait()  # after the new try looked, inside its own budget
             credentials = AccountCredentials(page.external_id, token)
             await provider.publish(credentials, content, Preparation())
 
@@ -125,6 +123,7 @@ async def test_a_try_that_may_still_be_sending_is_waited_for_before_looking(
         # to retry it once the old try can no longer send, and counts no platform error.
         with pytest.raises(ApplicationError) as waiting:
             await activities.publish_target(target.id)
+        looked.set()
         assert waiting.value.type == ERROR_EARLIER_TRY
         delay = waiting.value.next_retry_delay
         assert delay is not None and delay > timedelta(seconds=1)
@@ -137,4 +136,29 @@ async def test_a_try_that_may_still_be_sending_is_waited_for_before_looking(
     assert [p["text"] for p in posts] == ["Sent late by a slow try"]  # once
     async with db.session() as session:
         outcomes = (await session.exec(select(Attempt.outcome))).all()
-    assert outcomes == ["found"]
+    assert outcomes == [AttemptOutcome.FOUND]
+
+
+async def test_outcomes_are_stored_as_the_plain_words_and_read_back_as_members(
+    settings: Settings, db: Database
+) -> None:
+    """The column stays a plain string (no migration made it a database enum): the stored
+    words are the ones the API shows, and rows holding them read back as `AttemptOutcome`."""
+    tenant = await make_tenant(db)
+    page = await make_facebook_page(db, settings, tenant)
+    _, target = await make_post(db, tenant, page, body="Every outcome")
+    outcomes = list(AttemptOutcome)
+    async with db.session() as session:
+        for number, outcome in enumerate(outcomes, start=1):
+            session.add(
+                Attempt(target_id=target.id, number=number, outcome=outcome, fingerprint="")
+            )
+        await session.commit()
+
+    async with db.session() as session:
+        connection = await session.connection()
+        words = await connection.execute(text("SELECT outcome FROM attempt ORDER BY number"))
+        assert words.scalars().all() == [o.value for o in outcomes]
+        read = (await session.exec(select(Attempt).order_by(col(Attempt.number)))).all()
+    assert [type(a.outcome) for a in read] == [AttemptOutcome] * len(outcomes)
+    assert [a.outcome for a in read] == outcomes

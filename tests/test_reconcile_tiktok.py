@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core.status import Platform
+from core.status import AttemptOutcome, Platform
 from providers import tiktok
 from providers.base import AccountCredentials, NotCheckable, PostContent, Preparation
 from providers.tiktok import TikTokProvider
@@ -90,7 +90,7 @@ async def test_a_5xx_on_init_cannot_be_told_from_a_video_still_processing(
     assert settled.posts == []
     assert await publishes(harness.sandbox) == []  # no second init either
     [attempt] = settled.attempts
-    assert (attempt.outcome, attempt.error_kind) == ("unknown", "transient")
+    assert (attempt.outcome, attempt.error_kind) == (AttemptOutcome.UNKNOWN, "transient")
 
 
 async def test_a_lost_init_still_processing_is_left_unconfirmed(harness: Harness) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from core.messages.delivery import TargetState
 from core.models import Attempt, Target
-from core.status import Platform
+from core.status import AttemptOutcome, Platform
 from core.status import TargetStatus as S
 from providers import graph
 from providers.base import (
@@ -122,7 +122,7 @@ async def lost_answer_is_found(
         assert len(post["media"]) == len(schedule_options["media_urls"])
     # One attempt: its answer was lost (transient), then the lookup found its post (found).
     outcomes = [(a.outcome, a.error_kind) for a in settled.attempts]
-    assert outcomes == [("found", "transient")]
+    assert outcomes == [(AttemptOutcome.FOUND, "transient")]
     return settled
 
 
@@ -134,7 +134,10 @@ async def refusal_is_looked_for_then_posted_once(
     assert settled.final.status == S.PUBLISHED
     assert settled.target.external_id == settled.post["id"]
     outcomes = [(a.outcome, a.error_kind) for a in settled.attempts]
-    assert outcomes == [("not_found", "transient"), ("confirmed", None)]
+    assert outcomes == [
+        (AttemptOutcome.NOT_FOUND, "transient"),
+        (AttemptOutcome.CONFIRMED, None),
+    ]
     return settled
 
 
@@ -163,7 +166,7 @@ async def lost_answer_ends_unconfirmed(
     """A publish whose answer was lost, where the lookup cannot look: unconfirmed, not redone."""
     settled = await ends_unconfirmed(harness, publishing, because=because, **schedule_options)
     assert len(settled.posts) == 1  # the lost one, not a second
-    assert [a.outcome for a in settled.attempts] == ["unknown"]
+    assert [a.outcome for a in settled.attempts] == [AttemptOutcome.UNKNOWN]
     return settled
 
 
