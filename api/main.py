@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
@@ -17,6 +17,7 @@ from api.codec import codec_app
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.media_facts import MediaChecker
 from api.metrics import install_metrics
+from api.nul_guard import refuse_nul
 from api.rate_limits import RateLimitHeaders, RateLimits
 from api.routes import (
     accounts,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         description="Publish social posts to connected accounts, now or later, after approval.",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],
     )
     install_error_handlers(app)
     # Added first, so innermost: the headers of an allowed request's answer (S5).

@@ -12,7 +12,7 @@ from api.deps import ManagerDep, SessionDep, SettingsDep, TemporalDep, VaultDep,
 from api.errors import ApiError
 from api.routes.connections import PlatformHttpDep
 from api.schemas import AccountDisconnected, AccountPublic, Envelope, ListEnvelope, ListMeta
-from api.steering import steer, update
+from api.services.steering import steer, update_with
 from api.views import account_view
 from core.config import Settings
 from core.events import EventType, record_account_event
@@ -24,6 +24,7 @@ from core.vault import Vault
 from providers.connect.registry import NotConfigured, connector_for
 from providers.connect.stored import forget_tokens, tokens_of
 from providers.errors import ProviderError
+from workflows.publish_target import PublishTargetWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,11 @@ async def disconnect_account(
         )
     ).all()
     reason = f"the {account.platform} account {account.display_name} was disconnected"
-    done, refused = await steer(temporal, targets, update("cancel", CancelRequest(reason=reason)))
+    done, refused = await steer(
+        temporal=temporal,
+        targets=targets,
+        send=update_with(PublishTargetWorkflow.cancel, CancelRequest(reason=reason)),
+    )
     for post_id in {t.post_id for t in targets}:
         await refresh_post_status(session, post_id)
     await session.commit()

@@ -12,10 +12,11 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api import connecting, return_origins
+from api import return_origins
 from api.deps import Caller, ManagerDep, SessionDep, SettingsDep, VaultDep, ViewerDep
 from api.errors import ApiError, problem
 from api.schemas import CandidatePublic, ChooseAccounts, ConnectBody, ConnectionPublic, Envelope
+from api.services import connecting
 from api.views import account_view
 from core.config import Settings
 from core.db import utcnow
@@ -76,7 +77,7 @@ async def connect(
 ) -> Envelope[ConnectionPublic]:
     """OAuth platforms: a connection whose `authorization_url` the person opens. Bluesky:
     the account, connected now with its handle and an app password."""
-    linker = connecting.connector(platform, http, settings, sandbox=caller.is_test)
+    linker = connecting.connector(platform, http=http, settings=settings, sandbox=caller.is_test)
     if is_password_login(linker):
         return await _password_connect(session, caller, settings, vault, linker, body)
     extra = [name for name in ("identifier", "app_password") if getattr(body, name) is not None]
@@ -89,7 +90,12 @@ async def connect(
         )
     return_to = await return_origins.checked_return_to(session, caller, settings, body.return_to)
     connection, url = await connecting.start_oauth(
-        session, caller, settings, vault, linker, return_to=return_to
+        session=session,
+        caller=caller,
+        settings=settings,
+        vault=vault,
+        oauth=linker,
+        return_to=return_to,
     )
     return Envelope(data=await connection_view(session, connection, authorization_url=url))
 
@@ -130,7 +136,13 @@ async def _password_connect(
         state_hash=connecting.state_hash(secrets.token_urlsafe(32)),
         expires_at=utcnow(),
     )
-    connection = await connecting.settle(session, settings, vault, connection, candidates)
+    connection = await connecting.settle(
+        session=session,
+        settings=settings,
+        vault=vault,
+        connection=connection,
+        candidates=candidates,
+    )
     return Envelope(data=await connection_view(session, connection))
 
 
@@ -155,22 +167,39 @@ async def oauth_callback(
     """Where the platform sends the person's browser back. No API key: the single-use
     `state` is the credential. With `return_to`, the browser is sent on there if its origin is
     still registered; otherwise it gets this answer."""
-    connection = await connecting.claim(session, platform, state)
+    connection = await connecting.claim(session=session, platform=platform, state=state)
     if error is not None or not code:
         reason = error_description or error or "no code came back"
-        await connecting.fail(session, connection, f"not connected at {platform.value}: {reason}")
+        await connecting.fail(
+            session=session,
+            connection=connection,
+            reason=f"not connected at {platform.value}: {reason}",
+        )
     else:
-        oauth = connecting.connector(platform, http, settings, sandbox=connection.is_sandbox)
+        oauth = connecting.connector(
+            platform, http=http, settings=settings, sandbox=connection.is_sandbox
+        )
         assert not is_password_login(oauth)
         try:
             candidates = await connecting.exchange(
-                session, settings, vault, oauth, connection, code
+                session=session,
+                settings=settings,
+                vault=vault,
+                oauth=oauth,
+                connection=connection,
+                code=code,
             )
         except ApiError:
             if await return_origins.may_return_to(session, connection):
                 return _back(connection)
             raise
-        connection = await connecting.settle(session, settings, vault, connection, candidates)
+        connection = await connecting.settle(
+            session=session,
+            settings=settings,
+            vault=vault,
+            connection=connection,
+            candidates=candidates,
+        )
     if await return_origins.may_return_to(session, connection):
         return _back(connection)
     return Envelope(data=await connection_view(session, connection))
@@ -187,7 +216,9 @@ def _back(connection: Connection) -> RedirectResponse:
 async def get_connection(
     connection_id: str, caller: ViewerDep, session: SessionDep
 ) -> Envelope[ConnectionPublic]:
-    connection = await connecting.load_connection(session, caller, connection_id)
+    connection = await connecting.load_connection(
+        session=session, caller=caller, connection_id=connection_id
+    )
     return Envelope(data=await connection_view(session, connection))
 
 
@@ -204,12 +235,14 @@ async def choose_accounts(
     vault: VaultDep,
 ) -> Envelope[ConnectionPublic]:
     """Which of the Pages, locations or boards the login granted become accounts."""
-    connection = await connecting.load_connection(session, caller, connection_id)
+    connection = await connecting.load_connection(
+        session=session, caller=caller, connection_id=connection_id
+    )
     if connection.status != connecting.AWAITING_SELECTION:
         raise ApiError(
             409, "conflict", f"the connection is {connection.status}: there is nothing to choose"
         )
-    offered = {c.external_id: c for c in connecting.granted(vault, connection)}
+    offered = {c.external_id: c for c in connecting.granted(connection, vault=vault)}
     unknown = [i for i in body.external_ids if i not in offered]
     if unknown:
         raise ApiError(
@@ -219,5 +252,7 @@ async def choose_accounts(
             [problem(["body", "external_ids", i], "not among the candidates") for i in unknown],
         )
     chosen = [offered[i] for i in dict.fromkeys(body.external_ids)]
-    await connecting.save_accounts(session, vault, connection, chosen)
+    await connecting.save_accounts(
+        session=session, vault=vault, connection=connection, chosen=chosen
+    )
     return Envelope(data=await connection_view(session, connection))

@@ -23,15 +23,6 @@ from api.errors import ApiError
 from api.idempotency import commit_with_record, replay, request_hash
 from api.media_facts import MediaChecker, MediaFacts
 from api.post_queries import load_post, targets_of
-from api.post_rules import (
-    check_new_targets,
-    check_new_targets_media,
-    content_problems,
-    distinct_media_problems,
-    media_problems,
-    refuse_if_any,
-)
-from api.scheduling import announce
 from api.schemas import (
     Envelope,
     ListEnvelope,
@@ -41,13 +32,23 @@ from api.schemas import (
     PostUpdate,
     TargetPublic,
 )
-from api.steering import cancel_unsent, raise_refusals, steer, update
+from api.services.post_rules import (
+    check_new_targets,
+    check_new_targets_media,
+    content_problems,
+    distinct_media_problems,
+    media_problems,
+    refuse_if_any,
+)
+from api.services.scheduling import announce
+from api.services.steering import cancel_unsent, raise_refusals, steer, update
 from api.views import post_view, target_view
 from core.db import utcnow
 from core.events import EventType
 from core.models import Post, Target, Tenant
 from core.post_status import refresh_post_status
 from core.status import PENDING_STATUSES, ApprovalState, TargetStatus
+from workflows.publish_target import PublishTargetWorkflow
 
 router = APIRouter(prefix="/v1/posts", tags=["posts"])
 
@@ -101,9 +102,9 @@ async def create_post(
     overrides = [str(u) for t in payload.targets for u in t.override_media_urls or []]
     # Everything that needs no bytes first: a request refused anyway fetches nothing.
     accounts = await check_new_targets(
-        session,
-        caller,
-        payload.targets,
+        session=session,
+        caller=caller,
+        targets=payload.targets,
         body=payload.body,
         media_urls=media_urls,
         has_link=payload.link is not None,
@@ -126,7 +127,9 @@ async def create_post(
         )
     requires_approval = tenant.requires_approval or bool(payload.requires_approval)
     facts = await _facts(session, media, caller.tenant_id, media_urls + overrides)
-    check_new_targets_media(accounts, payload.targets, media_urls=media_urls, facts=facts)
+    check_new_targets_media(
+        accounts=accounts, targets=payload.targets, media_urls=media_urls, facts=facts
+    )
     post = Post(
         tenant_id=caller.tenant_id,
         body=payload.body,
@@ -282,7 +285,7 @@ async def edit_post(
     for t in targets:
         problems += content_problems(
             t.platform,
-            t.override_body if t.override_body is not None else body,
+            text=t.override_body if t.override_body is not None else body,
             media_count=len(t.override_media_urls if t.override_media_urls is not None else media),
             has_link=link is not None,
             loc=["body", "body"],
@@ -301,22 +304,28 @@ async def edit_post(
                 found
                 for t in targets
                 if t.override_media_urls is None
-                for found in media_problems(t.platform, media, facts, loc=["body", "media_urls"])
+                for found in media_problems(
+                    t.platform, urls=media, facts=facts, loc=["body", "media_urls"]
+                )
             ]
         )
 
     if post.approval_state == ApprovalState.APPROVED:
         # What was approved is not what will go out any more.
         scheduled = [t for t in targets if t.status == TargetStatus.SCHEDULED]
-        sent_back, refused = await steer(temporal, scheduled, update("request_approval"))
-        raise_refusals(refused, "send back for approval")
+        sent_back, refused = await steer(
+            temporal=temporal,
+            targets=scheduled,
+            send=update(PublishTargetWorkflow.request_approval),
+        )
+        raise_refusals(refused, action="send back for approval")
         post.approval_state = ApprovalState.PENDING
         post.reviewed_by = post.review_comment = post.reviewed_at = None
         for target in scheduled:
             await session.refresh(target)
         waiting = [t for t in scheduled if t.id in sent_back]
         if waiting:
-            announce(session, post, waiting, EventType.APPROVAL_REQUESTED)
+            announce(session, post=post, targets=waiting, kind=EventType.APPROVAL_REQUESTED)
     post.body, post.media_urls, post.link = body, media, link
     if facts:
         post.media_fingerprints = {**post.media_fingerprints, **fingerprints(facts)}
@@ -338,8 +347,10 @@ async def delete_post(
     targets = await targets_of(session, post.id)
     if any(t.status == TargetStatus.PUBLISHING for t in targets):
         raise ApiError(409, "conflict", "a target is publishing right now; try again shortly")
-    _, refused = await cancel_unsent(session, temporal, post.id, targets)
-    raise_refusals(refused, "cancel")
+    _, refused = await cancel_unsent(
+        session=session, temporal=temporal, post_id=post.id, targets=targets
+    )
+    raise_refusals(refused, action="cancel")
     post.deleted_at = utcnow()
     session.add(post)
     await refresh_post_status(session, post.id)

@@ -13,9 +13,9 @@ from temporalio.client import Client
 from api.deps import Caller
 from api.errors import ApiError, problem
 from api.post_queries import load_post, load_target, targets_of
-from api.scheduling import announce, schedule_targets
+from api.services.scheduling import announce, schedule_targets
+from api.services.steering import cancel_unsent, raise_refusals, steer, update, update_with
 from api.services.target_conflicts import conflict
-from api.steering import cancel_unsent, raise_refusals, steer, update
 from core.config import Settings
 from core.db import utcnow
 from core.events import EventType
@@ -28,6 +28,7 @@ from core.status import (
     AttemptOutcome,
     TargetStatus,
 )
+from workflows.publish_target import PublishTargetWorkflow
 
 # A "now" sent by a caller whose clock runs a little behind is still now.
 PAST_TOLERANCE = timedelta(seconds=5)
@@ -75,11 +76,20 @@ async def publish_post(
         raise conflict("no target is waiting to be published", targets)
     live: dict[str, TargetState] = {}
     if when is None and scheduled:
-        live, refused = await steer(temporal, scheduled, update("publish_now"))
-        raise_refusals(refused, "publish now")
+        live, refused = await steer(
+            temporal=temporal, targets=scheduled, send=update(PublishTargetWorkflow.publish_now)
+        )
+        raise_refusals(refused, action="publish now")
     if drafts:
         post.publish_if_late = publish_if_late
-        await schedule_targets(session, temporal, settings, post, drafts, due=when)
+        await schedule_targets(
+            session=session,
+            temporal=temporal,
+            settings=settings,
+            post=post,
+            targets=drafts,
+            due=when,
+        )
     return Steered(post, live)
 
 
@@ -96,16 +106,18 @@ async def reschedule_post(
     if not waiting:
         raise conflict("nothing is waiting to publish", targets)
     done, refused = await steer(
-        temporal, waiting, update("reschedule", RescheduleRequest(scheduled_for=when))
+        temporal=temporal,
+        targets=waiting,
+        send=update_with(PublishTargetWorkflow.reschedule, RescheduleRequest(scheduled_for=when)),
     )
     if done:
         post.scheduled_for = when
         session.add(post)
         moved = [t for t in waiting if t.id in done]
         if any(done[t.id].status == TargetStatus.SCHEDULED for t in moved):
-            announce(session, post, moved, EventType.POST_SCHEDULED)
+            announce(session, post=post, targets=moved, kind=EventType.POST_SCHEDULED)
         await session.commit()
-    raise_refusals(refused, "reschedule")
+    raise_refusals(refused, action="reschedule")
     return post
 
 
@@ -116,10 +128,12 @@ async def cancel_post(
     confirmed that nothing will be sent."""
     post = await load_post(session, caller, post_id)
     targets = await targets_of(session, post.id)
-    cancelled, refused = await cancel_unsent(session, temporal, post.id, targets)
+    cancelled, refused = await cancel_unsent(
+        session=session, temporal=temporal, post_id=post.id, targets=targets
+    )
     if not cancelled and not refused:
         raise conflict("nothing left to cancel", targets)
-    raise_refusals(refused, "cancel")
+    raise_refusals(refused, action="cancel")
     return post
 
 
@@ -156,6 +170,14 @@ async def retry_target(
     # A new delivery: the platform's errors are counted from nought again (activities/errors).
     target.platform_errors = 0
     session.add(target)
-    await schedule_targets(session, temporal, settings, post, [target], due=None, again=True)
+    await schedule_targets(
+        session=session,
+        temporal=temporal,
+        settings=settings,
+        post=post,
+        targets=[target],
+        due=None,
+        again=True,
+    )
     await session.refresh(target)
     return target

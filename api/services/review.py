@@ -11,15 +11,16 @@ from temporalio.client import Client
 from api.deps import Caller
 from api.errors import ApiError
 from api.post_queries import load_post, targets_of
-from api.scheduling import announce
+from api.services.scheduling import announce
+from api.services.steering import raise_refusals, steer, update_with
 from api.services.target_conflicts import conflict
-from api.steering import raise_refusals, steer, update
 from core.db import utcnow
 from core.events import EventType
 from core.messages.delivery import ReviewDecision
 from core.models import Post, Tenant
 from core.post_status import refresh_post_status
 from core.status import ApprovalState, TargetStatus
+from workflows.publish_target import PublishTargetWorkflow
 
 
 async def decide_post(
@@ -63,13 +64,14 @@ async def decide_post(
     if not awaiting and not drafts:
         raise conflict("no target is awaiting approval", targets)
     decision = ReviewDecision(reviewer=reviewer, comment=comment)
+    decide = PublishTargetWorkflow.approve if approved else PublishTargetWorkflow.reject
     done, refused = await steer(
-        temporal, awaiting, update("approve" if approved else "reject", decision)
+        temporal=temporal, targets=awaiting, send=update_with(decide, decision)
     )
-    raise_refusals(refused, "approve" if approved else "reject")
+    raise_refusals(refused, action="approve" if approved else "reject")
     approved_targets = [t for t in awaiting if t.id in done]
     if approved and approved_targets and post.scheduled_for and post.scheduled_for > utcnow():
-        announce(session, post, approved_targets, EventType.POST_SCHEDULED)
+        announce(session, post=post, targets=approved_targets, kind=EventType.POST_SCHEDULED)
     if not approved:
         for target in drafts:
             target.status = TargetStatus.REJECTED

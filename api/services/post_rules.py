@@ -20,8 +20,8 @@ from providers.registry import PROVIDERS, rules_for
 
 def content_problems(
     platform: Platform,
-    text: str,
     *,
+    text: str,
     media_count: int,
     has_link: bool,
     loc: list[str | int],
@@ -93,9 +93,9 @@ def _rule_breaks(rules: MediaRules, facts: MediaFacts) -> list[str]:
 
 def media_problems(
     platform: Platform,
+    *,
     urls: Sequence[str],
     facts: Mapping[str, MediaFacts | str],
-    *,
     loc: list[str | int],
 ) -> list[dict[str, Any]]:
     """One target's media against its platform's media rules, each problem at its URL."""
@@ -134,10 +134,10 @@ def refuse_if_any(problems: Sequence[dict[str, Any]]) -> None:
 
 
 async def check_new_targets(
+    *,
     session: AsyncSession,
     caller: Caller,
     targets: Sequence[TargetCreate],
-    *,
     body: str,
     media_urls: Sequence[str],
     has_link: bool,
@@ -179,7 +179,7 @@ async def check_new_targets(
         media, media_loc = _target_media(index, target, media_urls)
         problems += content_problems(
             account.platform,
-            target.override_body if target.override_body is not None else body,
+            text=target.override_body if target.override_body is not None else body,
             media_count=len(media),
             has_link=has_link,
             loc=[*loc, "override_body" if overridden else "body"],
@@ -200,9 +200,9 @@ def _target_media(
 
 
 def check_new_targets_media(
+    *,
     accounts: Mapping[str, Account],
     targets: Sequence[TargetCreate],
-    *,
     media_urls: Sequence[str],
     facts: Mapping[str, MediaFacts | str],
 ) -> None:
@@ -212,7 +212,7 @@ def check_new_targets_media(
     for index, target in enumerate(targets):
         media, media_loc = _target_media(index, target, media_urls)
         platform = accounts[target.account_id].platform
-        problems += media_problems(platform, media, facts, loc=media_loc)
+        problems += media_problems(platform, urls=media, facts=facts, loc=media_loc)
     refuse_if_any(problems)
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import async_object_session
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api.errors import ApiError, problem
+from api.services.scheduling import TargetHandle
 from core.messages.delivery import REFUSED_INVALID, TargetState
 from core.models import Target
 from core.post_status import refresh_post_status
@@ -28,16 +31,31 @@ class Refusal:
 
 
 Send = Callable[[Client, str], Awaitable[TargetState]]
+Arg = TypeVar("Arg")
 
 
-def update(name: str, *args: object) -> Send:
-    """An Update of PublishTargetWorkflow by method name, waiting for its result."""
-    method = getattr(PublishTargetWorkflow, name)
+def _handle(temporal: Client, workflow_id: str) -> TargetHandle:
+    return temporal.get_workflow_handle_for(PublishTargetWorkflow.run, workflow_id)
 
-    async def send(client: Client, workflow_id: str) -> TargetState:
-        handle = client.get_workflow_handle_for(PublishTargetWorkflow.run, workflow_id)
-        result: TargetState = await handle.execute_update(method, *args)
-        return result
+
+def update(method: UpdateMethodMultiParam[[PublishTargetWorkflow], TargetState]) -> Send:
+    """An Update of PublishTargetWorkflow that takes no argument (`PublishTargetWorkflow.cancel`),
+    waiting for its result. A method, not its name: a renamed Update fails the type check
+    rather than a request."""
+
+    async def send(temporal: Client, workflow_id: str) -> TargetState:
+        return await _handle(temporal, workflow_id).execute_update(method)
+
+    return send
+
+
+def update_with(
+    method: UpdateMethodMultiParam[[PublishTargetWorkflow, Arg], TargetState], arg: Arg
+) -> Send:
+    """An Update of PublishTargetWorkflow with its argument, checked against the method's."""
+
+    async def send(temporal: Client, workflow_id: str) -> TargetState:
+        return await _handle(temporal, workflow_id).execute_update(method, arg)
 
     return send
 
@@ -62,7 +80,7 @@ def _refusal(target: Target, error: BaseException) -> Refusal:
 UPDATE_TIMEOUT_SECONDS = 30.0
 
 
-async def release_connection(targets: Sequence[Target]) -> None:
+async def _release_connection(targets: Sequence[Target]) -> None:
     """End the targets' session's transaction, so its pooled connection goes back to the pool
     for the Updates' wait (up to UPDATE_TIMEOUT_SECONDS) rather than being held through it
     (S5); the session takes one again when it next reads. Its objects stay loaded
@@ -76,16 +94,14 @@ async def release_connection(targets: Sequence[Target]) -> None:
 
 
 async def steer(
-    client: Client,
-    targets: Sequence[Target],
-    send: Send,
+    *, temporal: Client, targets: Sequence[Target], send: Send
 ) -> tuple[dict[str, TargetState], list[Refusal]]:
     """Send to every target's workflow at once: the states of those that took it (by target
     id), and the refusals. The targets' session holds no connection while they answer."""
-    await release_connection(targets)
+    await _release_connection(targets)
     results = await asyncio.gather(
         *(
-            asyncio.wait_for(send(client, t.workflow_id or ""), UPDATE_TIMEOUT_SECONDS)
+            asyncio.wait_for(send(temporal, t.workflow_id or ""), UPDATE_TIMEOUT_SECONDS)
             for t in targets
         ),
         return_exceptions=True,
@@ -100,7 +116,7 @@ async def steer(
     return done, refused
 
 
-def raise_refusals(refused: Sequence[Refusal], action: str) -> None:
+def raise_refusals(refused: Sequence[Refusal], *, action: str) -> None:
     """Every refusal becomes one detail of a 422 (if any request was wrong) or a 409."""
     if not refused:
         return
@@ -115,14 +131,16 @@ def raise_refusals(refused: Sequence[Refusal], action: str) -> None:
 
 
 async def cancel_unsent(
-    session: AsyncSession, client: Client, post_id: str, targets: Sequence[Target]
+    *, session: AsyncSession, temporal: Client, post_id: str, targets: Sequence[Target]
 ) -> tuple[int, list[Refusal]]:
     """Cancel every target of a post that has not gone out: waiting ones through their
     workflows (which confirm nothing will be sent), drafts directly. Commits; returns how many
     were cancelled and what was refused."""
     waiting = [t for t in targets if t.status in PENDING_STATUSES - {TargetStatus.DRAFT}]
     drafts = [t for t in targets if t.status == TargetStatus.DRAFT]
-    done, refused = await steer(client, waiting, update("cancel"))
+    done, refused = await steer(
+        temporal=temporal, targets=waiting, send=update(PublishTargetWorkflow.cancel)
+    )
     for target in drafts:
         target.status = TargetStatus.CANCELLED
         target.last_error = "cancelled"

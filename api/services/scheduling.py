@@ -47,7 +47,7 @@ def retry_settings(settings: Settings) -> RetrySettings:
     )
 
 
-def announce(session: AsyncSession, post: Post, targets: list[Target], kind: EventType) -> None:
+def announce(session: AsyncSession, *, post: Post, targets: list[Target], kind: EventType) -> None:
     """Record a post-level event (scheduled, approval requested) for `targets` of `post`."""
     data = post_data(post, targets)
     if kind == EventType.APPROVAL_REQUESTED:
@@ -60,12 +60,12 @@ def needs_approval(post: Post) -> bool:
 
 
 async def start_target_workflow(
-    client: Client,
+    *,
+    temporal: Client,
     settings: Settings,
     post: Post,
     target: Target,
     account: Account,
-    *,
     now: bool = False,
     again: bool = False,
     routed_platforms: frozenset[str] = frozenset(),
@@ -101,14 +101,13 @@ async def start_target_workflow(
         media_poll=settings.media_poll_interval,
         budgets=list(rules_for(target.platform).budgets),
         refreshes_token=not routed,
-        reconciles=True,
         # Not where preparing is publishing (TikTok): nothing may go out before its time.
         lead=settings.publish_lead
         if settings.publish_lead > timedelta(0)
         and not rules_for(target.platform).publishes_at_prepare
         else None,
     )
-    return await client.start_workflow(
+    return await temporal.start_workflow(
         PublishTargetWorkflow.run,
         job,
         id=workflow_id_for_target(target.id),
@@ -154,12 +153,12 @@ async def _refuse_disconnected(session: AsyncSession, targets: list[Target]) -> 
 
 
 async def schedule_targets(
+    *,
     session: AsyncSession,
-    client: Client,
+    temporal: Client,
     settings: Settings,
     post: Post,
     targets: list[Target],
-    *,
     due: datetime | None,
     again: bool = False,
 ) -> list[TargetHandle]:
@@ -205,11 +204,11 @@ async def schedule_targets(
     results = await asyncio.gather(
         *(
             start_target_workflow(
-                client,
-                settings,
-                post,
-                t,
-                accounts[t.account_id],
+                temporal=temporal,
+                settings=settings,
+                post=post,
+                target=t,
+                account=accounts[t.account_id],
                 now=due is None,
                 again=again,
                 routed_platforms=routed,
@@ -224,7 +223,7 @@ async def schedule_targets(
         if isinstance(result, WorkflowAlreadyStartedError):
             # Already has its workflow: nothing lost, nothing doubled.
             handles.append(
-                client.get_workflow_handle_for(PublishTargetWorkflow.run, result.workflow_id)
+                temporal.get_workflow_handle_for(PublishTargetWorkflow.run, result.workflow_id)
             )
         elif isinstance(result, BaseException):
             log.warning("could not start the workflow of target %s: %r", target.id, result)
@@ -239,7 +238,7 @@ async def schedule_targets(
             else EventType.POST_SCHEDULED
         )
         # After the starts, so no event announces a target whose workflow never began.
-        announce(session, post, started, kind)
+        announce(session, post=post, targets=started, kind=kind)
         await session.commit()
     if not failures:
         return handles

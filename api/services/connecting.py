@@ -44,12 +44,12 @@ def state_hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-def callback_url(settings: Settings, platform: Platform) -> str:
+def callback_url(settings: Settings, *, platform: Platform) -> str:
     return f"{settings.public_api_url.rstrip('/')}/v1/oauth/{platform.value}/callback"
 
 
 def connector(
-    platform: Platform, http: httpx.AsyncClient, settings: Settings, *, sandbox: bool
+    platform: Platform, *, http: httpx.AsyncClient, settings: Settings, sandbox: bool
 ) -> Connector | PasswordConnector:
     try:
         return connector_for(platform, http, settings, sandbox=sandbox)
@@ -64,12 +64,12 @@ def platform_unavailable(error: ProviderError) -> ApiError:
 
 
 async def start_oauth(
+    *,
     session: AsyncSession,
     caller: Caller,
     settings: Settings,
     vault: Vault,
     oauth: Connector,
-    *,
     return_to: str | None,
 ) -> tuple[Connection, str]:
     """A pending connection and the platform's authorization URL for it."""
@@ -88,12 +88,12 @@ async def start_oauth(
     session.add(connection)
     await session.commit()
     url = oauth.authorization_url(
-        state=state, redirect_uri=callback_url(settings, oauth.platform), pkce=pkce
+        state=state, redirect_uri=callback_url(settings, platform=oauth.platform), pkce=pkce
     )
     return connection, url
 
 
-async def claim(session: AsyncSession, platform: Platform, state: str | None) -> Connection:
+async def claim(*, session: AsyncSession, platform: Platform, state: str | None) -> Connection:
     """The pending connection `state` names, claimed so no second callback can use it."""
     refused = ApiError(
         400,
@@ -121,14 +121,19 @@ async def claim(session: AsyncSession, platform: Platform, state: str | None) ->
     await session.commit()
     if claimed.rowcount != 1:
         if found.status == PENDING:
-            await fail(session, found, "the connect link expired before it was used", EXPIRED)
+            await fail(
+                session=session,
+                connection=found,
+                reason="the connect link expired before it was used",
+                status=EXPIRED,
+            )
         raise refused
     await session.refresh(found)
     return found
 
 
 async def fail(
-    session: AsyncSession, connection: Connection, reason: str, status: str = FAILED
+    *, session: AsyncSession, connection: Connection, reason: str, status: str = FAILED
 ) -> None:
     connection.status = status
     connection.error = reason
@@ -140,6 +145,7 @@ async def fail(
 
 
 async def exchange(
+    *,
     session: AsyncSession,
     settings: Settings,
     vault: Vault,
@@ -152,18 +158,27 @@ async def exchange(
         pkce = Pkce(verifier=vault.decrypt(connection.pkce_verifier_enc), challenge="")
     try:
         return await oauth.exchange(
-            code=code, redirect_uri=callback_url(settings, oauth.platform), pkce=pkce
+            code=code, redirect_uri=callback_url(settings, platform=oauth.platform), pkce=pkce
         )
     except AuthError as refused:
-        await fail(session, connection, f"{oauth.platform} refused the code: {refused.message}")
+        await fail(
+            session=session,
+            connection=connection,
+            reason=f"{oauth.platform} refused the code: {refused.message}",
+        )
         raise ApiError(400, "connect_refused", connection.error or "refused") from None
     except ProviderError as error:
         # The code may be spent or not: either way the person starts again.
-        await fail(session, connection, f"{oauth.platform} did not answer; start again")
+        await fail(
+            session=session,
+            connection=connection,
+            reason=f"{oauth.platform} did not answer; start again",
+        )
         raise platform_unavailable(error) from None
 
 
 async def settle(
+    *,
     session: AsyncSession,
     settings: Settings,
     vault: Vault,
@@ -172,14 +187,18 @@ async def settle(
 ) -> Connection:
     """One account granted: saved at once. Several: kept (encrypted) for the caller to choose."""
     if not candidates:
-        await fail(session, connection, "the login granted no account crier can publish to")
+        await fail(
+            session=session,
+            connection=connection,
+            reason="the login granted no account crier can publish to",
+        )
         return connection
     connection.candidates = [
         {"external_id": c.external_id, "display_name": c.display_name} for c in candidates
     ]
     connection.pkce_verifier_enc = None
     if len(candidates) == 1:
-        await save_accounts(session, vault, connection, candidates)
+        await save_accounts(session=session, vault=vault, connection=connection, chosen=candidates)
         return connection
     connection.grants_enc = vault.encrypt(json.dumps([_grant_to_json(c) for c in candidates]))
     connection.status = AWAITING_SELECTION
@@ -189,14 +208,14 @@ async def settle(
     return connection
 
 
-def granted(vault: Vault, connection: Connection) -> list[Candidate]:
+def granted(connection: Connection, *, vault: Vault) -> list[Candidate]:
     if not connection.grants_enc:
         return []
     return [_grant_from_json(raw) for raw in json.loads(vault.decrypt(connection.grants_enc))]
 
 
 async def save_accounts(
-    session: AsyncSession, vault: Vault, connection: Connection, chosen: list[Candidate]
+    *, session: AsyncSession, vault: Vault, connection: Connection, chosen: list[Candidate]
 ) -> list[Account]:
     """Create the chosen accounts, or on a reconnect replace their tokens in place."""
     saved = []
@@ -241,7 +260,9 @@ async def save_accounts(
     return saved
 
 
-async def load_connection(session: AsyncSession, caller: Caller, connection_id: str) -> Connection:
+async def load_connection(
+    *, session: AsyncSession, caller: Caller, connection_id: str
+) -> Connection:
     connection = await session.get(Connection, connection_id)
     if (
         connection is None
@@ -251,9 +272,19 @@ async def load_connection(session: AsyncSession, caller: Caller, connection_id: 
         raise ApiError(404, "not_found", f"no connection {connection_id}")
     if connection.expires_at <= utcnow():
         if connection.status == AWAITING_SELECTION:
-            await fail(session, connection, "no accounts were chosen in time", EXPIRED)
+            await fail(
+                session=session,
+                connection=connection,
+                reason="no accounts were chosen in time",
+                status=EXPIRED,
+            )
         elif connection.status == PENDING:
-            await fail(session, connection, "the connect link expired before it was used", EXPIRED)
+            await fail(
+                session=session,
+                connection=connection,
+                reason="the connect link expired before it was used",
+                status=EXPIRED,
+            )
     return connection
 
 
