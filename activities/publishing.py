@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from activities.routing import aggregator_candidates
 from activities.tenant_notices import tell_tenant
 from activities.tokens import TokenActivities
 from core import metrics
+from core.clock import Clock, WallClock
 from core.config import Settings
 from core.db import Database, utcnow
 from core.guarded_fetch import GuardedFetcher
@@ -48,7 +48,14 @@ from core.messages.delivery import (
 )
 from core.models import Account, Attempt, Post, Target, Tenant
 from core.post_status import refresh_post_status
-from core.status import AccountStatus, ApprovalState, TargetMode, TargetStatus
+from core.status import (
+    FAILED_ENDS,
+    AccountStatus,
+    ApprovalState,
+    AttemptOutcome,
+    TargetMode,
+    TargetStatus,
+)
 from core.vault import Vault
 from providers.aggregators.failover import AggregatorCandidate, publish_with_failover
 from providers.base import (
@@ -65,16 +72,10 @@ from providers.transport import watch_departures
 
 log = logging.getLogger(__name__)
 
-UNPUBLISHED_ENDS = frozenset(
-    {TargetStatus.FAILED, TargetStatus.DEAD, TargetStatus.MISSED, TargetStatus.EXPIRED}
-)
 # A platform acts on a request within moments of receiving it: this long after a try's last
 # moment to send, a lookup sees whatever that try made.
 SETTLE_MARGIN = timedelta(seconds=5)
-# How often a publish waiting for its time heartbeats (the SDK sends at most one per 80 % of
-# the heartbeat timeout).
-FIRE_TICK_SECONDS = 1.0
-# A wait without heartbeats wakes only for the time itself (or the worker's shutdown).
+# The wait wakes only for the time itself (or the worker's shutdown); this bounds one sleep.
 LONGEST_QUIET_WAIT = 3600.0
 # The type of the retry that waits for an earlier try: not a platform error, never counted.
 ERROR_EARLIER_TRY = "EarlierTryStillSending"
@@ -128,9 +129,11 @@ class PublishActivities:
         media: GuardedFetcher,
         vault: Vault,
         settings: Settings,
+        clock: Clock | None = None,
     ) -> None:
         self._db = db
         self._http = http
+        self._clock = clock or WallClock()
         # Every provider and aggregator downloads the media it uploads through this one
         # fetcher (issue 18 item 1), under the publish-time deadline and ceiling.
         self._media = publish_downloads(media, settings)
@@ -263,8 +266,8 @@ class PublishActivities:
     @activity.defn(name=PUBLISH_ON_TIME)
     async def publish_on_time(self, request: OnTimeRequest) -> PublishOutcome:
         """Get everything ready, wait here in the worker until the target's exact time, then
-        send. The wait heartbeats, so a dead worker is noticed; Temporal's server is off the
-        path at the instant itself, and so is everything that can be done before it.
+        send. Temporal's server is off the path at the instant itself, and so is everything
+        that can be done before it.
 
         At the time it claims the target in the database together with its attempt
         (activities/fire_stops.py); once claimed the send is never cut short, and an update
@@ -276,12 +279,10 @@ class PublishActivities:
         if isinstance(ready, PublishOutcome):
             return ready
         if request.not_before is not None:
-            # Only the first version's fires have a heartbeat timeout; the second's are taken
-            # over by their workflow if they have not answered soon after their time, so a
-            # burst's thousand waits cost the server nothing.
-            beats = activity.info().heartbeat_timeout is not None
-            tick = FIRE_TICK_SECONDS if beats else LONGEST_QUIET_WAIT
-            while (left := (request.not_before - utcnow()).total_seconds()) > 0:
+            # No heartbeats: a fire that has not answered soon after its time is taken over by
+            # its workflow (workflows/fire.py), so a burst's thousand waits cost the server
+            # nothing.
+            while (left := (request.not_before - await self._clock.now()).total_seconds()) > 0:
                 if activity.is_worker_shutdown():
                     # Say so at once rather than be cut off: the workflow hands it on.
                     raise ApplicationError(
@@ -289,11 +290,9 @@ class PublishActivities:
                         type=ERROR_WORKER_STOPPING,
                         non_retryable=True,
                     )
-                if beats:
-                    activity.heartbeat()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(activity.wait_for_worker_shutdown(), min(left, tick))
-        if request.not_after is not None and (late := utcnow() - request.not_after) > timedelta(0):
+                await self._sleep_unless_shutdown(min(left, LONGEST_QUIET_WAIT))
+        late = None if request.not_after is None else await self._clock.now() - request.not_after
+        if late is not None and late > timedelta(0):
             raise ApplicationError(
                 f"taken up {late} past the grace period after its time; not published",
                 type=ERROR_MISSED,
@@ -306,6 +305,15 @@ class PublishActivities:
             return await asyncio.shield(firing)
         except asyncio.CancelledError:
             return await firing
+
+    async def _sleep_unless_shutdown(self, seconds: float) -> None:
+        sleeping = asyncio.ensure_future(self._clock.sleep(seconds))
+        shutdown = asyncio.ensure_future(activity.wait_for_worker_shutdown())
+        try:
+            await asyncio.wait({sleeping, shutdown}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            shutdown.cancel()
 
     async def _claim_and_send(self, ready: Ready, fire_id: str) -> PublishOutcome:
         target_id = ready.delivery.target.id
@@ -365,7 +373,7 @@ class PublishActivities:
             return PublishOutcome(status=TargetStatus.READY_FOR_MANUAL)
         prepared = prepared or Preparation()
         status = TargetStatus.DRAFTED if delivery.draft else TargetStatus.PUBLISHED
-        metrics.count_retry(target.platform.value)
+        metrics.count_retry(target.platform.value, target.attempt_count)
         settled = await self._resolve_unknown(delivery, prepared)
         if settled is not None:
             return settled
@@ -435,7 +443,7 @@ class PublishActivities:
         can no longer leave (its `send_by`) and the platform has acted, so a lookup is the
         truth. Until then this try ends, and Temporal starts the next one then: a try never
         sleeps in one of the worker's bounded slots (cli/worker.py)."""
-        if attempt.outcome != "sent" or attempt.send_by is None:
+        if attempt.outcome != AttemptOutcome.SENT or attempt.send_by is None:
             return
         remaining = attempt.send_by + SETTLE_MARGIN - utcnow()
         if remaining > timedelta(0):
@@ -568,7 +576,7 @@ class PublishActivities:
             # A retried activity must not notify (or count) twice for the same transition.
             if target.status != update.status:
                 await tell_tenant(session, target, update.status, update.error or target.last_error)
-                if update.status in UNPUBLISHED_ENDS:
+                if update.status in FAILED_ENDS:
                     metrics.ended(target.platform.value, update.status.value)
             target.status = update.status
             if update.scheduled_for is not None:

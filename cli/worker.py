@@ -22,6 +22,7 @@ from activities.publishing import PublishActivities
 from activities.tokens import TokenActivities
 from activities.webhooks import WebhookActivities, webhook_fetcher
 from cli.schedules import ensure_event_relay, ensure_schedules
+from core.clock import Clock
 from core.config import Settings, get_settings, log_mode
 from core.db import Database
 from core.guarded_fetch import media_fetcher
@@ -100,9 +101,14 @@ class Workers:
 
 @asynccontextmanager
 async def worker_for(
-    client: Client, settings: Settings, *, task_queue: str | None = None
+    client: Client,
+    settings: Settings,
+    *,
+    task_queue: str | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIterator[Workers]:
-    """Configured workers and the resources their activities hold, closed on exit."""
+    """Configured workers and the resources their activities hold, closed on exit. `clock`:
+    what a publish waiting for its time reads (core/clock.py; the wall clock by default)."""
     silence_url_logging()
     db = Database(settings)
     http = make_http_client(settings)
@@ -110,7 +116,9 @@ async def worker_for(
     # checked and pinned, under each platform's byte limit (issue 18 item 1).
     media = media_fetcher(settings, user_agent="crier/0.1")
     vault = Vault.from_settings(settings)
-    publishing = PublishActivities(db=db, http=http, media=media, vault=vault, settings=settings)
+    publishing = PublishActivities(
+        db=db, http=http, media=media, vault=vault, settings=settings, clock=clock
+    )
     tokens = TokenActivities(db=db, http=http, vault=vault, settings=settings)
     budgets = BudgetActivities(db=db)
     hooks_fetcher = webhook_fetcher(settings)

@@ -39,13 +39,11 @@ def ended(platform: str, status: str) -> None:
     meter.create_counter("crier_not_published", "Targets that ended unpublished").add(1)
 
 
-def count_retry(platform: str) -> None:
-    """Counts this publish try if it is not the first."""
-    try:
-        again = activity.info().attempt > 1
-    except RuntimeError:
-        return
-    if again:
+def count_retry(platform: str, earlier_tries: int) -> None:
+    """Counts this publish try if the target was tried before. Counted from the ledger, not
+    from the activity's attempt number: after a fire's error the retry is a takeover, a
+    different activity on its first attempt."""
+    if earlier_tries > 0:
         meter = _meter().with_additional_attributes({"platform": platform})
         meter.create_counter("crier_publish_retries", "Publish tries after the first").add(1)
 

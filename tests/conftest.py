@@ -9,7 +9,6 @@ import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -90,10 +89,8 @@ def settings(tmp_path: Path, sandbox: RunningSandbox, database_url: str) -> Sett
         task_queue=f"test-{uuid.uuid4()}",
         sandbox_url=sandbox.url,
         http_timeout_seconds=5,
-        # Woken at the time itself, as before issue 10: a publish waiting in a worker waits
-        # in wall-clock seconds, which the time-skipping server cannot skip. The early wake
-        # and the worker's wait are tested on the dev server (tests/test_on_time.py).
-        publish_lead=timedelta(0),
+        # publish_lead stays production's: on the time-skipping server the publish waiting in
+        # the worker reads the server's clock (tests/support/server_clock.py).
     )
 
 

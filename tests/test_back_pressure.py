@@ -24,16 +24,16 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger import Ledger, Opened, Opening
-from api.scheduling import schedule_targets
 from cli.worker import worker_for
 from core.config import Settings
 from core.db import Database
 from core.messages.delivery import TAKE_OVER_FIRE
-from core.status import Platform
+from core.status import AttemptOutcome, Platform
 from core.status import TargetStatus as S
+from tests.support.deliveries import start_delivery
 from tests.support.factories import make_account, make_post, make_tenant
 from tests.support.harness import Harness
-from workflows.publish_target import TAKEOVER_AFTER
+from workflows.fire import TAKEOVER_AFTER
 
 pytestmark = pytest.mark.e2e
 
@@ -73,12 +73,9 @@ async def schedule_burst(
             harness.db, harness.settings, tenant, Platform.FACEBOOK, f"3000000000{n:05d}"
         )
         post, target = await make_post(harness.db, tenant, page, body=f"storm post #{n}")
-        async with harness.db.session() as session:
-            session.add(post)
-            session.add(target)
-            [handle] = await schedule_targets(
-                session, harness.env.client, harness.settings, post, [target], due=due
-            )
+        handle = await start_delivery(
+            harness.db, harness.env.client, harness.settings, post, target, due=due
+        )
         started.append((target.id, handle))
     return started
 
@@ -131,7 +128,7 @@ async def test_a_takeover_storm_is_queued_and_served_without_a_timeout(storm: Ha
     # worker at once, all would time out.
     for target_id, handle in await takeover_storm(storm, STORM):
         assert await takeover_tries(handle) == [1]  # started once: never timed out
-        assert [a.outcome for a in await storm.attempts(target_id)] == ["confirmed"]
+        assert [a.outcome for a in await storm.attempts(target_id)] == [AttemptOutcome.CONFIRMED]
         assert (await storm.target(target_id)).platform_errors == 0
 
 
@@ -165,7 +162,7 @@ async def test_a_fire_whose_claim_is_slower_than_the_takeover_goes_out_once(
     assert [p["text"] for p in await harness.posts()] == ["storm post #0"]
     assert await takeover_tries(handle) == [1]
     # Only the takeover's attempt: the fire found itself stopped and sent nothing.
-    assert [a.outcome for a in await harness.attempts(target_id)] == ["confirmed"]
+    assert [a.outcome for a in await harness.attempts(target_id)] == [AttemptOutcome.CONFIRMED]
 
 
 async def test_tries_that_time_out_in_a_starved_worker_are_retried_and_never_counted(

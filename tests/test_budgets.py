@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from activities.budgets import BudgetActivities
-from api.scheduling import TargetHandle, schedule_targets
+from api.services.scheduling import TargetHandle
 from core.messages.delivery import PublishBudget, SlotRequest
 from core.models import Account
 from core.status import Platform
 from core.status import TargetStatus as S
 from providers.facebook import FacebookProvider
+from tests.support.deliveries import start_delivery
 from tests.support.factories import TenantFixture, make_account, make_post, make_tenant
 from tests.support.harness import Harness
 from workflows.publish_target import PublishTargetWorkflow as W
@@ -37,12 +38,11 @@ async def publish_now(
     handles: list[TargetHandle] = []
     for n in range(count):
         post, target = await make_post(harness.db, tenant, account, body=f"Post {n}")
-        async with harness.db.session() as session:
-            session.add(post)
-            session.add(target)
-            handles += await schedule_targets(
-                session, harness.env.client, harness.settings, post, [target], due=None
+        handles.append(
+            await start_delivery(
+                harness.db, harness.env.client, harness.settings, post, target, due=None
             )
+        )
     return handles
 
 

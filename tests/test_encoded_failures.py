@@ -11,7 +11,7 @@ from pathlib import Path
 
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -25,9 +25,10 @@ with workflow.unsafe.imports_passed_through():
     from core.codec import ENCODING
     from core.config import Settings
     from core.temporal import data_converter
+    from tests.support.histories import load, name_of, saved_histories
 
 SECRET_URL = "https://cdn.example/launch.jpg?X-Amz-Signature=do-not-leak-0123456789"
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+HISTORIES = saved_histories()
 
 
 @activity.defn
@@ -110,17 +111,11 @@ async def test_failures_are_encoded_in_history_and_decoded_by_crier(
     assert replayed.replay_failure is None
 
 
-@pytest.mark.parametrize(
-    "history",
-    [WorkflowHistory.from_json(path.stem, path.read_text()) for path in HISTORIES],
-    ids=[path.stem for path in HISTORIES],
-)
-async def test_saved_histories_replay_with_crier_s_converter(
-    history: WorkflowHistory, tmp_path: Path
-) -> None:
+@pytest.mark.parametrize("path", HISTORIES, ids=[name_of(path) for path in HISTORIES])
+async def test_saved_histories_replay_with_crier_s_converter(path: Path, tmp_path: Path) -> None:
     """Saved with plain payloads and plain failures: the codec passes them through and the
     failure converter reads plain messages as before."""
     converter = data_converter(Settings(env="test", data_dir=tmp_path / "crier"))
     replayer = Replayer(workflows=WORKFLOWS, data_converter=converter)
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from api.scheduling import schedule_targets
 from core.config import Settings
 from core.db import Database
 from core.status import Platform, TargetStatus
+from tests.support.deliveries import start_delivery
 from tests.support.factories import make_account, make_post, make_tenant
 from tests.support.harness import Harness
 from tests.support.hostile_servers import hostile_server
@@ -53,12 +53,9 @@ async def test_hostile_media_at_publish_time_fails_the_target(
         )
         post, target = await make_post(live.db, tenant, account, media_urls=[hostile.url + route])
         due = None if after is None else await live.now() + after
-        async with live.db.session() as session:
-            session.add(post)
-            session.add(target)
-            [handle] = await schedule_targets(
-                session, live.env.client, live.settings, post, [target], due=due
-            )
+        handle = await start_delivery(
+            live.db, live.env.client, live.settings, post, target, due=due
+        )
         state = await live.result(handle.id)
     assert state.status == TargetStatus.FAILED
     assert state.error is not None

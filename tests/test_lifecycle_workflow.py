@@ -4,11 +4,13 @@ the exact sequence of states the target went through."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.service import RPCError
 
 from core.messages.delivery import RescheduleRequest, ReviewDecision
@@ -17,8 +19,12 @@ from core.status import TargetStatus as S
 from core.temporal import SA_SCHEDULED_FOR, SA_STATUS
 from providers.facebook import FacebookProvider
 from tests.support.harness import Harness
+from tests.support.temporal_state import history, tasks_between, update_admitted
+from tests.support.waiting import eventually
 from workflows.publish_target import PublishTargetWorkflow as W
 
+STARTED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+UPDATE_ACCEPTED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
 REVIEWER = ReviewDecision(reviewer="Rita (reviewer)", comment="Looks good")
 
 
@@ -152,11 +158,15 @@ async def test_cancel_ends_it_and_nothing_publishes(harness: Harness) -> None:
 async def test_publish_now_publishes_a_scheduled_target_at_once_and_once(
     harness: Harness,
 ) -> None:
+    # The platform answers slowly, so the first publish now is still under way at the second.
+    await harness.inject(method="POST", path="/feed$", times=1, status=200, delay=1.0)
     target, handle = await harness.schedule(after=timedelta(days=7))
 
-    started = await handle.execute_update(W.publish_now)
-    assert started.status in (S.PUBLISHING, S.PUBLISHED)
-    assert "cannot publish now" in await refused(handle.execute_update(W.publish_now))
+    first = await handle.start_update(W.publish_now, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+    assert "cannot publish now: the target is publishing" in await refused(
+        handle.execute_update(W.publish_now)
+    )
+    assert (await first.result()).status in (S.PUBLISHING, S.PUBLISHED)
 
     final = await handle.result()
     assert final.transitions == [S.SCHEDULED, S.PUBLISHING, S.PUBLISHED]
@@ -171,15 +181,14 @@ async def test_a_target_already_publishing_refuses_reschedule_and_cancel(
 ) -> None:
     # The platform answers slowly, so the publish call is in flight while we try to steer.
     await harness.inject(method="POST", path="/feed$", times=1, status=503, delay=1.0)
-    _, handle = await harness.schedule(after=None)
-    await harness.env.sleep(timedelta(seconds=1))
-    assert (await handle.query(W.status)).status == S.PUBLISHING
+    target, handle = await harness.schedule(after=None)
+    await harness.target_becomes(target.id, S.PUBLISHING)  # claimed: the call is under way
 
     later = await harness.now() + timedelta(hours=1)
-    assert "publishing" in await refused(
+    assert "the post is going out" in await refused(
         handle.execute_update(W.reschedule, RescheduleRequest(scheduled_for=later))
     )
-    assert "publishing" in await refused(handle.execute_update(W.cancel))
+    assert "the post is going out" in await refused(handle.execute_update(W.cancel))
 
     final = await handle.result()
     assert final.transitions == [S.SCHEDULED, S.PUBLISHING, S.PUBLISHED]
@@ -266,11 +275,18 @@ async def test_an_update_in_the_very_first_task_sees_the_real_state(harness: Har
     validator then runs before run() has begun, and must still see awaiting_approval."""
     await harness.stop_worker()
     _, handle = await harness.schedule(after=timedelta(hours=2), requires_approval=True)
+    update_id = f"reject-{uuid.uuid4()}"
     reject = asyncio.create_task(
-        handle.execute_update(W.reject, ReviewDecision(reviewer="Rita", comment="No"))
+        handle.execute_update(W.reject, ReviewDecision(reviewer="Rita", comment="No"), id=update_id)
     )
-    await asyncio.sleep(0.3)
+    await eventually(
+        lambda: update_admitted(harness.env.client, handle.id, update_id),
+        what="the reject to reach the server",
+    )
     await harness.start_worker()
 
     assert (await reject).status == S.REJECTED
     assert (await handle.result()).transitions == [S.AWAITING_APPROVAL, S.REJECTED]
+    # It did arrive with the start: accepted in the very first workflow task.
+    events = await history(handle)
+    assert tasks_between(events, STARTED, UPDATE_ACCEPTED) == 1

@@ -11,12 +11,12 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from api.scheduling import schedule_targets
 from cli.worker import worker_for
 from core.config import Settings
 from core.db import Database
 from core.status import TargetStatus
 from core.temporal import metrics_runtime
+from tests.support.deliveries import start_delivery
 from tests.support.factories import make_facebook_page, make_post, make_tenant
 from tests.support.servers import free_port
 
@@ -54,10 +54,7 @@ async def test_a_publish_shows_in_the_workers_metrics(
     quick = settings.model_copy(update={"publish_initial_interval": settings.http_timeout_seconds})
 
     async with worker_for(client, quick) as worker, worker:
-        async with db.session() as session:
-            session.add(post)
-            session.add(target)
-            [handle] = await schedule_targets(session, client, quick, post, [target], due=None)
+        handle = await start_delivery(db, client, quick, post, target, due=None)
         assert (await handle.result()).status == TargetStatus.PUBLISHED
         async with httpx.AsyncClient(timeout=10) as http:
             scrape = (await http.get(f"http://{bind}/metrics")).text

@@ -23,7 +23,6 @@ import pytest
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.testing import WorkflowEnvironment
 
-from api.scheduling import schedule_targets
 from cli.worker import worker_for
 from core.config import Settings
 from core.db import Database
@@ -31,6 +30,7 @@ from core.messages.delivery import PUBLISH_ON_TIME, CancelRequest, RescheduleReq
 from core.status import Platform
 from core.status import TargetStatus as S
 from core.temporal import connect
+from tests.support.deliveries import start_delivery
 from tests.support.factories import make_account, make_post, make_tenant
 from tests.support.harness import REPO, Harness
 from workflows.publish_target import PublishTargetWorkflow as W
@@ -177,10 +177,7 @@ async def test_a_worker_killed_while_its_publish_waits_loses_nothing_and_sends_o
         )
         post, target = await make_post(live.db, tenant, account, body="Survives a crash")
         due = datetime.now(UTC) + LEAD + timedelta(seconds=4)
-        async with live.db.session() as session:
-            session.add(post)
-            session.add(target)
-            [handle] = await schedule_targets(session, client, settings, post, [target], due=due)
+        handle = await start_delivery(live.db, client, settings, post, target, due=due)
         await waiting_in_worker(handle, within=60)
         worker.send_signal(signal.SIGKILL)
         await worker.wait()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.status import TargetStatus
+from core.status import AttemptOutcome, TargetStatus
 from tests.support.harness import Harness
 from workflows.publish_target import PublishTargetWorkflow
 
@@ -34,7 +34,7 @@ async def test_scheduled_30_days_ahead_publishes_at_its_time_and_not_before(
     assert stored.external_id == posts[0]["id"]
     assert stored.external_url == posts[0]["url"]
     assert stored.published_at is not None
-    assert [a.outcome for a in await harness.attempts(target.id)] == ["confirmed"]
+    assert [a.outcome for a in await harness.attempts(target.id)] == [AttemptOutcome.CONFIRMED]
     await harness.keep_history(handle, "published_after_30_days")
 
 
@@ -57,7 +57,11 @@ async def test_a_5xx_is_retried_until_it_succeeds(harness: Harness) -> None:
     attempts = await harness.attempts(target.id)
     # A 5xx may come from a gateway after the platform acted: each was looked up before the
     # next try, and found missing.
-    assert [a.outcome for a in attempts] == ["not_found", "not_found", "confirmed"]
+    assert [a.outcome for a in attempts] == [
+        AttemptOutcome.NOT_FOUND,
+        AttemptOutcome.NOT_FOUND,
+        AttemptOutcome.CONFIRMED,
+    ]
     assert attempts[0].error_kind == "transient"
     assert (await harness.target(target.id)).attempt_count == 3
     await harness.keep_history(handle, "published_after_two_5xx")

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from api.post_rules import content_problems
-from core.status import Platform, TargetMode
+from api.services.post_rules import content_problems
+from core.status import AttemptOutcome, Platform, TargetMode
 from core.status import TargetStatus as S
 from providers.base import AccountCredentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
@@ -78,12 +78,12 @@ def test_emoji_count_their_utf8_bytes_and_other_characters_one(text: str, length
 def test_the_create_time_check_names_the_threads_count() -> None:
     assert (
         content_problems(
-            Platform.THREADS, "x" * 496 + "👍", media_count=0, has_link=False, loc=["body"]
+            Platform.THREADS, text="x" * 496 + "👍", media_count=0, has_link=False, loc=["body"]
         )
         == []
     )
     [too_long, too_many] = content_problems(
-        Platform.THREADS, "x" * 497 + "👍", media_count=21, has_link=False, loc=["body"]
+        Platform.THREADS, text="x" * 497 + "👍", media_count=21, has_link=False, loc=["body"]
     )
     assert too_long["msg"] == (
         "501 characters (an emoji counts its UTF-8 bytes); threads allows at most 500"
@@ -112,7 +112,7 @@ async def test_a_video_processing_for_three_minutes_publishes_once(harness: Harn
     stored = await harness.target(target.id)
     assert (stored.external_id, stored.external_url) == (post["id"], post["url"])
     assert str(post["url"]).startswith(PERMALINK)
-    assert [a.outcome for a in await harness.attempts(target.id)] == ["confirmed"]
+    assert [a.outcome for a in await harness.attempts(target.id)] == [AttemptOutcome.CONFIRMED]
 
 
 @pytest.mark.parametrize(
@@ -134,7 +134,8 @@ async def test_a_container_in_error_or_expired_fails_with_the_platforms_reason(
 
     final = await handle.result()
 
-    assert final.transitions == [S.SCHEDULED, S.PUBLISHING, S.FAILED]
+    # Failed while being made ready, before its time: it never reached `publishing`.
+    assert final.transitions == [S.SCHEDULED, S.FAILED]
     assert final.error is not None and reason in final.error
     assert await harness.posts(Platform.THREADS) == []
     assert await harness.attempts(target.id) == []  # nothing was ever sent to publish

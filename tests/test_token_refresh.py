@@ -13,7 +13,6 @@ import pytest
 from sqlmodel import select
 
 from activities.tokens import TokenActivities
-from api.scheduling import schedule_targets
 from core.config import Settings
 from core.db import Database, utcnow
 from core.messages.delivery import TOKEN_REFRESH_FAILED
@@ -26,6 +25,7 @@ from providers.connect.registry import connector_for
 from providers.connect.stored import tokens_of
 from providers.connect.x import XConnector
 from providers.errors import AuthError
+from tests.support.deliveries import start_delivery
 from tests.support.events import event_types
 from tests.support.factories import TenantFixture, make_account, make_post, make_tenant
 from tests.support.harness import Harness
@@ -219,12 +219,9 @@ async def _publish_detail(
     harness: Harness, tenant: TenantFixture, account: Account, keep: str | None = None
 ) -> tuple[TargetStatus, str | None]:
     post, target = await make_post(harness.db, tenant, account, body="refresh me")
-    async with harness.db.session() as session:
-        session.add(post)
-        session.add(target)
-        [handle] = await schedule_targets(
-            session, harness.env.client, harness.settings, post, [target], due=None
-        )
+    handle = await start_delivery(
+        harness.db, harness.env.client, harness.settings, post, target, due=None
+    )
     state = await handle.result()
     if keep:
         await harness.keep_history(handle, keep)

@@ -15,7 +15,7 @@ from core.status import Platform, TargetStatus
 class RetrySettings(BaseModel):
     """The publish RetryPolicy's knobs, resolved from settings when the workflow starts."""
 
-    # No longer the policy's cap (workflows/publish_target.publish_retry_policy): the activities
+    # No longer the policy's cap (workflows/delivery.publish_retry_policy): the activities
     # count the platform's errors against CRIER_PUBLISH_MAX_ATTEMPTS. Kept so that inputs in
     # saved histories still parse.
     max_attempts: int = 5
@@ -46,15 +46,13 @@ class PublishTargetInput(BaseModel):
     # The account's publishing budgets: a due target waits (durably) for room in them.
     budgets: list[PublishBudget] = []
     # Refresh the account's token before publishing when it is about to expire. Off for
-    # targets delivered through an aggregator, which holds its own tokens; off in histories
-    # recorded before refresh existed, so they replay unchanged.
+    # targets delivered through an aggregator, which holds its own tokens.
     refreshes_token: bool = False
-    # When publishing gives up, ask the platform first whether a lost attempt's post is live
-    # (issue 6). Off in histories recorded before reconciliation existed.
-    reconciles: bool = False
     # Wake this long before the time, do everything that can be done early (token, media),
-    # then hand the worker a publish that waits there until the exact instant (issue 10).
-    # None: wake at the time itself, as histories recorded before it did.
+    # then hand the worker a publish that waits there until the exact instant
+    # (workflows/fire.py). None where preparing is publishing (TikTok): woken at the time.
+    # Inputs recorded with `reconciles` (every run reconciles now) still parse: pydantic
+    # ignores the unknown field.
     lead: timedelta | None = None
 
 

@@ -27,7 +27,6 @@ import httpx
 from sqlmodel import col, select
 from temporalio.client import Client
 
-from api.scheduling import schedule_targets
 from cli.dev import temporal_binary
 from cli.worker import connect_with_retry
 from core.config import Settings
@@ -36,6 +35,7 @@ from core.migrate import upgrade
 from core.models import Attempt, Post, Target
 from core.status import TERMINAL_STATUSES, Platform, TargetStatus
 from core.temporal import search_attribute_flags
+from tests.support.deliveries import start_delivery
 from tests.support.factories import make_account, make_post, make_tenant
 from tests.support.servers import free_port
 
@@ -289,10 +289,7 @@ async def _schedule(plan: Plan, settings: Settings, db: Database, client: Client
 
     async def start(post: Post, target: Target) -> None:
         due = first_due + timedelta(seconds=rng.uniform(0, plan.due_within.total_seconds()))
-        async with db.session() as session:
-            session.add(post)
-            session.add(target)
-            await schedule_targets(session, client, settings, post, [target], due=due)
+        await start_delivery(db, client, settings, post, target, due=due)
 
     for batch in range(0, len(targets), 50):
         await asyncio.gather(*(start(p, t) for p, t in targets[batch : batch + 50]))

@@ -3,6 +3,7 @@ database, and the sandbox's control API, behind one object."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -15,14 +16,16 @@ from sqlmodel import col, select
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from api.scheduling import TargetHandle, schedule_targets
+from api.services.scheduling import TargetHandle
 from cli.worker import worker_for
 from core.config import Settings
 from core.db import Database
 from core.messages.delivery import TargetState
-from core.models import Attempt, Notification, Target
-from core.status import Platform
+from core.models import Attempt, Notification, Post, Target
+from core.status import Platform, TargetStatus
+from tests.support.deliveries import start_delivery
 from tests.support.factories import make_account, make_post, make_tenant, reload_target
+from tests.support.server_clock import TestServerClock
 from workflows.publish_target import PublishTargetWorkflow
 
 REPO = Path(__file__).parent.parent.parent
@@ -41,7 +44,10 @@ class Harness:
         """A real worker on this test's task queue (the fixture starts one)."""
         assert self._worker is None, "the worker is already running"
         stack = AsyncExitStack()
-        worker = await stack.enter_async_context(worker_for(self.env.client, self.settings))
+        clock = TestServerClock(self.env) if self.env.supports_time_skipping else None
+        worker = await stack.enter_async_context(
+            worker_for(self.env.client, self.settings, clock=clock)
+        )
         await stack.enter_async_context(worker)
         self._worker = stack
 
@@ -70,14 +76,14 @@ class Harness:
         )
         post, target = await make_post(self.db, tenant, account, body=body, **post_options)
         due = None if after is None else await self.env.get_current_time() + after
-        async with self.db.session() as session:
-            session.add(post)
-            session.add(target)
-            # The handle start_workflow returns is the one whose result() lets time skip.
-            [handle] = await schedule_targets(
-                session, self.env.client, self.settings, post, [target], due=due
-            )
-        return target, handle
+        return target, await self.start(post, target, due=due)
+
+    async def start(
+        self, post: Post, target: Target, *, due: datetime | None = None
+    ) -> TargetHandle:
+        """Save the post and the target and start its delivery. The handle start_workflow
+        returns is the one whose result() lets time skip."""
+        return await start_delivery(self.db, self.env.client, self.settings, post, target, due=due)
 
     async def result(self, workflow_id: str) -> TargetState:
         """Wait for a target's workflow to end, letting time skip meanwhile.
@@ -103,6 +109,18 @@ class Harness:
     async def target(self, target_id: str) -> Target:
         return await reload_target(self.db, target_id)
 
+    async def target_becomes(
+        self, target_id: str, status: TargetStatus, *, within: float = 10.0
+    ) -> Target:
+        """Wait (in real time) until the database shows the target in `status`."""
+        deadline = asyncio.get_running_loop().time() + within
+        while (target := await self.target(target_id)).status != status:
+            assert asyncio.get_running_loop().time() < deadline, (
+                f"target still {target.status.value}, not {status.value}, after {within} s"
+            )
+            await asyncio.sleep(0.02)
+        return target
+
     async def attempts(self, target_id: str) -> list[Attempt]:
         async with self.db.session() as session:
             rows = await session.exec(
@@ -124,12 +142,16 @@ class Harness:
 
 
 async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
-    """With CRIER_RECORD_HISTORIES=1, save this run's history for the replay tests.
+    """With CRIER_RECORD_HISTORIES=<release>, save this run's history for the replay tests,
+    in tests/histories/<release>/ (tests/support/histories.py).
 
     Re-record only on purpose: a saved history is the promise that workflows already
     running in production still replay after a change.
     """
-    if os.environ.get("CRIER_RECORD_HISTORIES") == "1":
+    release = os.environ.get("CRIER_RECORD_HISTORIES")
+    if release:
         history = (await handle.fetch_history()).to_json()
+        folder = HISTORIES / release
+        folder.mkdir(exist_ok=True)
         # Stack traces name this checkout's absolute path; keep them relative.
-        (HISTORIES / f"{name}.json").write_text(history.replace(f"{REPO}/", ""))
+        (folder / f"{name}.json").write_text(history.replace(f"{REPO}/", ""))
