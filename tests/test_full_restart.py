@@ -4,7 +4,7 @@ more than the grace period ago while everything was down end `missed`, unpublish
 
 from __future__ import annotations
 
-import time
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,11 +13,13 @@ import httpx
 import pytest
 
 from tests.support.devstack import StackPorts, dev_stack, wait_for
+from tests.support.waiting import until_past
 
 pytestmark = pytest.mark.e2e
 
 KEY = "sk_test_restart"
 AUTH = {"Authorization": f"Bearer {KEY}"}
+GRACE_PERIOD = timedelta(seconds=3)
 GRACE = {"CRIER_MISSED_GRACE_PERIOD": "PT3S"}
 
 
@@ -44,8 +46,10 @@ def test_after_a_full_restart_posts_go_out_on_time_and_overdue_ones_are_missed(
         on_time_at = start + timedelta(seconds=32)  # falls due after the restart
         overdue = _schedule(api, page["id"], "due during the outage", overdue_at)
         on_time = _schedule(api, page["id"], "due after the restart", on_time_at)
-    # Down across the first post's time and well past its grace period.
-    time.sleep(max(0.0, (overdue_at - datetime.now(UTC)).total_seconds()) + 8)
+    assert datetime.now(UTC) < overdue_at, "the stack took too long to stop for this test"
+    # Down across the first post's time and past its grace period: when the stack is back,
+    # its workflow wakes later than that.
+    asyncio.run(until_past(overdue_at + GRACE_PERIOD))
 
     with dev_stack(data_dir, ports, key=KEY, database_url=database_url, env=GRACE) as stack:
         assert datetime.now(UTC) < on_time_at, "the restart took too long for this test"
@@ -68,6 +72,9 @@ def test_after_a_full_restart_posts_go_out_on_time_and_overdue_ones_are_missed(
             )
             received = httpx.get(f"{stack.sandbox}/_control/posts").json()["data"]
     assert [p["text"] for p in received] == ["due after the restart"]
+    # On time means not before its time, and not so late that it is missed: published (above)
+    # says it was taken up within its grace period. How soon after its time is speed, which a
+    # loaded machine may not have; it is printed, not asserted.
     late = received[0]["received_at"] - on_time_at.timestamp()
-    assert 0 <= late < 2, f"published {late:.2f} s after its time"
+    assert late >= 0, f"published {-late:.2f} s before its time"
     print(f"\nafter a full restart: published {late * 1000:.0f} ms after its time")

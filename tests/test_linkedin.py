@@ -5,7 +5,6 @@ One test stubs the transport, to check what goes on the wire; the rest talk to t
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from providers.linkedin import API_VERSION, LinkedInProvider
 from sandbox.tokens import issue_token
 from tests.support.media import loopback_media, media_host
 from tests.support.servers import RunningSandbox
+from tests.support.waiting import eventually
 
 ORG = "urn:li:organization:123"
 PERSON = "urn:li:person:abc"
@@ -148,8 +148,11 @@ async def test_check_waits_while_an_image_is_processing(
     refused = provider.publish(creds, PostContent(text="too soon", media_urls=["x"]), prepared)
     with pytest.raises(ContentError, match="PROCESSING"):
         await refused
-    await asyncio.sleep(0.6)
-    assert (await provider.check(creds, prepared)).state == "ready"
+
+    async def ready() -> bool:
+        return (await provider.check(creds, prepared)).state == "ready"
+
+    await eventually(ready, what="the image to be processed")
 
 
 async def test_check_reports_the_processing_failure_reason(

@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from api.steering import steer
+from api.services.steering import steer
 from api.target_options import MAX_SERIALIZED_BYTES
 from core.config import Settings
 from core.db import Database
@@ -174,7 +174,11 @@ async def test_no_connection_is_held_while_workflows_answer_an_update(
     async with db.session() as session:
         targets = list((await session.exec(select(Target).where(Target.post_id == post.id))).all())
         assert checked_out() == 1  # the read above holds one, as before
-        done, refused = await steer(None, targets, update_seen_by_the_pool)  # type: ignore[arg-type]
+        done, refused = await steer(
+            temporal=None,  # type: ignore[arg-type]
+            targets=targets,
+            send=update_seen_by_the_pool,
+        )
         assert refused == [] and set(done) == {t.id for t in targets}
         # The session reads again after, on a connection it takes anew.
         assert (await session.get(Target, targets[0].id)) is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from providers.http import answered
 from providers.transport import PlatformTransport, watch_departures
 from sandbox.tokens import issue_token
 from tests.support.servers import RunningSandbox, free_port
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -118,56 +120,73 @@ async def test_an_ordinary_answer_comes_through_whole(
     assert created.json()["id"].startswith("555_")
 
 
+@dataclass
+class SlowServer:
+    url: str
+    heard: list[bytes] = field(default_factory=list)  # each request's first line, as read
+
+
 @pytest.fixture
-async def slow_answer() -> AsyncIterator[str]:
+async def slow_answer() -> AsyncIterator[SlowServer]:
     """A server that reads a request and answers two seconds later."""
+    slow = SlowServer(url="")
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        await asyncio.sleep(2)
+        head = await reader.readuntil(b"\r\n\r\n")
+        slow.heard.append(head.split(b"\r\n", 1)[0])
+        await asyncio.sleep(2)  # a slow platform: the subject of these tests
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
         await writer.drain()
         writer.close()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
+    slow.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     async with server:
-        yield f"http://127.0.0.1:{port}"
+        yield slow
 
 
-async def test_a_call_cut_off_while_queued_for_a_connection_sent_nothing(slow_answer: str) -> None:
+async def test_a_call_cut_off_while_queued_for_a_connection_sent_nothing(
+    slow_answer: SlowServer,
+) -> None:
     """A call budget that runs out while the request still waits in crier for a connection
     (another call holds the only one): nothing left, so the try is not the platform's failure
     and its attempt is known not sent (activities/publishing._within_budget)."""
     async with httpx.AsyncClient(
         transport=PlatformTransport(total=1, per_host=1), timeout=5
     ) as http:
-        holder = asyncio.create_task(http.post(f"{slow_answer}/first", json={}))
-        await asyncio.sleep(0.3)  # the first has the connection
+        holder = asyncio.create_task(http.post(f"{slow_answer.url}/first", json={}))
+
+        async def first_heard() -> bool:
+            return bool(slow_answer.heard)
+
+        await eventually(first_heard, what="the first call to hold the only connection")
         with watch_departures() as departures, pytest.raises(TimeoutError):
             async with asyncio.timeout(0.5):
-                await http.post(f"{slow_answer}/second", json={})
+                await http.post(f"{slow_answer.url}/second", json={})
         await holder
     assert departures.tracked and not departures.sent and departures.none_left
+    assert slow_answer.heard == [b"POST /first HTTP/1.1"]  # and the server agrees
 
 
-async def test_a_call_cut_off_while_awaiting_its_answer_may_have_sent(slow_answer: str) -> None:
+async def test_a_call_cut_off_while_awaiting_its_answer_may_have_sent(
+    slow_answer: SlowServer,
+) -> None:
     async with httpx.AsyncClient(
         transport=PlatformTransport(total=1, per_host=1), timeout=5
     ) as http:
         with watch_departures() as departures, pytest.raises(TimeoutError):
             async with asyncio.timeout(0.5):
-                await http.post(f"{slow_answer}/only", json={})
+                await http.post(f"{slow_answer.url}/only", json={})
     assert departures.sent and not departures.none_left
     waited = departures.waited_on_platform()
     assert waited is not None and waited > 0
 
 
 async def test_a_client_without_this_transport_never_claims_nothing_left(
-    slow_answer: str,
+    slow_answer: SlowServer,
 ) -> None:
     async with httpx.AsyncClient(timeout=5) as plain:
         with watch_departures() as departures, pytest.raises(TimeoutError):
             async with asyncio.timeout(0.5):
-                await plain.post(f"{slow_answer}/plain", json={})
+                await plain.post(f"{slow_answer.url}/plain", json={})
     assert not departures.none_left and departures.waited_on_platform() is None
