@@ -2,8 +2,10 @@
 
 Both platforms publish in the same steps on Graph: create a container, read its status until
 FINISHED, publish it once, list what was published, read the publishing quota. What differs is
-data (the quota, the listed media types, the permalinks, some refusals), so each platform module
-hands this machine its `Publishing` and keeps only its own paths and its own checks.
+data (the quota, the listed media types, the permalinks, some refusals) and how a token is read,
+so each platform module hands this machine its `Publishing` and its token check (a
+`ContainerApi`, which also answers the edges both platforms answer alike: the listing and the
+publishing limit) and keeps only its own paths and its own checks.
 
 A container's statuses can be scripted per container through the control API, so a test can
 hold a reel IN_PROGRESS for as many status reads as it likes: the sandbox runs on the wall
@@ -22,7 +24,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from sandbox.facebook import edge_page, graph_error, graph_time
+from sandbox.facebook import edge_page, graph_error, graph_time, read_params
 from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
 
@@ -103,13 +105,14 @@ class GraphContainers:
         since = time.time() - self.publishing.quota_window
         return [t for t in self.published.get(user, []) if t > since]
 
-    def usage(self, user: str) -> dict[str, Any]:
-        """What the publishing-limit edge answers for `user`."""
+    def usage(self, user: str, fields: Collection[str]) -> dict[str, Any]:
+        """What the publishing-limit edge answers for `user`: those of its `fields` asked for."""
         config = {
             "quota_total": self.publishing.quota,
             "quota_duration": self.publishing.quota_window,
         }
-        return {"quota_usage": len(self.used(user)), "config": config}
+        usage = {"quota_usage": len(self.used(user)), "config": config}
+        return {k: v for k, v in usage.items() if k in fields}
 
     def script_next(self, statuses: list[str], error: str | None = None) -> None:
         self.next_scripts.append(
@@ -219,9 +222,36 @@ def _row(container: Container) -> dict[str, Any]:
     }
 
 
-def machine(request: Request, publishing: Publishing) -> GraphContainers:
-    """The platform's containers in this sandbox, made on first use."""
-    state: SandboxState = request.app.state.sandbox
-    found = state.extras.setdefault(publishing.platform, GraphContainers(publishing))
-    assert isinstance(found, GraphContainers)
-    return found
+# Graph's refusal of a request (its params read already) whose token is not `user`'s, or None.
+Authorize = Callable[[Request, dict[str, Any], str], JSONResponse | None]
+
+
+@dataclass(frozen=True)
+class ContainerApi:
+    """One platform's container endpoints over the machine: its `Publishing`, and how it reads
+    and checks a request's token (`authorize`), which is where the two platforms differ."""
+
+    publishing: Publishing
+    authorize: Authorize
+
+    def machine(self, request: Request) -> GraphContainers:
+        """The platform's containers in this sandbox, made on first use."""
+        state: SandboxState = request.app.state.sandbox
+        found = state.extras.setdefault(self.publishing.platform, GraphContainers(self.publishing))
+        assert isinstance(found, GraphContainers)
+        return found
+
+    async def listing(self, request: Request, user: str) -> JSONResponse:
+        """The user's posts, newest first, paged as Graph pages an edge."""
+        params = await read_params(request)
+        if (refused := self.authorize(request, params, user)) is not None:
+            return refused
+        return self.machine(request).listing(request, params, user)
+
+    async def publishing_limit(self, request: Request, user: str) -> JSONResponse:
+        """The user's publishing quota and its use (`?fields=quota_usage,config`)."""
+        params = await read_params(request)
+        if (refused := self.authorize(request, params, user)) is not None:
+            return refused
+        fields = str(params.get("fields", "quota_usage,config")).split(",")
+        return JSONResponse({"data": [self.machine(request).usage(user, fields)]})

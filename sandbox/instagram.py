@@ -14,11 +14,10 @@ from fastapi.responses import JSONResponse
 
 from sandbox.facebook import graph_error, instagram_username, read_params, request_token
 from sandbox.graph_containers import (
+    ContainerApi,
     ContainerScript,
-    GraphContainers,
     Publishing,
     authorize,
-    machine,
     session_invalid,
 )
 from sandbox.tokens import token_claims
@@ -45,10 +44,6 @@ INSTAGRAM = Publishing(
 )
 
 
-def _ig(request: Request) -> GraphContainers:
-    return machine(request, INSTAGRAM)
-
-
 def _authorize(request: Request, params: dict[str, Any], user: str) -> JSONResponse | None:
     # Any scheme in the header is read as a token (Threads' stand-in reads only bearer/oauth).
     header = request.headers.get("authorization", "")
@@ -56,12 +51,15 @@ def _authorize(request: Request, params: dict[str, Any], user: str) -> JSONRespo
     return authorize(request, token, "instagram", user)
 
 
+CONTAINERS = ContainerApi(INSTAGRAM, _authorize)
+
+
 @router.post("/{version}/{user}/media")
 async def create_container(version: str, user: str, request: Request) -> JSONResponse:
     params = await read_params(request)
     if (refused := _authorize(request, params, user)) is not None:
         return refused
-    ig = _ig(request)
+    ig = CONTAINERS.machine(request)
     caption = str(params.get("caption", ""))
     if len(caption) > MAX_CAPTION:
         return graph_error(100, "The caption is too long", subcode=2207010)
@@ -86,7 +84,7 @@ async def media_publish(version: str, user: str, request: Request) -> JSONRespon
     params = await read_params(request)
     if (refused := _authorize(request, params, user)) is not None:
         return refused
-    ig = _ig(request)
+    ig = CONTAINERS.machine(request)
     container = ig.containers.get(str(params.get("creation_id", "")))
     if container is None or container.user != user:
         return graph_error(100, "(#100) Invalid creation_id")
@@ -96,24 +94,18 @@ async def media_publish(version: str, user: str, request: Request) -> JSONRespon
 @router.get("/{version}/{user}/media")
 async def list_media(version: str, user: str, request: Request) -> JSONResponse:
     """The account's media, newest first (`GET /{ig-user-id}/media`), paged as Graph pages."""
-    params = await read_params(request)
-    if (refused := _authorize(request, params, user)) is not None:
-        return refused
-    return _ig(request).listing(request, params, user)
+    return await CONTAINERS.listing(request, user)
 
 
 @router.get("/{version}/{user}/content_publishing_limit")
 async def publishing_limit(version: str, user: str, request: Request) -> JSONResponse:
-    params = await read_params(request)
-    if (refused := _authorize(request, params, user)) is not None:
-        return refused
-    return JSONResponse({"data": [_ig(request).usage(user)]})
+    return await CONTAINERS.publishing_limit(request, user)
 
 
 @router.get("/{version}/{object_id}")
 async def read_object(version: str, object_id: str, request: Request) -> JSONResponse:
     params = await read_params(request)
-    ig = _ig(request)
+    ig = CONTAINERS.machine(request)
     if (container := ig.containers.get(object_id)) is not None:
         if (refused := _authorize(request, params, container.user)) is not None:
             return refused
@@ -146,10 +138,10 @@ def _read_user(request: Request, params: dict[str, Any], user: str) -> JSONRespo
 
 @control.post("/next-container")
 async def script_next_container(script: ContainerScript, request: Request) -> dict[str, Any]:
-    _ig(request).script_next(script.statuses)
+    CONTAINERS.machine(request).script_next(script.statuses)
     return {"data": script.model_dump()}
 
 
 @control.get("/containers")
 async def list_containers(request: Request) -> dict[str, Any]:
-    return _ig(request).control_listing(("id", "user", "kind", "status"))
+    return CONTAINERS.machine(request).control_listing(("id", "user", "kind", "status"))

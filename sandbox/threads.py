@@ -20,11 +20,10 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from sandbox.facebook import graph_error, read_params, request_token
 from sandbox.graph_containers import (
+    ContainerApi,
     ContainerScript,
-    GraphContainers,
     Publishing,
     authorize,
-    machine,
     session_invalid,
 )
 from sandbox.tokens import token_claims
@@ -104,16 +103,15 @@ THREADS = Publishing(
 )
 
 
-def _threads(request: Request) -> GraphContainers:
-    return machine(request, THREADS)
-
-
 def _authorize(request: Request, params: dict[str, Any], user: str) -> JSONResponse | None:
     # Threads names a missing token apart; Instagram's stand-in refuses it as an invalid one.
     token = request_token(request, params)
     if not token:
         return graph_error(190, "An access token is required to request this resource.")
     return authorize(request, token, "threads", user)
+
+
+CONTAINERS = ContainerApi(THREADS, _authorize)
 
 
 def _truthy(value: Any) -> bool:
@@ -125,7 +123,7 @@ async def create_container(version: str, user: str, request: Request) -> JSONRes
     params = await read_params(request)
     if (refused := _authorize(request, params, user)) is not None:
         return refused
-    threads = _threads(request)
+    threads = CONTAINERS.machine(request)
     kind = str(params.get("media_type", ""))
     text = str(params.get("text", ""))
     item = _truthy(params.get("is_carousel_item", False))
@@ -161,7 +159,7 @@ async def threads_publish(version: str, user: str, request: Request) -> JSONResp
     params = await read_params(request)
     if (refused := _authorize(request, params, user)) is not None:
         return refused
-    threads = _threads(request)
+    threads = CONTAINERS.machine(request)
     container = threads.containers.get(str(params.get("creation_id", "")))
     if container is None or container.user != user or container.carousel_item:
         return graph_error(100, "Param creation_id must be a container of this user")
@@ -175,20 +173,12 @@ async def threads_publish(version: str, user: str, request: Request) -> JSONResp
 async def list_threads(version: str, user: str, request: Request) -> JSONResponse:
     """The user's threads, newest first (`GET /{threads-user-id}/threads`), paged as Graph
     pages: `since`/`until`, `limit`, `after` cursors."""
-    params = await read_params(request)
-    if (refused := _authorize(request, params, user)) is not None:
-        return refused
-    return _threads(request).listing(request, params, user)
+    return await CONTAINERS.listing(request, user)
 
 
 @router.get("/{version}/{user}/threads_publishing_limit")
 async def publishing_limit(version: str, user: str, request: Request) -> JSONResponse:
-    params = await read_params(request)
-    if (refused := _authorize(request, params, user)) is not None:
-        return refused
-    usage = _threads(request).usage(user)
-    fields = str(params.get("fields", "quota_usage,config")).split(",")
-    return JSONResponse({"data": [{k: v for k, v in usage.items() if k in fields}]})
+    return await CONTAINERS.publishing_limit(request, user)
 
 
 class GraphVersion(Convertor[str]):
@@ -225,7 +215,7 @@ async def me(version: str, request: Request) -> JSONResponse:
 async def read_object(version: str, object_id: str, request: Request) -> JSONResponse:
     params = await read_params(request)
     fields = str(params.get("fields", "id")).split(",")
-    threads = _threads(request)
+    threads = CONTAINERS.machine(request)
     if (container := threads.containers.get(object_id)) is not None:
         if (refused := _authorize(request, params, container.user)) is not None:
             return refused
@@ -260,14 +250,14 @@ class PublishedEarlier(BaseModel):
 
 @control.post("/next-container")
 async def script_next_container(script: ThreadsContainerScript, request: Request) -> dict[str, Any]:
-    _threads(request).script_next(script.statuses, script.error_message)
+    CONTAINERS.machine(request).script_next(script.statuses, script.error_message)
     return {"data": script.model_dump()}
 
 
 @control.post("/published-earlier")
 async def use_quota(earlier: PublishedEarlier, request: Request) -> dict[str, Any]:
     """Spend some of a user's publishing quota, as posts made elsewhere would."""
-    threads = _threads(request)
+    threads = CONTAINERS.machine(request)
     now = time.time()
     threads.published[earlier.user] = [*threads.used(earlier.user), *[now] * earlier.count]
     return {"data": {"quota_usage": len(threads.used(earlier.user))}}
@@ -275,4 +265,4 @@ async def use_quota(earlier: PublishedEarlier, request: Request) -> dict[str, An
 
 @control.get("/containers")
 async def list_containers(request: Request) -> dict[str, Any]:
-    return _threads(request).control_listing(("id", "user", "kind", "status", "children"))
+    return CONTAINERS.machine(request).control_listing(("id", "user", "kind", "status", "children"))

@@ -26,6 +26,7 @@ from api.main import create_app
 from core.config import Settings
 from core.db import Database
 from core.status import Platform
+from tests.support.api import bearer
 from tests.support.factories import TenantFixture, make_account, make_tenant
 
 pytestmark = pytest.mark.asyncio
@@ -200,7 +201,7 @@ class Poster:
     account_id: str
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tenant.api_key}"}
+        return bearer(self.tenant.api_key)
 
     async def create(self, api: httpx.AsyncClient, media: list[str], **body: Any) -> httpx.Response:
         payload = {"body": "Media day", "media_urls": media, **body}
@@ -278,65 +279,75 @@ async def test_concurrent_large_images_are_decoded_a_few_at_a_time(
     assert growth < 80 * MB, f"the peak grew {growth:,} bytes for 8 images of 25 MB"
 
 
-async def test_a_format_no_platform_takes_is_not_decoded(
-    start_api: ApiFactory, media_host: MediaHost, poster: Poster
-) -> None:
-    url = f"{media_host.url}/bitmap.bmp"
-    async with start_api() as (_, api):
-        response = await poster.create(api, [url])
-    assert messages(response) == [f"x: {url}: not a JPEG, PNG, GIF or WebP image"]
+async def problems_with(
+    start_api: ApiFactory, poster: Poster, url: str, **changes: Any
+) -> list[str]:
+    """What a post of `url` to X is refused for, by the API with `changes` to its settings."""
+    async with start_api(**changes) as (_, api):
+        return messages(await poster.create(api, [url]))
 
 
-async def test_a_damaged_image_is_refused_once_decoding_fails(
-    start_api: ApiFactory, media_host: MediaHost, poster: Poster
+@pytest.mark.parametrize(
+    ("path", "changes", "problem"),
+    [
+        pytest.param(
+            "/bitmap.bmp",
+            {},
+            "not a JPEG, PNG, GIF or WebP image",
+            id="a-format-no-platform-takes-is-not-decoded",
+        ),
+        pytest.param(
+            "/damaged.png",  # its header is whole, its pixels cut short
+            {},
+            "a damaged PNG image: it cannot be decoded",
+            id="a-damaged-image-is-refused-once-decoding-fails",
+        ),
+        pytest.param(
+            "/trickle.png",
+            {"media_fetch_timeout_seconds": 1.0},
+            "timed out after 1 s",
+            id="a-trickling-host-is-cut-at-the-deadline",
+        ),
+        pytest.param(
+            "/gzipped.png",
+            {},
+            "could not be fetched: sent a gzip body; crier asks for identity",
+            id="a-compressed-body-is-refused-unread",
+        ),
+    ],
+)
+async def test_hostile_media_is_refused_naming_the_url(
+    start_api: ApiFactory,
+    media_host: MediaHost,
+    poster: Poster,
+    path: str,
+    changes: dict[str, Any],
+    problem: str,
 ) -> None:
-    url = f"{media_host.url}/damaged.png"  # its header is whole, its pixels cut short
-    async with start_api() as (_, api):
-        response = await poster.create(api, [url])
-    assert messages(response) == [f"x: {url}: a damaged PNG image: it cannot be decoded"]
+    url = f"{media_host.url}{path}"
+    assert await problems_with(start_api, poster, url, **changes) == [f"x: {url}: {problem}"]
 
 
 async def test_an_endless_body_is_cut_at_the_byte_cap(
     start_api: ApiFactory, media_host: MediaHost, poster: Poster
 ) -> None:
     url = f"{media_host.url}/endless.png"
-    async with start_api(media_fetch_max_bytes=MB) as (_, api):
-        response = await poster.create(api, [url])
-    assert messages(response) == [f"x: {url}: larger than 1 MB"]
+    problems = await problems_with(start_api, poster, url, media_fetch_max_bytes=MB)
+    assert problems == [f"x: {url}: larger than 1 MB"]
     await media_host.wait_for(lambda: bool(media_host.endless_sent))  # the server saw it go
     # What was sent is the cap plus what the sockets' buffers took, not an endless stream.
     assert media_host.endless_sent[0] < 32 * MB
-
-
-async def test_a_trickling_host_is_cut_at_the_deadline(
-    start_api: ApiFactory, media_host: MediaHost, poster: Poster
-) -> None:
-    url = f"{media_host.url}/trickle.png"
-    async with start_api(media_fetch_timeout_seconds=1.0) as (_, api):
-        response = await poster.create(api, [url])
-    assert messages(response) == [f"x: {url}: timed out after 1 s"]
 
 
 async def test_a_redirect_loop_is_refused_at_the_cap_for_what_it_is(
     start_api: ApiFactory, media_host: MediaHost, poster: Poster
 ) -> None:
     url = f"{media_host.url}/loop.png"
-    async with start_api() as (_, api):
-        response = await poster.create(api, [url])
     # Not "media must be on a public address": the host is public enough, it only loops.
-    assert messages(response) == [f"x: {url}: refused: more than 3 redirects"]
-    assert media_host.hits["/loop.png"] == 4  # the first request and 3 redirects followed
-
-
-async def test_a_compressed_body_is_refused_unread(
-    start_api: ApiFactory, media_host: MediaHost, poster: Poster
-) -> None:
-    url = f"{media_host.url}/gzipped.png"
-    async with start_api() as (_, api):
-        response = await poster.create(api, [url])
-    assert messages(response) == [
-        f"x: {url}: could not be fetched: sent a gzip body; crier asks for identity"
+    assert await problems_with(start_api, poster, url) == [
+        f"x: {url}: refused: more than 3 redirects"
     ]
+    assert media_host.hits["/loop.png"] == 4  # the first request and 3 redirects followed
 
 
 async def test_a_request_refused_for_its_targets_or_text_fetches_nothing(

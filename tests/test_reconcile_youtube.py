@@ -7,6 +7,7 @@ workflow, then `find_published` against the sandbox's sessions, search.list and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,13 @@ import pytest
 
 from core.status import Platform
 from providers import youtube
-from providers.base import AccountCredentials, NotCheckable, PostContent, Preparation
+from providers.base import (
+    AccountCredentials,
+    NotCheckable,
+    PostContent,
+    Preparation,
+    Published,
+)
 from providers.youtube import YouTubeProvider
 from sandbox.tokens import issue_token
 from tests.support import reconcile
@@ -52,6 +59,55 @@ def scheduled(sandbox_url: str) -> dict[str, Any]:
     return {"body": content.text, "media_urls": content.media_urls}
 
 
+@dataclass
+class Channel:
+    """The sandbox channel, through the provider: videos posted to it and looked up."""
+
+    provider: YouTubeProvider
+    account: AccountCredentials
+    sandbox_url: str
+
+    def video(self, text: str = TEXT) -> PostContent:
+        return video(self.sandbox_url, text)
+
+    async def publish(self, content: PostContent) -> tuple[Preparation, Published]:
+        """`content` uploaded through this attempt's session, as a run uploads it."""
+        return await reconcile.prepare_and_publish(self.provider, self.account, content)
+
+    async def upload(self, text: str = TEXT) -> Published:
+        """A video uploaded through a session of its own, not the attempt's."""
+        return await self.provider.publish(self.account, self.video(text), Preparation())
+
+    async def find(
+        self,
+        content: PostContent,
+        prepared: Preparation | None = None,
+        *,
+        since: datetime | None = None,
+    ) -> Published | None:
+        """The lookup for `content`: by default with no session of the attempt's, for an attempt
+        begun a minute ago."""
+        return await self.provider.find_published(
+            self.account,
+            content,
+            Preparation() if prepared is None else prepared,
+            since=a_minute_ago() if since is None else since,
+        )
+
+
+@pytest.fixture
+def channel(
+    sandbox: RunningSandbox, provider: YouTubeProvider, account: AccountCredentials
+) -> Channel:
+    return Channel(provider, account, sandbox.url)
+
+
+@pytest.fixture
+def pages_of_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The channel's videos looked up one per page, so a few videos make several pages."""
+    monkeypatch.setattr(youtube, "LOOKUP_PAGE_SIZE", 1)
+
+
 # --- through the workflow ---------------------------------------------------------------------
 
 
@@ -77,145 +133,105 @@ async def test_a_5xx_that_made_nothing_is_looked_up_then_uploaded_once(harness: 
 
 
 async def test_a_finished_session_answers_with_its_video(
-    sandbox: RunningSandbox,
-    provider: YouTubeProvider,
-    account: AccountCredentials,
-    sandbox_http: httpx.AsyncClient,
+    channel: Channel, sandbox_http: httpx.AsyncClient
 ) -> None:
-    content = video(sandbox.url)
-    prepared, published = await reconcile.prepare_and_publish(provider, account, content)
+    content = channel.video()
+    prepared, published = await channel.publish(content)
 
-    found = await provider.find_published(account, content, prepared, since=a_minute_ago())
-
-    assert found == published
+    assert await channel.find(content, prepared) == published
     assert await searches(sandbox_http) == 0
 
 
 async def test_a_session_holding_some_bytes_made_no_video_yet(
-    sandbox: RunningSandbox,
-    provider: YouTubeProvider,
-    account: AccountCredentials,
-    sandbox_http: httpx.AsyncClient,
+    channel: Channel, sandbox_http: httpx.AsyncClient
 ) -> None:
-    content = video(sandbox.url)
-    prepared = await provider.prepare(account, content)
+    content = channel.video()
+    prepared = await channel.provider.prepare(channel.account, content)
     # Only the first bytes arrive, as when a connection drops mid-upload.
     half = (await sandbox_http.get("/youtube/media/launch.mp4")).content[:1000]
-    auth = {"Authorization": f"Bearer {account.access_token}", "Content-Type": "video/mp4"}
+    auth = {"Authorization": f"Bearer {channel.account.access_token}", "Content-Type": "video/mp4"}
     cut = await sandbox_http.put(str(prepared.ids["session"]), headers=auth, content=half)
     assert cut.status_code == 308
 
-    found = await provider.find_published(account, content, prepared, since=a_minute_ago())
-
-    assert found is None
+    assert await channel.find(content, prepared) is None
     assert await searches(sandbox_http) == 0  # this run's own session: nothing else to ask
 
 
 async def test_an_empty_session_does_not_speak_for_an_upload_through_another(
-    sandbox: RunningSandbox, provider: YouTubeProvider, account: AccountCredentials
+    channel: Channel,
 ) -> None:
     # An earlier run of the target uploaded through its own session; this run's is empty.
-    content = video(sandbox.url)
-    _, earlier = await reconcile.prepare_and_publish(provider, account, content)
-    await provider.publish(account, video(sandbox.url, "Another video"), Preparation())
+    content = channel.video()
+    _, earlier = await channel.publish(content)
+    await channel.upload("Another video")
 
-    fresh = await provider.prepare(account, content)
-    found = await provider.find_published(account, content, fresh, since=a_minute_ago())
-
-    assert found == earlier
+    fresh = await channel.provider.prepare(channel.account, content)
+    assert await channel.find(content, fresh) == earlier
 
 
-async def test_an_expired_session_falls_back_to_the_channels_videos(
-    sandbox: RunningSandbox, provider: YouTubeProvider, account: AccountCredentials
-) -> None:
-    content = video(sandbox.url)
-    prepared, published = await reconcile.prepare_and_publish(provider, account, content)
+async def test_an_expired_session_falls_back_to_the_channels_videos(channel: Channel) -> None:
+    content = channel.video()
+    prepared, published = await channel.publish(content)
     session = str(prepared.ids["session"]).replace("upload_id=", "upload_id=gone")
     expired = Preparation(ids={**prepared.ids, "session": session})
 
-    found = await provider.find_published(account, content, expired, since=a_minute_ago())
-
-    assert found == published
+    assert await channel.find(content, expired) == published
 
 
 async def test_a_video_with_other_words_or_made_before_the_attempt_is_not_it(
-    sandbox: RunningSandbox, provider: YouTubeProvider, account: AccountCredentials
+    channel: Channel,
 ) -> None:
-    content = video(sandbox.url)
-    await provider.publish(account, content, Preparation())
+    content = channel.video()
+    await channel.upload()
 
-    async def lookup(wanted: PostContent, since: datetime) -> object:
-        return await provider.find_published(account, wanted, Preparation(), since=since)
-
-    assert await lookup(content, a_minute_ago()) is not None
-    assert await lookup(video(sandbox.url, TEXT + " And more."), a_minute_ago()) is None
-    assert await lookup(content.model_copy(update={"title": "Other"}), a_minute_ago()) is None
-    later = a_minute_from_now()
-    assert await lookup(content, later) is None
+    assert await channel.find(content) is not None
+    assert await channel.find(channel.video(TEXT + " And more.")) is None
+    assert await channel.find(content.model_copy(update={"title": "Other"})) is None
+    assert await channel.find(content, since=a_minute_from_now()) is None
 
 
 # --- the channel's videos ---------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("pages_of_one")
 async def test_the_search_is_paged_back_until_it_passes_the_attempt(
-    sandbox: RunningSandbox,
-    provider: YouTubeProvider,
-    account: AccountCredentials,
-    sandbox_http: httpx.AsyncClient,
-    monkeypatch: pytest.MonkeyPatch,
+    channel: Channel, sandbox_http: httpx.AsyncClient
 ) -> None:
-    monkeypatch.setattr(youtube, "LOOKUP_PAGE_SIZE", 1)
-    content = video(sandbox.url)
-    wanted = await provider.publish(account, content, Preparation())
-    await provider.publish(account, video(sandbox.url, "newer"), Preparation())
+    wanted = await channel.upload()
+    await channel.upload("newer")
 
-    found = await provider.find_published(account, content, Preparation(), since=a_minute_ago())
-
-    assert found == wanted
+    assert await channel.find(channel.video()) == wanted
     assert await searches(sandbox_http) == 2
 
 
+@pytest.mark.usefixtures("pages_of_one")
 async def test_a_search_reaching_back_past_the_attempt_ends_the_lookup(
-    sandbox: RunningSandbox,
-    provider: YouTubeProvider,
-    account: AccountCredentials,
-    sandbox_http: httpx.AsyncClient,
-    monkeypatch: pytest.MonkeyPatch,
+    channel: Channel, sandbox_http: httpx.AsyncClient
 ) -> None:
-    monkeypatch.setattr(youtube, "LOOKUP_PAGE_SIZE", 1)
     for n in range(2):
-        await provider.publish(account, video(sandbox.url, f"older {n}"), Preparation())
+        await channel.upload(f"older {n}")
 
-    later = a_minute_from_now()
-    content = video(sandbox.url)
-    assert await provider.find_published(account, content, Preparation(), since=later) is None
+    assert await channel.find(channel.video(), since=a_minute_from_now()) is None
     assert await searches(sandbox_http) == 1
 
 
-async def test_more_new_videos_than_it_reads_is_not_checkable(
-    sandbox: RunningSandbox,
-    provider: YouTubeProvider,
-    account: AccountCredentials,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(youtube, "LOOKUP_PAGE_SIZE", 1)
+@pytest.mark.usefixtures("pages_of_one")
+async def test_more_new_videos_than_it_reads_is_not_checkable(channel: Channel) -> None:
     for n in range(3):
-        await provider.publish(account, video(sandbox.url, f"newer {n}"), Preparation())
+        await channel.upload(f"newer {n}")
 
     with pytest.raises(NotCheckable, match="over 2 videos"):
-        await provider.find_published(
-            account, video(sandbox.url), Preparation(), since=a_minute_ago()
-        )
+        await channel.find(channel.video())
 
 
 async def test_the_sandbox_search_is_the_channels_own_newest_first(
     sandbox: RunningSandbox,
-    provider: YouTubeProvider,
+    channel: Channel,
     account: AccountCredentials,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
     for title in ("Fish & chips", "Second"):
-        await provider.publish(account, video(sandbox.url, title), Preparation())
+        await channel.upload(title)
     other = issue_token(sandbox.secret, "youtube", "UCsomeoneelse00000000001")
     params = {"part": "snippet", "forMine": "true", "type": "video", "maxResults": "50"}
 

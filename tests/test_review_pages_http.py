@@ -5,31 +5,24 @@ isolation, deciding the version that was read, redirects."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-import pytest
 from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from core.db import Database, utcnow
 from core.models import ApiKey, PageSession, Post
 from core.status import ApprovalState, Platform
 from tests.support.api import api_client
+from tests.support.api_fixtures import api_fixture
 from tests.support.factories import TenantFixture, add_key, make_account, make_post, make_tenant
 
 SESSION_COOKIE = "crier_session"  # development and test: no __Host- prefix over plain http
 
 
-@pytest.fixture
-async def api(
-    settings: Settings, db: Database, time_skipping_env: WorkflowEnvironment
-) -> AsyncIterator[httpx.AsyncClient]:
-    # Deciding a draft post reaches no workflow, but the handlers take a Temporal client.
-    async with api_client(settings, time_skipping_env.client) as client:
-        yield client
+# Deciding a draft post reaches no workflow, but the handlers take a Temporal client.
+api = api_fixture()
 
 
 def csrf_of(page: httpx.Response) -> str:
@@ -74,6 +67,42 @@ async def pending_post(
         await session.commit()
         await session.refresh(row)
         return row
+
+
+async def reviewing(
+    api: httpx.AsyncClient, db: Database, settings: Settings
+) -> tuple[Post, httpx.Response]:
+    """A new tenant's reviewer, signed in, on the page of a post pending their approval."""
+    tenant = await make_tenant(db)
+    post = await pending_post(db, settings, tenant)
+    await sign_in(api, tenant.api_key)
+    return post, await api.get(f"/ui/posts/{post.id}")
+
+
+async def approval_state(db: Database, post: Post) -> ApprovalState:
+    async with db.session() as session:
+        row = await session.get(Post, post.id)
+        assert row is not None
+        return row.approval_state
+
+
+async def reject(api: httpx.AsyncClient, post: Post, form: dict[str, str]) -> httpx.Response:
+    """The reject form posted as a browser does: the page it redirects to."""
+    answer = await api.post(f"/ui/posts/{post.id}/reject", data=form)
+    assert answer.status_code == 303, answer.text
+    return await api.get(answer.headers["location"])
+
+
+async def not_found_nor_decided(
+    api: httpx.AsyncClient, db: Database, post: Post, csrf: str
+) -> None:
+    """The signed-in reviewer is shown no such post, and rejecting it (with a good CSRF token
+    and the post's version) finds no post and leaves it pending."""
+    page = await api.get(f"/ui/posts/{post.id}")
+    assert page.status_code == 404 and "Needs a look" not in page.text
+    form = {"csrf": csrf, "comment": "not mine", "expected_updated_at": post.updated_at.isoformat()}
+    assert "no post" in (await reject(api, post, form)).text
+    assert await approval_state(db, post) == ApprovalState.PENDING
 
 
 async def test_the_session_cookie_is_a_random_id_kept_hashed_on_the_server(
@@ -197,30 +226,18 @@ async def test_keys_without_approve_or_unknown_keys_do_not_sign_in(
 async def test_a_form_without_its_csrf_token_changes_nothing(
     api: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
-    tenant = await make_tenant(db)
-    post = await pending_post(db, settings, tenant)
-    await sign_in(api, tenant.api_key)
-    page = await api.get(f"/ui/posts/{post.id}")
+    post, page = await reviewing(api, db, settings)
     for token in ("", "forged"):
-        answer = await api.post(
-            f"/ui/posts/{post.id}/reject",
-            data={"csrf": token, "comment": "x", "expected_updated_at": version_of(page)},
-        )
-        assert answer.status_code == 303
-        page = await api.get(answer.headers["location"])
+        form = {"csrf": token, "comment": "x", "expected_updated_at": version_of(page)}
+        page = await reject(api, post, form)
         assert "This form has expired" in page.text
-    async with db.session() as session:
-        row = await session.get(Post, post.id)
-        assert row is not None and row.approval_state == ApprovalState.PENDING
+    assert await approval_state(db, post) == ApprovalState.PENDING
 
 
 async def test_the_decide_forms_carry_the_version_read_and_a_changed_post_is_refused(
     api: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
-    tenant = await make_tenant(db)
-    post = await pending_post(db, settings, tenant)
-    await sign_in(api, tenant.api_key)
-    page = await api.get(f"/ui/posts/{post.id}")
+    post, page = await reviewing(api, db, settings)
     read = version_of(page)
     assert read == post.updated_at.isoformat() and read.endswith("+00:00")
 
@@ -232,29 +249,17 @@ async def test_the_decide_forms_carry_the_version_read_and_a_changed_post_is_ref
         row.updated_at = utcnow()
         session.add(row)
         await session.commit()
-    stale = await api.post(
-        f"/ui/posts/{post.id}/reject",
-        data={"csrf": csrf_of(page), "comment": "no", "expected_updated_at": read},
-    )
-    assert "changed since you read it" in (await api.get(stale.headers["location"])).text
-    missing = await api.post(
-        f"/ui/posts/{post.id}/reject", data={"csrf": csrf_of(page), "comment": "no"}
-    )
-    assert "which version" in (await api.get(missing.headers["location"])).text
-    async with db.session() as session:
-        row = await session.get(Post, post.id)
-        assert row is not None and row.approval_state == ApprovalState.PENDING
+    form = {"csrf": csrf_of(page), "comment": "no"}
+    stale = await reject(api, post, {**form, "expected_updated_at": read})
+    assert "changed since you read it" in stale.text
+    assert "which version" in (await reject(api, post, form)).text
+    assert await approval_state(db, post) == ApprovalState.PENDING
 
     # Read again, then decide: it goes through.
     page = await api.get(f"/ui/posts/{post.id}")
-    done = await api.post(
-        f"/ui/posts/{post.id}/reject",
-        data={"csrf": csrf_of(page), "comment": "no", "expected_updated_at": version_of(page)},
-    )
-    assert "Rejected." in (await api.get(done.headers["location"])).text
-    async with db.session() as session:
-        row = await session.get(Post, post.id)
-        assert row is not None and row.approval_state == ApprovalState.REJECTED
+    form = {"csrf": csrf_of(page), "comment": "no", "expected_updated_at": version_of(page)}
+    assert "Rejected." in (await reject(api, post, form)).text
+    assert await approval_state(db, post) == ApprovalState.REJECTED
 
 
 async def test_another_tenants_post_is_not_found_and_cannot_be_decided(
@@ -264,22 +269,9 @@ async def test_another_tenants_post_is_not_found_and_cannot_be_decided(
     post = await pending_post(db, settings, owner)
     stranger = await make_tenant(db)
     await sign_in(api, stranger.api_key)
-    page = await api.get(f"/ui/posts/{post.id}")
-    assert page.status_code == 404 and "Needs a look" not in page.text
     queue = await api.get("/ui/queue")
     assert "Needs a look" not in queue.text
-    answer = await api.post(
-        f"/ui/posts/{post.id}/reject",
-        data={
-            "csrf": csrf_of(queue),
-            "comment": "mine now",
-            "expected_updated_at": post.updated_at.isoformat(),
-        },
-    )
-    assert "no post" in (await api.get(answer.headers["location"])).text
-    async with db.session() as session:
-        row = await session.get(Post, post.id)
-        assert row is not None and row.approval_state == ApprovalState.PENDING
+    await not_found_nor_decided(api, db, post, csrf_of(queue))
 
 
 async def test_the_other_modes_key_of_the_same_tenant_sees_no_post_on_the_pages(
@@ -289,23 +281,10 @@ async def test_the_other_modes_key_of_the_same_tenant_sees_no_post_on_the_pages(
     post = await pending_post(db, settings, tenant)
     live = (await add_key(db, tenant, test=False)).api_key
     await sign_in(api, live)
-    page = await api.get(f"/ui/posts/{post.id}")
-    assert page.status_code == 404 and "Needs a look" not in page.text
     assert "Needs a look" not in (await api.get("/ui/queue")).text
     calendar = await api.get("/ui/calendar")
     assert calendar.status_code == 200 and "Needs a look" not in calendar.text
-    answer = await api.post(
-        f"/ui/posts/{post.id}/reject",
-        data={
-            "csrf": csrf_of(calendar),
-            "comment": "crossing modes",
-            "expected_updated_at": post.updated_at.isoformat(),
-        },
-    )
-    assert "no post" in (await api.get(answer.headers["location"])).text
-    async with db.session() as session:
-        row = await session.get(Post, post.id)
-        assert row is not None and row.approval_state == ApprovalState.PENDING
+    await not_found_nor_decided(api, db, post, csrf_of(calendar))
 
 
 async def test_sign_in_never_redirects_off_site(api: httpx.AsyncClient, db: Database) -> None:

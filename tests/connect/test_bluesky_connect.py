@@ -11,17 +11,15 @@ import httpx
 import pytest
 
 from core.config import Settings
-from core.status import Platform
-from providers.base import AccountCredentials, PostContent
+from providers.base import PostContent
 from providers.bluesky import BlueskyProvider
 from providers.connect.base import PasswordConnector
 from providers.connect.bluesky import BlueskyConnector, jwt_expiry
 from providers.connect.registry import is_password_login
 from providers.errors import AuthError
-from providers.registry import base_url
 from sandbox.logins.bluesky import APP_PASSWORD, DEFAULT_DID, DEFAULT_HANDLE, did_for
 from tests.connect import flow
-from tests.support.media import loopback_media
+from tests.support import connector_checks as checks
 
 
 @pytest.fixture
@@ -43,14 +41,10 @@ async def test_a_login_grants_the_account_whose_token_publishes(
     assert account.tokens.refresh_token and account.tokens.expires_at is not None
     lifetime = account.tokens.expires_at - datetime.now(UTC)
     assert timedelta(hours=1, minutes=59) < lifetime <= timedelta(hours=2)
-    await connector.verify(account.external_id, account.tokens)
-    provider = BlueskyProvider(
-        http, base_url(Platform.BLUESKY, settings, sandbox=True), loopback_media()
+    provider = checks.sandbox_provider(BlueskyProvider, http, settings)
+    await checks.tokens_publish(
+        sandbox_http, connector, provider, PostContent(text="connected"), account, checked=False
     )
-    credentials = AccountCredentials(account.external_id, account.tokens.access_token)
-    await provider.publish(credentials, PostContent(text="connected"))
-    posts = await flow.sandbox_posts(sandbox_http, Platform.BLUESKY)
-    assert [p["account"] for p in posts] == [DEFAULT_DID]
 
 
 async def test_a_wrong_app_password_is_refused(connector: PasswordConnector) -> None:

@@ -15,9 +15,9 @@ from providers.connect.base import TokenSet
 from providers.connect.facebook import FacebookConnector
 from providers.errors import AuthError
 from providers.facebook import FacebookProvider
-from providers.registry import base_url
 from sandbox.tokens import issue_token, verify_token
 from tests.connect import flow
+from tests.support import connector_checks as checks
 from tests.support.servers import RunningSandbox
 
 REDIRECT = "https://app.example/v1/oauth/facebook/callback"
@@ -54,7 +54,7 @@ async def test_connect_lists_the_pages_each_with_a_token_that_publishes_to_it_al
     assert [(c.subject, c.expires_at) for c in claims if c] == [(BAKERY[0], 0), (BISTRO[0], 0)]
     bakery, bistro = pages
     await connector.verify(bakery.external_id, bakery.tokens)
-    provider = FacebookProvider(http, base_url(Platform.FACEBOOK, settings, sandbox=True))
+    provider = checks.sandbox_provider(FacebookProvider, http, settings)
     token = bakery.tokens.access_token
     await provider.publish(
         AccountCredentials(bakery.external_id, token), PostContent(text="connected"), Preparation()
@@ -106,13 +106,14 @@ async def test_a_code_is_single_use(http: httpx.AsyncClient, settings: Settings)
 async def test_a_code_is_bound_to_its_redirect_uri(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector = _connector(http, settings)
-    answer = await flow.authorize(http, connector, REDIRECT)
-    await flow.refused_exchange(
-        connector, answer["code"], REDIRECT + "/x", match="redirect_uri is identical"
+    await checks.bound_to_redirect(
+        http,
+        _connector(http, settings),
+        REDIRECT,
+        elsewhere=REDIRECT + "/x",
+        match="redirect_uri is identical",
+        spends=True,
     )
-    # The failed try spent the code: the right redirect is now too late.
-    await flow.refused_exchange(connector, answer["code"], REDIRECT)
 
 
 async def test_a_refusal_at_the_dialog_comes_back_as_access_denied(

@@ -7,16 +7,15 @@ import httpx
 import pytest
 
 from core.config import Settings
-from core.status import Platform
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import PostContent
 from providers.connect import google_business
 from providers.connect.base import TokenSet
 from providers.connect.google_business import GoogleBusinessConnector
 from providers.errors import AuthError
 from providers.google_business import GoogleBusinessProvider
-from providers.registry import base_url
 from sandbox.tokens import issue_token
 from tests.connect import flow
+from tests.support import connector_checks as checks
 from tests.support.servers import RunningSandbox
 
 REDIRECT = "https://app.example/v1/oauth/google_business/callback"
@@ -38,15 +37,10 @@ async def test_connect_grants_each_location_and_the_token_posts_to_them(
     assert [(c.external_id, c.display_name) for c in candidates] == LOCATIONS
     tokens = candidates[0].tokens
     assert tokens.refresh_token and tokens.expires_at is not None  # access_type=offline
-    provider = GoogleBusinessProvider(
-        http, base_url(Platform.GOOGLE_BUSINESS, settings, sandbox=True)
+    provider = checks.sandbox_provider(GoogleBusinessProvider, http, settings)
+    await checks.tokens_publish(
+        sandbox_http, connector, provider, PostContent(text="connected"), *candidates, checked=False
     )
-    for candidate in candidates:
-        await connector.verify(candidate.external_id, candidate.tokens)
-        credentials = AccountCredentials(candidate.external_id, candidate.tokens.access_token)
-        await provider.publish(credentials, PostContent(text="connected"), Preparation())
-    posts = await flow.sandbox_posts(sandbox_http, Platform.GOOGLE_BUSINESS)
-    assert sorted(p["account"] for p in posts) == [external_id for external_id, _ in LOCATIONS]
 
 
 async def test_locations_are_read_page_by_page(
@@ -65,13 +59,14 @@ async def test_a_code_is_single_use(http: httpx.AsyncClient, settings: Settings)
 async def test_a_code_is_bound_to_its_redirect_uri(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector = _connector(http, settings)
-    answer = await flow.authorize(http, connector, REDIRECT)
-    refused = await flow.refused_exchange(
-        connector, answer["code"], "https://evil.example/callback"
+    [wrong, _] = await checks.bound_to_redirect(
+        http,
+        _connector(http, settings),
+        REDIRECT,
+        elsewhere="https://evil.example/callback",
+        spends=True,
     )
-    assert refused.code == "redirect_uri_mismatch"
-    await flow.refused_exchange(connector, answer["code"], REDIRECT)  # the failed try spent it
+    assert wrong.code == "redirect_uri_mismatch"
 
 
 async def test_a_refresh_brings_no_refresh_token_and_the_stored_one_is_kept(

@@ -9,16 +9,15 @@ import httpx
 import pytest
 
 from core.config import Settings
-from core.status import Platform
-from providers.base import AccountCredentials, PostContent
+from providers.base import PostContent
 from providers.connect.base import TokenSet
 from providers.connect.facebook import FacebookConnector
 from providers.connect.instagram import InstagramConnector
 from providers.errors import AuthError
 from providers.instagram import InstagramProvider
-from providers.registry import base_url
 from sandbox.tokens import issue_token, verify_token
 from tests.connect import flow
+from tests.support import connector_checks as checks
 from tests.support.servers import RunningSandbox
 
 REDIRECT = "https://app.example/v1/oauth/instagram/callback"
@@ -52,15 +51,9 @@ async def test_connect_grants_the_linked_instagram_account_whose_token_publishes
     # Taken from the long-lived user token, the Page's token never expires.
     claims = verify_token(sandbox.secret, account.tokens.access_token)
     assert claims is not None and claims.expires_at == 0
-    await connector.verify(account.external_id, account.tokens)
-    provider = InstagramProvider(http, base_url(Platform.INSTAGRAM, settings, sandbox=True))
-    credentials = AccountCredentials(account.external_id, account.tokens.access_token)
+    provider = checks.sandbox_provider(InstagramProvider, http, settings)
     content = PostContent(text="connected", media_urls=["https://cdn.example.org/1.jpg"])
-    prepared = await provider.prepare(credentials, content)
-    assert (await provider.check(credentials, prepared)).state == "ready"
-    await provider.publish(credentials, content, prepared)
-    posts = await flow.sandbox_posts(sandbox_http, Platform.INSTAGRAM)
-    assert [p["account"] for p in posts] == [account.external_id]
+    await checks.tokens_publish(sandbox_http, connector, provider, content, account)
 
 
 async def test_a_code_is_single_use(http: httpx.AsyncClient, settings: Settings) -> None:
@@ -70,10 +63,13 @@ async def test_a_code_is_single_use(http: httpx.AsyncClient, settings: Settings)
 async def test_a_code_is_bound_to_its_redirect_uri(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector = _connector(http, settings)
-    answer = await flow.authorize(http, connector, REDIRECT)
-    await flow.refused_exchange(
-        connector, answer["code"], REDIRECT + "/x", match="redirect_uri is identical"
+    await checks.bound_to_redirect(
+        http,
+        _connector(http, settings),
+        REDIRECT,
+        elsewhere=REDIRECT + "/x",
+        match="redirect_uri is identical",
+        spends=False,
     )
 
 

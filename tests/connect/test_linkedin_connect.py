@@ -7,15 +7,13 @@ import httpx
 import pytest
 
 from core.config import Settings
-from core.status import Platform
 from providers.base import AccountCredentials, PostContent
 from providers.connect import linkedin
 from providers.connect.linkedin import LinkedInConnector
 from providers.errors import AuthError
 from providers.linkedin import LinkedInProvider
-from providers.registry import base_url
 from tests.connect import flow
-from tests.support.media import loopback_media
+from tests.support import connector_checks as checks
 
 REDIRECT = "https://app.example/v1/oauth/linkedin/callback"
 MEMBER = "urn:li:person:sbxMember01"
@@ -39,19 +37,15 @@ async def test_connect_grants_the_member_and_their_pages_and_the_token_posts_as_
     assert [(c.external_id, c.display_name) for c in candidates] == GRANTED
     tokens = candidates[0].tokens
     assert tokens.refresh_token and tokens.expires_at is not None
-    provider = LinkedInProvider(
-        http, base_url(Platform.LINKEDIN, settings, sandbox=True), loopback_media()
-    )
-    for candidate in candidates:
-        await connector.verify(candidate.external_id, candidate.tokens)
-        credentials = AccountCredentials(candidate.external_id, candidate.tokens.access_token)
-        await provider.publish(credentials, PostContent(text="connected"))
+    provider = checks.sandbox_provider(LinkedInProvider, http, settings)
+    connected = PostContent(text="connected")
     with pytest.raises(AuthError) as refused:
-        credentials = AccountCredentials(ANALYST_ONLY, tokens.access_token)
-        await provider.publish(credentials, PostContent(text="connected"))
+        await provider.publish(AccountCredentials(ANALYST_ONLY, tokens.access_token), connected)
     assert refused.value.code == "ACCESS_DENIED"
-    posts = await flow.sandbox_posts(sandbox_http, Platform.LINKEDIN)
-    assert sorted(p["account"] for p in posts) == sorted(urn for urn, _ in GRANTED)
+    # One post for each account granted, and none for the refused one.
+    await checks.tokens_publish(
+        sandbox_http, connector, provider, connected, *candidates, checked=False
+    )
 
 
 async def test_organizations_are_read_page_by_page(
@@ -74,15 +68,11 @@ async def test_a_code_is_single_use_and_bound_to_its_redirect_uri(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
     connector = _connector(http, settings)
-    answer = await flow.authorize(http, connector, REDIRECT)
-    refused = await flow.refused_exchange(
-        connector, answer["code"], "https://evil.example/callback"
+    [wrong, _] = await checks.bound_to_redirect(
+        http, connector, REDIRECT, elsewhere="https://evil.example/callback", spends=True
     )
-    assert refused.code == "invalid_request"
-    used = await flow.authorize(http, connector, REDIRECT)
-    await connector.exchange(code=used["code"], redirect_uri=REDIRECT, pkce=None)
-    for code in (answer["code"], used["code"]):
-        await flow.refused_exchange(connector, code, REDIRECT)
+    assert wrong.code == "invalid_request"
+    await flow.exchanged_twice(http, connector, REDIRECT)
 
 
 async def test_a_refresh_answers_the_same_refresh_token(

@@ -17,10 +17,9 @@ from providers.connect.base import TokenSet
 from providers.connect.pinterest import PinterestConnector
 from providers.errors import AuthError, ContentError
 from providers.pinterest import PinterestProvider
-from providers.registry import base_url
 from sandbox.pinterest import DEFAULT_BOARDS
 from tests.connect import flow
-from tests.support.media import loopback_media
+from tests.support import connector_checks as checks
 
 REDIRECT = "https://app.example/v1/oauth/pinterest/callback"
 PIN = PostContent(text="Flat white", media_urls=["https://cdn.example.org/flat-white.jpg"])
@@ -28,12 +27,6 @@ PIN = PostContent(text="Flat white", media_urls=["https://cdn.example.org/flat-w
 
 def _connector(http: httpx.AsyncClient, settings: Settings) -> PinterestConnector:
     return flow.sandbox_connector(PinterestConnector, http, settings)
-
-
-def _provider(http: httpx.AsyncClient, settings: Settings) -> PinterestProvider:
-    return PinterestProvider(
-        http, base_url(Platform.PINTEREST, settings, sandbox=True), loopback_media()
-    )
 
 
 async def test_the_url_asks_for_the_board_and_pin_scopes(
@@ -65,8 +58,9 @@ async def test_connect_grants_each_board_and_the_token_pins_to_it(
     assert tokens.refresh_token and tokens.expires_at is not None
     lifetime = tokens.expires_at - datetime.now(UTC)
     assert timedelta(days=29) < lifetime <= timedelta(days=30)
+    provider = checks.sandbox_provider(PinterestProvider, http, settings)
     credentials = AccountCredentials(accounts[1].external_id, tokens.access_token)
-    await _provider(http, settings).publish(credentials, PIN, Preparation())
+    await provider.publish(credentials, PIN, Preparation())
     pins = await flow.sandbox_posts(sandbox_http, Platform.PINTEREST)
     assert [p["account"] for p in pins] == [DEFAULT_BOARDS[1].id]
 
@@ -78,9 +72,10 @@ async def test_a_token_pins_only_to_its_own_boards(
         http, _connector(http, settings), REDIRECT, user="someone_else"
     )
     assert theirs.external_id not in {board.id for board in DEFAULT_BOARDS}
+    provider = checks.sandbox_provider(PinterestProvider, http, settings)
     credentials = AccountCredentials(DEFAULT_BOARDS[0].id, theirs.tokens.access_token)
     with pytest.raises(ContentError, match="Board not found"):
-        await _provider(http, settings).publish(credentials, PIN, Preparation())
+        await provider.publish(credentials, PIN, Preparation())
 
 
 async def test_every_page_of_boards_is_read(

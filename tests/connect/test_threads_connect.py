@@ -10,15 +10,14 @@ import httpx
 import pytest
 
 from core.config import Settings
-from core.status import Platform
-from providers.base import AccountCredentials, PostContent
+from providers.base import PostContent
 from providers.connect.base import TokenSet
 from providers.connect.threads import ThreadsConnector
 from providers.errors import AuthError
-from providers.registry import base_url
 from providers.threads import ThreadsProvider
 from sandbox.tokens import issue_token
 from tests.connect import flow
+from tests.support import connector_checks as checks
 from tests.support.servers import RunningSandbox
 
 REDIRECT = "https://app.example/v1/oauth/threads/callback"
@@ -53,15 +52,10 @@ async def test_connect_grants_a_long_lived_token_that_publishes(
     [account] = await flow.connect(http, connector, REDIRECT)
     assert (account.external_id, account.display_name) == (USER, "sandbox_0001")
     assert _lasts_about_60_days(account.tokens) and account.tokens.refresh_token is None
-    await connector.verify(account.external_id, account.tokens)
-    provider = ThreadsProvider(http, base_url(Platform.THREADS, settings, sandbox=True))
-    credentials = AccountCredentials(account.external_id, account.tokens.access_token)
-    content = PostContent(text="connected")
-    prepared = await provider.prepare(credentials, content)
-    assert (await provider.check(credentials, prepared)).state == "ready"
-    await provider.publish(credentials, content, prepared)
-    posts = await flow.sandbox_posts(sandbox_http, Platform.THREADS)
-    assert [p["account"] for p in posts] == [USER]
+    provider = checks.sandbox_provider(ThreadsProvider, http, settings)
+    await checks.tokens_publish(
+        sandbox_http, connector, provider, PostContent(text="connected"), account
+    )
 
 
 async def test_a_refresh_turns_the_token_into_a_new_long_lived_one(
@@ -102,12 +96,14 @@ async def test_a_code_is_single_use(http: httpx.AsyncClient, settings: Settings)
 async def test_a_code_is_bound_to_its_redirect_uri(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector = _connector(http, settings)
-    answer = await flow.authorize(http, connector, REDIRECT)
-    await flow.refused_exchange(
-        connector, answer["code"], REDIRECT + "/x", match="redirect_uri is identical"
+    await checks.bound_to_redirect(
+        http,
+        _connector(http, settings),
+        REDIRECT,
+        elsewhere=REDIRECT + "/x",
+        match="redirect_uri is identical",
+        spends=True,
     )
-    await flow.refused_exchange(connector, answer["code"], REDIRECT)
 
 
 async def test_a_refusal_at_the_dialog_comes_back_as_access_denied(

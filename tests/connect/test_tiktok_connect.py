@@ -11,15 +11,14 @@ import httpx
 import pytest
 
 from core.config import Settings
-from core.status import Platform
-from providers.base import AccountCredentials, PostContent
+from providers.base import PostContent
 from providers.connect.base import Hosts, OAuthClient, Pkce, TokenSet
 from providers.connect.tiktok import TikTokConnector
 from providers.errors import AuthError
-from providers.registry import base_url
 from providers.tiktok import TikTokProvider
 from sandbox.logins.tiktok import DEFAULT_OPEN_ID
 from tests.connect import flow
+from tests.support import connector_checks as checks
 
 REDIRECT = "https://app.example/v1/oauth/tiktok/callback"
 
@@ -60,15 +59,9 @@ async def test_connect_grants_the_creator_whose_token_publishes(
     assert account.tokens.expires_at is not None
     lifetime = account.tokens.expires_at - datetime.now(UTC)
     assert timedelta(hours=23) < lifetime <= timedelta(hours=24)  # the answer's expires_in
-    await connector.verify(account.external_id, account.tokens)
-    provider = TikTokProvider(http, base_url(Platform.TIKTOK, settings, sandbox=True))
-    credentials = AccountCredentials(account.external_id, account.tokens.access_token)
+    provider = checks.sandbox_provider(TikTokProvider, http, settings)
     content = PostContent(text="connected", media_urls=["https://cdn.example.org/clip.mp4"])
-    prepared = await provider.prepare(credentials, content)
-    assert (await provider.check(credentials, prepared)).state == "ready"
-    await provider.publish(credentials, content, prepared)
-    posts = await flow.sandbox_posts(sandbox_http, Platform.TIKTOK)
-    assert [p["account"] for p in posts] == [DEFAULT_OPEN_ID]
+    await checks.tokens_publish(sandbox_http, connector, provider, content, account)
 
 
 async def test_a_code_is_single_use_and_bound_to_its_verifier(
@@ -84,9 +77,13 @@ async def test_a_code_is_single_use_and_bound_to_its_verifier(
 async def test_a_code_is_bound_to_its_redirect_uri(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector, pkce, answer = await _connect(http, settings)
-    refused = await flow.refused_exchange(
-        connector, answer["code"], "https://elsewhere.example/cb", pkce=pkce
+    [refused] = await checks.bound_to_redirect(
+        http,
+        _connector(http, settings),
+        REDIRECT,
+        elsewhere="https://elsewhere.example/cb",
+        spends=False,
+        pkce=Pkce.new(),
     )
     assert refused.code == "invalid_grant"
 
@@ -94,13 +91,8 @@ async def test_a_code_is_bound_to_its_redirect_uri(
 async def test_refresh_tokens_rotate_and_a_spent_one_is_invalid_grant(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector = _connector(http, settings)
-    [account] = await flow.connect(http, connector, REDIRECT, pkce=Pkce.new())
-
-    await flow.refreshed(connector, account.external_id, account.tokens, rotates=True)
-    with pytest.raises(AuthError) as refused:
-        await connector.refresh(account.tokens)
-    assert (refused.value.code, refused.value.http_status) == ("invalid_grant", 400)
+    refused = await checks.spent_refresh_token(http, _connector(http, settings), REDIRECT)
+    assert (refused.code, refused.http_status) == ("invalid_grant", 400)
 
 
 async def test_revoking_disconnects_the_app(http: httpx.AsyncClient, settings: Settings) -> None:

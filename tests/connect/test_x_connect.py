@@ -6,15 +6,13 @@ import httpx
 import pytest
 
 from core.config import Settings
-from core.status import Platform
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import PostContent
 from providers.connect.base import Pkce
 from providers.connect.x import XConnector
 from providers.errors import AuthError
-from providers.registry import base_url
 from providers.x import XProvider
 from tests.connect import flow
-from tests.support.media import loopback_media
+from tests.support import connector_checks as checks
 
 REDIRECT = "https://app.example/v1/oauth/x/callback"
 
@@ -30,12 +28,10 @@ async def test_connect_grants_one_account_whose_token_publishes(
     [account] = await flow.connect(http, connector, REDIRECT, pkce=Pkce.new())
     assert account.external_id == "1600000000000000001"
     assert account.tokens.refresh_token and account.tokens.expires_at is not None
-    await connector.verify(account.external_id, account.tokens)
-    provider = XProvider(http, base_url(Platform.X, settings, sandbox=True), loopback_media())
-    credentials = AccountCredentials(account.external_id, account.tokens.access_token)
-    await provider.publish(credentials, PostContent(text="connected"), Preparation())
-    posts = await flow.sandbox_posts(sandbox_http, Platform.X)
-    assert [p["account"] for p in posts] == [account.external_id]
+    provider = checks.sandbox_provider(XProvider, http, settings)
+    await checks.tokens_publish(
+        sandbox_http, connector, provider, PostContent(text="connected"), account, checked=False
+    )
 
 
 async def test_a_code_is_single_use_and_bound_to_its_verifier(
@@ -51,12 +47,8 @@ async def test_a_code_is_single_use_and_bound_to_its_verifier(
 async def test_refresh_tokens_rotate_and_a_spent_one_is_refused(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector = _connector(http, settings)
-    [account] = await flow.connect(http, connector, REDIRECT, pkce=Pkce.new())
-    await flow.refreshed(connector, account.external_id, account.tokens, rotates=True)
-    with pytest.raises(AuthError) as refused:
-        await connector.refresh(account.tokens)
-    assert refused.value.code == "invalid_request"
+    refused = await checks.spent_refresh_token(http, _connector(http, settings), REDIRECT)
+    assert refused.code == "invalid_request"
 
 
 async def test_revoked_tokens_stop_working(http: httpx.AsyncClient, settings: Settings) -> None:

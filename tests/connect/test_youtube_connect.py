@@ -6,15 +6,13 @@ import httpx
 import pytest
 
 from core.config import Settings
-from core.status import Platform
-from providers.base import AccountCredentials, PostContent
+from providers.base import PostContent
 from providers.connect.base import TokenSet
 from providers.connect.youtube import YouTubeConnector
 from providers.errors import AuthError
-from providers.registry import base_url
 from providers.youtube import YouTubeProvider
 from tests.connect import flow
-from tests.support.media import loopback_media
+from tests.support import connector_checks as checks
 
 REDIRECT = "https://app.example/v1/oauth/youtube/callback"
 CHANNEL = "UCsandboxuser00000000001"
@@ -31,34 +29,26 @@ async def test_connect_grants_the_channel_whose_token_uploads(
     [channel] = await flow.connect(http, connector, REDIRECT)
     assert (channel.external_id, channel.display_name) == (CHANNEL, "Sandbox Channel")
     assert channel.tokens.refresh_token and channel.tokens.expires_at is not None
-    await connector.verify(channel.external_id, channel.tokens)
-    provider = YouTubeProvider(
-        http, base_url(Platform.YOUTUBE, settings, sandbox=True), loopback_media()
-    )
-    credentials = AccountCredentials(channel.external_id, channel.tokens.access_token)
+    provider = checks.sandbox_provider(YouTubeProvider, http, settings)
     video = PostContent(
         text="connected", media_urls=[f"{settings.sandbox_url}/youtube/media/connect.mp4"]
     )
-    prepared = await provider.prepare(credentials, video)
-    await provider.publish(credentials, video, prepared)
-    posts = await flow.sandbox_posts(sandbox_http, Platform.YOUTUBE)
-    assert [p["account"] for p in posts] == [CHANNEL]
+    await checks.tokens_publish(sandbox_http, connector, provider, video, channel, checked=False)
 
 
 async def test_a_code_is_single_use_and_bound_to_its_redirect_uri(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
     connector = _connector(http, settings)
-    answer = await flow.authorize(http, connector, REDIRECT)
-    refused = await flow.refused_exchange(
-        connector, answer["code"], "https://evil.example/callback"
+    wrong, spent = await checks.bound_to_redirect(
+        http, connector, REDIRECT, elsewhere="https://evil.example/callback", spends=True
     )
-    assert refused.code == "redirect_uri_mismatch"
-    used = await flow.authorize(http, connector, REDIRECT)
-    await connector.exchange(code=used["code"], redirect_uri=REDIRECT, pkce=None)
-    for code in (answer["code"], used["code"]):
-        refused = await flow.refused_exchange(connector, code, REDIRECT)
-        assert refused.code == "invalid_grant"
+    used = await flow.exchanged_twice(http, connector, REDIRECT)
+    assert (wrong.code, spent.code, used.code) == (
+        "redirect_uri_mismatch",
+        "invalid_grant",
+        "invalid_grant",
+    )
 
 
 async def test_a_refresh_keeps_the_stored_refresh_token(

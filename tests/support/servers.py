@@ -6,12 +6,13 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
 import uvicorn
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.config import Settings
@@ -32,10 +33,16 @@ class RunningSandbox:
 
 
 @contextmanager
-def running_sandbox(settings: Settings) -> Iterator[RunningSandbox]:
+def running_sandbox(
+    settings: Settings, *, extend: Callable[[FastAPI], None] | None = None
+) -> Iterator[RunningSandbox]:
+    """The sandbox app (first given to `extend`, where a test adds routes of its own) on a
+    free port, served from a background thread."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     app = create_app(settings, public_url=url)
+    if extend is not None:
+        extend(app)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
