@@ -42,8 +42,10 @@ def test_after_a_full_restart_posts_go_out_on_time_and_overdue_ones_are_missed(
     ):
         [page] = [a for a in api.get("/v1/accounts").json()["data"] if a["platform"] == "facebook"]
         start = datetime.now(UTC)
-        overdue_at = start + timedelta(seconds=6)  # falls due while everything is down
-        on_time_at = start + timedelta(seconds=32)  # falls due after the restart
+        # Room for a loaded machine to stop the stack (four processes) before the first time,
+        # and to start it again before the second.
+        overdue_at = start + timedelta(seconds=12)  # falls due while everything is down
+        on_time_at = start + timedelta(seconds=45)  # falls due after the restart
         overdue = _schedule(api, page["id"], "due during the outage", overdue_at)
         on_time = _schedule(api, page["id"], "due after the restart", on_time_at)
     assert datetime.now(UTC) < overdue_at, "the stack took too long to stop for this test"
