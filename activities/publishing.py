@@ -26,6 +26,7 @@ from core.config import Settings
 from core.db import Database, utcnow
 from core.guarded_fetch import GuardedFetcher
 from core.logs import bind_log_context
+from core.media_alt import target_media_alt
 from core.messages.delivery import (
     CHECK_TARGET,
     ERROR_MISSED,
@@ -183,6 +184,7 @@ class PublishActivities:
             content=PostContent(
                 text=target.override_body if target.override_body is not None else post.body,
                 media_urls=media_urls,
+                media_alt=target_media_alt(post, target),
                 link=post.link,
                 title=target.options.get("title"),
                 options=dict(target.options),

@@ -26,6 +26,8 @@ from api.routes import (
     events,
     health,
     lifecycle,
+    platforms,
+    post_checks,
     posts,
     return_origins,
     review_links,
@@ -90,6 +92,9 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         accounts,
         connections,
         return_origins,
+        platforms,
+        # Before posts: /v1/posts/validate is its own route, not a post's id.
+        post_checks,
         posts,
         lifecycle,
         targets,

@@ -14,9 +14,12 @@ from pydantic import (
     Field,
     SecretStr,
     UrlConstraints,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
 
+from api.errors import ErrorDetail
 from api.target_options import MAX_KEYS, MAX_SERIALIZED_BYTES, options_problems
 from core.status import (
     AccountStatus,
@@ -31,6 +34,9 @@ T = TypeVar("T")
 
 # A media URL is fetched and kept on the post: bounded like a browser's address bar.
 MediaUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048)]
+# Alt text is stored and sent as given: bounded here for storage; each platform's own limit is
+# checked per target when the post is created or edited (MediaRules.max_alt_chars).
+MAX_ALT_CHARS = 2000
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -53,6 +59,29 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class MediaObject(Strict):
+    """One media with its alt text, the form `media` and `override_media` take."""
+
+    url: MediaUrl
+    alt: str | None = Field(
+        default=None,
+        max_length=MAX_ALT_CHARS,
+        description="Alt text, sent where the platform takes it (docs/platforms.md); a "
+        "platform with a shorter limit (X 1,000, Pinterest 500) refuses the target by name.",
+    )
+
+
+def _not_both(objects: list[MediaObject] | None, info: ValidationInfo, plain: str) -> None:
+    """Refuses the object form beside the plain one (a field error, so it is named with
+    every other problem of the request's shape)."""
+    if objects is not None and info.data.get(plain):
+        raise ValueError(f"give {info.field_name} or {plain}, not both")
+
+
+def _alts(objects: list[MediaObject] | None) -> list[str | None] | None:
+    return None if objects is None else [item.alt for item in objects]
+
+
 class TargetCreate(Strict):
     account_id: str = Field(min_length=1, max_length=36)
     override_body: str | None = Field(default=None, max_length=100_000)
@@ -61,13 +90,19 @@ class TargetCreate(Strict):
         max_length=20,
         description="This target's media instead of the post's: a video for TikTok, say.",
     )
+    override_media: list[MediaObject] | None = Field(
+        default=None,
+        max_length=20,
+        description="The same as override_media_urls, each with its alt text; give one or "
+        "the other.",
+    )
     options: dict[str, Any] = Field(
         default_factory=dict,
-        description="Platform choices: `title` (YouTube, Pinterest, TikTok), `privacy` "
-        "(YouTube), `privacy_level` (TikTok), `topic_type`, `call_to_action`, `event`, "
-        "`offer` (Google Business Profile), `alt_text`, `rkey` (Bluesky), ... At most "
-        f"{MAX_KEYS} keys and {MAX_SERIALIZED_BYTES} bytes as JSON; the keys a platform reads "
-        "must have its type.",
+        description="The platform's choices, as `GET /v1/platforms` lists them for each "
+        "platform (a JSON Schema): `privacy_level` (TikTok), `title` and `privacy` (YouTube), "
+        "`topic_type`, `event`, `offer` (Google Business Profile), ... A key the account's "
+        f"platform does not take is refused, naming those it does. At most {MAX_KEYS} keys "
+        f"and {MAX_SERIALIZED_BYTES} bytes as JSON.",
     )
     mode: TargetMode = Field(
         default=TargetMode.PUBLISH,
@@ -83,10 +118,34 @@ class TargetCreate(Strict):
             raise ValueError("; ".join(problems))
         return options
 
+    @field_validator("override_media")
+    @classmethod
+    def _one_override_form(
+        cls, objects: list[MediaObject] | None, info: ValidationInfo
+    ) -> list[MediaObject] | None:
+        _not_both(objects, info, "override_media_urls")
+        return objects
+
+    @model_validator(mode="after")
+    def _override_urls(self) -> TargetCreate:
+        # Everything downstream reads override_media_urls; the alt texts ride beside them.
+        if self.override_media is not None:
+            self.override_media_urls = [item.url for item in self.override_media]
+        return self
+
+    def override_alt(self) -> list[str | None] | None:
+        """The alt text of each override media; None when override_media was not used."""
+        return _alts(self.override_media)
+
 
 class PostCreate(Strict):
     body: str = Field(default="", max_length=100_000)
     media_urls: list[MediaUrl] = Field(default_factory=list, max_length=20)
+    media: list[MediaObject] | None = Field(
+        default=None,
+        max_length=20,
+        description="The same as media_urls, each with its alt text; give one or the other.",
+    )
     link: AnyHttpUrl | None = None
     targets: list[TargetCreate] = Field(min_length=1, max_length=50)
     requires_approval: bool | None = Field(
@@ -99,6 +158,24 @@ class PostCreate(Strict):
         default=None, description="Targets still unapproved then end `expired`."
     )
 
+    @field_validator("media")
+    @classmethod
+    def _one_media_form(
+        cls, objects: list[MediaObject] | None, info: ValidationInfo
+    ) -> list[MediaObject] | None:
+        _not_both(objects, info, "media_urls")
+        return objects
+
+    @model_validator(mode="after")
+    def _media_urls(self) -> PostCreate:
+        if self.media is not None:  # downstream reads media_urls; alt texts ride beside them
+            self.media_urls = [item.url for item in self.media]
+        return self
+
+    def media_alt(self) -> list[str | None] | None:
+        """The alt text of each media; None when `media` was not used."""
+        return _alts(self.media)
+
 
 class PostUpdate(Strict):
     """Only while every target is draft, awaiting approval or scheduled."""
@@ -108,8 +185,33 @@ class PostUpdate(Strict):
     )
     body: str | None = Field(default=None, max_length=100_000)
     media_urls: list[MediaUrl] | None = Field(default=None, max_length=20)
+    media: list[MediaObject] | None = Field(
+        default=None,
+        max_length=20,
+        description="Replaces the media with these, each with its alt text; media_urls "
+        "replaces them without alt text. Give one or the other.",
+    )
     link: AnyHttpUrl | None = None
     approval_deadline: AwareDatetime | None = None
+
+    @field_validator("media")
+    @classmethod
+    def _one_media_form(
+        cls, objects: list[MediaObject] | None, info: ValidationInfo
+    ) -> list[MediaObject] | None:
+        _not_both(objects, info, "media_urls")
+        return objects
+
+    @model_validator(mode="after")
+    def _media_urls(self) -> PostUpdate:
+        if self.media is not None:
+            # Marks media_urls as given too: the edit replaces the media.
+            self.media_urls = [item.url for item in self.media]
+        return self
+
+    def media_alt(self) -> list[str | None] | None:
+        """The alt text of each media; None when `media` was not used."""
+        return _alts(self.media)
 
 
 class PublishRequest(Strict):
@@ -132,6 +234,11 @@ class ReviewBody(Strict):
     comment: str | None = Field(default=None, max_length=5000)
 
 
+class MediaPublic(BaseModel):
+    url: str
+    alt: str | None
+
+
 class TargetPublic(BaseModel):
     id: str
     post_id: str
@@ -140,6 +247,7 @@ class TargetPublic(BaseModel):
     mode: TargetMode
     override_body: str | None
     override_media_urls: list[str] | None
+    override_media: list[MediaPublic] | None  # the same media, each with its alt text
     options: dict[str, Any]
     status: TargetStatus
     scheduled_for: datetime | None
@@ -167,6 +275,7 @@ class PostPublic(BaseModel):
     status: str
     body: str
     media_urls: list[str]
+    media: list[MediaPublic]  # the same media, each with its alt text
     link: str | None
     is_test: bool
     scheduled_for: datetime | None
@@ -251,3 +360,70 @@ class AccountDisconnected(BaseModel):
     revoked: bool  # the platform revoked the token (False: it has no way to, or failed)
     cancelled_targets: int
     refused_targets: list[str]  # targets already publishing, left to finish or fail
+
+
+class TextLength(BaseModel):
+    count: int = Field(description="The text's length as the platform counts it (`unit`).")
+    max: int
+    unit: str
+
+
+class TargetPreview(BaseModel):
+    """One target as its platform would receive it."""
+
+    platform: Platform
+    mode: TargetMode
+    text: str = Field(
+        description="The text as sent: LinkedIn's little text (escaped, mentions as elements), "
+        "Threads' link when there is no text and no media, else the target's text as written."
+    )
+    length: TextLength
+    media_urls: list[str]
+    max_media: int
+    link: str | None
+    title: str | None
+    options: dict[str, Any]
+
+
+class TargetCheck(BaseModel):
+    account_id: str
+    platform: Platform | None = Field(description="None when no account may be posted to.")
+    problems: list[ErrorDetail] = Field(description="Every problem create would name for it.")
+    preview: TargetPreview | None
+
+
+class PostCheck(BaseModel):
+    valid: bool = Field(description="No problem anywhere: create would accept this body.")
+    problems: list[ErrorDetail] = Field(
+        description="The post's own problems (too many distinct media, the approval floor)."
+    )
+    targets: list[TargetCheck]
+
+
+class PostTypePublic(BaseModel):
+    name: str
+    made_by: str = Field(description="What makes a post this kind.")
+
+
+class TextRulesPublic(BaseModel):
+    max_length: int
+    unit: str = Field(description="How the platform counts: characters, graphemes, ...")
+    required: bool = Field(description="A post needs text, media or a link.")
+
+
+class MediaRulesPublic(BaseModel):
+    max_count: int
+    required: bool = Field(description="No text-only posts.")
+    checks: dict[str, Any] = Field(
+        description="What each file must be, checked on the fetched bytes (formats, bytes, "
+        "width, aspect ratio, whether images and video are allowed); null: no limit stated."
+    )
+
+
+class PlatformPublic(BaseModel):
+    platform: Platform
+    options: dict[str, Any] = Field(description="A JSON Schema of the target's `options`.")
+    text: TextRulesPublic
+    media: MediaRulesPublic
+    post_types: list[PostTypePublic]
+    drafts: bool = Field(description="The platform keeps an unpublished draft (mode draft).")

@@ -1,9 +1,9 @@
-"""A target's `options` (S5): the keys providers read are typed, and the whole is bounded, so
-a 100 MB blob is never stored and echoed back, and `"tags": "abc"` never becomes three tags.
+"""A target's `options` (S5), bounded before anything else reads them: a 100 MB blob is never
+stored and echoed back, and no nesting runs deeper than any platform's shape.
 
-Typed by key rather than by platform: a target names an account, not a platform, so its
-platform is known only once the account is read; the keys do not clash between platforms.
-Other keys are allowed (a platform's new choice needs no release here) within the bounds.
+These bounds hold whatever the platform: a target names an account, not a platform, so its
+platform is known only once the account is read. Then its options are checked against that
+platform's model (providers/options/), which types every key and refuses the unknown ones.
 """
 
 from __future__ import annotations
@@ -18,31 +18,6 @@ MAX_LIST_ITEMS = 32
 MAX_STRING_CHARS = 2000
 MAX_SERIALIZED_BYTES = 8 * 1024
 
-# What the providers read (grep `options` in providers/ and activities/publishing.py).
-_TEXT = ("a string", str)
-_SWITCH = ("true or false", bool)
-_OBJECT = ("an object", dict)
-KNOWN: dict[str, tuple[str, type]] = {
-    "title": _TEXT,  # YouTube, Pinterest, TikTok
-    "privacy": _TEXT,  # YouTube
-    "privacy_level": _TEXT,  # TikTok
-    "topic_type": _TEXT,  # Google Business Profile
-    "language_code": _TEXT,
-    "call_to_action": _OBJECT,
-    "event": _OBJECT,
-    "offer": _OBJECT,
-    "alt_text": _TEXT,  # Pinterest
-    "cover_image_url": _TEXT,
-    "rkey": _TEXT,  # Bluesky
-    "disable_duet": _SWITCH,  # TikTok's switches
-    "disable_comment": _SWITCH,
-    "disable_stitch": _SWITCH,
-    "brand_content_toggle": _SWITCH,
-    "brand_organic_toggle": _SWITCH,
-    "is_aigc": _SWITCH,
-}
-KNOWN_TEXT_LISTS = frozenset({"tags", "langs", "alt_texts"})  # YouTube; Bluesky
-
 
 def options_problems(options: dict[str, Any]) -> list[str]:
     """Every problem with these options, each naming where it is (empty: fine)."""
@@ -52,16 +27,6 @@ def options_problems(options: dict[str, Any]) -> list[str]:
     for key, value in options.items():
         if len(key) > MAX_KEY_CHARS:
             problems.append(f"a key of {len(key)} characters, at most {MAX_KEY_CHARS}")
-            continue
-        if key in KNOWN:
-            what, kind = KNOWN[key]
-            if not isinstance(value, kind):
-                problems.append(f"{key}: must be {what}")
-                continue
-        if key in KNOWN_TEXT_LISTS and not (
-            isinstance(value, list) and all(isinstance(item, str) for item in value)
-        ):
-            problems.append(f"{key}: must be a list of strings")
             continue
         problems += _shape_problems(key, value, depth=1)
     if not problems:

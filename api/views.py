@@ -9,10 +9,12 @@ from api.schemas import (
     AccountPublic,
     ApprovalPublic,
     AttemptPublic,
+    MediaPublic,
     PostPublic,
     TargetPublic,
 )
 from core.config import Settings
+from core.media_alt import aligned
 from core.models import Account, Attempt, Post, Target
 
 
@@ -25,6 +27,11 @@ def temporal_url(settings: Settings, workflow_id: str | None) -> str | None:
     )
 
 
+def media_view(urls: Sequence[str], alts: Sequence[str | None] | None) -> list[MediaPublic]:
+    pairs = zip(urls, aligned(urls, alts), strict=True)
+    return [MediaPublic(url=url, alt=alt) for url, alt in pairs]
+
+
 def target_view(target: Target, settings: Settings) -> TargetPublic:
     return TargetPublic(
         id=target.id,
@@ -34,6 +41,11 @@ def target_view(target: Target, settings: Settings) -> TargetPublic:
         mode=target.mode,
         override_body=target.override_body,
         override_media_urls=target.override_media_urls,
+        override_media=(
+            media_view(target.override_media_urls, target.override_media_alt)
+            if target.override_media_urls is not None
+            else None
+        ),
         options=dict(target.options),
         status=target.status,
         scheduled_for=target.scheduled_for,
@@ -54,6 +66,7 @@ def post_view(post: Post, targets: Sequence[Target], settings: Settings) -> Post
         status=post.status,
         body=post.body,
         media_urls=list(post.media_urls),
+        media=media_view(post.media_urls, post.media_alt),
         link=post.link,
         is_test=post.is_test,
         scheduled_for=post.scheduled_for,

@@ -140,6 +140,8 @@ class Post(SQLModel, table=True):
     tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
     body: str
     media_urls: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Each media's alt text, in media_urls' order (core/media_alt.py); None: none given.
+    media_alt: list[str | None] | None = Field(default=None, sa_column=Column(JSON))
     link: str | None = Field(default=None, max_length=2048)
     is_test: bool = False
     created_by: str = Field(foreign_key="api_key.id", max_length=36)
@@ -179,6 +181,7 @@ class Target(SQLModel, table=True):
     override_body: str | None = None
     # None: the post's media. A video for TikTok and YouTube, photos for the others, say.
     override_media_urls: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    override_media_alt: list[str | None] | None = Field(default=None, sa_column=Column(JSON))
     # Platform choices for this target: title, privacy, board section, call to action, ...
     options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     mode: TargetMode = Field(default=TargetMode.PUBLISH, sa_type=StrEnumType(TargetMode))

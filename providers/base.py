@@ -45,9 +45,16 @@ class AccountCredentials:
 class PostContent(BaseModel):
     text: str
     media_urls: list[str] = []
+    # Each media's alt text, in media_urls' order (None or missing: none given); providers
+    # read it through `alt`.
+    media_alt: list[str | None] = []
     link: str | None = None
     title: str | None = None  # YouTube, Pinterest, GBP events
     options: dict[str, Any] = {}  # platform-specific choices (privacy, board, CTA, ...)
+
+    def alt(self, index: int) -> str | None:
+        """The alt text of the media at `index` in media_urls, if any was given."""
+        return self.media_alt[index] if index < len(self.media_alt) else None
 
 
 READY = Readiness(state="ready")
@@ -78,6 +85,9 @@ class MediaRules:
     # The most bytes of one file the platform takes: the worker's download of it at publish
     # time stops there (providers/kit/media.py). None: the worker's own ceiling only.
     max_file_bytes: int | None = None
+    # The longest alt text the platform takes for one media, in characters: a longer one is
+    # refused at create time, naming the platform. None: no limit stated (docs/platforms.md).
+    max_alt_chars: int | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from providers.base import (
     Published,
     Readiness,
 )
+from providers.bluesky_mentions import mention_facet, mention_spans
 from providers.errors import AuthError, ContentError, ProviderError, RateLimitedError, retry_after
 from providers.kit.api import PlatformAPI
 from providers.kit.error_table import ErrorTable, Problem, json_body
@@ -144,7 +145,7 @@ class BlueskyProvider:
             blobs = (await self.prepare(account, content)).ids["blobs"]
         created_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         record: dict[str, Any] = {"$type": POST, "text": content.text, "createdAt": created_at}
-        if facets := link_facets(content.text):
+        if facets := await self._facets(account, content.text):
             record["facets"] = facets
         if langs := content.options.get("langs"):
             record["langs"] = list(langs)
@@ -215,6 +216,32 @@ class BlueskyProvider:
             if lookup.listed_matches(record, content, blobs, since=since):
                 return published(str(record["uri"]))
         return None
+
+    async def _facets(self, account: AccountCredentials, text: str) -> list[dict[str, Any]]:
+        """The text's links, and its mentions of handles that resolve, in text order."""
+        facets = link_facets(text)
+        links = [(f["index"]["byteStart"], f["index"]["byteEnd"]) for f in facets]
+        dids: dict[str, str | None] = {}
+        for start, end, handle in mention_spans(text, links):
+            if handle not in dids:
+                dids[handle] = await self._resolve(account, handle)
+            if did := dids[handle]:
+                facets.append(mention_facet(start, end, did))
+        return sorted(facets, key=lambda facet: int(facet["index"]["byteStart"]))
+
+    async def _resolve(self, account: AccountCredentials, handle: str) -> str | None:
+        """The handle's DID, or None when no account has it. Such a mention stays plain text,
+        as in Bluesky's own app: the words are still what the author wrote, and the post
+        should not fail over someone else's handle."""
+        params = {"handle": handle}
+        try:
+            found = await self._xrpc(
+                account, "GET", "com.atproto.identity.resolveHandle", params=params
+            )
+        except ContentError:
+            return None  # HandleNotFound, or an older PDS's InvalidRequest: no such handle
+        did = found.get("did")
+        return did if isinstance(did, str) and did.startswith("did:") else None
 
     async def _get_record(self, account: AccountCredentials, rkey: str) -> dict[str, Any] | None:
         params = {"repo": account.external_id, "collection": POST, "rkey": rkey}

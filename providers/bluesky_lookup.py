@@ -49,11 +49,13 @@ def post_embed(content: PostContent, blobs: list[dict[str, Any]] | None) -> dict
     """The embed `publish` writes, which `record_matches` looks for: the images, else the
     link card, else none."""
     if blobs:
+        # The media's own alt text, else the older `alt_texts` option; the lexicon requires
+        # `alt`, and "" means none (docs/platforms.md §7).
         alts = list(content.options.get("alt_texts") or [])
         return {
             "$type": "app.bsky.embed.images",
             "images": [
-                {"image": blob, "alt": alts[i] if i < len(alts) else ""}
+                {"image": blob, "alt": content.alt(i) or (alts[i] if i < len(alts) else "")}
                 for i, blob in enumerate(blobs)
             ],
         }

@@ -78,7 +78,10 @@ class FacebookProvider(OneStepPublishing):
 
         Whether the post is a draft is noted too: `find_published` is not told the mode, and
         a draft is in no list Graph offers, so it must not be looked for as a published post."""
-        photos = [await self._upload_unpublished_photo(account, url) for url in content.media_urls]
+        photos = [
+            await self._upload_unpublished_photo(account, url, content.alt(index))
+            for index, url in enumerate(content.media_urls)
+        ]
         return Preparation(ids={"photos": photos, "draft": draft})
 
     async def publish(
@@ -147,8 +150,16 @@ class FacebookProvider(OneStepPublishing):
             url=str(url) if url else await self._permalink(account, post_id),
         )
 
-    async def _upload_unpublished_photo(self, account: AccountCredentials, url: str) -> str:
-        body = {"url": url, "published": False, "access_token": account.access_token}
+    async def _upload_unpublished_photo(
+        self, account: AccountCredentials, url: str, alt: str | None = None
+    ) -> str:
+        body: dict[str, Any] = {
+            "url": url,
+            "published": False,
+            "access_token": account.access_token,
+        }
+        if alt:
+            body["alt_text_custom"] = alt  # the photo's own alt text (docs/platforms.md §1)
         photo = await self._api.call("POST", f"/{account.external_id}/photos", None, json=body)
         return str(photo["id"])
 

@@ -86,11 +86,14 @@ class InstagramProvider:
     ) -> Preparation:
         """One container for one image or reel; children and a CAROUSEL container for 2 to 10."""
         if len(content.media_urls) == 1:
-            body = self._media_fields(content.media_urls[0]) | {"caption": content.text}
+            fields = self._media_fields(content.media_urls[0], content.alt(0))
+            body = fields | {"caption": content.text}
             return Preparation(ids={"container": await self._create(account, body)})
         children = [
-            await self._create(account, self._media_fields(url) | {"is_carousel_item": True})
-            for url in content.media_urls
+            await self._create(
+                account, self._media_fields(url, content.alt(i)) | {"is_carousel_item": True}
+            )
+            for i, url in enumerate(content.media_urls)
         ]
         body = {"media_type": "CAROUSEL", "children": ",".join(children), "caption": content.text}
         return Preparation(
@@ -159,9 +162,12 @@ class InstagramProvider:
             what="media",
         )
 
-    def _media_fields(self, url: str) -> dict[str, Any]:
+    def _media_fields(self, url: str, alt: str | None = None) -> dict[str, Any]:
         # Single feed videos are published as reels since 2023-07-01.
-        return {"media_type": "REELS", "video_url": url} if is_video(url) else {"image_url": url}
+        if is_video(url):
+            return {"media_type": "REELS", "video_url": url}
+        # Alt text goes on image containers only, carousel children included (§2).
+        return {"image_url": url} | ({"alt_text": alt} if alt else {})
 
     async def _create(self, account: AccountCredentials, body: dict[str, Any]) -> str:
         body = body | {"access_token": account.access_token}

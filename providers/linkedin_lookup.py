@@ -6,6 +6,7 @@ post is that body, and the post's public record.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import takewhile
 from typing import Any
@@ -13,24 +14,26 @@ from typing import Any
 from providers.base import AccountCredentials, PostContent, Published
 from providers.errors import AuthError
 from providers.kit.pages import Page
+from providers.linkedin_mentions import MENTION, Mention, elements, mentions_in
 
 # "little text": unescaped reserved characters make LinkedIn cut the commentary short, but a
-# mention written @[Name](urn:li:...) must stay as it is (Postiz `fixText`).
+# mention (providers/linkedin_mentions.py) must stay as it is (Postiz `fixText`).
 LITTLE_TEXT_RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
-MENTION = re.compile(r"@\[[^\]\n]+\]\(urn:li:(?:person|organization):[^)\s]+\)")
 # Read back, a hashtag may come as little text's template {hashtag|\#|tag} (Little Text Format).
 HASHTAG_TEMPLATE = re.compile(r"\{hashtag\|\\?#\|([^}]*)\}")
 # Lifecycle states of a post that is, or is about to be, public.
 LIVE_STATES = frozenset({"PUBLISHED", "PUBLISH_REQUESTED"})
 
 
-def little_text(text: str) -> str:
+def little_text(text: str, mentions: Sequence[Mention] = ()) -> str:
+    """The text as little text: reserved characters escaped, and each mention (one written in
+    little text, or an `@name` of `mentions`) as its element."""
     pieces: list[str] = []
     last = 0
-    for mention in MENTION.finditer(text):
-        pieces.append(LITTLE_TEXT_RESERVED.sub(r"\\\1", text[last : mention.start()]))
-        pieces.append(mention.group())
-        last = mention.end()
+    for start, end, element, _ in elements(text, mentions):
+        pieces.append(LITTLE_TEXT_RESERVED.sub(r"\\\1", text[last:start]))
+        pieces.append(element)
+        last = end
     pieces.append(LITTLE_TEXT_RESERVED.sub(r"\\\1", text[last:]))
     return "".join(pieces)
 
@@ -61,7 +64,7 @@ def post_body(author: str, content: PostContent, images: list[str] | None = None
     """The Posts API body `publish` sends; `find_published` matches against the same."""
     body: dict[str, Any] = {
         "author": author,
-        "commentary": little_text(content.text),
+        "commentary": little_text(content.text, mentions_in(content.options)),
         "visibility": "PUBLIC",
         "distribution": {
             "feedDistribution": "MAIN_FEED",
@@ -71,10 +74,15 @@ def post_body(author: str, content: PostContent, images: list[str] | None = None
         "lifecycleState": "PUBLISHED",
         "isReshareDisabledByAuthor": False,
     }
-    if images and len(images) == 1:
-        body["content"] = {"media": {"id": images[0]}}
-    elif images:
-        body["content"] = {"multiImage": {"images": [{"id": image} for image in images]}}
+    # Each image's alt text rides on the image in the post (docs/platforms.md §4).
+    shown = [
+        {"id": image} | ({"altText": alt} if (alt := content.alt(i)) else {})
+        for i, image in enumerate(images or [])
+    ]
+    if len(shown) == 1:
+        body["content"] = {"media": shown[0]}
+    elif shown:
+        body["content"] = {"multiImage": {"images": shown}}
     elif content.link:
         article = {"source": content.link}
         if content.title:

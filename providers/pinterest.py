@@ -84,7 +84,7 @@ class PinterestProvider:
         supports_drafts=False,
         prepares=True,
         # docs/platforms.md §8 takes image URLs and video uploads but states no media limits.
-        media=MediaRules(),
+        media=MediaRules(max_alt_chars=500),  # the pin's alt_text ≤ 500 (§8)
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads) -> None:
@@ -138,7 +138,8 @@ class PinterestProvider:
         }
         if content.link:
             body["link"] = content.link
-        if alt_text := content.options.get("alt_text"):
+        # The pin's one image's own alt text, else the older `alt_text` option (§8).
+        if alt_text := content.alt(0) or content.options.get("alt_text"):
             body["alt_text"] = str(alt_text)
         created = await self._api.call("POST", "/pins", account, json=body)
         pin_id = str(created["id"])

@@ -115,7 +115,8 @@ class XProvider:
             PublishBudget(limit=300, window=timedelta(hours=3)),
         ),
         # docs/platforms.md §5: up to 4 images or 1 video/GIF.
-        media=MediaRules(video_alone=True, max_file_bytes=MAX_FILE_BYTES),
+        # Alt text: at most 1,000 characters (media metadata, §5).
+        media=MediaRules(video_alone=True, max_file_bytes=MAX_FILE_BYTES, max_alt_chars=1000),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads) -> None:
@@ -126,7 +127,10 @@ class XProvider:
         self, account: AccountCredentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
         """Uploads each image; `processing` lists those X must still process before use."""
-        uploads = [await self._upload(account, url) for url in content.media_urls]
+        uploads = [
+            await self._upload(account, url, content.alt(index))
+            for index, url in enumerate(content.media_urls)
+        ]
         ids: dict[str, Any] = {"media_ids": [media_id for media_id, _ in uploads]}
         if processing := [media_id for media_id, pending in uploads if pending]:
             ids["processing"] = processing
@@ -229,7 +233,9 @@ class XProvider:
                 return published(str(tweet["id"]))
         return None
 
-    async def _upload(self, account: AccountCredentials, url: str) -> tuple[str, bool]:
+    async def _upload(
+        self, account: AccountCredentials, url: str, alt: str | None = None
+    ) -> tuple[str, bool]:
         media = await self._media.fetch(url, platform="x", max_bytes=MAX_FILE_BYTES)
         data, media_type = media.content, media.media_type()
         gif, video = media_type == "image/gif", media_type.startswith("video/")
@@ -246,4 +252,8 @@ class XProvider:
         info = done.get("data", {}).get("processing_info")
         if info and info.get("state") == "failed":
             raise ContentError(f"media refused: {info.get('error')}", platform="x", code=media_id)
+        if alt and not video:
+            # docs/platforms.md §5: alt text is media metadata, for images and GIFs only.
+            metadata = {"id": media_id, "metadata": {"alt_text": {"text": alt}}}
+            await self._api.call("POST", "/2/media/metadata", account, json=metadata)
         return media_id, bool(info) and info.get("state") != "succeeded"

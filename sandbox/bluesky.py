@@ -1,5 +1,5 @@
 """XRPC stand-in for a Bluesky PDS (docs/platforms.md §7): uploadBlob, createRecord, getRecord,
-listRecords.
+listRecords, resolveHandle.
 
 Everything it remembers beyond posts (blobs, records, rate-limit windows) lives in
 `SandboxState.media` under `bluesky:` keys, so `/_control/reset` forgets it with the rest.
@@ -35,6 +35,13 @@ WRITE_POINTS, WRITE_WINDOW, CREATE_COST = 5_000, 3_600, 3
 RKEY = re.compile(r"^[A-Za-z0-9._:~-]{1,512}$")
 MAX_LIST_LIMIT = 100  # listRecords: limit 1 to 100, default 50
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+MENTION = "app.bsky.richtext.facet#mention"
+# The syntax of atproto.com/specs/handle and atproto.com/specs/did, as lexicon validation checks
+# a `handle` and a `did` string.
+HANDLE = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
+)
+DID = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]$")
 
 
 class XrpcRefusal(Exception):
@@ -171,10 +178,19 @@ async def create_record(request: Request) -> JSONResponse:
             link=link,
             received_at=time.time(),
             url=url,
+            alt=_image_alts(record),
         )
     )
     answer = {"uri": uri, "cid": cid, "validationStatus": "valid"}
     return JSONResponse(answer, headers=headers)
+
+
+def _image_alts(record: dict[str, Any]) -> list[str | None]:
+    """Each embedded image's `alt` (docs/platforms.md §7), as the record carries it."""
+    embed = record.get("embed") or {}
+    if embed.get("$type") != "app.bsky.embed.images":
+        return []
+    return [image.get("alt") for image in embed.get("images") or []]
 
 
 def _validate_post(state: SandboxState, did: str, record: Any) -> tuple[list[str], str | None]:
@@ -208,6 +224,13 @@ def _validate_post(state: SandboxState, did: str, record: Any) -> tuple[list[str
             uri = feature.get("uri")
             if feature.get("$type") == "app.bsky.richtext.facet#link" and uri != span:
                 raise invalid(f"facet {start}..{end} covers {span!r}, not {uri!r}")
+            if feature.get("$type") == MENTION:
+                mentioned = feature.get("did")
+                if not isinstance(mentioned, str) or not DID.match(mentioned):
+                    raise invalid(f"facet {start}..{end}: mention did must be a valid did")
+                # The PDS does not look at the span; the sandbox does, so a wrong offset shows.
+                if not span.startswith("@"):
+                    raise invalid(f"facet {start}..{end} covers {span!r}, not an @handle")
     if len(record.get("langs") or []) > 3:
         raise invalid("langs must not have more than 3 elements")
     embed = record.get("embed")
@@ -232,6 +255,25 @@ def _validate_post(state: SandboxState, did: str, record: Any) -> tuple[list[str
             raise invalid(f"Could not find blob: {ref}")
         cids.append(str(ref))
     return cids, None
+
+
+@router.get("/xrpc/com.atproto.identity.resolveHandle")
+async def resolve_handle(request: Request, handle: str = "") -> JSONResponse:
+    """Public, as on the real PDS: the DID of a handle one of the sandbox's accounts holds (the
+    sandbox user, and each account that logged in since the last reset)."""
+    # The accounts live with their sessions, in the module that imports this one.
+    from sandbox.logins.bluesky import _handles
+
+    state = _state(request)
+    if not handle or not HANDLE.match(handle):
+        message = "handle must be a valid handle" if handle else "handle is required"
+        return _answer(state, "anonymous", {"error": "InvalidRequest", "message": message}, 400)
+    wanted = handle.lower()  # handles are case-insensitive
+    did = next((did for did, known in _handles(request).items() if known == wanted), None)
+    if did is None:
+        body = {"error": "HandleNotFound", "message": "Unable to resolve handle"}
+        return _answer(state, "anonymous", body, 400)
+    return _answer(state, did, {"did": did})
 
 
 @router.get("/xrpc/com.atproto.repo.getRecord")

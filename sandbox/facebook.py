@@ -194,10 +194,14 @@ async def upload_photo(version: str, page_id: str, request: Request) -> JSONResp
         )
     state = _state(request)
     photo_id = state.next_id()
-    state.media[photo_id] = {"page": page_id, "url": url, "attached": False}
+    # The photo's alt text (docs/platforms.md §1), carried to the post that attaches it.
+    alt = params.get("alt_text_custom")
+    alt = str(alt) if alt is not None else None
+    state.media[photo_id] = {"page": page_id, "url": url, "attached": False, "alt": alt}
     if _falsy(params.get("published", True)):
         return JSONResponse({"id": photo_id})
     post = _store_post(request, page_id, str(params.get("caption", "")), media=[url], link=None)
+    post.alt = [alt]
     return JSONResponse({"id": photo_id, "post_id": post.id})
 
 
@@ -232,6 +236,7 @@ async def create_post(version: str, page_id: str, request: Request) -> JSONRespo
         request, page_id, message, media=media_urls, link=str(link) if link else None
     )
     post.published = not _falsy(params.get("published", True))
+    post.alt = [state.media[str(item["media_fbid"])].get("alt") for item in attached]
     return JSONResponse({"id": post.id})
 
 

@@ -62,6 +62,7 @@ class Container:
     created_at: float = field(default_factory=time.time)
     status: str = "IN_PROGRESS"
     published_as: str | None = None  # the post publishing made of it (Graph never says so)
+    alt: list[str | None] = field(default_factory=list)  # each media's alt text, as taken
 
     def read_status(self) -> str:
         if self.status in FINAL_STATUSES:
@@ -129,6 +130,7 @@ class GraphContainers:
         *,
         children: list[str],
         carousel_item: bool = False,
+        alt: list[str | None] | None = None,
     ) -> JSONResponse:
         """A new container, checked already by its platform; it answers the next script."""
         state: SandboxState = request.app.state.sandbox
@@ -146,6 +148,7 @@ class GraphContainers:
             script=script,
             error=error,
             lifetime=self.publishing.lifetime,
+            alt=alt or [],
         )
         self.containers[container.id] = container
         return JSONResponse({"id": container.id})
@@ -175,6 +178,7 @@ class GraphContainers:
                 media=container.media,
                 received_at=time.time(),
                 url=self.publishing.permalink(container.user, post_id),
+                alt=container.alt,
             )
         )
         return JSONResponse({"id": post_id})

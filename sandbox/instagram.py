@@ -71,12 +71,16 @@ async def create_container(version: str, user: str, request: Request) -> JSONRes
         ):
             return graph_error(100, "Invalid carousel children", subcode=2207028)
         media = [m for c in children for m in ig.containers[c].media]
+        alt = [a for c in children for a in ig.containers[c].alt]
     else:
         url = str(params.get("video_url") or params.get("image_url") or "")
         if not url.startswith(("http://", "https://")):
             return graph_error(100, "The media could not be fetched from this URI", subcode=2207052)
         media, children = [url], []
-    return ig.create(request, user, kind, caption, media, children=children)
+        # docs/platforms.md §2: `alt_text` is taken on image containers only.
+        given = params.get("alt_text")
+        alt = [str(given) if given is not None and "image_url" in params else None]
+    return ig.create(request, user, kind, caption, media, children=children, alt=alt)
 
 
 @router.post("/{version}/{user}/media_publish")

@@ -37,6 +37,8 @@ SAMPLE_MEDIA = {
     "notes.txt": (b"not an image", "text/plain"),
 }
 MENTION = re.compile(r"@\[[^\]\n]+\]\(urn:li:(?:person|organization):[^)\s]+\)")
+# What a mention may name: an organization (numeric id) or a member (docs/platforms.md §4).
+MENTIONABLE = re.compile(r"urn:li:organization:\d+|urn:li:person:[A-Za-z0-9_-]+")
 RESERVED = set("|{}@[]()<>#*_~")
 # A member's token acts for the organizations where they hold a role that may post
 # (organizationalEntityAcls), as on LinkedIn. The sandbox user is DEFAULT_MEMBER (their OpenID
@@ -262,6 +264,13 @@ def _content_images(
     return ids
 
 
+def _image_alts(content: dict[str, Any]) -> list[str | None]:
+    """Each image's `altText` as the post carries it (docs/platforms.md §4)."""
+    if "media" in content:
+        return [(content["media"] or {}).get("altText")]
+    return [i.get("altText") for i in (content.get("multiImage") or {}).get("images", [])]
+
+
 @router.post("/rest/posts")
 async def create_post(request: Request) -> Response:
     if (refused := _versioned(request)) is not None:
@@ -278,6 +287,10 @@ async def create_post(request: Request) -> Response:
     if body["lifecycleState"] != "PUBLISHED":
         return li_error(422, "/lifecycleState :: only PUBLISHED is supported")
     text = read_little_text(str(body["commentary"]))
+    for mention in MENTION.finditer(str(body["commentary"])):
+        urn = mention.group().split("](", 1)[1][:-1]
+        if not MENTIONABLE.fullmatch(urn):
+            return li_error(422, f"/commentary :: mention of {urn}, not an organization or member")
     if len(text) > MAX_COMMENTARY:
         return li_error(422, f"/commentary :: length {len(text)} exceeds {MAX_COMMENTARY}")
     state = _state(request)
@@ -324,6 +337,7 @@ async def create_post(request: Request) -> Response:
             link=str(link) if link else None,
             received_at=now,
             url=f"https://www.linkedin.com/feed/update/{urn}",
+            alt=_image_alts(content),
         )
     )
     return Response(status_code=201, headers={"x-restli-id": urn})

@@ -352,6 +352,7 @@ async def create_pin(request: Request) -> JSONResponse:
             link=body.get("link"),
             received_at=time.time(),
             url=url,
+            alt=[body.get("alt_text")],  # one alt text for the pin's media (§8)
         )
     )
     pin = {

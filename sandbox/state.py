@@ -51,6 +51,8 @@ class SandboxPost:
     link: str | None = None
     url: str | None = None
     published: bool = True  # False: an unpublished (draft) Page post
+    # Each media's alt text as the platform took it (where its API takes it), in media order.
+    alt: list[str | None] = field(default_factory=list)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,7 @@ class SandboxPost:
             "link": self.link,
             "url": self.url,
             "published": self.published,
+            "alt": self.alt,
             "received_at": self.received_at,
         }
 

@@ -38,6 +38,7 @@ MAX_MEDIA = 4
 CATEGORIES = {"tweet_image", "tweet_gif", "tweet_video", "amplify_video"}
 PROCESSED = {"tweet_gif", "tweet_video", "amplify_video"}  # X encodes these after finalize
 MEDIA_TTL_SECS = 86_400
+MAX_ALT_TEXT = 1000  # docs/platforms.md §5: media metadata alt_text.text
 # The media key's prefix names the kind: 3 a photo, 16 an animated GIF, 7 a video.
 MEDIA_KEY_TYPES = {"tweet_image": "3", "tweet_gif": "16", "tweet_video": "7", "amplify_video": "7"}
 
@@ -221,6 +222,27 @@ async def upload_status(request: Request, command: str = "", media_id: str = "")
     return JSONResponse({"data": _media_data(media_id, media)})
 
 
+@router.post("/2/media/metadata")
+async def create_media_metadata(request: Request) -> JSONResponse:
+    """Alt text for an uploaded image or GIF (docs/platforms.md §5), kept on the media so the
+    tweet that attaches it records it."""
+    if (user := _user(request)) is None:
+        return unauthorized()
+    body = await request.json()
+    media_id = str(body.get("id", ""))
+    media = _media(request, user, media_id)
+    if media is None or media["state"] is None:
+        return invalid_request(f"Invalid media_id: {media_id}")
+    alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+    if not isinstance(alt, str) or len(alt) > MAX_ALT_TEXT:
+        return invalid_request(f"alt_text.text must be a string of at most {MAX_ALT_TEXT}.")
+    if media["category"] not in ("tweet_image", "tweet_gif"):
+        return invalid_request("Alt text is supported for images and GIFs only.")
+    media["alt_text"] = alt
+    data = {"id": media_id, "associated_metadata": {"alt_text": {"text": alt}}}
+    return JSONResponse({"data": data})
+
+
 def _media_key(media_id: str, category: str) -> str:
     return f"{MEDIA_KEY_TYPES.get(category, '3')}_{media_id}"
 
@@ -275,6 +297,7 @@ async def create_tweet(request: Request) -> JSONResponse:
             id=tweet_id,
             text=text,
             media=[str(media_id) for media_id in media_ids],
+            alt=[state.media[str(media_id)].get("alt_text") for media_id in media_ids],
             received_at=now,
             url=f"https://x.com/i/status/{tweet_id}",
         )

@@ -14,9 +14,10 @@ from cli.worker import worker_for
 from core.config import Settings
 from core.db import Database
 from core.models import Account
+from core.status import Platform
 from tests.support.api import bearer
 from tests.support.api_fixtures import api_fixture, tenant_fixture
-from tests.support.factories import TenantFixture, make_facebook_page, make_tenant
+from tests.support.factories import TenantFixture, make_account, make_facebook_page, make_tenant
 
 pytestmark = pytest.mark.asyncio
 
@@ -264,3 +265,156 @@ async def test_a_nul_character_is_refused_by_name(
     error = answer.json()["error"]
     assert error["code"] == "invalid_request"
     assert [d["msg"] for d in error["details"]] == [NUL_REFUSED]
+
+
+# Media with alt text -------------------------------------------------------------------------
+
+
+async def test_media_objects_keep_their_alt_text_beside_the_plain_urls(
+    api: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    tenant: TenantFixture,
+    page: Account,
+) -> None:
+    image = f"{settings.sandbox_url}/samples/image/1080x1080.jpg"
+    square = f"{settings.sandbox_url}/samples/image/1200x1200.jpg"
+    x = await make_account(db, settings, tenant, Platform.X, "4242")
+    post = await create_post(
+        api,
+        tenant,
+        page,
+        media=[{"url": image, "alt": "A launch banner"}, {"url": square}],
+        targets=[
+            {"account_id": page.id},
+            {"account_id": x.id, "override_media": [{"url": square, "alt": "Square crop"}]},
+        ],
+    )
+
+    assert post["media_urls"] == [image, square]
+    assert post["media"] == [{"url": image, "alt": "A launch banner"}, {"url": square, "alt": None}]
+    facebook, on_x = post["targets"]
+    assert (facebook["override_media_urls"], facebook["override_media"]) == (None, None)
+    assert on_x["override_media_urls"] == [square]
+    assert on_x["override_media"] == [{"url": square, "alt": "Square crop"}]
+    fetched = (await api.get(f"/v1/posts/{post['id']}", headers=auth(tenant))).json()["data"]
+    assert (fetched["media"], fetched["targets"][1]["override_media"]) == (
+        post["media"],
+        on_x["override_media"],
+    )
+
+    # The plain form still works, and answers media objects without alt text.
+    plain = await create_post(api, tenant, page, media_urls=[image])
+    assert plain["media"] == [{"url": image, "alt": None}]
+
+
+async def test_both_media_forms_at_once_are_refused_naming_them(
+    api: httpx.AsyncClient, settings: Settings, tenant: TenantFixture, page: Account
+) -> None:
+    image = f"{settings.sandbox_url}/samples/image/1080x1080.jpg"
+    response = await api.post(
+        "/v1/posts",
+        headers=auth(tenant),
+        json={
+            "media_urls": [image],
+            "media": [{"url": image, "alt": "x"}],
+            "targets": [
+                {
+                    "account_id": page.id,
+                    "override_media_urls": [image],
+                    "override_media": [{"url": image}],
+                }
+            ],
+        },
+    )
+
+    assert response.status_code == 422
+    messages = " | ".join(d["msg"] for d in response.json()["error"]["details"])
+    assert "media or media_urls, not both" in messages
+    assert "override_media or override_media_urls, not both" in messages
+
+
+async def test_alt_text_too_long_for_a_platform_is_refused_naming_each(
+    api: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    tenant: TenantFixture,
+    page: Account,
+) -> None:
+    image = f"{settings.sandbox_url}/samples/image/1080x1080.jpg"
+    x = await make_account(db, settings, tenant, Platform.X, "4242")
+    pinterest = await make_account(db, settings, tenant, Platform.PINTEREST, "549755885175")
+    response = await api.post(
+        "/v1/posts",
+        headers=auth(tenant),
+        json={
+            "body": "Described",
+            "media": [{"url": image, "alt": "a" * 1001}],
+            "targets": [
+                {"account_id": page.id},  # Facebook states no limit: fine
+                {"account_id": x.id},
+                {"account_id": pinterest.id, "override_media": [{"url": image, "alt": "b" * 501}]},
+            ],
+        },
+    )
+
+    assert response.status_code == 422
+    details = response.json()["error"]["details"]
+    assert {(tuple(d["loc"]), d["msg"]) for d in details} == {
+        (("body", "media", 0, "alt"), "x takes alt text of at most 1000 characters"),
+        (
+            ("body", "targets", 2, "override_media", 0, "alt"),
+            "pinterest takes alt text of at most 500 characters",
+        ),
+    }
+    over_every_limit = await api.post(
+        "/v1/posts",
+        headers=auth(tenant),
+        json={"media": [{"url": image, "alt": "c" * 2001}], "targets": [{"account_id": page.id}]},
+    )
+    assert over_every_limit.status_code == 422
+    assert over_every_limit.json()["error"]["details"][0]["loc"] == ["body", "media", 0, "alt"]
+
+
+async def test_an_edit_replaces_media_with_or_without_alt_text(
+    api: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    tenant: TenantFixture,
+    page: Account,
+) -> None:
+    image = f"{settings.sandbox_url}/samples/image/1080x1080.jpg"
+    post = await create_post(api, tenant, page, media=[{"url": image, "alt": "Before"}])
+
+    async def edit(**change: object) -> dict[str, Any]:
+        seen = (await api.get(f"/v1/posts/{post['id']}", headers=auth(tenant))).json()["data"]
+        response = await api.patch(
+            f"/v1/posts/{post['id']}",
+            headers=auth(tenant),
+            json={"expected_updated_at": seen["updated_at"], **change},
+        )
+        assert response.status_code == 200, response.text
+        edited: dict[str, Any] = response.json()["data"]
+        return edited
+
+    assert (await edit(body="New words"))["media"] == [{"url": image, "alt": "Before"}]
+    assert (await edit(media=[{"url": image, "alt": "After"}]))["media"] == [
+        {"url": image, "alt": "After"}
+    ]
+    assert (await edit(media_urls=[image]))["media"] == [{"url": image, "alt": None}]
+
+    x = await make_account(db, settings, tenant, Platform.X, "4242")
+    on_x = await create_post(api, tenant, x, media_urls=[image])
+    seen = (await api.get(f"/v1/posts/{on_x['id']}", headers=auth(tenant))).json()["data"]
+    refused = await api.patch(
+        f"/v1/posts/{on_x['id']}",
+        headers=auth(tenant),
+        json={
+            "expected_updated_at": seen["updated_at"],
+            "media": [{"url": image, "alt": "d" * 1001}],
+        },
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"][0]["msg"] == (
+        "x takes alt text of at most 1000 characters"
+    )

@@ -530,3 +530,19 @@ async def test_an_approved_post_publishes_only_the_media_its_reviewer_saw(
     assert swapped_final.error is not None
     assert f"media {swapped} changed after it was approved" in swapped_final.error
     assert [p["text"] for p in await harness.posts()] == [kept]
+
+
+async def test_alt_text_given_as_media_objects_reaches_the_platform(
+    client: Client, page: Account, harness: Harness
+) -> None:
+    """End to end: the API stores it, the delivery carries it, the platform receives it."""
+    photo = f"{harness.settings.sandbox_url}/samples/image/1080x1080.jpg"
+    post = await new_post(
+        client, page, media=[{"url": photo, "alt": "A red kite over a green hill"}]
+    )
+    assert post["media"] == [{"url": photo, "alt": "A red kite over a green hill"}]
+    published = await client.ok("POST", f"/v1/posts/{post['id']}/publish", 202, json={})
+    [final] = await client.finish(published)
+    assert final.status == "published"
+    [sent] = await harness.posts()
+    assert sent["alt"] == ["A red kite over a green hill"]

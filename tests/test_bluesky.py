@@ -370,3 +370,24 @@ async def test_the_sandbox_refuses_facets_and_blobs_that_do_not_fit(
     embed = {"$type": "app.bsky.embed.images", "images": [{"image": blob, "alt": ""}]}
     assert "Could not find blob" in await create({"text": "x", "embed": embed})
     assert await posts(sandbox_http) == []
+
+
+async def test_each_images_alt_text_is_its_alt_in_the_embed(
+    sandbox: RunningSandbox,
+    provider: BlueskyProvider,
+    account: AccountCredentials,
+    sandbox_http: httpx.AsyncClient,
+) -> None:
+    # The media's own alt text wins over the older option; an image without one gets "" (the
+    # lexicon requires alt), or the option's where it names one.
+    content = PostContent(
+        text="three pictures",
+        media_urls=[f"{sandbox.url}/bluesky/media/{name}" for name in ("a.jpg", "b.png", "c.jpg")],
+        media_alt=["A harbour at dawn", None, None],
+        options={"alt_texts": ["ignored", "from the option"]},
+    )
+    prepared = await provider.prepare(account, content)
+    await provider.publish(account, content, prepared)
+
+    [post] = await posts(sandbox_http)
+    assert post["alt"] == ["A harbour at dawn", "from the option", ""]

@@ -1,7 +1,7 @@
 """The Facebook provider's requests and its error mapping.
 
-The request-shape test stubs the transport (the only stub in the suite): it checks exactly what
-goes on the wire. Behaviour against a server is covered over real HTTP elsewhere.
+The request-shape tests stub the transport: they check exactly what goes on the wire. Behaviour
+against a server is covered over real HTTP elsewhere, and here for the photos' alt text.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from core.status import Platform
 from providers.base import AccountCredentials, PostContent
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.facebook import GRAPH, FacebookProvider
+from tests.support import reconcile
 
 BASE = "https://graph.example/v23.0"
 PAGE = AccountCredentials(external_id="123", access_token="page-token")
@@ -133,3 +135,47 @@ async def test_a_timeout_is_transient() -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         with pytest.raises(TransientError, match="timed out"):
             await FacebookProvider(http, BASE).publish(PAGE, PostContent(text="x"))
+
+
+async def test_each_photo_carries_its_alt_text_as_alt_text_custom() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": f"photo{len(seen)}"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        content = PostContent(
+            text="Hi",
+            media_urls=["https://img/1.jpg", "https://img/2.jpg"],
+            media_alt=["A bakery window", None],
+        )
+        await FacebookProvider(http, BASE).prepare(PAGE, content)
+
+    first, second = (json.loads(r.content) for r in seen)
+    assert first == {
+        "url": "https://img/1.jpg",
+        "published": False,
+        "access_token": "page-token",
+        "alt_text_custom": "A bakery window",
+    }
+    assert "alt_text_custom" not in second
+
+
+account = reconcile.account_fixture(Platform.FACEBOOK, "200000000000001")
+provider = reconcile.provider_fixture(FacebookProvider, "facebook/v23.0")
+
+
+async def test_the_alt_text_arrives_on_the_sandbox_pages_photos(
+    provider: FacebookProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+) -> None:
+    content = PostContent(
+        text="Fresh bread",
+        media_urls=["https://cdn.example.org/1.jpg", "https://cdn.example.org/2.jpg"],
+        media_alt=[None, "Loaves on a rack"],
+    )
+    await provider.publish(account, content, await provider.prepare(account, content))
+
+    answer = await sandbox_http.get("/_control/posts", params={"platform": "facebook"})
+    [post] = answer.json()["data"]
+    assert post["alt"] == [None, "Loaves on a rack"]

@@ -153,3 +153,28 @@ async def test_error_classes(
     with pytest.raises(RateLimitedError) as limited:
         await provider.publish(account, content, Preparation(ids={"container": "1"}))
     assert limited.value.retry_after == timedelta(hours=24)
+
+
+@pytest.mark.parametrize(
+    ("urls", "alts", "arrived"),
+    [
+        (IMAGES[:1], ["A lighthouse"], ["A lighthouse"]),
+        (IMAGES, ["A lighthouse", None, "A pier"], ["A lighthouse", None, "A pier"]),
+    ],
+)
+async def test_alt_text_goes_on_each_image_container(
+    ig: tuple[InstagramProvider, AccountCredentials],
+    sandbox_http: httpx.AsyncClient,
+    urls: list[str],
+    alts: list[str | None],
+    arrived: list[str | None],
+) -> None:
+    provider, account = ig
+    content = PostContent(text="Described", media_urls=urls, media_alt=alts)
+    prepared = await provider.prepare(account, content)
+    assert (await provider.check(account, prepared)).state == "ready"
+    await provider.publish(account, content, prepared)
+
+    answer = await sandbox_http.get("/_control/posts", params={"platform": "instagram"})
+    [post] = answer.json()["data"]
+    assert post["alt"] == arrived

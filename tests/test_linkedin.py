@@ -292,3 +292,28 @@ async def test_an_upload_sends_the_token_to_linkedin_but_never_to_the_media_host
         b"\xff\xd8\xffjpeg",
     )
     assert put.headers["authorization"] == "Bearer tok"
+
+
+@pytest.mark.parametrize(
+    ("names", "alts"),
+    [
+        (("photo.jpg",), ["A team photo on the stairs"]),  # content.media
+        (("photo.jpg", "photo.png"), ["A team photo", None]),  # content.multiImage
+    ],
+)
+async def test_alt_text_rides_on_each_image_in_the_post(
+    sandbox: RunningSandbox,
+    sandbox_http: httpx.AsyncClient,
+    provider: LinkedInProvider,
+    names: tuple[str, ...],
+    alts: list[str | None],
+) -> None:
+    creds = account(sandbox)
+    urls = [f"{sandbox.url}/linkedin/media/{name}" for name in names]
+    content = PostContent(text="Described", media_urls=urls, media_alt=alts)
+    prepared = await provider.prepare(creds, content)
+    assert (await provider.check(creds, prepared)).state == "ready"
+    await provider.publish(creds, content, prepared)
+
+    [post] = await posted(sandbox_http)
+    assert post["alt"] == alts

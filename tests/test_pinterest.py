@@ -338,3 +338,28 @@ def test_a_retry_after_header_wins_over_the_documented_window() -> None:
     error = pinterest_error(limited)
     assert isinstance(error, RateLimitedError)
     assert error.retry_after == timedelta(seconds=7)
+
+
+@pytest.mark.parametrize(
+    ("media_alt", "options", "arrived"),
+    [
+        (["A flat white from above"], {"alt_text": "the option's"}, "A flat white from above"),
+        ([None], {"alt_text": "the option's"}, "the option's"),  # the option still works
+        ([], {}, None),
+    ],
+)
+async def test_the_pins_alt_text_is_its_images_else_the_option(
+    provider: PinterestProvider,
+    account: AccountCredentials,
+    sandbox_http: httpx.AsyncClient,
+    media_alt: list[str | None],
+    options: dict[str, str],
+    arrived: str | None,
+) -> None:
+    content = PostContent(
+        text="Flat white", media_urls=[IMAGE], media_alt=media_alt, options=options
+    )
+    await provider.publish(account, content, await provider.prepare(account, content))
+
+    [pin] = await pins(sandbox_http)
+    assert pin["alt"] == [arrived]

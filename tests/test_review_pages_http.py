@@ -4,6 +4,7 @@ isolation, deciding the version that was read, redirects."""
 
 from __future__ import annotations
 
+import html
 import uuid
 from datetime import timedelta
 
@@ -305,3 +306,42 @@ async def test_post_text_is_escaped_on_the_pages(
     assert page.status_code == 200
     assert "<script>" not in page.text and "&lt;script&gt;" in page.text
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+async def test_the_post_page_shows_each_targets_preview_as_the_dry_run_does(
+    api: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    """What a reviewer sees is what `POST /v1/posts/validate` previews: the text as the
+    platform receives it (LinkedIn's escaped little text), its link, title and options."""
+    tenant = await make_tenant(db)
+    linkedin = await make_account(db, settings, tenant, Platform.LINKEDIN, "urn:li:organization:7")
+    bluesky = await make_account(db, settings, tenant, Platform.BLUESKY, "did:plc:preview0000")
+    body = {
+        "body": "Launch (today) #news <b>",
+        "link": "https://shop.example/launch",
+        "targets": [
+            {"account_id": linkedin.id, "options": {"title": "Our launch"}},
+            {"account_id": bluesky.id, "options": {"langs": ["en", "pt-BR"]}},
+        ],
+    }
+    headers = {"Authorization": f"Bearer {tenant.api_key}"}
+    checked = await api.post("/v1/posts/validate", json=body, headers=headers)
+    assert checked.status_code == 200, checked.text
+    previews = [t["preview"] for t in checked.json()["data"]["targets"]]
+    created = await api.post("/v1/posts", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+
+    await sign_in(api, tenant.api_key)
+    page = await api.get(f"/ui/posts/{created.json()['data']['id']}")
+    assert page.status_code == 200
+    linkedin_preview, bluesky_preview = previews
+    assert linkedin_preview["text"] == "Launch \\(today\\) \\#news \\<b\\>"
+    sent = page.text.split('class="text sent-text">', 1)[1].split("</p>", 1)[0]
+    assert sent == html.escape(linkedin_preview["text"], quote=False)
+    assert page.text.count('class="text sent-text"') == 1  # Bluesky sends the text as written
+    assert '<span class="sent-title">Our launch</span>' in page.text
+    assert page.text.count('<span class="sent-link">https://shop.example/launch</span>') == 2
+    assert bluesky_preview["options"] == {"langs": ["en", "pt-BR"]}
+    assert '<dt>langs</dt><dd><code>["en", "pt-BR"]</code></dd>' in page.text
+    assert "<b>" not in page.text  # escaped, under the same CSP as every page
+    assert "default-src 'self'" in page.headers["content-security-policy"]

@@ -39,6 +39,8 @@ ROUTES: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("GET", "/v1/connections/{connection_id}"): (VIEW, None),
     ("POST", "/v1/connections/{connection_id}/accounts"): (MANAGE, {"external_ids": ["1"]}),
     ("POST", "/v1/posts"): (MANAGE, {"body": "hi", "targets": []}),
+    ("POST", "/v1/posts/validate"): (MANAGE, {"body": "hi", "targets": []}),
+    ("GET", "/v1/platforms"): (VIEW, None),
     ("GET", "/v1/posts"): (VIEW, None),
     ("GET", "/v1/posts/{post_id}"): (VIEW, None),
     ("PATCH", "/v1/posts/{post_id}"): (MANAGE, {"expected_updated_at": LATER, "body": "x"}),

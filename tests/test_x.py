@@ -344,3 +344,71 @@ async def test_media_x_failed_to_process_makes_check_fail() -> None:
             AccountCredentials("9", "t"), prepared
         )
     assert (readiness.state, readiness.reason) == ("failed", "InvalidMedia")
+
+
+async def test_alt_text_reaches_x_as_media_metadata_on_each_image(
+    provider: XProvider,
+    account: AccountCredentials,
+    sandbox: RunningSandbox,
+    sandbox_http: httpx.AsyncClient,
+) -> None:
+    content = PostContent(
+        text="Described pictures",
+        media_urls=[f"{sandbox.url}/x/media/one.png", f"{sandbox.url}/x/media/two.png"],
+        media_alt=["A red kite over a hill", None],
+    )
+
+    prepared = await provider.prepare(account, content)
+    await provider.publish(account, content, prepared)
+
+    [post] = await posted(sandbox_http)
+    assert post["alt"] == ["A red kite over a hill", None]
+
+
+async def test_an_injected_503_on_the_alt_text_is_transient_and_a_retry_sends_it(
+    provider: XProvider,
+    account: AccountCredentials,
+    sandbox: RunningSandbox,
+    sandbox_http: httpx.AsyncClient,
+) -> None:
+    fault = {"method": "POST", "path": "^/x/2/media/metadata$", "times": 1, "status": 503}
+    await sandbox_http.post("/_control/faults", json=fault)
+    content = PostContent(
+        text="Kite", media_urls=[f"{sandbox.url}/x/media/one.png"], media_alt=["A kite"]
+    )
+
+    with pytest.raises(TransientError):
+        await provider.prepare(account, content)
+    await provider.publish(account, content, await provider.prepare(account, content))
+
+    [post] = await posted(sandbox_http)
+    assert post["alt"] == ["A kite"]
+
+
+async def test_the_exact_alt_text_request_follows_the_upload() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path.endswith("/initialize"):
+            return httpx.Response(200, json={"data": {"id": "77", "media_key": "3_77"}})
+        return httpx.Response(200, json={"data": {"id": "77"}})
+
+    image = {"/a.png": (b"\x89PNG-bytes", "image/png")}
+    async with (
+        media_host(image) as host,
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http,
+    ):
+        content = PostContent(text="Hi", media_urls=[f"{host}/a.png"], media_alt=["A kite"])
+        await XProvider(http, "https://api.x.com", loopback_media()).prepare(
+            AccountCredentials("9", "user-token"), content
+        )
+
+    assert [str(r.url) for r in seen][-2:] == [
+        "https://api.x.com/2/media/upload/77/finalize",
+        "https://api.x.com/2/media/metadata",
+    ]
+    assert json.loads(seen[-1].content) == {
+        "id": "77",
+        "metadata": {"alt_text": {"text": "A kite"}},
+    }

@@ -33,11 +33,14 @@ from api.schemas import (
     TargetPublic,
 )
 from api.services.post_rules import (
+    alt_problems,
+    approval_floor_problems,
     check_new_targets,
     check_new_targets_media,
     content_problems,
     distinct_media_problems,
     media_problems,
+    mentions_problems,
     refuse_if_any,
 )
 from api.services.scheduling import announce
@@ -109,21 +112,15 @@ async def create_post(
         media_urls=media_urls,
         has_link=payload.link is not None,
         media_cap=settings.media_urls_per_request,
+        media_alt=payload.media_alt(),
     )
     tenant = await session.get(Tenant, caller.tenant_id)
     assert tenant is not None
-    # The tenant's policy is a floor: a post may ask for approval, never skip the tenant's.
-    if tenant.requires_approval and payload.requires_approval is False:
+    if floor := approval_floor_problems(
+        tenant_requires=tenant.requires_approval, requested=payload.requires_approval
+    ):
         raise ApiError(
-            422,
-            "validation_error",
-            "this tenant requires approval for every post",
-            [
-                {
-                    "loc": ["body", "requires_approval"],
-                    "msg": "the tenant requires approval; leave it out or send true",
-                }
-            ],
+            422, "validation_error", "this tenant requires approval for every post", floor
         )
     requires_approval = tenant.requires_approval or bool(payload.requires_approval)
     facts = await _facts(session, media, caller.tenant_id, media_urls + overrides)
@@ -134,6 +131,7 @@ async def create_post(
         tenant_id=caller.tenant_id,
         body=payload.body,
         media_urls=[str(u) for u in payload.media_urls],
+        media_alt=payload.media_alt(),
         link=str(payload.link) if payload.link else None,
         is_test=caller.is_test,
         created_by=caller.api_key_id,
@@ -154,6 +152,7 @@ async def create_post(
                 if t.override_media_urls is not None
                 else None
             ),
+            override_media_alt=t.override_alt(),
             options=t.options,
             mode=t.mode,
         )
@@ -272,6 +271,8 @@ async def edit_post(
     media = (
         [str(u) for u in payload.media_urls or []] if "media_urls" in fields else post.media_urls
     )
+    # New media bring their own alt text (none, in the plain media_urls form).
+    media_alt = payload.media_alt() if "media_urls" in fields else post.media_alt
     link = (str(payload.link) if payload.link else None) if "link" in fields else post.link
     # Media already accepted is not fetched again: only new media can break the rules.
     new_media = media != post.media_urls
@@ -290,6 +291,12 @@ async def edit_post(
             has_link=link is not None,
             loc=["body", "body"],
         )
+        if t.override_media_urls is None:
+            problems += alt_problems(t.platform, media_alt, loc=["body", "media"])
+        if t.override_body is None and "body" in fields:  # a new text must still say each @name
+            problems += mentions_problems(
+                t.platform, text=body, options=t.options, loc=["body", "body"]
+            )
     # What needs no bytes first: an edit refused anyway fetches nothing.
     refuse_if_any(problems)
     facts: dict[str, MediaFacts | str] = {}
@@ -327,6 +334,7 @@ async def edit_post(
         if waiting:
             announce(session, post=post, targets=waiting, kind=EventType.APPROVAL_REQUESTED)
     post.body, post.media_urls, post.link = body, media, link
+    post.media_alt = media_alt
     if facts:
         post.media_fingerprints = {**post.media_fingerprints, **fingerprints(facts)}
     if "approval_deadline" in fields:

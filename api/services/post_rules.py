@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import col, select
@@ -15,6 +16,8 @@ from api.schemas import TargetCreate
 from core.models import Account
 from core.status import AccountStatus, Platform
 from providers.base import MediaRules
+from providers.linkedin_mentions import mention_problems
+from providers.options import options_problems as platform_options_problems
 from providers.registry import PROVIDERS, rules_for
 
 
@@ -51,6 +54,42 @@ def content_problems(
     if rules.requires_text_or_media and not (text or media_count or has_link):
         found.append(problem(loc, "a post needs text, media or a link"))
     return found
+
+
+def alt_problems(
+    platform: Platform, alts: Sequence[str | None] | None, *, loc: list[str | int]
+) -> list[dict[str, Any]]:
+    """Each alt text longer than the platform takes, at its media (`loc` + index + "alt")."""
+    rules = rules_for(platform).media
+    most = rules.max_alt_chars if rules is not None else None
+    if most is None:
+        return []
+    return [
+        problem([*loc, index, "alt"], f"{platform} takes alt text of at most {most} characters")
+        for index, alt in enumerate(alts or [])
+        if alt is not None and len(alt) > most
+    ]
+
+
+def mentions_problems(
+    platform: Platform,
+    *,
+    text: str,
+    options: Mapping[str, Any],
+    loc: list[str | int],
+    options_loc: list[str | int] | None = None,
+) -> list[dict[str, Any]]:
+    """LinkedIn's mentions (providers/linkedin_mentions.py): each problem at the text (`loc`)
+    or at its place in the options (`options_loc`, else the text too)."""
+    if platform != Platform.LINKEDIN:
+        return []
+    return [
+        problem(
+            loc if where == ("text",) or options_loc is None else [*options_loc, *where],
+            f"{platform}: {what}",
+        )
+        for where, what in mention_problems(text, options)
+    ]
 
 
 def _bounds(low: float | None, high: float | None, shown: str = "{}", unit: str = "") -> str:
@@ -133,6 +172,99 @@ def refuse_if_any(problems: Sequence[dict[str, Any]]) -> None:
         )
 
 
+@dataclass
+class NewTarget:
+    """One target of a create body, checked: its account if one may be posted to (its
+    platform then known), and every problem found with it."""
+
+    account: Account | None = None
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+
+def options_problems(
+    platform: Platform, options: Mapping[str, Any], *, loc: list[str | int]
+) -> list[dict[str, Any]]:
+    """A target's options against its platform's model, each problem at its key."""
+    return [
+        problem([*loc, *where], message)
+        for where, message in platform_options_problems(platform, options)
+    ]
+
+
+async def new_target_checks(
+    *,
+    session: AsyncSession,
+    caller: Caller,
+    targets: Sequence[TargetCreate],
+    body: str,
+    media_urls: Sequence[str],
+    has_link: bool,
+    media_alt: Sequence[str | None] | None = None,
+) -> list[NewTarget]:
+    """Each target's account, content and options, in the order given, without their media
+    (which needs fetching: new_target_media_problems)."""
+    ids = [t.account_id for t in targets]
+    found = await session.exec(
+        select(Account).where(Account.tenant_id == caller.tenant_id, col(Account.id).in_(ids))
+    )
+    accounts = {a.id: a for a in found.all()}
+    checks: list[NewTarget] = []
+    seen: set[str] = set()
+    for index, target in enumerate(targets):
+        check = NewTarget()
+        checks.append(check)
+        loc: list[str | int] = ["body", "targets", index]
+        account = accounts.get(target.account_id)
+        if target.account_id in seen:
+            check.problems.append(problem([*loc, "account_id"], "this account is already a target"))
+            continue
+        seen.add(target.account_id)
+        if account is None:
+            check.problems.append(problem([*loc, "account_id"], "no such account"))
+            continue
+        if account.is_sandbox != caller.is_test:
+            kind = "a sandbox key" if caller.is_test else "a live key"
+            check.problems.append(
+                problem([*loc, "account_id"], f"{kind} cannot post to this account")
+            )
+            continue
+        if account.status != AccountStatus.ACTIVE:
+            check.problems.append(problem([*loc, "account_id"], f"the account is {account.status}"))
+        if account.platform not in PROVIDERS:
+            check.problems.append(
+                problem([*loc, "account_id"], f"{account.platform} is not supported yet")
+            )
+            continue
+        check.account = account
+        overridden = target.override_body is not None
+        media, media_loc = _target_media(index, target, media_urls)
+        check.problems += content_problems(
+            account.platform,
+            text=target.override_body if target.override_body is not None else body,
+            media_count=len(media),
+            has_link=has_link,
+            loc=[*loc, "override_body" if overridden else "body"],
+            media_loc=media_loc if target.override_media_urls is not None else None,
+        )
+        if target.override_media_urls is None:  # the post's media, with its alt text
+            check.problems += alt_problems(account.platform, media_alt, loc=["body", "media"])
+        else:
+            own = [*loc, "override_media"]
+            check.problems += alt_problems(account.platform, target.override_alt(), loc=own)
+        check.problems += options_problems(account.platform, target.options, loc=[*loc, "options"])
+        mentions = mentions_problems(
+            account.platform,
+            text=target.override_body if target.override_body is not None else body,
+            options=target.options,
+            loc=[*loc, "override_body" if overridden else "body"],
+            options_loc=[*loc, "options"],
+        )
+        # Where the options model objects too, the mention check's words name the value.
+        named = {tuple(p["loc"]) for p in mentions if p["loc"][: len(loc) + 1] == [*loc, "options"]}
+        check.problems = [p for p in check.problems if tuple(p["loc"]) not in named] + mentions
+    return checks
+
+
 async def check_new_targets(
     *,
     session: AsyncSession,
@@ -142,51 +274,44 @@ async def check_new_targets(
     media_urls: Sequence[str],
     has_link: bool,
     media_cap: int,
+    media_alt: Sequence[str | None] | None = None,
 ) -> dict[str, Account]:
-    """Every target's account and content, and the count of distinct media URLs (each is one
-    fetch), checked at once before any media is fetched: a request that could not be accepted
-    anyway costs no fetch. The accounts by id."""
-    ids = [t.account_id for t in targets]
-    found = await session.exec(
-        select(Account).where(Account.tenant_id == caller.tenant_id, col(Account.id).in_(ids))
+    """Every target's account, content and options, and the count of distinct media URLs
+    (each is one fetch), checked at once before any media is fetched: a request that could
+    not be accepted anyway costs no fetch. The accounts by id."""
+    checks = await new_target_checks(
+        session=session,
+        caller=caller,
+        targets=targets,
+        body=body,
+        media_urls=media_urls,
+        has_link=has_link,
+        media_alt=media_alt,
     )
-    accounts = {a.id: a for a in found.all()}
-    every_url = [*media_urls, *(str(u) for t in targets for u in t.override_media_urls or [])]
-    problems = distinct_media_problems(every_url, cap=media_cap, loc=["body"])
-    seen: set[str] = set()
-    for index, target in enumerate(targets):
-        loc: list[str | int] = ["body", "targets", index]
-        account = accounts.get(target.account_id)
-        if target.account_id in seen:
-            problems.append(problem([*loc, "account_id"], "this account is already a target"))
-            continue
-        seen.add(target.account_id)
-        if account is None:
-            problems.append(problem([*loc, "account_id"], "no such account"))
-            continue
-        if account.is_sandbox != caller.is_test:
-            kind = "a sandbox key" if caller.is_test else "a live key"
-            problems.append(problem([*loc, "account_id"], f"{kind} cannot post to this account"))
-            continue
-        if account.status != AccountStatus.ACTIVE:
-            problems.append(problem([*loc, "account_id"], f"the account is {account.status}"))
-        if account.platform not in PROVIDERS:
-            problems.append(
-                problem([*loc, "account_id"], f"{account.platform} is not supported yet")
+    problems = distinct_media_problems(
+        every_media_url(targets, media_urls), cap=media_cap, loc=["body"]
+    )
+    refuse_if_any(problems + [found for check in checks for found in check.problems])
+    return {check.account.id: check.account for check in checks if check.account is not None}
+
+
+def every_media_url(targets: Sequence[TargetCreate], media_urls: Sequence[str]) -> list[str]:
+    """The post's media and each target's own, as named (each distinct URL is one fetch)."""
+    return [*media_urls, *(str(u) for t in targets for u in t.override_media_urls or [])]
+
+
+def approval_floor_problems(
+    *, tenant_requires: bool, requested: bool | None
+) -> list[dict[str, Any]]:
+    """The tenant's policy is a floor: a post may ask for approval, never skip the tenant's."""
+    if tenant_requires and requested is False:
+        return [
+            problem(
+                ["body", "requires_approval"],
+                "the tenant requires approval; leave it out or send true",
             )
-            continue
-        overridden = target.override_body is not None
-        media, media_loc = _target_media(index, target, media_urls)
-        problems += content_problems(
-            account.platform,
-            text=target.override_body if target.override_body is not None else body,
-            media_count=len(media),
-            has_link=has_link,
-            loc=[*loc, "override_body" if overridden else "body"],
-            media_loc=media_loc if target.override_media_urls is not None else None,
-        )
-    refuse_if_any(problems)
-    return accounts
+        ]
+    return []
 
 
 def _target_media(
@@ -199,6 +324,19 @@ def _target_media(
     return [str(u) for u in own_media], ["body", "targets", index, "override_media_urls"]
 
 
+def new_target_media_problems(
+    *,
+    index: int,
+    target: TargetCreate,
+    platform: Platform,
+    media_urls: Sequence[str],
+    facts: Mapping[str, MediaFacts | str],
+) -> list[dict[str, Any]]:
+    """One new target's media (its own, or the post's) against its platform's media rules."""
+    media, media_loc = _target_media(index, target, media_urls)
+    return media_problems(platform, urls=media, facts=facts, loc=media_loc)
+
+
 def check_new_targets_media(
     *,
     accounts: Mapping[str, Account],
@@ -208,12 +346,19 @@ def check_new_targets_media(
 ) -> None:
     """Every new target's media against its platform's media rules, once fetched; the targets
     themselves were checked by check_new_targets."""
-    problems: list[dict[str, Any]] = []
-    for index, target in enumerate(targets):
-        media, media_loc = _target_media(index, target, media_urls)
-        platform = accounts[target.account_id].platform
-        problems += media_problems(platform, urls=media, facts=facts, loc=media_loc)
-    refuse_if_any(problems)
+    refuse_if_any(
+        [
+            found
+            for index, target in enumerate(targets)
+            for found in new_target_media_problems(
+                index=index,
+                target=target,
+                platform=accounts[target.account_id].platform,
+                media_urls=media_urls,
+                facts=facts,
+            )
+        ]
+    )
 
 
 def distinct_media_problems(

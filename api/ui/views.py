@@ -11,11 +11,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.media_facts import VIDEO_SUFFIXES
 from api.post_queries import targets_of
-from api.schemas import AttemptPublic, TargetPublic
+from api.preview import target_preview
+from api.schemas import AttemptPublic, TargetPreview, TargetPublic
 from api.views import attempt_view, target_view
 from core.config import Settings
 from core.models import Account, Attempt, Post, Target
-from providers.registry import rules_for
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Preview:
     unit: str
     media: list[Media]
     max_media: int
+    sent: TargetPreview  # what the platform receives: the dry run's preview (api/preview.py)
     attempts: list[AttemptPublic] = field(default_factory=list)
 
     @property
@@ -84,20 +85,28 @@ def _preview(
     attempts: dict[str, list[AttemptPublic]],
     settings: Settings,
 ) -> Preview:
-    rules = rules_for(target.platform)
     text = target.override_body if target.override_body is not None else post.body
     media = (
         target.override_media_urls if target.override_media_urls is not None else post.media_urls
+    )
+    sent = target_preview(
+        target.platform,
+        text=text,
+        media_urls=media,
+        link=post.link,
+        options=target.options,
+        mode=target.mode,
     )
     return Preview(
         target=target_view(target, settings),
         account=names.get(target.account_id, target.account_id),
         text=text,
-        count=rules.text_length(text),
-        limit=rules.max_text_length,
-        unit=rules.unit,
+        count=sent.length.count,
+        limit=sent.length.max,
+        unit=sent.length.unit,
         media=_media(media),
-        max_media=rules.max_media,
+        max_media=sent.max_media,
+        sent=sent,
         attempts=attempts.get(target.id, []),
     )
 
