@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from core.messages.delivery import RescheduleRequest, ReviewDecision
@@ -159,14 +159,15 @@ async def test_publish_now_publishes_a_scheduled_target_at_once_and_once(
     harness: Harness,
 ) -> None:
     # The platform answers slowly, so the first publish now is still under way at the second.
-    await harness.inject(method="POST", path="/feed$", times=1, status=200, delay=1.0)
+    await harness.inject(method="POST", path="/feed$", times=1, accept_then_stall=True, delay=1.0)
     target, handle = await harness.schedule(after=timedelta(days=7))
 
-    first = await handle.start_update(W.publish_now, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+    first = asyncio.create_task(handle.execute_update(W.publish_now))
+    await harness.target_becomes(target.id, S.PUBLISHING)  # claimed: the call is under way
     assert "cannot publish now: the target is publishing" in await refused(
         handle.execute_update(W.publish_now)
     )
-    assert (await first.result()).status in (S.PUBLISHING, S.PUBLISHED)
+    assert (await first).status in (S.PUBLISHING, S.PUBLISHED)
 
     final = await handle.result()
     assert final.transitions == [S.SCHEDULED, S.PUBLISHING, S.PUBLISHED]

@@ -80,6 +80,10 @@ async def test_two_api_processes_count_together_in_redis(settings: Settings, db:
         rate_limit_per_tenant="50/minute",
         rate_limit_storage=REDIS,
     )
+    # About counting together, not about the store's speed: a loaded machine once took more
+    # than the default 0.5 s to connect, and the process then counted on its own (fail-open,
+    # tested apart).
+    settings = settings.model_copy(update={"rate_limit_storage_timeout_seconds": 10.0})
     tenant = await make_tenant(db)
     async with api_client(settings, None) as one, api_client(settings, None) as two:
         answers = [await accounts(api, tenant.api_key) for api in (one, two, one, two)]
