@@ -192,7 +192,18 @@ POSTGRES_MODULES = frozenset(
 )
 
 
+# The longest modules start first, one per test process (xdist hands out the first tests in turn),
+# so that none of them is still running alone at the end of the suite.
+SLOW_FIRST = ("test_full_restart", "test_back_pressure", "test_api_properties")
+
+
+def _slow_first(item: pytest.Item) -> int:
+    stem = item.path.stem
+    return SLOW_FIRST.index(stem) if stem in SLOW_FIRST else len(SLOW_FIRST)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_slow_first)  # stable: every other test keeps its order
     if not databases.on_postgresql():
         return
     kept = [item for item in items if item.path.stem in POSTGRES_MODULES]
