@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, or_, select, update
 from sqlmodel import col
 from temporalio import activity
 
 from core.batching import Batcher
-from core.db import Database
+from core.db import Database, one_item_could_cause
 from core.messages.delivery import STOP_FIRE, StopFireRequest
 from core.models import Target
 from core.status import TargetStatus
@@ -47,37 +47,38 @@ class FireStops:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._batches = Batcher(self._stop_all, key=lambda r: r.target_id)
+        self._batches = Batcher(
+            self._stop_all,
+            key=lambda r: r.target_id,
+            fails_alone=one_item_could_cause,
+            keep_abandoned=False,  # a takeover that timed out asks again on its next try
+        )
 
     async def stop(self, request: StopFireRequest) -> bool:
         """True if the fire can no longer send (stopped now, or by an earlier try of this)."""
         return await self._batches.submit(request)
 
     async def _stop_all(self, requests: list[StopFireRequest]) -> list[bool]:
+        # Two statements whatever the batch's size: on SQLite the write lock is held from the
+        # UPDATE to the commit, and each statement is a turn of a busy event loop.
+        fire_of = {r.target_id: r.fire_id for r in requests}
         async with self._db.session() as session:
             connection = await session.connection()
-            changed = []
-            for request in requests:
-                result = await connection.execute(
-                    update(TARGET)
-                    .where(
-                        TARGET.c.id == request.target_id,
-                        TARGET.c.status == TargetStatus.SCHEDULED.value,
-                    )
-                    .values(stopped_fire_id=request.fire_id)
+            await connection.execute(
+                update(TARGET)
+                .where(
+                    TARGET.c.id.in_(fire_of),
+                    TARGET.c.status == TargetStatus.SCHEDULED.value,
                 )
-                changed.append(result.rowcount == 1)
+                .values(stopped_fire_id=case(fire_of, value=TARGET.c.id))
+            )
             rows = await connection.execute(
-                select(TARGET.c.id, TARGET.c.stopped_fire_id).where(
-                    TARGET.c.id.in_([r.target_id for r in requests])
-                )
+                select(TARGET.c.id, TARGET.c.stopped_fire_id).where(TARGET.c.id.in_(fire_of))
             )
             stopped = {target_id: fire_id for target_id, fire_id in rows}
             await session.commit()
-        return [
-            now or stopped.get(r.target_id) == r.fire_id
-            for r, now in zip(requests, changed, strict=True)
-        ]
+        # Stopped now or by an earlier try of the same takeover: the row names this fire.
+        return [stopped.get(r.target_id) == r.fire_id for r in requests]
 
 
 class FireStopActivities:

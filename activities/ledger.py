@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from activities.fire_stops import TARGET, claimable
 from activities.tenant_notices import tell_tenant
 from core.batching import Batcher
-from core.db import Database, utcnow
+from core.db import Database, one_item_could_cause, utcnow
 from core.models import Account, Attempt, Post, Target, new_id
 from core.post_status import refresh_post_status, refresh_post_statuses
 from core.status import SETTLED_OUTCOMES, UNRESOLVED_OUTCOMES, AttemptOutcome, TargetStatus
@@ -105,8 +105,17 @@ class Ledger:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._openings = Batcher(self._open_all, key=lambda o: o.target_id)
-        self._successes = Batcher(self._succeed_all, key=lambda s: s.target_id)
+        # An opening whose try was cancelled while it queued is not written: nobody would send.
+        self._openings = Batcher(
+            self._open_all,
+            key=lambda o: o.target_id,
+            fails_alone=one_item_could_cause,
+            keep_abandoned=False,
+        )
+        # A success is written even if its try was cancelled meanwhile: the post is live.
+        self._successes = Batcher(
+            self._succeed_all, key=lambda s: s.target_id, fails_alone=one_item_could_cause
+        )
 
     async def open(
         self,

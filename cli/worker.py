@@ -12,6 +12,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -204,7 +205,23 @@ async def run_worker(client: Client | None = None, settings: Settings | None = N
     async with worker_for(client, settings) as worker, worker:
         # Polling first: a worker back from a crash has deliveries waiting for it.
         log.info("worker polling task queue %s", settings.task_queue)
-        await ensure_schedules(client, settings)
-        await ensure_event_relay(client, settings)
+        ensuring = asyncio.create_task(_ensure_background_work(client, settings))
         await stop.wait()
+        ensuring.cancel()
         log.info("worker stopping")
+
+
+async def _ensure_background_work(client: Client, settings: Settings) -> None:
+    """The token-health schedule and the webhook relay, tried until the server takes them.
+    A worker that starts while Temporal restarts keeps polling instead of exiting over them
+    (the polls themselves wait out the restart)."""
+    delay = 1.0
+    while True:
+        try:
+            await ensure_schedules(client, settings)
+            await ensure_event_relay(client, settings)
+            return
+        except RPCError as error:
+            log.warning("could not set up schedules yet (%s); again in %.0f s", error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)

@@ -26,7 +26,12 @@ class Batcher(Generic[In, Out]):
 
     `write` returns one result per item, in order. Items with the same `key` never share a
     batch (a later one waits for the next), so a batch never races with itself over a row.
-    A batch that fails is written again one item at a time, so one bad item fails alone.
+    A batch that fails with an error `fails_alone` says one item could cause is written again
+    one item at a time, so one bad item fails alone. Any other error (the database busy or
+    gone) fails the whole batch at once: writing its items one by one would only meet the same
+    error once per item, while every caller waits. With `keep_abandoned=False`, an item whose
+    caller has stopped waiting (its activity timed out) is never written: for a claim or a
+    stop nobody would act on.
     """
 
     def __init__(
@@ -35,10 +40,14 @@ class Batcher(Generic[In, Out]):
         *,
         key: Callable[[In], Hashable],
         most: int = 1000,
+        fails_alone: Callable[[Exception], bool] = lambda error: True,
+        keep_abandoned: bool = True,
     ) -> None:
         self._write = write
         self._key = key
         self._most = most
+        self._fails_alone = fails_alone
+        self._keep_abandoned = keep_abandoned
         self._pending: list[tuple[In, asyncio.Future[Out]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
@@ -54,12 +63,20 @@ class Batcher(Generic[In, Out]):
             # One turn of the loop lets every caller woken in this same instant join.
             await asyncio.sleep(0)
             batch = self._take()
+            if not batch:
+                continue
             if len(batch) == 1:
                 await self._settle(batch)
                 continue
             try:
                 results = await self._write([item for item, _ in batch])
-            except Exception:
+            except Exception as error:
+                if not self._fails_alone(error):
+                    log.warning("a batch of %d writes failed", len(batch), exc_info=True)
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
                 log.warning(
                     "a batch of %d writes failed; writing them one by one",
                     len(batch),
@@ -77,6 +94,8 @@ class Batcher(Generic[In, Out]):
         rest: list[tuple[In, asyncio.Future[Out]]] = []
         keys: set[Hashable] = set()
         for entry in self._pending:
+            if entry[1].done() and not self._keep_abandoned:
+                continue  # its caller was cancelled
             key = self._key(entry[0])
             if key in keys or len(batch) >= self._most:
                 rest.append(entry)

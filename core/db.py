@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import DateTime, String, TypeDecorator
 from sqlmodel import create_engine
@@ -152,3 +154,10 @@ class Database:
 @lru_cache
 def get_database() -> Database:
     return Database()
+
+
+def one_item_could_cause(error: Exception) -> bool:
+    """For a group commit (core/batching.py): whether a failed batch is worth writing again
+    item by item. Not when the database was busy, locked or unreachable: every item would meet
+    that again."""
+    return not isinstance(error, OperationalError | PoolTimeout | TimeoutError)

@@ -89,6 +89,40 @@ async def test_a_bad_item_fails_alone() -> None:
     assert sorted(recorder.batches[1:]) == [["a"], ["bad"], ["c"]]
 
 
+async def test_a_busy_database_fails_the_whole_batch_at_once() -> None:
+    class Busy(Exception):
+        pass
+
+    writes: list[list[str]] = []
+
+    async def write(items: list[str]) -> list[str]:
+        writes.append(list(items))
+        raise Busy("database is locked")
+
+    batcher = Batcher(write, key=lambda item: item, fails_alone=lambda e: not isinstance(e, Busy))
+    answers = await asyncio.gather(
+        *(batcher.submit(item) for item in ("a", "b", "c")), return_exceptions=True
+    )
+    assert all(isinstance(answer, Busy) for answer in answers)
+    assert writes == [["a", "b", "c"]]  # not tried again one by one, each meeting the lock
+
+
+async def test_a_write_whose_caller_gave_up_is_not_made_unless_kept() -> None:
+    for keep, written in ((False, [["first"], ["kept"]]), (True, [["first"], ["gone", "kept"]])):
+        held = asyncio.Event()
+        recorder = Recorder(held=held)
+        batcher = Batcher(recorder.write, key=lambda item: item, keep_abandoned=keep)
+        first = asyncio.ensure_future(batcher.submit("first"))
+        await asyncio.sleep(0.05)  # the first batch is being written
+        gone = asyncio.ensure_future(batcher.submit("gone"))
+        kept = asyncio.ensure_future(batcher.submit("kept"))
+        await asyncio.sleep(0)
+        gone.cancel()  # its activity timed out while it queued
+        held.set()
+        assert await first == "FIRST" and await kept == "KEPT"
+        assert recorder.batches == written
+
+
 async def test_a_burst_claims_in_one_transaction_and_a_stopped_fire_claims_nothing(
     settings: Settings, db: Database
 ) -> None:
