@@ -16,6 +16,7 @@ from cli.worker import _ensure_background_work
 from core.config import Settings
 from core.temporal import connect
 from tests.chaos.run import Processes, chaos_settings
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,9 +35,11 @@ async def test_start_up_calls_wait_out_a_server_restart(
         await asyncio.to_thread(processes.server.wait, 30)
         caplog.set_level(logging.WARNING, logger="cli.worker")
         ensuring = asyncio.create_task(_ensure_background_work(client, settings))
-        async with asyncio.timeout(60):
-            while "could not set up schedules yet" not in caplog.text:
-                await asyncio.sleep(0.2)
+
+        async def retrying() -> bool:
+            return "could not set up schedules yet" in caplog.text
+
+        await eventually(retrying, what="the worker to retry its start-up calls", within=60)
         assert not ensuring.done()  # still trying, where it used to raise and end the worker
         await processes.start_server()
         async with asyncio.timeout(60):
