@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
 from pydantic import BaseModel
@@ -63,6 +63,29 @@ READY = Readiness(state="ready")
 class Published(BaseModel):
     external_id: str
     url: str | None = None
+    # Bluesky's record cid: a reply names its root and parent by uri and cid.
+    cid: str | None = None
+
+
+class PartPosition(BaseModel):
+    """Where a part after the first goes: under the post itself (`root`, part 0) and the part
+    just before it (`parent`; the root for part 1). A reply answers `parent`; a first comment
+    is written on `root`."""
+
+    root: Published
+    parent: Published
+    index: int  # 1 for the first part after the post
+
+
+@dataclass(frozen=True)
+class PartRules:
+    """How the platform takes the parts after the post (docs/platforms.md, "Threads and first
+    comments"): thread replies, or a comment on the post."""
+
+    kind: str  # "reply" or "comment"
+    max_parts: int  # parts after the post itself
+    max_text_length: int
+    media_allowed: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +132,8 @@ class PlatformRules:
     text_length: Callable[[str], int] = len
     unit: str = "characters"
     media: MediaRules | None = None
+    # None: the platform takes no parts after the post; a post with parts is refused for it.
+    parts: PartRules | None = None
 
 
 class NotCheckable(Exception):
@@ -154,6 +179,25 @@ class Provider(Protocol):
     ) -> Published | None:
         """The post `content` made by an attempt that began at `since`, if it is live."""
         ...
+
+
+@runtime_checkable
+class PartPublishing(Protocol):
+    """A provider whose rules have `parts`: it publishes each part after the post, and finds
+    one whose answer was lost, as `publish`/`find_published` do for the post itself."""
+
+    async def publish_part(
+        self, account: AccountCredentials, content: PostContent, position: PartPosition
+    ) -> Published: ...
+
+    async def find_published_part(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        position: PartPosition,
+        *,
+        since: datetime,
+    ) -> Published | None: ...
 
 
 class OneStepPublishing:

@@ -8,6 +8,11 @@ deletes a blob no record references within minutes, so nothing must wait between
 asks `getRecord` for that key. A lookup that misses the key reads the account's recent records
 too (`listRecords`), for an attempt made under another key: a run of the target before this one
 prepared its own, or a publish made without `prepare`, where the PDS picked the key.
+
+A thread's parts are replies: the same record plus `reply`, the strong refs (uri and cid) of
+the thread's root and of the part before it. So `publish` returns the post's cid, and each
+lookup that finds a post fills it too. A part is found again in the listing, by the parent
+its record names and its text.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from providers.base import (
     READY,
     AccountCredentials,
     MediaRules,
+    PartPosition,
+    PartRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -115,6 +122,9 @@ class BlueskyProvider:
         media=MediaRules(
             max_image_bytes=MAX_BLOB_BYTES, video_allowed=False, max_file_bytes=MAX_BLOB_BYTES
         ),
+        # A reply is an app.bsky.feed.post record like any other: the same 300 graphemes and
+        # images. The lexicon sets no cap on a thread's length: crier's default of 25 parts.
+        parts=PartRules(kind="reply", max_parts=25, max_text_length=300, media_allowed=True),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads) -> None:
@@ -143,14 +153,7 @@ class BlueskyProvider:
         blobs = prepared.ids.get("blobs")
         if content.media_urls and not blobs:
             blobs = (await self.prepare(account, content)).ids["blobs"]
-        created_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        record: dict[str, Any] = {"$type": POST, "text": content.text, "createdAt": created_at}
-        if facets := await self._facets(account, content.text):
-            record["facets"] = facets
-        if langs := content.options.get("langs"):
-            record["langs"] = list(langs)
-        if embed := lookup.post_embed(content, blobs):
-            record["embed"] = embed
+        record = await self._record(account, content, blobs)
         body: dict[str, Any] = {"repo": account.external_id, "collection": POST, "record": record}
         if rkey := lookup.record_key(content, prepared):
             body["rkey"] = rkey
@@ -170,7 +173,57 @@ class BlueskyProvider:
             if existing is None or not lookup.record_matches(existing["value"], content, blobs):
                 raise
             created = existing
-        return published(str(created["uri"]))
+        return published(str(created["uri"]), created.get("cid"))
+
+    async def publish_part(
+        self, account: AccountCredentials, content: PostContent, position: PartPosition
+    ) -> Published:
+        """The part as a reply record; the PDS picks its key (a retry after a lost answer is
+        settled by `find_published_part` first)."""
+        blobs = [await self._upload_blob(account, url) for url in content.media_urls]
+        record = await self._record(account, content, blobs)
+        record["reply"] = {
+            "root": await self._strong_ref(account, position.root),
+            "parent": await self._strong_ref(account, position.parent),
+        }
+        body = {"repo": account.external_id, "collection": POST, "record": record}
+        created = await self._xrpc(account, "POST", "com.atproto.repo.createRecord", json=body)
+        return published(str(created["uri"]), created.get("cid"))
+
+    async def find_published_part(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        position: PartPosition,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The account's reply to the part's parent with its text, made since `since`."""
+        parent = position.parent.external_id
+        return await self._find_listed(account, content, None, since=since, parent=parent)
+
+    async def _record(
+        self, account: AccountCredentials, content: PostContent, blobs: list[dict[str, Any]] | None
+    ) -> dict[str, Any]:
+        """The app.bsky.feed.post record of `content`: text, facets, langs, embed."""
+        created_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        record: dict[str, Any] = {"$type": POST, "text": content.text, "createdAt": created_at}
+        if facets := await self._facets(account, content.text):
+            record["facets"] = facets
+        if langs := content.options.get("langs"):
+            record["langs"] = list(langs)
+        if embed := lookup.post_embed(content, blobs):
+            record["embed"] = embed
+        return record
+
+    async def _strong_ref(self, account: AccountCredentials, post: Published) -> dict[str, str]:
+        """A post's uri and cid; a post published before crier kept cids is read for its own."""
+        if post.cid:
+            return {"uri": post.external_id, "cid": post.cid}
+        repo, _, rkey = post.external_id.removeprefix("at://").partition(f"/{POST}/")
+        params = {"repo": repo, "collection": POST, "rkey": rkey}
+        found = await self._xrpc(account, "GET", "com.atproto.repo.getRecord", params=params)
+        return {"uri": post.external_id, "cid": str(found["cid"])}
 
     async def find_published(
         self,
@@ -184,7 +237,7 @@ class BlueskyProvider:
         rkey = lookup.record_key(content, prepared)
         found = await self._get_record(account, rkey) if rkey else None
         if found is not None and lookup.record_matches(found["value"], content, blobs):
-            return published(str(found["uri"]))
+            return published(str(found["uri"]), found.get("cid"))
         # Not at our key: the attempt may have written under another (see the module).
         return await self._find_listed(account, content, blobs, since=since)
 
@@ -195,9 +248,11 @@ class BlueskyProvider:
         blobs: list[dict[str, Any]] | None,
         *,
         since: datetime,
+        parent: str | None = None,
     ) -> Published | None:
         """The account's newest post records (listRecords answers newest key first), matched
-        on text, embed and a createdAt no earlier than `since`."""
+        on text, embed, the post replied to (`parent`; None: none) and a createdAt no earlier
+        than `since`."""
         params = {"repo": account.external_id, "collection": POST, "limit": LOOKUP_PAGE_SIZE}
 
         async def read(cursor: str | None) -> Page[dict[str, Any]]:
@@ -213,8 +268,8 @@ class BlueskyProvider:
             f"{since:%Y-%m-%d %H:%M} UTC, more than crier reads back",
         )
         async for record in listed:
-            if lookup.listed_matches(record, content, blobs, since=since):
-                return published(str(record["uri"]))
+            if lookup.listed_matches(record, content, blobs, since=since, parent=parent):
+                return published(str(record["uri"]), record.get("cid"))
         return None
 
     async def _facets(self, account: AccountCredentials, text: str) -> list[dict[str, Any]]:
@@ -270,7 +325,9 @@ class BlueskyProvider:
         return await self._api.call(method, f"/xrpc/{nsid}", account, **kwargs)
 
 
-def published(uri: str) -> Published:
-    """at://{did}/app.bsky.feed.post/{rkey}, with its bsky.app page (the DID for a handle)."""
+def published(uri: str, cid: Any = None) -> Published:
+    """at://{did}/app.bsky.feed.post/{rkey}, with its bsky.app page (the DID for a handle),
+    and the record's cid, which a reply to it names."""
     did, _, rkey = uri.removeprefix("at://").partition(f"/{POST}/")
-    return Published(external_id=uri, url=f"https://bsky.app/profile/{did}/post/{rkey}")
+    url = f"https://bsky.app/profile/{did}/post/{rkey}"
+    return Published(external_id=uri, url=url, cid=str(cid) if cid else None)

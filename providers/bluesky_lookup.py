@@ -5,6 +5,9 @@ match of a record found at that key or in the account's listing.
 `prepare` fixes the post's record key, a TID as the PDS would mint, so every try of `publish`
 writes to the same key. A TID is a timestamp, so it also says when a listed record's key was
 minted: the listing stops at keys too old to be the attempt's.
+
+A thread's part is a reply record: it is matched by the post its `reply.parent` names too,
+and a post by naming none, so a reply of the same words is never taken for the post.
 """
 
 from __future__ import annotations
@@ -67,12 +70,23 @@ def post_embed(content: PostContent, blobs: list[dict[str, Any]] | None) -> dict
     return None
 
 
+def replied_to(value: dict[str, Any]) -> str | None:
+    """The uri of the post a record answers (`reply.parent.uri`), None for a post."""
+    reply = value.get("reply")
+    parent = reply.get("parent") if isinstance(reply, dict) else None
+    return str(parent.get("uri")) if isinstance(parent, dict) else None
+
+
 def record_matches(
-    value: dict[str, Any], content: PostContent, blobs: list[dict[str, Any]] | None
+    value: dict[str, Any],
+    content: PostContent,
+    blobs: list[dict[str, Any]] | None,
+    parent: str | None = None,
 ) -> bool:
-    """Is this post record the one `publish` writes for `content`: its text, and its embed
-    (the same blobs, which are content-addressed, or the same link card)?"""
-    if value.get("text") != content.text:
+    """Is this post record the one `publish` (or `publish_part`, answering `parent`) writes
+    for `content`: its text, and its embed (the same blobs, which are content-addressed, or
+    the same link card)?"""
+    if value.get("text") != content.text or replied_to(value) != parent:
         return False
     embed = value.get("embed") or {}
     if content.media_urls:
@@ -97,12 +111,13 @@ def listed_matches(
     blobs: list[dict[str, Any]] | None,
     *,
     since: datetime,
+    parent: str | None = None,
 ) -> bool:
-    """Is this record of listRecords' the attempt's post: made no earlier than `since`, and
-    the record `publish` writes?"""
+    """Is this record of listRecords' the attempt's post (or part, answering `parent`): made
+    no earlier than `since`, and the record `publish` writes?"""
     value = listed.get("value") or {}
     created = parse_time(value.get("createdAt"))
-    return bool(created and created >= since and record_matches(value, content, blobs))
+    return bool(created and created >= since and record_matches(value, content, blobs, parent))
 
 
 def older(listed: dict[str, Any], since: datetime) -> bool:

@@ -12,6 +12,10 @@ a post without a message has nothing to be recognised by. `find_published` is no
 the attempt made a draft: `prepare` notes it, but only a post with photos is prepared, so a
 text-only draft is looked for as a published post (and not found).
 
+A first comment (a part after the post) is the Page's own comment on its post
+(`POST /{page-post-id}/comments`); a lost one is looked for among the post's comments, newest
+first, by the Page as author (`from.id`) and the exact message.
+
 Graph's duplicate refusal (code 506, "Duplicate status message") names no post, so `publish`
 cannot turn it into the live one: it stays a content error. The lookup above runs before any
 retry, so a retry reaches 506 only for a post the lookup did not find.
@@ -30,6 +34,8 @@ from providers.base import (
     MediaRules,
     NotCheckable,
     OneStepPublishing,
+    PartPosition,
+    PartRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -37,7 +43,7 @@ from providers.base import (
     Published,
 )
 from providers.errors import ProviderError
-from providers.graph import GraphErrors, earliest_match, oauth
+from providers.graph import GraphErrors, earliest_match, oauth, own_comment
 from providers.kit.api import PlatformAPI
 from providers.kit.media import MediaDownloads
 
@@ -62,6 +68,9 @@ class FacebookProvider(OneStepPublishing):
             max_image_bytes=4_000_000,
             video_allowed=False,
         ),
+        # One first comment. 8,000 characters: Graph's comment reference states no limit; this
+        # is the limit Facebook's comment box enforces, as third-party guides report (U).
+        parts=PartRules(kind="comment", max_parts=1, max_text_length=8_000, media_allowed=False),
     )
 
     def __init__(
@@ -150,6 +159,42 @@ class FacebookProvider(OneStepPublishing):
             url=str(url) if url else await self._permalink(account, post_id),
         )
 
+    async def publish_part(
+        self, account: AccountCredentials, content: PostContent, position: PartPosition
+    ) -> Published:
+        """The first comment, written by the Page on its own post. Graph's read-after-write
+        answers the comment's permalink in the same call."""
+        body = {"message": content.text, "access_token": account.access_token}
+        path = f"/{position.root.external_id}/comments"
+        params = {"fields": "id,permalink_url"}
+        return _comment(await self._api.call("POST", path, None, params=params, json=body))
+
+    async def find_published_part(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        position: PartPosition,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The Page's own comment on the post with exactly this message, since `since`."""
+        path = f"/{position.root.external_id}/comments"
+
+        async def fetch(params: dict[str, str]) -> dict[str, Any]:
+            # filter=stream: every comment, not Graph's default filtered view (comments edge).
+            listed = {"fields": "id,message,from,created_time,permalink_url", "filter": "stream"}
+            listed["order"] = "reverse_chronological"  # newest first, as earliest_match reads
+            return await self._api.call("GET", path, account, params=params | listed)
+
+        found = await earliest_match(
+            fetch,
+            since=since,
+            time_field="created_time",
+            matches=own_comment(account.external_id, content.text, "message"),
+            what="comments",
+        )
+        return None if found is None else _comment(found)
+
     async def _upload_unpublished_photo(
         self, account: AccountCredentials, url: str, alt: str | None = None
     ) -> str:
@@ -171,3 +216,8 @@ class FacebookProvider(OneStepPublishing):
             return str(found["permalink_url"])
         except (ProviderError, KeyError):
             return f"https://www.facebook.com/{post_id}"
+
+
+def _comment(comment: dict[str, Any]) -> Published:
+    url = comment.get("permalink_url")
+    return Published(external_id=str(comment["id"]), url=str(url) if url else None)

@@ -1,6 +1,6 @@
 """What Facebook, Instagram and Threads share: the Graph API's error table, its OAuth header,
-and the paged lookup of an account's recent posts that finds a post whose publish answer was
-lost.
+and the paged lookup of an account's recent posts (or a post's comments) that finds one whose
+publish answer was lost.
 
 Branch on `code`, not the HTTP status: Graph answers 400 for most errors and sometimes 403 for
 throttling (Graph API error-handling guide).
@@ -235,3 +235,17 @@ async def published_from_container(
     if container is not None:
         raise NotCheckable(f"container {container} is PUBLISHED, but no recent {what} matches it")
     return None
+
+
+# First comments (Facebook, Instagram) -------------------------------------------------------
+
+
+def own_comment(account_id: str, text: str, text_field: str) -> Callable[[dict[str, Any]], bool]:
+    """Whether a listed comment is the account's own (its `from.id`) with exactly `text` (Graph
+    calls it `message` on Facebook, `text` on Instagram)."""
+
+    def matches(comment: dict[str, Any]) -> bool:
+        author = comment.get("from") or {}
+        return str(author.get("id")) == account_id and comment.get(text_field) == text
+
+    return matches

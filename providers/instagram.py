@@ -11,6 +11,10 @@ not name the media it became, so a PUBLISHED one is found among the account's re
 (`GET /{ig-user-id}/media`, `since` the attempt began) by its exact caption and media type;
 were it missing there, the post is live but unnamed, which NotCheckable reports. Graph has no
 duplicate refusal here to recover from.
+
+A first comment (a part after the post) is the account's own comment on its media
+(`POST /{ig-media-id}/comments`); a lost one is looked for among the media's comments by the
+account as author (`from.id`) and the exact text.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from core.status import Platform
 from providers.base import (
     AccountCredentials,
     MediaRules,
+    PartPosition,
+    PartRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -32,7 +38,14 @@ from providers.base import (
     Readiness,
 )
 from providers.errors import ProviderError
-from providers.graph import GraphErrors, is_video, oauth, published_from_container
+from providers.graph import (
+    GraphErrors,
+    earliest_match,
+    is_video,
+    oauth,
+    own_comment,
+    published_from_container,
+)
 from providers.kit.api import PlatformAPI
 from providers.kit.media import MediaDownloads
 
@@ -72,6 +85,9 @@ class InstagramProvider:
             min_aspect=4 / 5,
             max_aspect=1.91,
         ),
+        # One first comment. 2,200 characters, as the caption: the IG Comments reference states
+        # none; third-party API docs give 2,200 (one says 2,196) (U).
+        parts=PartRules(kind="comment", max_parts=1, max_text_length=2_200, media_allowed=False),
     )
 
     def __init__(
@@ -162,6 +178,39 @@ class InstagramProvider:
             what="media",
         )
 
+    async def publish_part(
+        self, account: AccountCredentials, content: PostContent, position: PartPosition
+    ) -> Published:
+        """The first comment, written by the account on its own media."""
+        body = {"message": content.text, "access_token": account.access_token}
+        path = f"/{position.root.external_id}/comments"
+        created = await self._api.call("POST", path, None, json=body)
+        return _comment(created, position)
+
+    async def find_published_part(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        position: PartPosition,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The account's own comment on the media with exactly this text, since `since`."""
+        path = f"/{position.root.external_id}/comments"
+
+        async def fetch(params: dict[str, str]) -> dict[str, Any]:
+            fields = {"fields": "id,text,from,username,timestamp"}
+            return await self._api.call("GET", path, account, params=params | fields)
+
+        found = await earliest_match(
+            fetch,
+            since=since,
+            time_field="timestamp",
+            matches=own_comment(account.external_id, content.text, "text"),
+            what="comments",
+        )
+        return None if found is None else _comment(found, position)
+
     def _media_fields(self, url: str, alt: str | None = None) -> dict[str, Any]:
         # Single feed videos are published as reels since 2023-07-01.
         if is_video(url):
@@ -182,3 +231,12 @@ class InstagramProvider:
             return str(found["permalink"])
         except (ProviderError, KeyError):
             return None
+
+
+def _comment(comment: dict[str, Any], position: PartPosition) -> Published:
+    # Graph gives a comment no permalink; Instagram's own link to one is the post's plus
+    # c/{comment-id}/ (U: seen on instagram.com, not documented).
+    comment_id = str(comment["id"])
+    post = position.root.url
+    url = f"{post.rstrip('/')}/c/{comment_id}/" if post else None
+    return Published(external_id=comment_id, url=url)

@@ -32,6 +32,8 @@ from providers.base import (
     AccountCredentials,
     MediaRules,
     NotCheckable,
+    PartPosition,
+    PartRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -45,7 +47,12 @@ from providers.kit.media import MediaDownloads
 from providers.kit.pages import Page, walk
 from providers.linkedin_images import images_ready
 from providers.linkedin_lookup import (
+    comment_body,
+    comment_published,
+    comments_page,
+    comments_path,
     content_key,
+    is_own_comment,
     is_the_post,
     post_body,
     posts_page,
@@ -121,6 +128,9 @@ class LinkedInProvider:
         # docs/platforms.md §4 states no image limits. It documents video, but this provider
         # uploads images only, so a video is refused here rather than at publish time.
         media=MediaRules(video_allowed=False),
+        # One first comment, of at most 1,250 characters (LinkedIn's comment limit as API
+        # clients document it; the Comments API reference states none) (U).
+        parts=PartRules(kind="comment", max_parts=1, max_text_length=1_250, media_allowed=False),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads) -> None:
@@ -206,6 +216,49 @@ class LinkedInProvider:
                 return published(str(element["id"]))
         return None
 
+    async def publish_part(
+        self, account: AccountCredentials, content: PostContent, position: PartPosition
+    ) -> Published:
+        """The first comment, by the author on its own post."""
+        post = position.root.external_id
+        body = comment_body(account.external_id, post, content.text)
+        answer = await self._api.call("POST", comments_path(post), account, json=body)
+        return comment_published(post, answer)
+
+    async def find_published_part(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        position: PartPosition,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The author's own comment on the post with exactly this text, since `since`."""
+        post = position.root.external_id
+
+        async def read(start: str | None) -> Page[dict[str, Any]]:
+            params = {"start": int(start or 0), "count": LOOKUP_PAGE_SIZE}
+            answer = await self._readable(account, comments_path(post), params=params)
+            return comments_page(answer, int(start or 0), LOOKUP_PAGE_SIZE)
+
+        beyond = f"more than {LOOKUP_PAGE_SIZE * LOOKUP_MAX_PAGES} comments on {post}"
+        async for element in walk(read, max_pages=LOOKUP_MAX_PAGES, beyond=beyond):
+            if is_own_comment(element, account.external_id, content.text, since):
+                return comment_published(post, element)
+        return None
+
+    async def _readable(
+        self, account: AccountCredentials, path: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        """A read of the author's posts or comments; a 403 (a member's, which only the private
+        r_member_social permission reads) makes the lookup NotCheckable."""
+        try:
+            return await self._api.call("GET", path, account, **kwargs)
+        except AuthError as exc:
+            if exc.http_status != 403:
+                raise  # 401: the token is dead; a person reconnects, then it looks again
+            raise NotCheckable(unreadable(account, exc)) from exc
+
     def _posts_since(
         self, account: AccountCredentials, since: datetime
     ) -> AsyncIterator[dict[str, Any]]:
@@ -216,14 +269,8 @@ class LinkedInProvider:
             offset = int(start or 0)
             params: dict[str, Any] = {"q": "author", "author": account.external_id}
             params |= {"sortBy": "CREATED", "count": LOOKUP_PAGE_SIZE, "start": offset}
-            try:
-                answer = await self._api.call(
-                    "GET", "/posts", account, params=params, headers={"X-RestLi-Method": "FINDER"}
-                )
-            except AuthError as exc:
-                if exc.http_status != 403:
-                    raise  # 401: the token is dead; a person reconnects, then it looks again
-                raise NotCheckable(unreadable(account, exc)) from exc
+            finder = {"X-RestLi-Method": "FINDER"}
+            answer = await self._readable(account, "/posts", params=params, headers=finder)
             return posts_page(answer, since, offset, LOOKUP_PAGE_SIZE)
 
         return walk(

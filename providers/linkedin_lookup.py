@@ -1,6 +1,7 @@
 """LinkedIn's post as `publish` sends it and as its Posts API lists it back, as pure functions:
 the body (with its commentary in "little text"), a page of the author's posts, whether a listed
-post is that body, and the post's public record.
+post is that body, and the post's public record; and the same for a first comment (Comments
+API, `socialActions/{post}/comments`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import takewhile
 from typing import Any
+from urllib.parse import quote
 
 from providers.base import AccountCredentials, PostContent, Published
-from providers.errors import AuthError
+from providers.errors import AuthError, TransientError
 from providers.kit.pages import Page
 from providers.linkedin_mentions import MENTION, Mention, elements, mentions_in
 
@@ -152,3 +154,42 @@ def unreadable(account: AccountCredentials, exc: AuthError) -> str:
             f"member's posts ({exc.message})"
         )
     return f"the token may not read {account.external_id}'s posts ({exc.message})"
+
+
+# First comments ----------------------------------------------------------------------------
+
+
+def comments_path(post: str) -> str:
+    """The post's comments, under its URL-encoded URN (Comments API)."""
+    return f"/socialActions/{quote(post, safe='')}/comments"
+
+
+def comment_body(actor: str, post: str, text: str) -> dict[str, Any]:
+    """A comment's message is plain attributed text, not little text: nothing is escaped."""
+    return {"actor": actor, "object": post, "message": {"text": text}}
+
+
+def is_own_comment(element: dict[str, Any], actor: str, text: str, since: datetime) -> bool:
+    """Whether a listed comment is `actor`'s, with exactly `text`, made at or after `since`."""
+    created = (element.get("created") or {}).get("time")
+    made = created_at({"createdAt": created})
+    message = (element.get("message") or {}).get("text")
+    return element.get("actor") == actor and message == text and made >= since
+
+
+def comments_page(answer: dict[str, Any], offset: int, page_size: int) -> Page[dict[str, Any]]:
+    """One page of the post's comments, in whatever order LinkedIn lists them (not documented),
+    and the next page's start unless this one is the last."""
+    elements: list[dict[str, Any]] = answer.get("elements") or []
+    links = (answer.get("paging") or {}).get("links") or []
+    more = any(link.get("rel") == "next" for link in links) or len(elements) >= page_size
+    return Page(elements, str(offset + page_size) if more and elements else None)
+
+
+def comment_published(post: str, comment: dict[str, Any]) -> Published:
+    """The comment's URN (`commentUrn`, or Rest.li's `$URN`) and its link under the post."""
+    urn = comment.get("commentUrn") or comment.get("$URN")
+    if not urn:
+        raise TransientError("a comment answered without its URN", platform="linkedin")
+    link = f"https://www.linkedin.com/feed/update/{post}?commentUrn={quote(str(urn), safe='')}"
+    return Published(external_id=str(urn), url=link)

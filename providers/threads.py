@@ -12,10 +12,16 @@ thread it became, so a PUBLISHED one is found among the user's recent threads
 were it missing there, the post is live but unnamed, which NotCheckable reports. A second
 threads_publish of a published container is refused, but in words no documentation fixes, so
 `publish` does not read a post id out of them.
+
+A thread's parts are replies: each part's container is made as a post's is, with `reply_to_id`
+(the part before it), then published with threads_publish. Replies have their own quota
+(1,000 a day, `reply_quota_usage`). A part whose answer was lost is looked for among the
+parent's replies (`GET /{id}/replies`), matched on text, media type and ownership.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -25,6 +31,8 @@ from core.status import Platform
 from providers.base import (
     AccountCredentials,
     MediaRules,
+    PartPosition,
+    PartRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -33,7 +41,7 @@ from providers.base import (
     Readiness,
 )
 from providers.errors import ContentError, ProviderError, RateLimitedError, TransientError
-from providers.graph import GraphErrors, is_video, published_from_container
+from providers.graph import GraphErrors, earliest_match, is_video, published_from_container
 from providers.kit.api import PlatformAPI
 from providers.kit.media import MediaDownloads
 from providers.kit.text import threads_length as threads_length  # tests use it here
@@ -46,6 +54,9 @@ GRAPH = ERRORS  # the name providers/connect/threads.py reads it by
 API_VERSION = "v1.0"
 MAX_TEXT = 500
 MAX_CAROUSEL = 20  # docs/platforms.md §3 marks this U: from a third-party guide
+# A part has no prepare step of its own: its container is read until FINISHED, at most this
+# many times this far apart, then the try ends unsent (the container expires unpublished).
+PART_CHECKS, PART_CHECK_EVERY = 6, 5.0
 
 
 def post_text(content: PostContent) -> str:
@@ -77,6 +88,9 @@ class ThreadsProvider:
         budgets=(PublishBudget(limit=250, window=timedelta(hours=24)),),
         # docs/platforms.md §3 names IMAGE and VIDEO containers but states no media limits.
         media=MediaRules(),
+        # A reply is a container like a post's, media and all (Threads "Create Replies"). The
+        # docs cap replies a day (1,000), not a thread's length: crier's default of 25 parts.
+        parts=PartRules(kind="reply", max_parts=25, max_text_length=MAX_TEXT, media_allowed=True),
     )
 
     def __init__(
@@ -87,17 +101,24 @@ class ThreadsProvider:
         self._api = PlatformAPI(http, f"{base_url.rstrip('/')}/{API_VERSION}", ERRORS)
 
     async def prepare(
-        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        *,
+        draft: bool = False,
+        reply_to: str | None = None,
     ) -> Preparation:
-        """A TEXT, IMAGE or VIDEO container; for 2 to 20 media, items and a CAROUSEL."""
+        """A TEXT, IMAGE or VIDEO container; for 2 to 20 media, items and a CAROUSEL. With
+        `reply_to`, the top container answers that thread."""
+        replying = {"reply_to_id": reply_to} if reply_to else {}
         if not content.media_urls:
-            body = {"media_type": "TEXT", "text": post_text(content)}
+            body = {"media_type": "TEXT", "text": post_text(content)} | replying
             if content.link:
                 body["link_attachment"] = content.link  # text posts only
             return Preparation(ids={"container": await self._create(account, body)})
         if len(content.media_urls) == 1:
             body = self._media_fields(content.media_urls[0]) | {"text": post_text(content)}
-            return Preparation(ids={"container": await self._create(account, body)})
+            return Preparation(ids={"container": await self._create(account, body | replying)})
         children = [
             await self._create(account, self._media_fields(url) | {"is_carousel_item": "true"})
             for url in content.media_urls
@@ -106,7 +127,7 @@ class ThreadsProvider:
             "media_type": "CAROUSEL",
             "children": ",".join(children),
             "text": post_text(content),
-        }
+        } | replying
         return Preparation(
             ids={"container": await self._create(account, body), "children": children}
         )
@@ -147,6 +168,57 @@ class ThreadsProvider:
             raise await self._explain_quota(account, limited) from None
         thread_id = str(created["id"])
         return Published(external_id=thread_id, url=await self._permalink(account, thread_id))
+
+    async def publish_part(
+        self, account: AccountCredentials, content: PostContent, position: PartPosition
+    ) -> Published:
+        """The part's container, made in reply to the part before it, read until FINISHED,
+        then published once."""
+        prepared = await self.prepare(account, content, reply_to=position.parent.external_id)
+        for _ in range(PART_CHECKS):
+            readiness = await self.check(account, prepared)
+            if readiness.state == "ready":
+                return await self.publish(account, content, prepared)
+            if readiness.state == "failed":
+                reason = (readiness.reason or "the reply failed").removeprefix("threads: ")
+                raise ContentError(reason, platform="threads")
+            await asyncio.sleep(PART_CHECK_EVERY)
+        raise TransientError(
+            "the reply's container is still being processed", platform="threads", maybe_sent=False
+        )
+
+    async def find_published_part(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        position: PartPosition,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The user's own reply to the part's parent with this text and media type."""
+
+        async def fetch(params: dict[str, str]) -> dict[str, Any]:
+            # The replies edge pages by cursor and takes no `since`; times are checked per reply.
+            paging = {k: v for k, v in params.items() if k != "since"}
+            fields = "id,text,media_type,timestamp,permalink,is_reply_owned_by_me"
+            path = f"/{position.parent.external_id}/replies"
+            return await self._api.call("GET", path, account, params=paging | {"fields": fields})
+
+        text, kind = post_text(content), media_type(content.media_urls)
+        found = await earliest_match(
+            fetch,
+            since=since,
+            time_field="timestamp",
+            matches=lambda r: (
+                bool(r.get("is_reply_owned_by_me"))
+                and r.get("text", "") == text
+                and r.get("media_type") == kind
+            ),
+            what="replies",
+        )
+        if found is None:
+            return None
+        return Published(external_id=str(found["id"]), url=found.get("permalink"))
 
     async def find_published(
         self,

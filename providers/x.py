@@ -8,10 +8,15 @@ After a publish whose answer was lost, `find_published` reads the user's timelin
 (`GET /2/users/{id}/tweets` from the attempt's start) for the tweet `publish` made, matched as
 providers/x_lookup.py says. An app whose X access level may not read timelines gets a 403:
 NotCheckable. A duplicate `publish` meets is its own tweet only as `_own_duplicate` says.
+
+A thread's parts are replies: `publish_part` posts each as a tweet is posted, plus
+`reply.in_reply_to_tweet_id` (the part before it), and `find_published_part` looks for it on
+the same timeline, matched by the tweet it answers too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -25,6 +30,8 @@ from providers.base import (
     AccountCredentials,
     MediaRules,
     NotCheckable,
+    PartPosition,
+    PartRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -32,7 +39,7 @@ from providers.base import (
     Published,
     Readiness,
 )
-from providers.errors import AuthError, ContentError, ProviderError
+from providers.errors import AuthError, ContentError, ProviderError, TransientError
 from providers.kit.api import PlatformAPI
 from providers.kit.error_table import ErrorTable, Problem, json_body
 from providers.kit.media import MediaDownloads
@@ -44,6 +51,8 @@ from providers.x_lookup import is_the_tweet, timeline_params, tweet_text
 # them apart. Its other 403s ("Unsupported Authentication", client-forbidden, "You are not
 # permitted to perform this action") mean the token cannot do this: AuthError.
 DUPLICATE_DETAIL = "duplicate content"
+# A reply to a tweet that is gone or hidden from the user: 403 too, and a refusal of the part.
+GONE_PARENT_DETAIL = "reply to a Tweet that is deleted or not visible"
 # Each family's `-remaining` and `-reset` (epoch seconds); X sends no Retry-After.
 RATE_LIMIT_HEADERS = ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour")
 CHUNK_BYTES = 1024 * 1024  # Postiz appends 1 MB segments
@@ -55,6 +64,9 @@ MEDIA_TTL = timedelta(days=1)  # an uploaded media id expires after expires_afte
 MAX_FILE_BYTES = 512 * 1024 * 1024
 LOOKUP_PAGE_SIZE = 100  # GET /2/users/{id}/tweets takes max_results 5 to 100
 LOOKUP_MAX_PAGES = 5  # then NotCheckable: the tweet may be among those not read
+# A part has no prepare step of its own: its video or GIF is waited for before the reply is
+# posted, at most this many status reads, then the try ends unsent and is made again.
+PART_MEDIA_CHECKS = 10
 
 
 def read_problem(response: httpx.Response) -> Problem:
@@ -87,7 +99,7 @@ def rate_limit_reset(headers: Mapping[str, str], *, now: float | None = None) ->
 ERRORS = ErrorTable(
     platform="x",
     read=read_problem,
-    phrases={DUPLICATE_DETAIL: ContentError},
+    phrases={DUPLICATE_DETAIL: ContentError, GONE_PARENT_DETAIL: ContentError},
     wait=rate_limit_reset,
 )
 
@@ -117,6 +129,9 @@ class XProvider:
         # docs/platforms.md §5: up to 4 images or 1 video/GIF.
         # Alt text: at most 1,000 characters (media metadata, §5).
         media=MediaRules(video_alone=True, max_file_bytes=MAX_FILE_BYTES, max_alt_chars=1000),
+        # A reply is a tweet: the same 280 and the same media. X's API documents no cap on a
+        # thread's length, so crier's own default of 25 parts applies.
+        parts=PartRules(kind="reply", max_parts=25, max_text_length=280, media_allowed=True),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads) -> None:
@@ -160,23 +175,74 @@ class XProvider:
         *,
         draft: bool = False,
     ) -> Published:
-        body: dict[str, Any] = {"text": tweet_text(content)}
         media_ids = (prepared or Preparation()).ids.get("media_ids")
         if content.media_urls and not media_ids:
             media_ids = (await self.prepare(account, content)).ids["media_ids"]
+        return await self._tweet(account, tweet_text(content), media_ids)
+
+    async def publish_part(
+        self, account: AccountCredentials, content: PostContent, position: PartPosition
+    ) -> Published:
+        """The part as a reply to the one before it, its media uploaded and usable first."""
+        prepared = await self._ready_media(account, content) if content.media_urls else None
+        media_ids = prepared.ids["media_ids"] if prepared else None
+        parent = position.parent.external_id
+        return await self._tweet(account, tweet_text(content), media_ids, reply_to=parent)
+
+    async def find_published_part(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        position: PartPosition,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The user's reply to the part's parent with its text, made since `since`. Each try
+        uploads its own media, so any media of the reply's will do."""
+        media_ids: list[str] | None = None if content.media_urls else []
+        reply_to = position.parent.external_id
+        return await self._find(account, tweet_text(content), media_ids, since, reply_to)
+
+    async def _tweet(
+        self,
+        account: AccountCredentials,
+        text: str,
+        media_ids: list[str] | None,
+        reply_to: str | None = None,
+    ) -> Published:
+        body: dict[str, Any] = {"text": text}
         if media_ids:
             body["media"] = {"media_ids": media_ids}
+        if reply_to:
+            body["reply"] = {"in_reply_to_tweet_id": reply_to}
         try:
             created = await self._api.call("POST", "/2/tweets", account, json=body)
         except ContentError as refused:
             duplicate = DUPLICATE_DETAIL in refused.message
-            if duplicate and (own := await self._own_duplicate(account, body["text"], media_ids)):
+            if duplicate and (own := await self._own_duplicate(account, text, media_ids, reply_to)):
                 return own
             raise
         return published(str(created["data"]["id"]))
 
+    async def _ready_media(self, account: AccountCredentials, content: PostContent) -> Preparation:
+        """The part's media uploaded and processed, waiting as long as X asks between reads."""
+        prepared = await self.prepare(account, content)
+        for _ in range(PART_MEDIA_CHECKS):
+            readiness = await self.check(account, prepared)
+            if readiness.state == "ready":
+                return prepared
+            if readiness.state == "failed":
+                raise ContentError(f"media refused: {readiness.reason}", platform="x")
+            await asyncio.sleep((readiness.check_after or timedelta(seconds=1)).total_seconds())
+        # Nothing was posted: the next try uploads afresh.
+        raise TransientError("the part's media is still processing", platform="x", maybe_sent=False)
+
     async def _own_duplicate(
-        self, account: AccountCredentials, text: str, media_ids: list[str] | None
+        self,
+        account: AccountCredentials,
+        text: str,
+        media_ids: list[str] | None,
+        reply_to: str | None = None,
     ) -> Published | None:
         """X refuses a repeated text with a 403 "duplicate content" that names no tweet: the
         earlier tweet is this target's own attempt only if it carries the media this target's
@@ -186,7 +252,8 @@ class XProvider:
         if not media_ids:
             return None
         try:
-            return await self._find(account, text, media_ids, since=datetime.now(UTC) - MEDIA_TTL)
+            since = datetime.now(UTC) - MEDIA_TTL
+            return await self._find(account, text, media_ids, since, reply_to)
         except NotCheckable:
             return None  # unprovable: the refusal stands (a transient failure goes up: unknown)
 
@@ -205,9 +272,15 @@ class XProvider:
         return await self._find(account, tweet_text(content), media_ids, since=since)
 
     async def _find(
-        self, account: AccountCredentials, text: str, media_ids: list[str] | None, since: datetime
+        self,
+        account: AccountCredentials,
+        text: str,
+        media_ids: list[str] | None,
+        since: datetime,
+        reply_to: str | None = None,
     ) -> Published | None:
-        """The tweet `publish` would make of `text` and `media_ids`, made at or after `since`."""
+        """The tweet `publish` would make of `text` and `media_ids` in reply to `reply_to`
+        (None: a post), made at or after `since`."""
         path = f"/2/users/{account.external_id}/tweets"
         params = timeline_params(since, page_size=LOOKUP_PAGE_SIZE)
 
@@ -229,7 +302,7 @@ class XProvider:
             f"{since.isoformat()}; the lookup stops there"
         )
         async for tweet in walk(read, max_pages=LOOKUP_MAX_PAGES, beyond=beyond):
-            if is_the_tweet(tweet, text, media_ids):
+            if is_the_tweet(tweet, text, media_ids, reply_to):
                 return published(str(tweet["id"]))
         return None
 

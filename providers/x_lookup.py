@@ -6,6 +6,10 @@ tweet with the text `publish` sends and the media it attached. X gives text back
 a t.co link to the media appended. So the text is compared with each t.co link standing for
 any one link or domain written there, and the trailing media link dropped; the media keys
 then tell tweets apart.
+
+A thread's part is a reply: it is also matched by the tweet it answers (`referenced_tweets`
+of type `replied_to`), and a post by answering none, so a reply of the same words is never
+taken for the post.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ def timeline_params(since: datetime, *, page_size: int) -> dict[str, Any]:
         "max_results": page_size,
         # Whole seconds, rounded down, so the attempt's own second is in.
         "start_time": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "tweet.fields": "created_at,text,attachments",
+        "tweet.fields": "created_at,text,attachments,referenced_tweets",
     }
 
 
@@ -59,8 +63,21 @@ def media_ids_of(tweet: dict[str, Any]) -> list[str]:
     return [str(key).split("_", 1)[-1] for key in keys]
 
 
-def is_the_tweet(tweet: dict[str, Any], text: str, media_ids: list[str] | None) -> bool:
-    """The tweet `publish` would make of `text` and `media_ids` (None: unknown, any media)."""
+def replied_to(tweet: dict[str, Any]) -> str | None:
+    """The id of the tweet this one answers, None for a tweet that answers none."""
+    for reference in tweet.get("referenced_tweets") or []:
+        if isinstance(reference, dict) and reference.get("type") == "replied_to":
+            return str(reference.get("id"))
+    return None
+
+
+def is_the_tweet(
+    tweet: dict[str, Any], text: str, media_ids: list[str] | None, reply_to: str | None = None
+) -> bool:
+    """The tweet `publish` would make of `text` and `media_ids` (None: unknown, any media),
+    answering `reply_to` (None: a post, which answers nothing)."""
+    if replied_to(tweet) != reply_to:
+        return False
     carried = media_ids_of(tweet)
     if media_ids is not None and sorted(carried) != sorted(media_ids):
         return False

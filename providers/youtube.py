@@ -13,6 +13,10 @@ target before this one opened; then the channel's own videos are searched (searc
 `forMine`, newest first; its snippets are cut short, so videos.list gives the full title and
 description to match) for one uploaded since the attempt began. Whether search shows private
 videos is not documented (U): a draft uploaded through another run's session may go unseen.
+
+A first comment is a top-level comment thread the channel writes on its own video
+(commentThreads.insert); a lost one is looked for among the video's threads, newest first, by
+the channel as author and the exact original text.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from providers.base import (
     READY,
     AccountCredentials,
     MediaRules,
+    PartPosition,
+    PartRules,
     PlatformRules,
     PostContent,
     Preparation,
@@ -45,6 +51,7 @@ from providers.kit.error_table import ErrorTable, Problem, json_body
 from providers.kit.media import MediaDownloads
 from providers.kit.pages import Page, walk
 from providers.kit.text import utf8_length
+from providers.kit.times import parse_time
 from providers.youtube_lookup import MINE_NEWEST_FIRST, is_the_video, uploaded_since
 from providers.youtube_quota import daily_quota, upload_cap
 from providers.youtube_upload import (
@@ -65,6 +72,8 @@ MAX_DESCRIPTION = 5000
 MAX_FILE_BYTES = 256 * 1024**3
 LOOKUP_PAGE_SIZE = 50  # search.list's maxResults at most
 LOOKUP_MAX_PAGES = 2  # each search costs 100 quota units
+COMMENTS_PAGE_SIZE = 100  # commentThreads.list's maxResults at most; each list costs 1 unit
+COMMENTS_MAX_PAGES = 5
 
 
 def read_problem(response: httpx.Response) -> Problem:
@@ -88,6 +97,8 @@ ERRORS = ErrorTable(
     codes={
         **dict.fromkeys(RATE_LIMITS, RateLimitedError),
         **dict.fromkeys(AUTH, AuthError),
+        # A 403 that no token can cure: the video takes no comments (made for kids, say).
+        "commentsDisabled": ContentError,
         **dict.fromkeys(("backendError", "internalError"), TransientError),
     },
     waits={**dict.fromkeys(DAILY_QUOTA, daily_quota), "uploadLimitExceeded": upload_cap},
@@ -111,6 +122,9 @@ class YouTubeProvider:
         supports_drafts=True,  # uploaded with privacyStatus "private"
         prepares=True,
         media=MediaRules(images_allowed=False),  # a video upload (docs/platforms.md §10)
+        # One first comment. 10,000 characters: commentThreads.insert names the refusal
+        # (commentTextTooLong) but not the number; 10,000 is YouTube's limit as widely reported (U).
+        parts=PartRules(kind="comment", max_parts=1, max_text_length=10_000, media_allowed=False),
     )
 
     def __init__(self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads) -> None:
@@ -236,6 +250,49 @@ class YouTubeProvider:
                 return Published(external_id=str(video["id"]), url=WATCH_URL.format(id=video["id"]))
         return None
 
+    async def publish_part(
+        self, account: AccountCredentials, content: PostContent, position: PartPosition
+    ) -> Published:
+        """The first comment, a top-level thread by the channel on its own video."""
+        video = position.root.external_id
+        comment = {"topLevelComment": {"snippet": {"textOriginal": content.text}}}
+        thread = {"snippet": {"channelId": account.external_id, "videoId": video} | comment}
+        params = {"part": "snippet"}
+        created = await self._api.call(
+            "POST", "/youtube/v3/commentThreads", account, params=params, json=thread
+        )
+        return _comment(video, created)
+
+    async def find_published_part(
+        self,
+        account: AccountCredentials,
+        content: PostContent,
+        position: PartPosition,
+        *,
+        since: datetime,
+    ) -> Published | None:
+        """The channel's own thread on the video with exactly this text, since `since`."""
+        video = position.root.external_id
+        params = {"part": "snippet", "videoId": video, "order": "time", "textFormat": "plainText"}
+
+        async def read(token: str | None) -> Page[dict[str, Any]]:
+            paged = params | {"maxResults": str(COMMENTS_PAGE_SIZE)}
+            paged |= {"pageToken": token} if token else {}
+            page = await self._api.call("GET", "/youtube/v3/commentThreads", account, params=paged)
+            items: list[dict[str, Any]] = page.get("items") or []
+            recent = [item for item in items if (_written(item) or since) >= since]
+            # order=time is newest first: a page reaching past `since` is the last one needed.
+            last = len(recent) < len(items) or not page.get("nextPageToken")
+            return Page(recent, None if last else str(page["nextPageToken"]))
+
+        beyond = f"more than {COMMENTS_PAGE_SIZE * COMMENTS_MAX_PAGES} comments on {video}"
+        async for thread in walk(read, max_pages=COMMENTS_MAX_PAGES, beyond=beyond):
+            top = (thread.get("snippet") or {}).get("topLevelComment", {}).get("snippet") or {}
+            author = (top.get("authorChannelId") or {}).get("value")
+            if author == account.external_id and top.get("textOriginal") == content.text:
+                return _comment(video, thread)
+        return None
+
     async def _download(self, url: str) -> tuple[bytes, str]:
         media = await self._media.fetch(url, platform="youtube", max_bytes=MAX_FILE_BYTES)
         return media.content, video_type(media.media_type())
@@ -246,3 +303,15 @@ class YouTubeProvider:
         """The answer itself (a session's Location, a 308's Range), never a redirect followed."""
         response = await self._api.send(method, path, account, follow_redirects=False, **kwargs)
         return session_answer(method, response, ERRORS)
+
+
+def _written(thread: dict[str, Any]) -> datetime | None:
+    """When the thread's top-level comment was written (None: not said, so not ruled out)."""
+    top = (thread.get("snippet") or {}).get("topLevelComment") or {}
+    return parse_time((top.get("snippet") or {}).get("publishedAt"))
+
+
+def _comment(video: str, thread: dict[str, Any]) -> Published:
+    # The thread's id is its top-level comment's; `lc` links the watch page to that comment.
+    url = f"{WATCH_URL.format(id=video)}&lc={thread['id']}"
+    return Published(external_id=str(thread["id"]), url=url)

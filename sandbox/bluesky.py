@@ -3,6 +3,12 @@ listRecords, resolveHandle.
 
 Everything it remembers beyond posts (blobs, records, rate-limit windows) lives in
 `SandboxState.media` under `bluesky:` keys, so `/_control/reset` forgets it with the rest.
+
+A reply record carries `reply: {root, parent}`, each a strong ref `{uri, cid}`
+(app.bsky.feed.post#replyRef). The PDS's lexicon check refuses a malformed one with
+InvalidRequest; the sandbox, which holds every record, also refuses a ref to a record it does
+not hold, a cid that is not that record's, and a root that is not the parent's root, so a
+wrong chain shows at once. The reply is kept as a post of kind "reply".
 """
 
 from __future__ import annotations
@@ -149,6 +155,7 @@ async def create_record(request: Request) -> JSONResponse:
             raise XrpcRefusal(400, "InvalidRequest", f"The sandbox only stores {POST} records")
         record: Any = body.get("record")
         media, link = _validate_post(state, did, record)
+        reply_to = _reply_parent(state, record)
         rkey = str(body.get("rkey") or _tid(state))
         if not RKEY.match(rkey) or rkey in (".", ".."):
             raise XrpcRefusal(400, "InvalidRequest", f"Invalid record key: {rkey}")
@@ -179,10 +186,43 @@ async def create_record(request: Request) -> JSONResponse:
             received_at=time.time(),
             url=url,
             alt=_image_alts(record),
+            kind="reply" if reply_to else "post",
+            reply_to=reply_to,
         )
     )
     answer = {"uri": uri, "cid": cid, "validationStatus": "valid"}
     return JSONResponse(answer, headers=headers)
+
+
+def _reply_parent(state: SandboxState, record: dict[str, Any]) -> str | None:
+    """The uri of the post a reply record answers (None for a post), its refs checked."""
+    reply = record.get("reply")
+    if reply is None:
+        return None
+
+    def invalid(message: str) -> XrpcRefusal:
+        return XrpcRefusal(400, "InvalidRequest", f"Invalid app.bsky.feed.post record: {message}")
+
+    if not isinstance(reply, dict):
+        raise invalid("reply must be an object")
+    stored: dict[str, dict[str, Any]] = {}
+    for name in ("root", "parent"):
+        ref = reply.get(name)
+        if not isinstance(ref, dict) or not all(
+            isinstance(ref.get(k), str) for k in ("uri", "cid")
+        ):
+            raise invalid(f"reply/{name} must be a strong ref with uri and cid")
+        found = state.media.get(f"bluesky:record:{ref['uri']}")
+        if found is None:
+            raise invalid(f"reply/{name} names a record that does not exist: {ref['uri']}")
+        if found["cid"] != ref["cid"]:
+            raise invalid(f"reply/{name} cid {ref['cid']} is not the record's")
+        stored[name] = found
+    parent_reply = stored["parent"]["value"].get("reply") or {}
+    parent_root = (parent_reply.get("root") or {}).get("uri") or reply["parent"]["uri"]
+    if reply["root"]["uri"] != parent_root:
+        raise invalid(f"reply/root must be the parent's thread root, {parent_root}")
+    return str(reply["parent"]["uri"])
 
 
 def _image_alts(record: dict[str, Any]) -> list[str | None]:

@@ -1,4 +1,9 @@
-"""Graph API stand-in for Page publishing (docs/platforms.md §1): the same paths, bodies, errors."""
+"""Graph API stand-in for Page publishing (docs/platforms.md §1): the same paths, bodies, errors.
+
+A Page's comments on its own posts (`/{page-post-id}/comments`) are kept as posts of kind
+"comment" that answer the post (`reply_to`), so the control API lists them; the Page's own post
+lists (published_posts, the duplicate check) leave them out.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from sandbox.tokens import token_claims
 router = APIRouter(prefix="/facebook", tags=["facebook"])
 
 MAX_MESSAGE = 63_206
+MAX_COMMENT = 8_000  # (U): Facebook's comment box limit, as reported; Graph's docs state none
 # "They all have an upper boundary for the limit parameter of 100 posts. Specifying any higher
 # limit will throw an error" (Page Feed reference, v2.9; the exact error is not documented).
 MAX_POSTS_LIMIT = 100
@@ -138,6 +144,22 @@ def _state(request: Request) -> SandboxState:
     return state
 
 
+def page_posts(request: Request, page_id: str) -> list[SandboxPost]:
+    """The Page's own posts: its comments are not among them."""
+    return [p for p in _state(request).posts_for("facebook", page_id) if p.kind == "post"]
+
+
+def no_such_object(object_id: str, method: str) -> JSONResponse:
+    """Graph's answer to an edge of an object it does not have (or may not show)."""
+    return graph_error(
+        100,
+        f"Unsupported {method} request. Object with ID '{object_id}' does not exist, cannot be "
+        "loaded due to missing permissions, or does not support this operation.",
+        subcode=33,
+        type_="GraphMethodException",
+    )
+
+
 def _authorize(request: Request, params: dict[str, Any], page_id: str) -> JSONResponse | None:
     token = request_token(request, params)
     if not token:
@@ -228,7 +250,7 @@ async def create_post(version: str, page_id: str, request: Request) -> JSONRespo
             return graph_error(100, f"(#100) Invalid media_fbid: {media_id}")
         media_urls.append(photo["url"])
     # Graph refuses a Page repeating its own recent status text (code 506).
-    if message and any(post.text == message for post in state.posts_for("facebook", page_id)):
+    if message and any(post.text == message for post in page_posts(request, page_id)):
         return graph_error(506, "Duplicate status message", type_="FacebookApiException")
     for item in attached:
         state.media[str(item["media_fbid"])]["attached"] = True
@@ -261,7 +283,7 @@ async def published_posts(version: str, page_id: str, request: Request) -> JSONR
     params = await read_params(request)
     if (refused := _authorize(request, params, page_id)) is not None:
         return refused
-    posts = [p for p in _state(request).posts_for("facebook", page_id) if p.published]
+    posts = [p for p in page_posts(request, page_id) if p.published]
     return edge_page(request, params, posts, _render_post, max_limit=MAX_POSTS_LIMIT)
 
 
@@ -274,6 +296,82 @@ def _render_post(post: SandboxPost, fields: list[str]) -> dict[str, Any]:
     if "permalink_url" in fields:
         answer["permalink_url"] = post.url
     return answer
+
+
+@router.post("/{version}/{post_id}/comments")
+async def create_comment(version: str, post_id: str, request: Request) -> JSONResponse:
+    """A comment on a Page post (`POST /{page-post-id}/comments`, `message`), by the Page whose
+    token writes it. `fields` asks for the new comment's fields back (read-after-write)."""
+    params = await read_params(request)
+    post = _post(request, post_id)
+    if post is None:
+        return _bad_token(request, params) or no_such_object(post_id, "post")
+    if (refused := _authorize(request, params, post.account)) is not None:
+        return refused
+    message = str(params.get("message", ""))
+    if not message:
+        return graph_error(100, "(#100) Missing message or attachment.")
+    if len(message) > MAX_COMMENT:
+        return graph_error(100, "(#100) The comment is too long.")
+    state = _state(request)
+    comment_id = f"{post.id.split('_')[-1]}_{state.next_id()}"
+    comment = SandboxPost(
+        platform="facebook",
+        account=post.account,
+        id=comment_id,
+        text=message,
+        received_at=time.time(),
+        url=f"{post.url}?comment_id={comment_id}",
+        kind="comment",
+        reply_to=post.id,
+    )
+    state.posts.append(comment)
+    return JSONResponse(_render_comment(comment, str(params.get("fields", "id")).split(",")))
+
+
+@router.get("/{version}/{post_id}/comments")
+async def list_comments(version: str, post_id: str, request: Request) -> JSONResponse:
+    """A post's comments (`GET /{page-post-id}/comments`), oldest first unless
+    `order=reverse_chronological`, paged as any edge."""
+    params = await read_params(request)
+    post = _post(request, post_id)
+    if post is None:
+        return _bad_token(request, params) or no_such_object(post_id, "get")
+    if (refused := _authorize(request, params, post.account)) is not None:
+        return refused
+    comments = [
+        p
+        for p in _state(request).posts_for("facebook", post.account)
+        if p.kind == "comment" and p.reply_to == post.id
+    ]
+    # edge_page serves what it is given newest first: reversed, that is oldest first.
+    newest_first = params.get("order") == "reverse_chronological"
+    return edge_page(request, params, comments if newest_first else comments[::-1], _render_comment)
+
+
+def _post(request: Request, post_id: str) -> SandboxPost | None:
+    found = (p for p in _state(request).posts_for("facebook") if p.id == post_id)
+    return next((p for p in found if p.kind == "post"), None)
+
+
+def _bad_token(request: Request, params: dict[str, Any]) -> JSONResponse | None:
+    """Graph checks the token before it looks for the object."""
+    claims = token_claims(request, request_token(request, params))
+    if claims is None or claims.platform != "facebook":
+        return graph_error(
+            190, "Error validating access token: the session is invalid.", subcode=467
+        )
+    return None
+
+
+def _render_comment(comment: SandboxPost, fields: list[str]) -> dict[str, Any]:
+    listed: dict[str, Any] = {
+        "message": comment.text,
+        "created_time": graph_time(comment.received_at),
+        "from": {"id": comment.account, "name": page_name(comment.account)},
+        "permalink_url": comment.url,
+    }
+    return {"id": comment.id} | {k: v for k, v in listed.items() if k in fields}
 
 
 # Declared after /p/{post_id}, which it would otherwise swallow.

@@ -204,7 +204,10 @@ class GraphContainers:
                 k: v for k, v in listed.items() if k in fields and v is not None
             }
 
-        return edge_page(request, params, state.posts_for(publishing.platform, user), render)
+        # The user's own posts only: a comment (Instagram's first comments) or a reply (a
+        # Threads thread's parts, listed on the parent's /replies edge) is not one.
+        posts = [p for p in state.posts_for(publishing.platform, user) if p.kind == "post"]
+        return edge_page(request, params, posts, render)
 
     def post(self, request: Request, post_id: str) -> SandboxPost | None:
         state: SandboxState = request.app.state.sandbox

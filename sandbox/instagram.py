@@ -2,17 +2,27 @@
 machine, media_publish, permalinks, the daily publishing quota, Graph's error shape.
 
 The containers are the machine Threads shares (sandbox/graph_containers.py); this module holds
-Instagram's paths and what only Instagram checks.
+Instagram's paths and what only Instagram checks, and the comments on a media
+(`/{ig-media-id}/comments`), kept as posts of kind "comment" that answer the media.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from sandbox.facebook import graph_error, instagram_username, read_params, request_token
+from sandbox.facebook import (
+    edge_page,
+    graph_error,
+    graph_time,
+    instagram_username,
+    no_such_object,
+    read_params,
+    request_token,
+)
 from sandbox.graph_containers import (
     ContainerApi,
     ContainerScript,
@@ -20,12 +30,14 @@ from sandbox.graph_containers import (
     authorize,
     session_invalid,
 )
+from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
 
 router = APIRouter(prefix="/instagram", tags=["instagram"])
 control = APIRouter(prefix="/_control/instagram", tags=["control"])
 
 MAX_CAPTION = 2_200
+MAX_COMMENT = 2_200  # (U): the IG Comments reference states none; API guides give 2,200
 INSTAGRAM = Publishing(
     platform="instagram",
     quota=100,  # quota_total in current docs; read it, do not assume it
@@ -99,6 +111,73 @@ async def media_publish(version: str, user: str, request: Request) -> JSONRespon
 async def list_media(version: str, user: str, request: Request) -> JSONResponse:
     """The account's media, newest first (`GET /{ig-user-id}/media`), paged as Graph pages."""
     return await CONTAINERS.listing(request, user)
+
+
+@router.post("/{version}/{media_id}/comments")
+async def create_comment(version: str, media_id: str, request: Request) -> JSONResponse:
+    """A comment by the media's own account (`POST /{ig-media-id}/comments`, `message`)."""
+    params = await read_params(request)
+    media = _media(request, media_id)
+    if media is None:
+        return _bad_token(request, params) or no_such_object(media_id, "post")
+    if (refused := _authorize(request, params, media.account)) is not None:
+        return refused
+    message = str(params.get("message", ""))
+    if not message.strip():
+        return graph_error(100, "(#100) The parameter message is required")
+    if len(message) > MAX_COMMENT:
+        return graph_error(100, "(#100) The comment is too long")
+    state: SandboxState = request.app.state.sandbox
+    comment = SandboxPost(
+        platform="instagram",
+        account=media.account,
+        id=state.next_id(),
+        text=message,
+        received_at=time.time(),
+        kind="comment",
+        reply_to=media.id,
+    )
+    state.posts.append(comment)
+    return JSONResponse({"id": comment.id})
+
+
+@router.get("/{version}/{media_id}/comments")
+async def list_comments(version: str, media_id: str, request: Request) -> JSONResponse:
+    """The media's comments, newest first (`GET /{ig-media-id}/comments`), paged as Graph pages."""
+    params = await read_params(request)
+    media = _media(request, media_id)
+    if media is None:
+        return _bad_token(request, params) or no_such_object(media_id, "get")
+    if (refused := _authorize(request, params, media.account)) is not None:
+        return refused
+    state: SandboxState = request.app.state.sandbox
+    comments = [
+        p for p in state.posts_for("instagram") if p.kind == "comment" and p.reply_to == media.id
+    ]
+    return edge_page(request, params, comments, _render_comment)
+
+
+def _media(request: Request, media_id: str) -> SandboxPost | None:
+    post = CONTAINERS.machine(request).post(request, media_id)
+    return post if post is not None and post.kind == "post" else None
+
+
+def _bad_token(request: Request, params: dict[str, Any]) -> JSONResponse | None:
+    """Graph checks the token before it looks for the object."""
+    token = request_token(request, params)
+    claims = token_claims(request, token) if token else None
+    return session_invalid() if claims is None or claims.platform != "instagram" else None
+
+
+def _render_comment(comment: SandboxPost, fields: list[str]) -> dict[str, Any]:
+    username = instagram_username(comment.account)
+    listed: dict[str, Any] = {
+        "text": comment.text,
+        "timestamp": graph_time(comment.received_at),
+        "username": username,
+        "from": {"id": comment.account, "username": username},
+    }
+    return {"id": comment.id} | {k: v for k, v in listed.items() if k in fields}
 
 
 @router.get("/{version}/{user}/content_publishing_limit")

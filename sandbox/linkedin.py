@@ -8,6 +8,11 @@ Posts read back as the Posts API gives them: one by its URN (`GET /rest/posts/{u
 author's ("find posts by authors", `GET /rest/posts?q=author&author=`, start/count paging,
 sortBy LAST_MODIFIED or CREATED, newest first). A member's posts answer 403, as they do for
 apps without the private r_member_social permission, like their images.
+
+Comments on a post (Comments API, `/rest/socialActions/{post urn}/comments`) are written by an
+actor the token acts for, kept as LinkedIn answers them, and listed with start/count paging; a
+member's post's comments answer 403 like its posts. Each is also a sandbox post of kind
+"comment" answering the post, so the control API lists it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import re
 import time
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -26,6 +31,8 @@ from sandbox.tokens import TokenClaims, token_claims, verify_token
 router = APIRouter(prefix="/linkedin", tags=["linkedin"])
 
 MAX_COMMENTARY = 3000
+MAX_COMMENT = 1250  # (U): API clients' documented limit; the Comments API reference states none
+AUTHOR = re.compile(r"urn:li:(organization|person):[\w-]+")
 MAX_IMAGES = 20
 # Versions live about a year; the sandbox accepts those released in 2025 and 2026.
 SUPPORTED_VERSIONS = frozenset(f"{y}{m:02d}" for y in (2025, 2026) for m in range(1, 13))
@@ -415,3 +422,85 @@ async def read_post(urn: str, request: Request) -> JSONResponse:
     if (refused := _readable(request, post["author"], "partnerApiPostsExternal.GET")) is not None:
         return refused
     return JSONResponse(post)
+
+
+def _comments(state: SandboxState) -> dict[str, list[dict[str, Any]]]:
+    """Each post's comments, in the order they were made."""
+    comments: dict[str, list[dict[str, Any]]] = state.extras.setdefault("linkedin_comments", {})
+    return comments
+
+
+@router.post("/rest/socialActions/{target}/comments")
+async def create_comment(target: str, request: Request) -> Response:
+    if (refused := _versioned(request)) is not None:
+        return refused
+    body = await _json(request)
+    actor = str(body.get("actor", ""))
+    if not AUTHOR.fullmatch(actor):
+        return li_error(422, "/actor :: must be an organization or person URN")
+    if (refused := _authorize(request, actor, "POST /rest/socialActions/comments")) is not None:
+        return refused
+    state = _state(request)
+    if target not in _stored(state):
+        return li_error(404, f"Not found: {target}", code="NOT_FOUND")
+    if body.get("object") != target:
+        return li_error(422, f"/object :: must be {target}, the entity commented on")
+    text = str((body.get("message") or {}).get("text") or "")
+    if not text.strip():
+        return li_error(422, "/message/text :: field is required")
+    if len(text) > MAX_COMMENT:
+        return li_error(422, f"/message/text :: length {len(text)} exceeds {MAX_COMMENT}")
+    comment_id = state.next_id()
+    urn = f"urn:li:comment:({target},{comment_id})"
+    now = time.time()
+    stamp = {"actor": actor, "time": int(now * 1000)}
+    comment = {
+        "actor": actor,
+        "id": comment_id,
+        "commentUrn": urn,
+        "$URN": urn,
+        "object": target,
+        "message": {"text": text},
+        "created": stamp,
+        "lastModified": stamp,
+    }
+    _comments(state).setdefault(target, []).append(comment)
+    state.posts.append(
+        SandboxPost(
+            platform="linkedin",
+            account=actor,
+            id=urn,
+            text=text,
+            received_at=now,
+            url=f"https://www.linkedin.com/feed/update/{target}?commentUrn={quote(urn, safe='')}",
+            kind="comment",
+            reply_to=target,
+        )
+    )
+    return JSONResponse(comment, status_code=201, headers={"x-restli-id": comment_id})
+
+
+@router.get("/rest/socialActions/{target}/comments")
+async def list_comments(
+    target: str, request: Request, start: int = 0, count: int = DEFAULT_COUNT
+) -> JSONResponse:
+    if (refused := _versioned(request)) is not None:
+        return refused
+    state = _state(request)
+    post = _stored(state).get(target)
+    if post is None:
+        return li_error(404, f"Not found: {target}", code="NOT_FOUND")
+    action = "partnerApiSocialActions.GET_ALL-comments"
+    if (refused := _readable(request, post["author"], action)) is not None:
+        return refused
+    if start < 0 or count < 1:
+        return li_error(400, "start must not be negative, count must be positive")
+    comments = _comments(state).get(target, [])
+    count = min(count, MAX_COUNT)
+    links: list[dict[str, str]] = []
+    if start + count < len(comments):
+        query = urlencode({"count": count, "start": start + count})
+        href = f"/rest/socialActions/{quote(target, safe='')}/comments?{query}"
+        links.append({"type": "application/json", "rel": "next", "href": href})
+    paging = {"start": start, "count": count, "links": links, "total": len(comments)}
+    return JSONResponse({"paging": paging, "elements": comments[start : start + count]})

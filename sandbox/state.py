@@ -53,6 +53,10 @@ class SandboxPost:
     published: bool = True  # False: an unpublished (draft) Page post
     # Each media's alt text as the platform took it (where its API takes it), in media order.
     alt: list[str | None] = field(default_factory=list)
+    # A part after a post: "reply" (a thread's next post) or "comment" (a first comment), and
+    # the id of the post or part it answers. "post" for the post itself.
+    kind: str = "post"
+    reply_to: str | None = None
 
     def public(self) -> dict[str, Any]:
         return {
@@ -65,6 +69,8 @@ class SandboxPost:
             "url": self.url,
             "published": self.published,
             "alt": self.alt,
+            "kind": self.kind,
+            "reply_to": self.reply_to,
             "received_at": self.received_at,
         }
 

@@ -6,10 +6,17 @@ The containers are the machine Instagram shares (sandbox/graph_containers.py), s
 the control API by status reads; this module holds Threads' paths and what only Threads checks.
 The text limit is counted here with separately written code from the provider's, so the two
 check each other.
+
+A reply is a container created with `reply_to_id` (Threads "Create Replies"), published with
+threads_publish like a post but counted against its own quota (1,000 replies a day,
+`reply_quota_usage`). One naming a post the sandbox does not hold is refused with a Graph
+error when the container is created. The reply is kept as a post of kind "reply", and
+`GET /{media-id}/replies` lists a post's top-level replies.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -18,14 +25,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.convertors import Convertor, register_url_convertor
 
-from sandbox.facebook import graph_error, read_params, request_token
+from sandbox.facebook import edge_page, graph_error, graph_time, read_params, request_token
 from sandbox.graph_containers import (
+    Container,
     ContainerApi,
     ContainerScript,
+    GraphContainers,
     Publishing,
     authorize,
     session_invalid,
 )
+from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
 
 router = APIRouter(prefix="/threads", tags=["threads"])
@@ -34,6 +44,7 @@ control = APIRouter(prefix="/_control/threads", tags=["control"])
 MAX_TEXT = 500
 MAX_CHILDREN = 20
 PUBLISH_QUOTA = 250  # posts per rolling 24 h; replies have their own 1,000
+REPLY_QUOTA = 1_000
 QUOTA_WINDOW = 86_400
 CONTAINER_LIFETIME = 86_400  # an unpublished container EXPIREs after 24 h
 MEDIA_TYPES = ("TEXT", "IMAGE", "VIDEO", "CAROUSEL")
@@ -131,6 +142,10 @@ async def create_container(version: str, user: str, request: Request) -> JSONRes
         return graph_error(100, f"Param media_type must be one of {', '.join(MEDIA_TYPES)}")
     if counted_length(text) > MAX_TEXT:
         return graph_error(100, "Param text must be at most 500 characters long.")
+    reply_to = str(params.get("reply_to_id", "")) or None
+    if reply_to is not None and threads.post(request, reply_to) is None:
+        # Graph's shape; the wording is the sandbox's (no documented text for this refusal).
+        return graph_error(100, f"Param reply_to_id must be a Threads media ID: {reply_to}")
     children: list[str] = []
     if kind == "TEXT":
         if not text or item:
@@ -151,7 +166,60 @@ async def create_container(version: str, user: str, request: Request) -> JSONRes
         if not url.startswith(("http://", "https://")):
             return graph_error(100, "The media could not be fetched from this URI")
         media = [url]
-    return threads.create(request, user, kind, text, media, children=children, carousel_item=item)
+    created = threads.create(
+        request, user, kind, text, media, children=children, carousel_item=item
+    )
+    if reply_to is not None and created.status_code == 200:
+        _reply_targets(request)[json.loads(bytes(created.body))["id"]] = reply_to
+    return created
+
+
+def _extras(request: Request, key: str) -> dict[str, Any]:
+    state: SandboxState = request.app.state.sandbox
+    found: dict[str, Any] = state.extras.setdefault(f"threads:{key}", {})
+    return found
+
+
+def _reply_targets(request: Request) -> dict[str, str]:
+    """Each reply container's id → the id of the post it answers."""
+    return _extras(request, "reply_to")
+
+
+def _replies_used(request: Request, user: str) -> list[float]:
+    since = time.time() - QUOTA_WINDOW
+    return [t for t in _extras(request, "reply_times").get(user, []) if t > since]
+
+
+def _publish_reply(
+    request: Request, threads: GraphContainers, container: Container, parent: str
+) -> JSONResponse:
+    """A reply published as a post is, on the replies' own quota, kept as kind "reply"."""
+    if container.status != "FINISHED":
+        return graph_error(
+            9007, "Media ID is not available", subcode=2207027, type_="OAuthException"
+        )
+    used = _replies_used(request, container.user)
+    if len(used) >= REPLY_QUOTA:
+        return graph_error(4, "Application request limit reached")
+    _extras(request, "reply_times")[container.user] = [*used, time.time()]
+    state: SandboxState = request.app.state.sandbox
+    post_id = state.next_id()
+    container.status, container.published_as = "PUBLISHED", post_id
+    state.posts.append(
+        SandboxPost(
+            platform="threads",
+            account=container.user,
+            id=post_id,
+            text=container.text,
+            media=container.media,
+            received_at=time.time(),
+            url=THREADS.permalink(container.user, post_id),
+            alt=container.alt,
+            kind="reply",
+            reply_to=parent,
+        )
+    )
+    return JSONResponse({"id": post_id})
 
 
 @router.post("/{version}/{user}/threads_publish")
@@ -166,6 +234,8 @@ async def threads_publish(version: str, user: str, request: Request) -> JSONResp
     if container.status == "PUBLISHED":
         # A container publishes once: a retried publish can never post twice.
         return graph_error(100, f"The container was already published as {container.published_as}")
+    if (parent := _reply_targets(request).get(container.id)) is not None:
+        return _publish_reply(request, threads, container, parent)
     return threads.publish(request, container)
 
 
@@ -178,7 +248,69 @@ async def list_threads(version: str, user: str, request: Request) -> JSONRespons
 
 @router.get("/{version}/{user}/threads_publishing_limit")
 async def publishing_limit(version: str, user: str, request: Request) -> JSONResponse:
-    return await CONTAINERS.publishing_limit(request, user)
+    """The posts' quota (`quota_usage`, `config`) and the replies' (`reply_quota_usage`,
+    `reply_config`), as `fields` asks."""
+    answer = await CONTAINERS.publishing_limit(request, user)
+    fields = str((await read_params(request)).get("fields", "")).split(",")
+    if answer.status_code != 200 or not {"reply_quota_usage", "reply_config"} & set(fields):
+        return answer
+    replies = {
+        "reply_quota_usage": len(_replies_used(request, user)),
+        "reply_config": {"quota_total": REPLY_QUOTA, "quota_duration": QUOTA_WINDOW},
+    }
+    [usage] = json.loads(bytes(answer.body))["data"]
+    return JSONResponse({"data": [usage | {k: v for k, v in replies.items() if k in fields}]})
+
+
+@router.get("/{version}/{media_id}/replies")
+async def list_replies(version: str, media_id: str, request: Request) -> JSONResponse:
+    """A post's top-level replies (`GET /{threads-media-id}/replies`), newest first unless
+    `reverse=false`, paged by cursor as Graph pages an edge."""
+    params = await read_params(request)
+    threads = CONTAINERS.machine(request)
+    post = threads.post(request, media_id)
+    if post is None:
+        return graph_error(
+            100,
+            f"Unsupported get request. Object with ID '{media_id}' does not exist.",
+            subcode=33,
+            type_="GraphMethodException",
+        )
+    if (refused := _authorize(request, params, post.account)) is not None:
+        return refused
+    state: SandboxState = request.app.state.sandbox
+    replies = [p for p in state.posts_for("threads") if p.reply_to == media_id]
+    if str(params.get("reverse", "true")).lower() == "false":
+        replies.reverse()  # edge_page lists the last made first
+    kinds = {
+        c.published_as: LISTED_TYPES.get(c.kind, "TEXT_POST")
+        for c in threads.containers.values()
+        if c.published_as is not None
+    }
+
+    def render(reply: SandboxPost, fields: list[str]) -> dict[str, Any]:
+        listed: dict[str, Any] = {
+            "text": reply.text or None,
+            "media_type": kinds.get(reply.id, "TEXT_POST"),
+            "timestamp": graph_time(reply.received_at),
+            "permalink": reply.url,
+            "username": f"sandbox_{reply.account[-4:]}",
+            "is_reply": True,
+            "is_reply_owned_by_me": reply.account == post.account,
+            "replied_to": {"id": media_id},
+            "root_post": {"id": _root_of(state, reply).id},
+            "hide_status": "NOT_HUSHED",
+        }
+        return {"id": reply.id} | {k: v for k, v in listed.items() if k in fields and v is not None}
+
+    return edge_page(request, {k: v for k, v in params.items() if k != "since"}, replies, render)
+
+
+def _root_of(state: SandboxState, post: SandboxPost) -> SandboxPost:
+    threads = {p.id: p for p in state.posts_for("threads")}
+    while post.reply_to is not None and post.reply_to in threads:
+        post = threads[post.reply_to]
+    return post
 
 
 class GraphVersion(Convertor[str]):

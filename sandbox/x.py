@@ -7,6 +7,10 @@ A user's tweets read back through `GET /2/users/{id}/tweets` (newest first, max_
 100, start_time/end_time, since_id/until_id, pagination_token), with the text altered as X
 alters it: `&`, `<` and `>` as HTML entities, each link wrapped in a t.co link, and a t.co
 link to the attached media appended.
+
+A reply names the tweet it answers as `reply.in_reply_to_tweet_id`; one to a tweet the sandbox
+does not hold is refused as X refuses a reply to a deleted or hidden tweet (403). It is kept
+as a post of kind "reply", and the timeline shows it with `referenced_tweets` (replied_to).
 """
 
 from __future__ import annotations
@@ -55,14 +59,25 @@ TIMELINE_PARAMETERS = frozenset(
         "until_id",
         "pagination_token",
         "tweet.fields",
-        "exclude",  # replies, retweets: the sandbox makes neither, so it changes nothing
+        "exclude",  # replies, retweets: the sandbox makes no retweets
     }
 )
 TWEET_FIELDS = frozenset(
-    {"id", "text", "created_at", "attachments", "author_id", "edit_history_tweet_ids"}
+    {
+        "id",
+        "text",
+        "created_at",
+        "attachments",
+        "author_id",
+        "edit_history_tweet_ids",
+        "referenced_tweets",
+        "in_reply_to_user_id",
+        "conversation_id",
+    }
 )
 
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+GONE_PARENT = "You attempted to reply to a Tweet that is deleted or not visible to you."
 TOO_LONG = (
     "Your Tweet text is too long. For more information on how Twitter determines text length"
     " see https://github.com/twitter/twitter-text."
@@ -287,6 +302,12 @@ async def create_tweet(request: Request) -> JSONResponse:
             return invalid_request(f"Your media IDs are invalid: {media_id}")
     if weighted_length(text) > MAX_WEIGHTED_LENGTH:
         return invalid_request(TOO_LONG)
+    reply = body.get("reply")
+    reply_to = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else None
+    if reply is not None and not (isinstance(reply_to, str) and reply_to.isdigit()):
+        return invalid_request("reply.in_reply_to_tweet_id must be a tweet id string.")
+    if reply_to is not None and _tweet_by_id(state, reply_to) is None:
+        return problem(403, "Forbidden", GONE_PARENT)
     if text and any(post.text == text for post in state.posts_for("x", user)):
         return problem(403, "Forbidden", DUPLICATE)
     tweet_id = state.next_id()
@@ -300,11 +321,18 @@ async def create_tweet(request: Request) -> JSONResponse:
             alt=[state.media[str(media_id)].get("alt_text") for media_id in media_ids],
             received_at=now,
             url=f"https://x.com/i/status/{tweet_id}",
+            kind="reply" if reply_to else "post",
+            reply_to=reply_to,
         )
     )
     data = {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}
     remaining = TWEETS_PER_WINDOW - len(recent) - 1
     return JSONResponse({"data": data}, status_code=201, headers=_limits(remaining, reset))
+
+
+def _tweet_by_id(state: SandboxState, tweet_id: str) -> SandboxPost | None:
+    """Any user's tweet: a public tweet may be replied to by anyone."""
+    return next((post for post in state.posts_for("x") if post.id == tweet_id), None)
 
 
 def _limits(remaining: int, reset: int) -> dict[str, str]:
@@ -347,11 +375,13 @@ async def user_tweets(user_id: str, request: Request) -> JSONResponse:
             f"The `tweet.fields` query parameter value {sorted(unknown)} is invalid"
         )
     state = _state(request)
+    excluded = set(query.get("exclude", "").split(","))
     tweets = [
         post
         for post in reversed(state.posts_for("x", user_id))
         if post.received_at >= bounds.get("start_time", 0)
         and post.received_at < bounds.get("end_time", math.inf)
+        and not (post.kind == "reply" and "replies" in excluded)
     ]
     for name in ("since_id", "until_id"):
         if name in query and not query[name].isdigit():
@@ -392,10 +422,26 @@ def _tweet(state: SandboxState, post: SandboxPost, fields: set[str]) -> dict[str
         tweet["created_at"] = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if "author_id" in fields:
         tweet["author_id"] = post.account
+    if post.reply_to is not None:
+        tweet |= _reply_fields(state, post, fields)
     if "attachments" in fields and post.media:
         keys = [_media_key(m, (state.media.get(m) or {}).get("category", "")) for m in post.media]
         tweet["attachments"] = {"media_keys": keys}
     return tweet
+
+
+def _reply_fields(state: SandboxState, post: SandboxPost, fields: set[str]) -> dict[str, Any]:
+    """What a reply adds, as fields ask: the tweet it answers, its author, the thread's root."""
+    parent = _tweet_by_id(state, str(post.reply_to))
+    root = post
+    while root.reply_to is not None and (up := _tweet_by_id(state, root.reply_to)) is not None:
+        root = up
+    added: dict[str, Any] = {
+        "referenced_tweets": [{"type": "replied_to", "id": post.reply_to}],
+        "in_reply_to_user_id": parent.account if parent else None,
+        "conversation_id": root.id,
+    }
+    return {k: v for k, v in added.items() if k in fields and v is not None}
 
 
 def _as_x_shows(post: SandboxPost) -> str:

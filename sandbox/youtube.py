@@ -4,6 +4,10 @@ error shape.
 
 A session keeps whatever bytes reached it, as Google's does, so a test can cut an upload short
 and watch the provider resume it; `bytes */N` asks a session what it holds (308 + Range).
+
+commentThreads.insert and commentThreads.list (by videoId) serve top-level comments; each is
+also a sandbox post of kind "comment" answering its video. A video declared made for kids takes
+no comments (403 commentsDisabled), as on YouTube.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ MAX_SEARCH_RESULTS = 50  # search.list maxResults: 0 to 50, default 5
 SEARCH_DESCRIPTION_CHARS = 160  # a search result's snippet cuts the description short
 # search.list refuses these beside forMine (invalidSearchFilter), as the live API does.
 NOT_WITH_FOR_MINE = ("publishedAfter", "publishedBefore", "videoDefinition", "videoDuration")
+MAX_COMMENT_CHARS = 10_000  # (U): widely reported; the reference names only commentTextTooLong
+MAX_THREAD_RESULTS = 100  # commentThreads.list maxResults: 1 to 100, default 20
 
 
 @dataclass
@@ -53,6 +59,7 @@ class UploadSession:
     content_type: str
     snippet: dict[str, Any]
     privacy: str
+    made_for_kids: bool = False
     received: bytearray = field(default_factory=bytearray)
     video: dict[str, Any] | None = None  # the resource, once every byte arrived
 
@@ -63,6 +70,7 @@ class YouTubeState:
         self.videos: dict[str, dict[str, Any]] = {}
         self.inserts: list[float] = []  # videos.insert calls, for the daily quota
         self.served: dict[str, str] = {}  # sha256 of sample bytes → the URL they were served at
+        self.threads: dict[str, list[dict[str, Any]]] = {}  # video id → its comment threads
 
 
 def _yt(request: Request) -> YouTubeState:
@@ -157,6 +165,7 @@ async def open_upload_session(request: Request) -> Response:
         content_type=content_type,
         snippet=snippet,
         privacy=str(status["privacyStatus"]),
+        made_for_kids=status.get("selfDeclaredMadeForKids") is True,
     )
     yt.sessions[session.id] = session
     location = (
@@ -245,7 +254,7 @@ def _create_video(request: Request, yt: YouTubeState, session: UploadSession) ->
             "license": "youtube",
             "embeddable": True,
             "publicStatsViewable": True,
-            "selfDeclaredMadeForKids": False,
+            "selfDeclaredMadeForKids": session.made_for_kids,
         },
     }
     yt.videos[video_id] = session.video
@@ -370,3 +379,139 @@ def _search_result(video: dict[str, Any]) -> dict[str, Any]:
             "publishTime": published,
         },
     }
+
+
+# Comment threads ------------------------------------------------------------------------------
+
+
+def _commentable(request: Request, channel: str, video_id: str) -> dict[str, Any] | JSONResponse:
+    """The video a thread goes on or is listed for, or the refusal commentThreads answers."""
+    video = _yt(request).videos.get(video_id)
+    if video is None or (
+        video["status"]["privacyStatus"] == "private" and video["snippet"]["channelId"] != channel
+    ):
+        return google_error(
+            404,
+            "videoNotFound",
+            "The video identified by the videoId parameter could not be found.",
+            domain="youtube.commentThread",
+        )
+    if video["status"].get("selfDeclaredMadeForKids"):
+        return google_error(
+            403,
+            "commentsDisabled",
+            "The video identified by the videoId parameter has disabled comments.",
+            domain="youtube.commentThread",
+        )
+    return video
+
+
+@router.post("/youtube/v3/commentThreads")
+async def insert_comment_thread(request: Request, part: str = "") -> JSONResponse:
+    if (channel := _channel(request)) is None:
+        return unauthorized()
+    if "snippet" not in part.split(","):
+        return google_error(400, "required", "Required parameter: part", domain="global")
+    try:
+        snippet = dict((await request.json())["snippet"])
+        comment = dict(snippet.get("topLevelComment", {}).get("snippet", {}))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return google_error(400, "invalidCommentThreadMetadata", "The request metadata is invalid.")
+    if not snippet.get("videoId"):
+        return google_error(
+            400, "channelOrVideoIdMissing", "The comment thread must be linked to a video."
+        )
+    video = _commentable(request, channel, str(snippet["videoId"]))
+    if isinstance(video, JSONResponse):
+        return video
+    text = comment.get("textOriginal")
+    if not isinstance(text, str) or not text.strip():
+        return google_error(400, "commentTextRequired", "The comment text is required.")
+    if len(text) > MAX_COMMENT_CHARS:
+        return google_error(400, "commentTextTooLong", "The comment text is too long.")
+    thread = _thread(video, channel, text)
+    _yt(request).threads.setdefault(video["id"], []).append(thread)
+    state: SandboxState = request.app.state.sandbox
+    state.posts.append(
+        SandboxPost(
+            platform="youtube",
+            account=channel,
+            id=thread["id"],
+            text=text,
+            received_at=time.time(),
+            url=f"https://www.youtube.com/watch?v={video['id']}&lc={thread['id']}",
+            kind="comment",
+            reply_to=video["id"],
+        )
+    )
+    return JSONResponse(thread)
+
+
+def _thread(video: dict[str, Any], channel: str, text: str) -> dict[str, Any]:
+    """A commentThread resource as insert answers it: its id is its top-level comment's."""
+    thread_id = "Ug" + secrets.token_urlsafe(18)[:24]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    owner, video_id = video["snippet"]["channelId"], video["id"]
+    comment = {
+        "authorDisplayName": channel,
+        "authorChannelId": {"value": channel},
+        "channelId": owner,
+        "videoId": video_id,
+        "textDisplay": html.escape(text),
+        "textOriginal": text,
+        "canRate": True,
+        "viewerRating": "none",
+        "likeCount": 0,
+        "publishedAt": now,
+        "updatedAt": now,
+    }
+    top = {"kind": "youtube#comment", "etag": secrets.token_hex(8), "id": thread_id}
+    snippet = {"channelId": owner, "videoId": video_id, "canReply": True, "isPublic": True}
+    return {
+        "kind": "youtube#commentThread",
+        "etag": secrets.token_hex(8),
+        "id": thread_id,
+        "snippet": snippet | {"topLevelComment": top | {"snippet": comment}, "totalReplyCount": 0},
+    }
+
+
+@router.get("/youtube/v3/commentThreads")
+async def list_comment_threads(request: Request) -> JSONResponse:
+    """commentThreads.list by `videoId`, the one filter crier uses: newest first (order=time,
+    the default), with textDisplay as HTML unless textFormat=plainText."""
+    if (channel := _channel(request)) is None:
+        return unauthorized()
+    params = request.query_params
+    if not {"snippet", "id"} & set(params.get("part", "").split(",")):
+        return google_error(400, "required", "Required parameter: part", domain="global")
+    if not params.get("videoId"):
+        return google_error(400, "missingRequiredParameter", "The sandbox lists by videoId only.")
+    size = params.get("maxResults", "20")
+    if not size.isdigit() or not 1 <= int(size) <= MAX_THREAD_RESULTS:
+        return google_error(400, "invalidValue", "maxResults is out of range.", domain="global")
+    if (start := _page_start(params.get("pageToken", ""))) is None:
+        return google_error(400, "invalidPageToken", "The pageToken is invalid.")
+    video = _commentable(request, channel, params["videoId"])
+    if isinstance(video, JSONResponse):
+        return video
+    newest = list(reversed(_yt(request).threads.get(video["id"], [])))
+    page = newest[start : start + int(size)]
+    if params.get("textFormat") == "plainText":
+        page = [_plain(thread) for thread in page]
+    answer: dict[str, Any] = {
+        "kind": "youtube#commentThreadListResponse",
+        "etag": secrets.token_hex(8),
+        "pageInfo": {"totalResults": len(newest), "resultsPerPage": int(size)},
+        "items": page,
+    }
+    if start + int(size) < len(newest):
+        token = f"s{start + int(size)}".encode()
+        answer["nextPageToken"] = base64.urlsafe_b64encode(token).decode()
+    return JSONResponse(answer)
+
+
+def _plain(thread: dict[str, Any]) -> dict[str, Any]:
+    top = thread["snippet"]["topLevelComment"]
+    comment = top["snippet"] | {"textDisplay": top["snippet"]["textOriginal"]}
+    snippet = thread["snippet"] | {"topLevelComment": top | {"snippet": comment}}
+    return thread | {"snippet": snippet}

@@ -162,7 +162,7 @@ async def test_the_lookup_asks_for_the_attempts_time_and_the_fields_it_compares(
     assert dict(request.url.params) == {
         "max_results": "100",
         "start_time": "2026-03-01T12:30:15Z",
-        "tweet.fields": "created_at,text,attachments",
+        "tweet.fields": "created_at,text,attachments,referenced_tweets",
     }
 
 
