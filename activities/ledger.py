@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 # States the publish activity itself ends in; finding one means an earlier try already did it.
 DELIVERED = (TargetStatus.PUBLISHED, TargetStatus.DRAFTED, TargetStatus.READY_FOR_MANUAL)
-SETTLED = (*DELIVERED, TargetStatus.UNCONFIRMED)
+# A target whose post is live but a part after it failed: the post itself is settled.
+SETTLED = (*DELIVERED, TargetStatus.UNCONFIRMED, TargetStatus.PARTIALLY_PUBLISHED)
 ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
 POST = Post.__table__  # type: ignore[attr-defined]
 
@@ -212,7 +213,7 @@ class Ledger:
             latest = (
                 await session.exec(
                     select(Attempt)
-                    .where(Attempt.target_id == target_id)
+                    .where(Attempt.target_id == target_id, Attempt.part == 0)
                     .order_by(col(Attempt.number).desc())
                     .limit(1)
                 )
@@ -275,6 +276,9 @@ class Ledger:
                 target.status = s.status
                 target.external_id = s.published.external_id
                 target.external_url = s.published.url
+                target.external_cid = s.published.cid
+                # The post is live: its parts' platform errors are counted from nought.
+                target.platform_errors = 0
                 target.published_at = now
                 target.delivered_by = s.delivered_by
                 target.last_error = None

@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from activities.errors import charge, to_application_error
 from activities.fire_stops import FireStops
 from activities.ledger import SETTLED, Ledger, Opened
+from activities.part_ledger import PartLedger
 from activities.reviewed_media import ReviewedMedia
 from activities.routing import aggregator_candidates
 from activities.tenant_notices import tell_tenant
@@ -29,16 +30,19 @@ from core.logs import bind_log_context
 from core.media_alt import target_media_alt
 from core.messages.delivery import (
     CHECK_TARGET,
+    ERROR_CONTENT,
     ERROR_MISSED,
     ERROR_STOPPED,
     ERROR_WORKER_STOPPING,
     PREPARE_TARGET,
     PUBLISH_ON_TIME,
+    PUBLISH_PART,
     PUBLISH_TARGET,
     RECONCILE_TARGET,
     RECORD_TARGET_STATE,
     TAKE_OVER_FIRE,
     OnTimeRequest,
+    PartRequest,
     Preparation,
     PublishOutcome,
     Readiness,
@@ -51,6 +55,7 @@ from core.models import Account, Attempt, Post, Target, Tenant
 from core.post_status import refresh_post_status
 from core.status import (
     FAILED_ENDS,
+    UNRESOLVED_OUTCOMES,
     AccountStatus,
     ApprovalState,
     AttemptOutcome,
@@ -63,8 +68,11 @@ from providers.base import (
     CLOCK_SKEW,
     AccountCredentials,
     NotCheckable,
+    PartPosition,
+    PartPublishing,
     PostContent,
     Provider,
+    Published,
 )
 from providers.errors import AuthError, ContentError, ProviderError, TransientError
 from providers.kit.media import publish_downloads
@@ -141,6 +149,7 @@ class PublishActivities:
         self._vault = vault
         self._settings = settings
         self._ledger = Ledger(db)
+        self._parts = PartLedger(db)
         self._tokens = TokenActivities(db=db, http=http, vault=vault, settings=settings)
         self._stops = FireStops(db)
         self._reviewed_media = ReviewedMedia(settings, media)
@@ -361,6 +370,83 @@ class PublishActivities:
         if request.ensure_token:
             await self._tokens.ensure_fresh_token(request.target_id)
         return await self.publish_target(request.target_id, request.prepared)
+
+    @activity.defn(name=PUBLISH_PART)
+    async def publish_part(self, request: PartRequest) -> None:
+        """Publish one part after a live post (a thread reply, a first comment), through the
+        part's own attempts: a part whose answer was lost is looked up before it is sent
+        again, so no part is ever posted twice."""
+        delivery = await self._delivery(request.target_id)
+        target, index = delivery.target, request.index
+        if any(p["index"] == index for p in target.parts_published or []):
+            return  # an earlier try published it
+        position, content = await self._part_of(delivery, index)
+        provider = delivery.provider
+        assert isinstance(provider, PartPublishing), f"{target.platform} takes no parts"
+        latest = await self._parts.latest(target.id, index)
+        if latest is not None and latest.outcome in UNRESOLVED_OUTCOMES:
+            self._refuse_while_sending(latest)
+            try:
+                found = await provider.find_published_part(
+                    delivery.authorized(), content, position, since=latest.started_at - CLOCK_SKEW
+                )
+            except NotCheckable as why:
+                reason = f"part {index} may have been published, but its answer was lost and "
+                reason += f"{target.platform} offers no way to check ({why})"
+                await self._parts.settle(latest.id, AttemptOutcome.UNKNOWN, reason)
+                raise ApplicationError(reason, type=ERROR_CONTENT, non_retryable=True) from None
+            except ProviderError as error:
+                raise await self._charge(target.id, error) from None
+            if found is not None:
+                await self._parts.succeeded(target.id, latest.id, index, found, found=True)
+                return
+            await self._parts.settle(
+                latest.id, AttemptOutcome.NOT_FOUND, "not on the platform: the call never landed"
+            )
+        attempt = await self._parts.open(
+            target.id,
+            index,
+            content,
+            seen=latest.number if latest is not None else 0,
+            send_by=utcnow() + self._budget,
+        )
+        if attempt is None:
+            raise _another_try_opened()
+        opened = Opened(
+            id=attempt.id, number=attempt.number, started_at=attempt.started_at,
+            send_by=attempt.send_by or utcnow() + self._budget,
+        )  # fmt: skip
+        credentials = delivery.authorized()
+        try:
+            published = await self._within_budget(
+                opened, delivery, lambda: provider.publish_part(credentials, content, position)
+            )
+        except ProviderError as error:
+            await self._parts.failed(attempt.id, error)
+            raise await self._charge(target.id, error) from None
+        await self._parts.succeeded(target.id, attempt.id, index, published, found=False)
+
+    async def _part_of(self, delivery: Delivery, index: int) -> tuple[PartPosition, PostContent]:
+        """Where part `index` goes (under the post and the part before it) and what it says."""
+        target = delivery.target
+        async with self._db.session() as session:
+            post = await session.get(Post, target.post_id)
+        assert post is not None and post.parts and target.external_id is not None
+        root = Published(
+            external_id=target.external_id, url=target.external_url, cid=target.external_cid
+        )
+        live = {int(p["index"]): p for p in target.parts_published or []}
+        before = live.get(index - 1)
+        parent = root if index == 1 or before is None else Published.model_validate(before)
+        if index > 1 and before is None:
+            raise ApplicationError(
+                f"part {index - 1} is not live, so part {index} has nothing to answer",
+                type=ERROR_CONTENT,
+                non_retryable=True,
+            )
+        part = post.parts[index - 1]
+        content = PostContent(text=str(part["body"]))
+        return PartPosition(root=root, parent=parent, index=index), content
 
     async def _ready(self, target_id: str, prepared: Preparation | None) -> Ready | PublishOutcome:
         """Everything before the call: the target, token and content loaded, any earlier lost

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.events import EventType, record_event, target_data
@@ -27,13 +29,15 @@ async def tell_tenant(
         kind = EventType.POST_FAILED
     elif status == TargetStatus.UNCONFIRMED:
         kind = EventType.POST_UNCONFIRMED
+    elif status == TargetStatus.PARTIALLY_PUBLISHED:
+        kind = EventType.POST_PARTIALLY_PUBLISHED
     elif status == TargetStatus.PUBLISHED:
         kind = EventType.POST_PUBLISHED
     else:
         return
     account = await session.get(Account, target.account_id)
     assert account is not None
-    extra = (
+    extra: dict[str, Any] = (
         {
             "url": target.external_url,
             "external_id": target.external_id,
@@ -43,6 +47,8 @@ async def tell_tenant(
         if status == TargetStatus.PUBLISHED
         else {"error": detail}
     )
+    if target.parts_published is not None:
+        extra["parts"] = target.parts_published  # the live parts after the post
     data = target_data(target, **extra)
     data["status"] = status.value
     record_event(

@@ -138,6 +138,22 @@ class TargetCreate(Strict):
         return _alts(self.override_media)
 
 
+class PartIn(Strict):
+    """A part after the post: a thread reply (X, Bluesky, Threads) or a first comment (Facebook,
+    Instagram, LinkedIn, YouTube), published once the part before it is live."""
+
+    body: str = Field(min_length=1, max_length=100_000)
+    delay_seconds: int = Field(
+        default=0, ge=0, le=86_400, description="wait this long after the part before it"
+    )
+
+
+class PartPublic(BaseModel):
+    index: int  # 1 for the first part after the post
+    external_id: str
+    url: str | None
+
+
 class PostCreate(Strict):
     body: str = Field(default="", max_length=100_000)
     media_urls: list[MediaUrl] = Field(default_factory=list, max_length=20)
@@ -147,6 +163,11 @@ class PostCreate(Strict):
         description="The same as media_urls, each with its alt text; give one or the other.",
     )
     link: AnyHttpUrl | None = None
+    parts: list[PartIn] = Field(
+        default_factory=list,
+        max_length=25,
+        description="Thread replies or a first comment after the post, in order.",
+    )
     targets: list[TargetCreate] = Field(min_length=1, max_length=50)
     requires_approval: bool | None = Field(
         default=None,
@@ -256,6 +277,7 @@ class TargetPublic(BaseModel):
     url: str | None
     delivered_by: str | None
     last_error: str | None
+    parts: list[PartPublic]  # the live parts after the post
     attempts: int
     workflow_id: str | None
     temporal_url: str | None
@@ -277,6 +299,7 @@ class PostPublic(BaseModel):
     media_urls: list[str]
     media: list[MediaPublic]  # the same media, each with its alt text
     link: str | None
+    parts: list[PartIn]  # the parts after the post, as asked for
     is_test: bool
     scheduled_for: datetime | None
     approval: ApprovalPublic
@@ -287,6 +310,7 @@ class PostPublic(BaseModel):
 
 class AttemptPublic(BaseModel):
     number: int
+    part: int  # 0: the post itself; 1 and on: the parts after it
     outcome: AttemptOutcome
     started_at: datetime
     finished_at: datetime | None

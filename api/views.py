@@ -10,6 +10,8 @@ from api.schemas import (
     ApprovalPublic,
     AttemptPublic,
     MediaPublic,
+    PartIn,
+    PartPublic,
     PostPublic,
     TargetPublic,
 )
@@ -53,6 +55,10 @@ def target_view(target: Target, settings: Settings) -> TargetPublic:
         external_id=target.external_id,
         url=target.external_url,
         delivered_by=target.delivered_by,
+        parts=[
+            PartPublic(index=int(p["index"]), external_id=str(p["external_id"]), url=p.get("url"))
+            for p in target.parts_published or []
+        ],
         last_error=target.last_error,
         attempts=target.attempt_count,
         workflow_id=target.workflow_id,
@@ -68,6 +74,7 @@ def post_view(post: Post, targets: Sequence[Target], settings: Settings) -> Post
         media_urls=list(post.media_urls),
         media=media_view(post.media_urls, post.media_alt),
         link=post.link,
+        parts=[PartIn.model_validate(p) for p in post.parts or []],
         is_test=post.is_test,
         scheduled_for=post.scheduled_for,
         approval=ApprovalPublic(
@@ -100,6 +107,7 @@ def account_view(account: Account) -> AccountPublic:
 def attempt_view(attempt: Attempt) -> AttemptPublic:
     return AttemptPublic(
         number=attempt.number,
+        part=attempt.part,
         outcome=attempt.outcome,
         started_at=attempt.started_at,
         finished_at=attempt.finished_at,

@@ -138,6 +138,7 @@ async def worker_for(
                     publishing.prepare_target,
                     publishing.check_target,
                     publishing.publish_target,
+                    publishing.publish_part,
                     publishing.take_over_fire,
                     fire_stops.stop_fire,
                     publishing.reconcile_target,

@@ -25,6 +25,8 @@ class EventType(StrEnum):
     # Per target: the answer was lost and nobody can tell whether the post is live. Not a
     # failure: a receiver that retried on it could post twice.
     POST_UNCONFIRMED = "social.post_unconfirmed"
+    # Per target: the post is live but a part after it (a reply, a first comment) is not.
+    POST_PARTIALLY_PUBLISHED = "social.post_partially_published"
     ACCOUNT_CONNECTED = "social.account_connected"
     ACCOUNT_DISCONNECTED = "social.account_disconnected"
     TOKEN_EXPIRED = "social.token_expired"

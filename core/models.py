@@ -143,6 +143,9 @@ class Post(SQLModel, table=True):
     # Each media's alt text, in media_urls' order (core/media_alt.py); None: none given.
     media_alt: list[str | None] | None = Field(default=None, sa_column=Column(JSON))
     link: str | None = Field(default=None, max_length=2048)
+    # The parts after the post, in order: thread replies or a first comment, each
+    # {"body": str, "delay_seconds": int} (api/schemas.py PartIn). None: the post alone.
+    parts: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     is_test: bool = False
     created_by: str = Field(foreign_key="api_key.id", max_length=36)
     # The aggregate of the targets' states, kept current by whoever changes a target.
@@ -190,6 +193,10 @@ class Target(SQLModel, table=True):
     workflow_id: str | None = Field(default=None, max_length=100)
     external_id: str | None = Field(default=None, max_length=300)
     external_url: str | None = Field(default=None, max_length=2048)
+    # Bluesky's record cid of the post: its thread replies name their root by uri and cid.
+    external_cid: str | None = Field(default=None, max_length=200)
+    # The live parts after the post, in order: {"index", "external_id", "url", "cid"}.
+    parts_published: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Who delivered it: "direct", or an aggregator and whose key ("tenant:late").
     delivered_by: str | None = Field(default=None, max_length=64)
@@ -213,6 +220,8 @@ class Attempt(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     target_id: str = Field(foreign_key="target.id", index=True, max_length=36)
+    # 0: the post itself; 1 and on: the parts after it (a thread reply, a first comment).
+    part: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     number: int
     outcome: AttemptOutcome = Field(
         default=AttemptOutcome.SENT, sa_type=StrEnumType(AttemptOutcome)

@@ -21,6 +21,9 @@ class TargetStatus(StrEnum):
     EXPIRED = "expired"
     MISSED = "missed"
     UNCONFIRMED = "unconfirmed"
+    # The post is live but a part after it (a thread reply, a first comment) could not be
+    # published: the live parts stay, and a retry continues from the first missing one.
+    PARTIALLY_PUBLISHED = "partially_published"
 
     @property
     def is_terminal(self) -> bool:
@@ -39,6 +42,7 @@ TERMINAL_STATUSES = frozenset(
         TargetStatus.EXPIRED,
         TargetStatus.MISSED,
         TargetStatus.UNCONFIRMED,
+        TargetStatus.PARTIALLY_PUBLISHED,
     }
 )
 
@@ -56,6 +60,7 @@ RETRYABLE_STATUSES = frozenset(
         TargetStatus.MISSED,
         TargetStatus.EXPIRED,
         TargetStatus.UNCONFIRMED,
+        TargetStatus.PARTIALLY_PUBLISHED,  # continues from its first missing part
     }
 )
 # Before the platform is called: a post may still be edited, rescheduled or cancelled.
@@ -72,6 +77,7 @@ NOTIFY_STATUSES = frozenset(
         TargetStatus.MISSED,
         TargetStatus.EXPIRED,
         TargetStatus.UNCONFIRMED,
+        TargetStatus.PARTIALLY_PUBLISHED,
     }
 )
 
@@ -96,7 +102,11 @@ def aggregate_status(statuses: Iterable[str]) -> str:
         return TargetStatus.AWAITING_APPROVAL.value
     if TargetStatus.SCHEDULED in distinct:
         return TargetStatus.SCHEDULED.value
-    if distinct & {TargetStatus.PUBLISHED, TargetStatus.DRAFTED}:
+    if distinct & {
+        TargetStatus.PUBLISHED,
+        TargetStatus.DRAFTED,
+        TargetStatus.PARTIALLY_PUBLISHED,
+    }:
         return "partially_published"
     return "mixed"
 

@@ -179,6 +179,7 @@ POSTGRES_MODULES = frozenset(
         "test_media_safety",  # no pooled connection held across a media fetch; edit rechecks
         "test_migrations",
         "test_on_time",  # claims at the instant
+        "test_parts_delivery",  # the part ledger: row lock, then compare-and-set per part
         "test_readiness",
         "test_request_limits",  # the pool's connections while the API waits on a platform
         "test_return_origins",

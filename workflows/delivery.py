@@ -74,6 +74,8 @@ class Delivery:
         # must not make a publish-now target look late.
         self.due: datetime | None = job.scheduled_for or workflow.info().start_time
         first = TargetStatus.AWAITING_APPROVAL if job.requires_approval else TargetStatus.SCHEDULED
+        if job.parts_only:
+            first = TargetStatus.PUBLISHED  # the post is live; only its missing parts follow
         # The API wrote `first` to the database, and set the search attribute, at start.
         self.state = TargetState(status=first, scheduled_for=self.due, transitions=[first])
         self.publish_now = False

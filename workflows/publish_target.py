@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.delivery import RECORD_TIMEOUT, Delivery
 from workflows.fire import FireResult, fire
+from workflows.parts import publish_parts
 from workflows.wake import wait
 
 NO_REASON = CancelRequest()
@@ -92,6 +93,8 @@ class PublishTargetWorkflow:
                 break
             if await fire(d) is FireResult.DONE:
                 break
+        if job.parts and d.state.status == TargetStatus.PUBLISHED:
+            await publish_parts(d)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return d.state
 

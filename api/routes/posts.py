@@ -113,6 +113,7 @@ async def create_post(
         has_link=payload.link is not None,
         media_cap=settings.media_urls_per_request,
         media_alt=payload.media_alt(),
+        parts=payload.parts,
     )
     tenant = await session.get(Tenant, caller.tenant_id)
     assert tenant is not None
@@ -133,6 +134,7 @@ async def create_post(
         media_urls=[str(u) for u in payload.media_urls],
         media_alt=payload.media_alt(),
         link=str(payload.link) if payload.link else None,
+        parts=[part.model_dump() for part in payload.parts] or None,
         is_test=caller.is_test,
         created_by=caller.api_key_id,
         requires_approval=requires_approval,

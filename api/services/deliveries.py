@@ -13,14 +13,15 @@ from temporalio.client import Client
 from api.deps import Caller
 from api.errors import ApiError, problem
 from api.post_queries import load_post, load_target, targets_of
-from api.services.scheduling import announce, schedule_targets
+from api.services.scheduling import announce, schedule_targets, start_target_workflow
 from api.services.steering import cancel_unsent, raise_refusals, steer, update, update_with
 from api.services.target_conflicts import conflict
 from core.config import Settings
 from core.db import utcnow
 from core.events import EventType
 from core.messages.delivery import RescheduleRequest, TargetState
-from core.models import Attempt, Post, Target
+from core.models import Account, Attempt, Post, Target, Tenant
+from core.post_status import refresh_post_status
 from core.status import (
     RETRYABLE_STATUSES,
     UNRESOLVED_OUTCOMES,
@@ -155,6 +156,10 @@ async def retry_target(
         )
     post = await session.get(Post, target.post_id)
     assert post is not None
+    if target.status == TargetStatus.PARTIALLY_PUBLISHED:
+        return await _retry_missing_parts(
+            session=session, temporal=temporal, settings=settings, post=post, target=target
+        )
     if target.status == TargetStatus.UNCONFIRMED:
         # The caller looked at the account and found no post: the lost attempt is let go, so
         # the new run posts instead of asking the platform again.
@@ -179,5 +184,41 @@ async def retry_target(
         due=None,
         again=True,
     )
+    await session.refresh(target)
+    return target
+
+
+async def _retry_missing_parts(
+    *, session: AsyncSession, temporal: Client, settings: Settings, post: Post, target: Target
+) -> Target:
+    """The post is live: a new run publishes only its parts still missing, from the first."""
+    account = await session.get(Account, target.account_id)
+    tenant = await session.get(Tenant, target.tenant_id)
+    assert account is not None and tenant is not None
+    before = (target.status, target.last_error)
+    target.status = TargetStatus.PUBLISHED
+    target.last_error = None
+    target.platform_errors = 0
+    target.updated_at = utcnow()
+    session.add(target)
+    await refresh_post_status(session, post.id)
+    await session.commit()
+    try:
+        await start_target_workflow(
+            temporal=temporal,
+            settings=settings,
+            post=post,
+            target=target,
+            account=account,
+            again=True,
+            routed_platforms=frozenset(tenant.routed_platforms(sandbox=post.is_test)),
+            parts_only=True,
+        )
+    except Exception:
+        target.status, target.last_error = before
+        session.add(target)
+        await refresh_post_status(session, post.id)
+        await session.commit()
+        raise ApiError(503, "unavailable", "could not start the retry; try again") from None
     await session.refresh(target)
     return target

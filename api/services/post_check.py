@@ -38,6 +38,7 @@ async def check_post(
         media_urls=media_urls,
         has_link=payload.link is not None,
         media_alt=payload.media_alt(),
+        parts=payload.parts,
     )
     tenant = await session.get(Tenant, caller.tenant_id)
     assert tenant is not None

@@ -12,9 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import Caller
 from api.errors import ApiError, problem
 from api.media_facts import MediaFacts
-from api.schemas import TargetCreate
-from core.models import Account
-from core.status import AccountStatus, Platform
+from api.schemas import PartIn, TargetCreate
+from core.models import Account, Tenant
+from core.status import AccountStatus, Platform, TargetMode
 from providers.base import MediaRules
 from providers.linkedin_mentions import mention_problems
 from providers.options import options_problems as platform_options_problems
@@ -53,6 +53,54 @@ def content_problems(
         )
     if rules.requires_text_or_media and not (text or media_count or has_link):
         found.append(problem(loc, "a post needs text, media or a link"))
+    return found
+
+
+def parts_problems(
+    platform: Platform,
+    mode: TargetMode,
+    parts: Sequence[PartIn],
+    *,
+    loc: list[str | int],
+    routed: bool = False,
+) -> list[dict[str, Any]]:
+    """The parts after the post, for one target's platform (PartRules in its provider)."""
+    if not parts:
+        return []
+    rules = rules_for(platform).parts
+    if rules is None:
+        return [problem(["body", "parts"], f"{platform} takes no thread replies or comments")]
+    if routed:
+        return [
+            problem(
+                ["body", "parts"],
+                f"this tenant sends {platform} through an aggregator, which publishes no "
+                "thread replies or comments",
+            )
+        ]
+    found = []
+    if mode != TargetMode.PUBLISH:
+        found.append(problem([*loc, "mode"], "parts follow a published post, not a draft"))
+    if len(parts) > rules.max_parts:
+        what = "replies" if rules.kind == "reply" else "comment"
+        found.append(
+            problem(
+                ["body", "parts"],
+                f"{len(parts)} parts; {platform} takes at most {rules.max_parts} {what} "
+                "after the post",
+            )
+        )
+    counts = rules_for(platform)
+    for index, part in enumerate(parts):
+        length = counts.text_length(part.body)
+        if length > rules.max_text_length:
+            found.append(
+                problem(
+                    ["body", "parts", index, "body"],
+                    f"{length} {counts.unit}; a {rules.kind} on {platform} allows at most "
+                    f"{rules.max_text_length}",
+                )
+            )
     return found
 
 
@@ -200,6 +248,7 @@ async def new_target_checks(
     media_urls: Sequence[str],
     has_link: bool,
     media_alt: Sequence[str | None] | None = None,
+    parts: Sequence[PartIn] = (),
 ) -> list[NewTarget]:
     """Each target's account, content and options, in the order given, without their media
     (which needs fetching: new_target_media_problems)."""
@@ -208,6 +257,11 @@ async def new_target_checks(
         select(Account).where(Account.tenant_id == caller.tenant_id, col(Account.id).in_(ids))
     )
     accounts = {a.id: a for a in found.all()}
+    routed: frozenset[str] = frozenset()
+    if parts:
+        tenant = await session.get(Tenant, caller.tenant_id)
+        assert tenant is not None
+        routed = frozenset(tenant.routed_platforms(sandbox=caller.is_test))
     checks: list[NewTarget] = []
     seen: set[str] = set()
     for index, target in enumerate(targets):
@@ -252,6 +306,13 @@ async def new_target_checks(
             own = [*loc, "override_media"]
             check.problems += alt_problems(account.platform, target.override_alt(), loc=own)
         check.problems += options_problems(account.platform, target.options, loc=[*loc, "options"])
+        check.problems += parts_problems(
+            account.platform,
+            target.mode,
+            parts,
+            loc=loc,
+            routed=account.platform.value in routed,
+        )
         mentions = mentions_problems(
             account.platform,
             text=target.override_body if target.override_body is not None else body,
@@ -275,6 +336,7 @@ async def check_new_targets(
     has_link: bool,
     media_cap: int,
     media_alt: Sequence[str | None] | None = None,
+    parts: Sequence[PartIn] = (),
 ) -> dict[str, Account]:
     """Every target's account, content and options, and the count of distinct media URLs
     (each is one fetch), checked at once before any media is fetched: a request that could
@@ -287,6 +349,7 @@ async def check_new_targets(
         media_urls=media_urls,
         has_link=has_link,
         media_alt=media_alt,
+        parts=parts,
     )
     problems = distinct_media_problems(
         every_media_url(targets, media_urls), cap=media_cap, loc=["body"]

@@ -20,7 +20,7 @@ from core.events import EventType, post_data, record_event
 from core.messages.delivery import PublishTargetInput, RetrySettings, TargetState
 from core.models import Account, Post, Target, Tenant
 from core.post_status import refresh_post_status
-from core.status import AccountStatus, ApprovalState, TargetStatus
+from core.status import AccountStatus, ApprovalState, TargetMode, TargetStatus
 from core.temporal import (
     SA_PLATFORM,
     SA_POST_ID,
@@ -69,6 +69,7 @@ async def start_target_workflow(
     now: bool = False,
     again: bool = False,
     routed_platforms: frozenset[str] = frozenset(),
+    parts_only: bool = False,
 ) -> TargetHandle:
     """Start the target's workflow from its row (status and time already written); `now`
     lets the workflow take its own clock's now as the time.
@@ -106,6 +107,8 @@ async def start_target_workflow(
         if settings.publish_lead > timedelta(0)
         and not rules_for(target.platform).publishes_at_prepare
         else None,
+        parts=part_delays(post, target, routed=routed),
+        parts_only=parts_only,
     )
     return await temporal.start_workflow(
         PublishTargetWorkflow.run,
@@ -128,6 +131,17 @@ async def start_target_workflow(
         ),
         static_summary=f"Post {target.post_id} to {target.platform} · {account.display_name}",
     )
+
+
+def part_delays(post: Post, target: Target, *, routed: bool) -> list[timedelta]:
+    """Each part's wait after the one before it, for a target whose platform takes parts.
+    None through an aggregator, which offers no replies or comments (refused at create,
+    api/services/post_rules.py)."""
+    if not post.parts or routed or rules_for(target.platform).parts is None:
+        return []
+    if target.mode != TargetMode.PUBLISH:
+        return []
+    return [timedelta(seconds=int(part.get("delay_seconds", 0))) for part in post.parts]
 
 
 async def _refuse_disconnected(session: AsyncSession, targets: list[Target]) -> None:

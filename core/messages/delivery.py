@@ -54,6 +54,13 @@ class PublishTargetInput(BaseModel):
     # Inputs recorded with `reconciles` (every run reconciles now) still parse: pydantic
     # ignores the unknown field.
     lead: timedelta | None = None
+    # The parts after the post (thread replies, a first comment): each one's wait after the
+    # one before it. Published in order once the post itself is live (workflows/parts.py).
+    # Inputs recorded before parts existed parse with none.
+    parts: list[timedelta] = []
+    # A retry of a `partially_published` target: the post is live, so only its missing parts
+    # are published.
+    parts_only: bool = False
 
 
 class Preparation(BaseModel):
@@ -105,6 +112,13 @@ class OnTimeRequest(BaseModel):
 class StopFireRequest(BaseModel):
     target_id: str
     fire_id: str
+
+
+class PartRequest(BaseModel):
+    """Publish part `index` (1 and on) of a target whose post is live."""
+
+    target_id: str
+    index: int
 
 
 class TakeOverRequest(BaseModel):
@@ -173,6 +187,7 @@ RESERVE_PUBLISH_SLOT = "reserve_publish_slot"
 PREPARE_TARGET = "prepare_target"
 CHECK_TARGET = "check_target"
 PUBLISH_TARGET = "publish_target"
+PUBLISH_PART = "publish_part"
 PUBLISH_ON_TIME = "publish_on_time"
 STOP_FIRE = "stop_fire"
 TAKE_OVER_FIRE = "take_over_fire"

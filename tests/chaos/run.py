@@ -49,7 +49,13 @@ PLATFORMS: dict[Platform, str] = {
     Platform.THREADS: "2700000000{n:05d}",
     Platform.GOOGLE_BUSINESS: "accounts/9/locations/{n}",
 }
-PUBLISH_CALLS = r"(/feed|/2/tweets|/rest/posts|createRecord|/threads_publish|/localPosts)$"
+# The post is live: published, or published with a part after it refused too often.
+LIVE = (TargetStatus.PUBLISHED, TargetStatus.PARTIALLY_PUBLISHED)
+THREADED = (Platform.X, Platform.BLUESKY, Platform.THREADS)
+COMMENTED = (Platform.FACEBOOK, Platform.LINKEDIN)
+PUBLISH_CALLS = (
+    r"(/feed|/2/tweets|/rest/posts|createRecord|/threads_publish|/localPosts|/comments)$"
+)
 BAD_PAGE = "1999999999"
 BAD_PAGE_ERROR = "(#100) Invalid parameter: the page cannot take this post"
 
@@ -80,6 +86,8 @@ class Report:
     dead_unrefused: list[str] = field(default_factory=list)
     # published targets: seconds from their due time to their recorded publish
     lateness: list[float] = field(default_factory=list)
+    parts: int = 0  # thread replies and first comments asked for, on published targets
+    parts_live: int = 0  # of those, recorded live and posted exactly once
 
     def lines(self) -> list[str]:
         by_status = ", ".join(f"{s} {n}" for s, n in sorted(self.statuses.items()))
@@ -92,6 +100,8 @@ class Report:
             f"lost: {len(self.lost)}; posts without a published target: {len(self.orphans)}; "
             f"failures without the platform's message: {len(self.wrong_failures)}; "
             f"dead without the platform's errors: {len(self.dead_unrefused)}",
+            f"  parts after the post (replies, first comments): {self.parts_live} of "
+            f"{self.parts} live once each",
             f"  lateness of published targets after their due time: {self.lateness_line()}",
         ]
 
@@ -285,7 +295,10 @@ async def _schedule(plan: Plan, settings: Settings, db: Database, client: Client
     targets: list[tuple[Post, Target]] = []
     for i in range(plan.targets):
         account = bad if i % 25 == 0 else accounts[i % len(accounts)]
-        targets.append(await make_post(db, tenant, account, body=f"chaos post #{i}"))
+        body = f"chaos post #{i}"
+        targets.append(
+            await make_post(db, tenant, account, body=body, parts=_parts(account.platform, i))
+        )
 
     async def start(post: Post, target: Target) -> None:
         due = first_due + timedelta(seconds=rng.uniform(0, plan.due_within.total_seconds()))
@@ -296,6 +309,17 @@ async def _schedule(plan: Plan, settings: Settings, db: Database, client: Client
     wait = (first_due - utcnow()).total_seconds()
     await asyncio.sleep(max(0.0, wait))
     return [t.id for _, t in targets]
+
+
+def _parts(platform: Platform, i: int) -> list[str] | None:
+    """A fifth of the posts carry parts: a two-reply thread, or a first comment."""
+    if i % 5 != 1:
+        return None
+    if platform in THREADED:
+        return [f"chaos post #{i} reply {k}" for k in (1, 2)]
+    if platform in COMMENTED:
+        return [f"chaos post #{i} first comment"]
+    return None
 
 
 async def _unleash(plan: Plan, processes: Processes, report: Report) -> None:
@@ -331,7 +355,20 @@ async def _wait_until_settled(db: Database, target_ids: list[str], deadline: tim
                     )
                 )
             ).all()
-        if not open_ones:
+            # `published` comes when the post is live; its parts follow.
+            threads = (
+                await session.exec(
+                    select(Target.parts_published, Post.parts)
+                    .join(Post, col(Post.id) == Target.post_id)
+                    .where(
+                        col(Target.id).in_(target_ids),
+                        Target.status == TargetStatus.PUBLISHED,
+                        col(Post.parts).is_not(None),
+                    )
+                )
+            ).all()
+        parts_open = [1 for live, asked in threads if len(live or []) < len(asked or [])]
+        if not open_ones and not parts_open:
             return
         await asyncio.sleep(1)
 
@@ -367,7 +404,7 @@ async def _count(
         text = posts[target.post_id].body
         if not target.status.is_terminal:
             report.lost.append(target.id)
-        elif target.status == TargetStatus.PUBLISHED:
+        elif target.status in LIVE:
             if target.published_at and target.scheduled_for:
                 late = target.published_at - target.scheduled_for
                 report.lateness.append(late.total_seconds())
@@ -375,9 +412,28 @@ async def _count(
                 report.lost.append(target.id)
             elif copies[text] > 1:
                 report.duplicates.append(target.id)
+            _count_parts(report, target, posts[target.post_id], copies)
         elif copies[text] > 0:
             report.orphans.append(target.id)
         if target.status == TargetStatus.FAILED and BAD_PAGE_ERROR not in (target.last_error or ""):
             report.wrong_failures.append(target.id)
         if target.status == TargetStatus.DEAD and target.platform_errors < max_attempts:
             report.dead_unrefused.append(target.id)
+
+
+def _count_parts(report: Report, target: Target, post: Post, copies: Counter[str]) -> None:
+    """Each part of a live post: recorded live and posted once, or lost, or posted twice; on
+    a `partially_published` target (a part refused too often), a missing part is posted
+    nowhere."""
+    live = {int(p["index"]) for p in target.parts_published or []}
+    for index, part in enumerate(post.parts or [], start=1):
+        report.parts += 1
+        posted = copies[str(part["body"])]
+        if posted > 1:
+            report.duplicates.append(f"{target.id} part {index}")
+        elif index in live and posted == 1:
+            report.parts_live += 1
+        elif index in live or target.status == TargetStatus.PUBLISHED:
+            report.lost.append(f"{target.id} part {index}")
+        elif posted:
+            report.orphans.append(f"{target.id} part {index}")

@@ -94,6 +94,7 @@ async def make_post(
     approval_deadline: datetime | None = None,
     publish_if_late: bool = False,
     mode: TargetMode = TargetMode.PUBLISH,
+    parts: list[str] | None = None,
 ) -> tuple[Post, Target]:
     post = Post(
         tenant_id=tenant.tenant_id,
@@ -105,6 +106,7 @@ async def make_post(
         approval_state=ApprovalState.PENDING if requires_approval else ApprovalState.NOT_REQUIRED,
         approval_deadline=approval_deadline,
         publish_if_late=publish_if_late,
+        parts=[{"body": text, "delay_seconds": 0} for text in parts] if parts else None,
     )
     target = Target(
         post_id=post.id,
