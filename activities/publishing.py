@@ -66,7 +66,7 @@ from core.vault import Vault
 from providers.aggregators.failover import AggregatorCandidate, publish_with_failover
 from providers.base import (
     CLOCK_SKEW,
-    AccountCredentials,
+    Credentials,
     NotCheckable,
     PartPosition,
     PartPublishing,
@@ -106,7 +106,7 @@ class Delivery:
     target: Target
     content: PostContent
     provider: Provider
-    credentials: AccountCredentials | AuthError
+    credentials: Credentials | AuthError
     draft: bool
     # Set when the tenant routes this platform through aggregators: who may deliver, in order.
     aggregators: list[AggregatorCandidate] | None = None
@@ -114,7 +114,7 @@ class Delivery:
     # anything is uploaded or sent (activities/reviewed_media.py).
     reviewed_media: dict[str, str] = field(default_factory=dict)
 
-    def authorized(self) -> AccountCredentials:
+    def authorized(self) -> Credentials:
         if isinstance(self.credentials, AuthError):
             raise self.credentials
         return self.credentials
@@ -643,12 +643,12 @@ class PublishActivities:
             session.add(target)
             await session.commit()
 
-    def _credentials(self, account: Account) -> AccountCredentials | AuthError:
+    def _credentials(self, account: Account) -> Credentials | AuthError:
         if account.status != AccountStatus.ACTIVE or not account.access_token_enc:
             return AuthError(
                 f"the account is {account.status}: reconnect it", platform=account.platform
             )
-        return AccountCredentials(
+        return Credentials(
             external_id=account.external_id,
             access_token=self._vault.decrypt(account.access_token_enc),
         )

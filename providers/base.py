@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class AccountCredentials:
+class Credentials:
     external_id: str  # the page, profile, board or channel the post goes to
     access_token: str = field(repr=False)  # never printed, never logged
 
@@ -155,14 +155,14 @@ class Provider(Protocol):
     def __init__(self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads) -> None: ...
 
     async def prepare(
-        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+        self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation: ...
 
-    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness: ...
+    async def check(self, account: Credentials, prepared: Preparation) -> Readiness: ...
 
     async def publish(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         content: PostContent,
         prepared: Preparation,
         *,
@@ -170,12 +170,7 @@ class Provider(Protocol):
     ) -> Published: ...
 
     async def find_published(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, prepared: Preparation, *, since: datetime
     ) -> Published | None:
         """The post `content` made by an attempt that began at `since`, if it is live."""
         ...
@@ -187,16 +182,11 @@ class PartPublishing(Protocol):
     one whose answer was lost, as `publish`/`find_published` do for the post itself."""
 
     async def publish_part(
-        self, account: AccountCredentials, content: PostContent, position: PartPosition
+        self, account: Credentials, content: PostContent, position: PartPosition
     ) -> Published: ...
 
     async def find_published_part(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        position: PartPosition,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, position: PartPosition, *, since: datetime
     ) -> Published | None: ...
 
 
@@ -204,9 +194,9 @@ class OneStepPublishing:
     """prepare and check for a platform whose publish is a single call."""
 
     async def prepare(
-        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+        self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
         return Preparation()
 
-    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
+    async def check(self, account: Credentials, prepared: Preparation) -> Readiness:
         return READY

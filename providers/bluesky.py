@@ -28,7 +28,7 @@ from core.status import Platform
 from providers import bluesky_lookup as lookup
 from providers.base import (
     READY,
-    AccountCredentials,
+    Credentials,
     MediaRules,
     PartPosition,
     PartRules,
@@ -132,18 +132,18 @@ class BlueskyProvider:
         self._media = media
 
     async def prepare(
-        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+        self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
         blobs = [await self._upload_blob(account, url) for url in content.media_urls]
         # Fixed before the first createRecord: see the module docstring.
         return Preparation(ids={"blobs": blobs, "rkey": lookup.new_tid()})
 
-    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
+    async def check(self, account: Credentials, prepared: Preparation) -> Readiness:
         return READY  # a blob is usable as soon as uploadBlob answers
 
     async def publish(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         content: PostContent,
         prepared: Preparation | None = None,
         *,
@@ -176,7 +176,7 @@ class BlueskyProvider:
         return published(str(created["uri"]), created.get("cid"))
 
     async def publish_part(
-        self, account: AccountCredentials, content: PostContent, position: PartPosition
+        self, account: Credentials, content: PostContent, position: PartPosition
     ) -> Published:
         """The part as a reply record; the PDS picks its key (a retry after a lost answer is
         settled by `find_published_part` first)."""
@@ -191,19 +191,14 @@ class BlueskyProvider:
         return published(str(created["uri"]), created.get("cid"))
 
     async def find_published_part(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        position: PartPosition,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, position: PartPosition, *, since: datetime
     ) -> Published | None:
         """The account's reply to the part's parent with its text, made since `since`."""
         parent = position.parent.external_id
         return await self._find_listed(account, content, None, since=since, parent=parent)
 
     async def _record(
-        self, account: AccountCredentials, content: PostContent, blobs: list[dict[str, Any]] | None
+        self, account: Credentials, content: PostContent, blobs: list[dict[str, Any]] | None
     ) -> dict[str, Any]:
         """The app.bsky.feed.post record of `content`: text, facets, langs, embed."""
         created_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -216,7 +211,7 @@ class BlueskyProvider:
             record["embed"] = embed
         return record
 
-    async def _strong_ref(self, account: AccountCredentials, post: Published) -> dict[str, str]:
+    async def _strong_ref(self, account: Credentials, post: Published) -> dict[str, str]:
         """A post's uri and cid; a post published before crier kept cids is read for its own."""
         if post.cid:
             return {"uri": post.external_id, "cid": post.cid}
@@ -226,12 +221,7 @@ class BlueskyProvider:
         return {"uri": post.external_id, "cid": str(found["cid"])}
 
     async def find_published(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, prepared: Preparation, *, since: datetime
     ) -> Published | None:
         blobs = prepared.ids.get("blobs")
         rkey = lookup.record_key(content, prepared)
@@ -243,7 +233,7 @@ class BlueskyProvider:
 
     async def _find_listed(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         content: PostContent,
         blobs: list[dict[str, Any]] | None,
         *,
@@ -272,7 +262,7 @@ class BlueskyProvider:
                 return published(str(record["uri"]), record.get("cid"))
         return None
 
-    async def _facets(self, account: AccountCredentials, text: str) -> list[dict[str, Any]]:
+    async def _facets(self, account: Credentials, text: str) -> list[dict[str, Any]]:
         """The text's links, and its mentions of handles that resolve, in text order."""
         facets = link_facets(text)
         links = [(f["index"]["byteStart"], f["index"]["byteEnd"]) for f in facets]
@@ -284,7 +274,7 @@ class BlueskyProvider:
                 facets.append(mention_facet(start, end, did))
         return sorted(facets, key=lambda facet: int(facet["index"]["byteStart"]))
 
-    async def _resolve(self, account: AccountCredentials, handle: str) -> str | None:
+    async def _resolve(self, account: Credentials, handle: str) -> str | None:
         """The handle's DID, or None when no account has it. Such a mention stays plain text,
         as in Bluesky's own app: the words are still what the author wrote, and the post
         should not fail over someone else's handle."""
@@ -298,7 +288,7 @@ class BlueskyProvider:
         did = found.get("did")
         return did if isinstance(did, str) and did.startswith("did:") else None
 
-    async def _get_record(self, account: AccountCredentials, rkey: str) -> dict[str, Any] | None:
+    async def _get_record(self, account: Credentials, rkey: str) -> dict[str, Any] | None:
         params = {"repo": account.external_id, "collection": POST, "rkey": rkey}
         try:
             return await self._xrpc(account, "GET", "com.atproto.repo.getRecord", params=params)
@@ -307,7 +297,7 @@ class BlueskyProvider:
                 return None
             raise
 
-    async def _upload_blob(self, account: AccountCredentials, url: str) -> dict[str, Any]:
+    async def _upload_blob(self, account: Credentials, url: str) -> dict[str, Any]:
         image = await self._media.fetch(url, platform="bluesky", max_bytes=MAX_BLOB_BYTES)
         uploaded = await self._xrpc(
             account,
@@ -320,7 +310,7 @@ class BlueskyProvider:
         return blob
 
     async def _xrpc(
-        self, account: AccountCredentials, method: str, nsid: str, **kwargs: Any
+        self, account: Credentials, method: str, nsid: str, **kwargs: Any
     ) -> dict[str, Any]:
         return await self._api.call(method, f"/xrpc/{nsid}", account, **kwargs)
 

@@ -30,7 +30,7 @@ import httpx
 
 from core.status import Platform
 from providers.base import (
-    AccountCredentials,
+    Credentials,
     MediaRules,
     NotCheckable,
     OneStepPublishing,
@@ -81,7 +81,7 @@ class FacebookProvider(OneStepPublishing):
         self._api = PlatformAPI(http, base_url, ERRORS, auth=oauth)
 
     async def prepare(
-        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+        self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
         """Photos go up unpublished first; they appear only when the feed post attaches them.
 
@@ -95,7 +95,7 @@ class FacebookProvider(OneStepPublishing):
 
     async def publish(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         content: PostContent,
         prepared: Preparation | None = None,
         *,
@@ -118,12 +118,7 @@ class FacebookProvider(OneStepPublishing):
         return Published(external_id=post_id, url=await self._permalink(account, post_id))
 
     async def find_published(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, prepared: Preparation, *, since: datetime
     ) -> Published | None:
         """The Page post carrying exactly this message, created at or after `since`."""
         # Only a post with photos is prepared, so only then is the draft flag kept; without it
@@ -160,7 +155,7 @@ class FacebookProvider(OneStepPublishing):
         )
 
     async def publish_part(
-        self, account: AccountCredentials, content: PostContent, position: PartPosition
+        self, account: Credentials, content: PostContent, position: PartPosition
     ) -> Published:
         """The first comment, written by the Page on its own post. Graph's read-after-write
         answers the comment's permalink in the same call."""
@@ -170,12 +165,7 @@ class FacebookProvider(OneStepPublishing):
         return _comment(await self._api.call("POST", path, None, params=params, json=body))
 
     async def find_published_part(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        position: PartPosition,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, position: PartPosition, *, since: datetime
     ) -> Published | None:
         """The Page's own comment on the post with exactly this message, since `since`."""
         path = f"/{position.root.external_id}/comments"
@@ -196,7 +186,7 @@ class FacebookProvider(OneStepPublishing):
         return None if found is None else _comment(found)
 
     async def _upload_unpublished_photo(
-        self, account: AccountCredentials, url: str, alt: str | None = None
+        self, account: Credentials, url: str, alt: str | None = None
     ) -> str:
         body: dict[str, Any] = {
             "url": url,
@@ -208,7 +198,7 @@ class FacebookProvider(OneStepPublishing):
         photo = await self._api.call("POST", f"/{account.external_id}/photos", None, json=body)
         return str(photo["id"])
 
-    async def _permalink(self, account: AccountCredentials, post_id: str) -> str:
+    async def _permalink(self, account: Credentials, post_id: str) -> str:
         # The post already exists: a failed read must not fail (and so repeat) the publish.
         try:
             params = {"fields": "permalink_url"}

@@ -1,6 +1,6 @@
 """Google Business Profile local posts through the v4 API (docs/platforms.md §6).
 
-Posts to the location `AccountCredentials.external_id` names (`accounts/{a}/locations/{l}`).
+Posts to the location `Credentials.external_id` names (`accounts/{a}/locations/{l}`).
 Creating a LocalPost is one call: photos travel as `sourceUrl`s Google fetches itself (byte
 upload does not work for posts), so there is nothing to prepare.
 
@@ -35,7 +35,7 @@ import httpx
 
 from core.status import Platform
 from providers.base import (
-    AccountCredentials,
+    Credentials,
     MediaRules,
     OneStepPublishing,
     PlatformRules,
@@ -149,7 +149,7 @@ class GoogleBusinessProvider(OneStepPublishing):
 
     async def publish(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         content: PostContent,
         prepared: Preparation | None = None,
         *,
@@ -164,12 +164,7 @@ class GoogleBusinessProvider(OneStepPublishing):
         return published(created)
 
     async def find_published(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, prepared: Preparation, *, since: datetime
     ) -> Published | None:
         """The location's local post made since `since` from this content, if any."""
         body = local_post(content)

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import AccountCredentials, NotCheckable, Published
+from providers.base import Credentials, NotCheckable, Published
 from providers.errors import (
     AuthError,
     ContentError,
@@ -133,7 +133,7 @@ def is_video(url: str) -> bool:
     return url.lower().split("?", 1)[0].endswith(VIDEO_SUFFIXES)
 
 
-def oauth(account: AccountCredentials) -> dict[str, str]:
+def oauth(account: Credentials) -> dict[str, str]:
     """The token in a header, never in a URL that a proxy or a log could keep."""
     return {"Authorization": f"OAuth {account.access_token}"}
 

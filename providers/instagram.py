@@ -26,7 +26,7 @@ import httpx
 
 from core.status import Platform
 from providers.base import (
-    AccountCredentials,
+    Credentials,
     MediaRules,
     PartPosition,
     PartRules,
@@ -98,7 +98,7 @@ class InstagramProvider:
         self._api = PlatformAPI(http, base_url, ERRORS, auth=oauth)
 
     async def prepare(
-        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+        self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
         """One container for one image or reel; children and a CAROUSEL container for 2 to 10."""
         if len(content.media_urls) == 1:
@@ -116,7 +116,7 @@ class InstagramProvider:
             ids={"container": await self._create(account, body), "children": children}
         )
 
-    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
+    async def check(self, account: Credentials, prepared: Preparation) -> Readiness:
         container = prepared.ids["container"]
         params = {"fields": "status_code,status"}
         found = await self._api.call("GET", f"/{container}", account, params=params)
@@ -136,7 +136,7 @@ class InstagramProvider:
 
     async def publish(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         content: PostContent,
         prepared: Preparation,
         *,
@@ -149,12 +149,7 @@ class InstagramProvider:
         return Published(external_id=media_id, url=await self._permalink(account, media_id))
 
     async def find_published(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, prepared: Preparation, *, since: datetime
     ) -> Published | None:
         """The media the attempt's container became, if the container was published."""
 
@@ -179,7 +174,7 @@ class InstagramProvider:
         )
 
     async def publish_part(
-        self, account: AccountCredentials, content: PostContent, position: PartPosition
+        self, account: Credentials, content: PostContent, position: PartPosition
     ) -> Published:
         """The first comment, written by the account on its own media."""
         body = {"message": content.text, "access_token": account.access_token}
@@ -188,12 +183,7 @@ class InstagramProvider:
         return _comment(created, position)
 
     async def find_published_part(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        position: PartPosition,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, position: PartPosition, *, since: datetime
     ) -> Published | None:
         """The account's own comment on the media with exactly this text, since `since`."""
         path = f"/{position.root.external_id}/comments"
@@ -218,12 +208,12 @@ class InstagramProvider:
         # Alt text goes on image containers only, carousel children included (§2).
         return {"image_url": url} | ({"alt_text": alt} if alt else {})
 
-    async def _create(self, account: AccountCredentials, body: dict[str, Any]) -> str:
+    async def _create(self, account: Credentials, body: dict[str, Any]) -> str:
         body = body | {"access_token": account.access_token}
         created = await self._api.call("POST", f"/{account.external_id}/media", None, json=body)
         return str(created["id"])
 
-    async def _permalink(self, account: AccountCredentials, media_id: str) -> str | None:
+    async def _permalink(self, account: Credentials, media_id: str) -> str | None:
         # The media is live: a failed read must not fail (and so repeat) the publish.
         try:
             params = {"fields": "permalink"}

@@ -29,7 +29,7 @@ import httpx
 from core.status import Platform
 from providers.base import (
     READY,
-    AccountCredentials,
+    Credentials,
     MediaRules,
     NotCheckable,
     PartPosition,
@@ -108,7 +108,7 @@ def linkedin_error(response: httpx.Response) -> ProviderError:
     return ERRORS.error(response)
 
 
-def rest_auth(account: AccountCredentials) -> dict[str, str]:
+def rest_auth(account: Credentials) -> dict[str, str]:
     """Every REST call names the API version it speaks."""
     return {
         **bearer(account),
@@ -138,12 +138,12 @@ class LinkedInProvider:
         self._media = media
 
     async def prepare(
-        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+        self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
         images = [await self._upload_image(account, url) for url in content.media_urls]
         return Preparation(ids={"images": images})
 
-    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
+    async def check(self, account: Credentials, prepared: Preparation) -> Readiness:
         statuses: list[dict[str, Any]] = []
         for image in prepared.ids.get("images", []):
             try:
@@ -158,7 +158,7 @@ class LinkedInProvider:
 
     async def publish(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         content: PostContent,
         prepared: Preparation | None = None,
         *,
@@ -181,7 +181,7 @@ class LinkedInProvider:
         return published(urn)
 
     async def _own_duplicate(
-        self, account: AccountCredentials, refused: ContentError, body: dict[str, Any]
+        self, account: Credentials, refused: ContentError, body: dict[str, Any]
     ) -> Published | None:
         """The live post a 422 duplicate names, if it is this target's own earlier attempt:
         it carries the image URNs this target's `prepare` uploaded, which no other post can.
@@ -200,12 +200,7 @@ class LinkedInProvider:
         return published(urn.group())
 
     async def find_published(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, prepared: Preparation, *, since: datetime
     ) -> Published | None:
         """The author's post made since `since` with this commentary and content, if any."""
         images = prepared.ids.get("images") or None
@@ -217,7 +212,7 @@ class LinkedInProvider:
         return None
 
     async def publish_part(
-        self, account: AccountCredentials, content: PostContent, position: PartPosition
+        self, account: Credentials, content: PostContent, position: PartPosition
     ) -> Published:
         """The first comment, by the author on its own post."""
         post = position.root.external_id
@@ -226,12 +221,7 @@ class LinkedInProvider:
         return comment_published(post, answer)
 
     async def find_published_part(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        position: PartPosition,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, position: PartPosition, *, since: datetime
     ) -> Published | None:
         """The author's own comment on the post with exactly this text, since `since`."""
         post = position.root.external_id
@@ -247,9 +237,7 @@ class LinkedInProvider:
                 return comment_published(post, element)
         return None
 
-    async def _readable(
-        self, account: AccountCredentials, path: str, **kwargs: Any
-    ) -> dict[str, Any]:
+    async def _readable(self, account: Credentials, path: str, **kwargs: Any) -> dict[str, Any]:
         """A read of the author's posts or comments; a 403 (a member's, which only the private
         r_member_social permission reads) makes the lookup NotCheckable."""
         try:
@@ -259,9 +247,7 @@ class LinkedInProvider:
                 raise  # 401: the token is dead; a person reconnects, then it looks again
             raise NotCheckable(unreadable(account, exc)) from exc
 
-    def _posts_since(
-        self, account: AccountCredentials, since: datetime
-    ) -> AsyncIterator[dict[str, Any]]:
+    def _posts_since(self, account: Credentials, since: datetime) -> AsyncIterator[dict[str, Any]]:
         """The author's posts created at or after `since`, newest first ("find posts by
         authors", sorted by CREATED), a page at a time up to LOOKUP_MAX_PAGES."""
 
@@ -280,7 +266,7 @@ class LinkedInProvider:
             f"{account.external_id} since {since.isoformat()}; the lookup stops there",
         )
 
-    async def _upload_image(self, account: AccountCredentials, url: str) -> str:
+    async def _upload_image(self, account: Credentials, url: str) -> str:
         request = {"initializeUploadRequest": {"owner": account.external_id}}
         started = await self._api.call(
             "POST", "/images", account, params={"action": "initializeUpload"}, json=request

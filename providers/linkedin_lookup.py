@@ -13,7 +13,7 @@ from itertools import takewhile
 from typing import Any
 from urllib.parse import quote
 
-from providers.base import AccountCredentials, PostContent, Published
+from providers.base import Credentials, PostContent, Published
 from providers.errors import AuthError, TransientError
 from providers.kit.pages import Page
 from providers.linkedin_mentions import MENTION, Mention, elements, mentions_in
@@ -146,7 +146,7 @@ def published(urn: str) -> Published:
     return Published(external_id=urn, url=f"https://www.linkedin.com/feed/update/{urn}")
 
 
-def unreadable(account: AccountCredentials, exc: AuthError) -> str:
+def unreadable(account: Credentials, exc: AuthError) -> str:
     """Why the author's posts cannot be read back (a 403 to the finder)."""
     if account.external_id.startswith("urn:li:person:"):
         return (

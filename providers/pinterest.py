@@ -23,7 +23,7 @@ import httpx
 from core.status import Platform
 from providers.base import (
     READY,
-    AccountCredentials,
+    Credentials,
     MediaRules,
     NotCheckable,
     PlatformRules,
@@ -92,7 +92,7 @@ class PinterestProvider:
         self._media = media
 
     async def prepare(
-        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+        self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
         videos = [url for url in content.media_urls if is_video(url)]
         if not videos:
@@ -106,7 +106,7 @@ class PinterestProvider:
         )
         return Preparation(ids={"media_id": media_id})
 
-    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
+    async def check(self, account: Credentials, prepared: Preparation) -> Readiness:
         media_id = prepared.ids.get("media_id")
         if media_id is None:
             return READY
@@ -124,7 +124,7 @@ class PinterestProvider:
 
     async def publish(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         content: PostContent,
         prepared: Preparation,
         *,
@@ -146,12 +146,7 @@ class PinterestProvider:
         return Published(external_id=pin_id, url=PUBLIC_URL.format(id=pin_id))
 
     async def find_published(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, prepared: Preparation, *, since: datetime
     ) -> Published | None:
         path = f"/boards/{account.external_id}/pins"
 

@@ -29,7 +29,7 @@ import httpx
 
 from core.status import Platform
 from providers.base import (
-    AccountCredentials,
+    Credentials,
     MediaRules,
     PartPosition,
     PartRules,
@@ -102,7 +102,7 @@ class ThreadsProvider:
 
     async def prepare(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         content: PostContent,
         *,
         draft: bool = False,
@@ -132,7 +132,7 @@ class ThreadsProvider:
             ids={"container": await self._create(account, body), "children": children}
         )
 
-    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
+    async def check(self, account: Credentials, prepared: Preparation) -> Readiness:
         params = {"fields": "status,error_message"}
         found = await self._api.call("GET", f"/{prepared.ids['container']}", account, params=params)
         status = found.get("status")
@@ -151,7 +151,7 @@ class ThreadsProvider:
 
     async def publish(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         content: PostContent,
         prepared: Preparation,
         *,
@@ -170,7 +170,7 @@ class ThreadsProvider:
         return Published(external_id=thread_id, url=await self._permalink(account, thread_id))
 
     async def publish_part(
-        self, account: AccountCredentials, content: PostContent, position: PartPosition
+        self, account: Credentials, content: PostContent, position: PartPosition
     ) -> Published:
         """The part's container, made in reply to the part before it, read until FINISHED,
         then published once."""
@@ -188,12 +188,7 @@ class ThreadsProvider:
         )
 
     async def find_published_part(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        position: PartPosition,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, position: PartPosition, *, since: datetime
     ) -> Published | None:
         """The user's own reply to the part's parent with this text and media type."""
 
@@ -221,12 +216,7 @@ class ThreadsProvider:
         return Published(external_id=str(found["id"]), url=found.get("permalink"))
 
     async def find_published(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, prepared: Preparation, *, since: datetime
     ) -> Published | None:
         """The thread the attempt's container became, if the container was published."""
 
@@ -251,7 +241,7 @@ class ThreadsProvider:
             what="threads",
         )
 
-    async def _text_container(self, account: AccountCredentials, content: PostContent) -> str:
+    async def _text_container(self, account: Credentials, content: PostContent) -> str:
         """The container of a post that reached `publish` unprepared: the workflow prepares
         only posts with media, yet Threads wants a container for text too. A TEXT container
         has nothing to process; one status read confirms it before it is published."""
@@ -272,14 +262,14 @@ class ThreadsProvider:
             return {"media_type": "VIDEO", "video_url": url}
         return {"media_type": "IMAGE", "image_url": url}
 
-    async def _create(self, account: AccountCredentials, body: dict[str, str]) -> str:
+    async def _create(self, account: Credentials, body: dict[str, str]) -> str:
         created = await self._api.call(
             "POST", f"/{account.external_id}/threads", account, data=body
         )
         return str(created["id"])
 
     async def _explain_quota(
-        self, account: AccountCredentials, limited: RateLimitedError
+        self, account: Credentials, limited: RateLimitedError
     ) -> RateLimitedError:
         """A refused publish may be the 250-posts-a-day cap, which no error code names: ask
         threads_publishing_limit, and if the quota is spent, wait out its window."""
@@ -305,7 +295,7 @@ class ThreadsProvider:
             retry_after=timedelta(seconds=window),
         )
 
-    async def _permalink(self, account: AccountCredentials, thread_id: str) -> str | None:
+    async def _permalink(self, account: Credentials, thread_id: str) -> str | None:
         # The thread is live: a failed read must not fail (and so repeat) the publish.
         try:
             params = {"fields": "id,permalink"}

@@ -26,7 +26,7 @@ import httpx
 
 from core.status import Platform
 from providers.base import (
-    AccountCredentials,
+    Credentials,
     MediaRules,
     NotCheckable,
     PlatformRules,
@@ -119,7 +119,7 @@ class TikTokProvider:
         self._api = PlatformAPI(http, base_url, ERRORS)
 
     async def prepare(
-        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+        self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
         """Starts the post (direct, or to the creator's inbox for a draft): see the module."""
         source = {"source": "PULL_FROM_URL", "video_url": content.media_urls[0]}
@@ -136,7 +136,7 @@ class TikTokProvider:
             ids["username"] = str(creator["creator_username"])  # for the public URL only
         return Preparation(ids=ids)
 
-    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
+    async def check(self, account: Credentials, prepared: Preparation) -> Readiness:
         found = await self._status(account, prepared)
         status = found.get("status")
         if status in DONE:
@@ -150,7 +150,7 @@ class TikTokProvider:
 
     async def publish(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         content: PostContent,
         prepared: Preparation,
         *,
@@ -167,12 +167,7 @@ class TikTokProvider:
         return reported(found, prepared, draft=draft)
 
     async def find_published(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, prepared: Preparation, *, since: datetime
     ) -> Published | None:
         if "publish_id" in prepared.ids:
             # Init answered, so its publish_id says exactly what became of the post; `publish`
@@ -194,7 +189,7 @@ class TikTokProvider:
         return public_post(str(video["id"]), creator.get("creator_username"))
 
     async def _listed(
-        self, account: AccountCredentials, content: PostContent, *, since: datetime
+        self, account: Credentials, content: PostContent, *, since: datetime
     ) -> dict[str, Any] | None:
         """The newest public video captioned `content.text` and created since `since`."""
 
@@ -224,14 +219,14 @@ class TikTokProvider:
                 return video
         return None
 
-    async def _status(self, account: AccountCredentials, prepared: Preparation) -> dict[str, Any]:
+    async def _status(self, account: Credentials, prepared: Preparation) -> dict[str, Any]:
         body = {"publish_id": prepared.ids["publish_id"]}
         return await self._call("/v2/post/publish/status/fetch/", account, body)
 
     async def _call(
         self,
         path: str,
-        account: AccountCredentials,
+        account: Credentials,
         body: dict[str, Any] | None = None,
         *,
         fields: str | None = None,

@@ -27,7 +27,7 @@ import httpx
 from core.status import Platform
 from providers.base import (
     READY,
-    AccountCredentials,
+    Credentials,
     MediaRules,
     NotCheckable,
     PartPosition,
@@ -56,7 +56,7 @@ GONE_PARENT_DETAIL = "reply to a Tweet that is deleted or not visible"
 # Each family's `-remaining` and `-reset` (epoch seconds); X sends no Retry-After.
 RATE_LIMIT_HEADERS = ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour")
 CHUNK_BYTES = 1024 * 1024  # Postiz appends 1 MB segments
-# The handle is not in AccountCredentials (only the numeric user id); /i/ stands in for it.
+# The handle is not in Credentials (only the numeric user id); /i/ stands in for it.
 PUBLIC_URL = "https://x.com/{user}/status/{id}"
 MEDIA_TTL = timedelta(days=1)  # an uploaded media id expires after expires_after_secs, 86,400
 # docs/platforms.md §5 states no size limit; X's media upload takes at most 512 MB (a video;
@@ -139,7 +139,7 @@ class XProvider:
         self._media = media
 
     async def prepare(
-        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+        self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
         """Uploads each image; `processing` lists those X must still process before use."""
         uploads = [
@@ -151,7 +151,7 @@ class XProvider:
             ids["processing"] = processing
         return Preparation(ids=ids)
 
-    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
+    async def check(self, account: Credentials, prepared: Preparation) -> Readiness:
         waits: list[int] = []
         for media_id in prepared.ids.get("processing", []):
             params = {"command": "STATUS", "media_id": media_id}
@@ -169,7 +169,7 @@ class XProvider:
 
     async def publish(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         content: PostContent,
         prepared: Preparation | None = None,
         *,
@@ -181,7 +181,7 @@ class XProvider:
         return await self._tweet(account, tweet_text(content), media_ids)
 
     async def publish_part(
-        self, account: AccountCredentials, content: PostContent, position: PartPosition
+        self, account: Credentials, content: PostContent, position: PartPosition
     ) -> Published:
         """The part as a reply to the one before it, its media uploaded and usable first."""
         prepared = await self._ready_media(account, content) if content.media_urls else None
@@ -190,12 +190,7 @@ class XProvider:
         return await self._tweet(account, tweet_text(content), media_ids, reply_to=parent)
 
     async def find_published_part(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        position: PartPosition,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, position: PartPosition, *, since: datetime
     ) -> Published | None:
         """The user's reply to the part's parent with its text, made since `since`. Each try
         uploads its own media, so any media of the reply's will do."""
@@ -205,7 +200,7 @@ class XProvider:
 
     async def _tweet(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         text: str,
         media_ids: list[str] | None,
         reply_to: str | None = None,
@@ -224,7 +219,7 @@ class XProvider:
             raise
         return published(str(created["data"]["id"]))
 
-    async def _ready_media(self, account: AccountCredentials, content: PostContent) -> Preparation:
+    async def _ready_media(self, account: Credentials, content: PostContent) -> Preparation:
         """The part's media uploaded and processed, waiting as long as X asks between reads."""
         prepared = await self.prepare(account, content)
         for _ in range(PART_MEDIA_CHECKS):
@@ -239,7 +234,7 @@ class XProvider:
 
     async def _own_duplicate(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         text: str,
         media_ids: list[str] | None,
         reply_to: str | None = None,
@@ -258,12 +253,7 @@ class XProvider:
             return None  # unprovable: the refusal stands (a transient failure goes up: unknown)
 
     async def find_published(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, prepared: Preparation, *, since: datetime
     ) -> Published | None:
         """The user's tweet made since `since` with this text and media, if any."""
         media_ids = prepared.ids.get("media_ids")
@@ -273,7 +263,7 @@ class XProvider:
 
     async def _find(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         text: str,
         media_ids: list[str] | None,
         since: datetime,
@@ -307,7 +297,7 @@ class XProvider:
         return None
 
     async def _upload(
-        self, account: AccountCredentials, url: str, alt: str | None = None
+        self, account: Credentials, url: str, alt: str | None = None
     ) -> tuple[str, bool]:
         media = await self._media.fetch(url, platform="x", max_bytes=MAX_FILE_BYTES)
         data, media_type = media.content, media.media_type()

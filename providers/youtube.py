@@ -29,7 +29,7 @@ import httpx
 from core.status import Platform
 from providers.base import (
     READY,
-    AccountCredentials,
+    Credentials,
     MediaRules,
     PartPosition,
     PartRules,
@@ -132,7 +132,7 @@ class YouTubeProvider:
         self._media = media
 
     async def prepare(
-        self, account: AccountCredentials, content: PostContent, *, draft: bool = False
+        self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
         """Opens the upload session; the session URI is an id, the token stays in headers."""
         data, media_type = await self._download(content.media_urls[0])
@@ -150,13 +150,13 @@ class YouTubeProvider:
         session = session_uri(opened, account)
         return Preparation(ids={"session": session, "bytes": len(data), "type": media_type})
 
-    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness:
+    async def check(self, account: Credentials, prepared: Preparation) -> Readiness:
         # Nothing exists to wait for until publish sends the bytes; processing follows after.
         return READY
 
     async def publish(
         self,
-        account: AccountCredentials,
+        account: Credentials,
         content: PostContent,
         prepared: Preparation,
         *,
@@ -183,12 +183,7 @@ class YouTubeProvider:
         return published(done)
 
     async def find_published(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, prepared: Preparation, *, since: datetime
     ) -> Published | None:
         if "session" in prepared.ids:
             session, total = str(prepared.ids["session"]), int(prepared.ids["bytes"])
@@ -209,7 +204,7 @@ class YouTubeProvider:
         return await self._find_uploaded(account, content, since=since)
 
     async def _find_uploaded(
-        self, account: AccountCredentials, content: PostContent, *, since: datetime
+        self, account: Credentials, content: PostContent, *, since: datetime
     ) -> Published | None:
         """The channel's video uploaded since `since` with the title and description `prepare`
         sends (search.list's own videos, newest first: see MINE_NEWEST_FIRST)."""
@@ -237,7 +232,7 @@ class YouTubeProvider:
         return None
 
     async def _matching(
-        self, account: AccountCredentials, content: PostContent, video_ids: list[str]
+        self, account: Credentials, content: PostContent, video_ids: list[str]
     ) -> Published | None:
         listed = await self._api.call(
             "GET",
@@ -251,7 +246,7 @@ class YouTubeProvider:
         return None
 
     async def publish_part(
-        self, account: AccountCredentials, content: PostContent, position: PartPosition
+        self, account: Credentials, content: PostContent, position: PartPosition
     ) -> Published:
         """The first comment, a top-level thread by the channel on its own video."""
         video = position.root.external_id
@@ -264,12 +259,7 @@ class YouTubeProvider:
         return _comment(video, created)
 
     async def find_published_part(
-        self,
-        account: AccountCredentials,
-        content: PostContent,
-        position: PartPosition,
-        *,
-        since: datetime,
+        self, account: Credentials, content: PostContent, position: PartPosition, *, since: datetime
     ) -> Published | None:
         """The channel's own thread on the video with exactly this text, since `since`."""
         video = position.root.external_id
@@ -298,7 +288,7 @@ class YouTubeProvider:
         return media.content, video_type(media.media_type())
 
     async def _answer(
-        self, method: str, path: str, account: AccountCredentials, **kwargs: Any
+        self, method: str, path: str, account: Credentials, **kwargs: Any
     ) -> httpx.Response:
         """The answer itself (a session's Location, a 308's Range), never a redirect followed."""
         response = await self._api.send(method, path, account, follow_redirects=False, **kwargs)

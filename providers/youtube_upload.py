@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import AccountCredentials, PostContent, Preparation, Published
+from providers.base import Credentials, PostContent, Preparation, Published
 from providers.errors import AuthError, ContentError, TransientError
 from providers.kit.error_table import ErrorTable
 from providers.youtube_lookup import video_title
@@ -30,7 +30,7 @@ def video_resource(content: PostContent, *, draft: bool) -> dict[str, Any]:
     }
 
 
-def session_uri(opened: httpx.Response, account: AccountCredentials) -> str:
+def session_uri(opened: httpx.Response, account: Credentials) -> str:
     """The session URI the opening call answers with, which must carry no credential."""
     session = opened.headers.get("location")
     if not session:

@@ -13,7 +13,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import Credentials, PostContent, Preparation
 from providers.bluesky import BlueskyProvider, grapheme_length, link_facets, xrpc_error
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from sandbox.tokens import issue_token
@@ -25,10 +25,8 @@ CREATE = r"/bluesky/xrpc/com\.atproto\.repo\.createRecord"
 
 
 @pytest.fixture
-def account(sandbox: RunningSandbox) -> AccountCredentials:
-    return AccountCredentials(
-        external_id=DID, access_token=issue_token(sandbox.secret, "bluesky", DID)
-    )
+def account(sandbox: RunningSandbox) -> Credentials:
+    return Credentials(external_id=DID, access_token=issue_token(sandbox.secret, "bluesky", DID))
 
 
 @pytest.fixture
@@ -101,7 +99,7 @@ async def test_create_record_request_on_the_wire() -> None:
         seen.append(request)
         return httpx.Response(200, json={"uri": f"at://{DID}/app.bsky.feed.post/3kabc", "cid": "x"})
 
-    account = AccountCredentials(external_id=DID, access_token="jwt-access")
+    account = Credentials(external_id=DID, access_token="jwt-access")
     content = PostContent(
         text="Voilà https://crier.example",
         link="https://crier.example",
@@ -171,7 +169,7 @@ def test_xrpc_errors_map_into_the_taxonomy(response: httpx.Response, kind: type)
 
 
 async def test_a_link_post_has_byte_offset_facets(
-    provider: BlueskyProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: BlueskyProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     text = "Été 🎉 au café: https://crier.example/notes?id=1 à bientôt"
     published = await provider.publish(account, PostContent(text=text), Preparation())
@@ -194,7 +192,7 @@ async def test_a_link_post_has_byte_offset_facets(
 async def test_two_images_go_up_as_blobs_then_one_post(
     sandbox: RunningSandbox,
     provider: BlueskyProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
     content = PostContent(
@@ -226,7 +224,7 @@ async def test_two_images_go_up_as_blobs_then_one_post(
 
 
 async def test_an_explicit_rkey_is_found_and_cannot_be_created_twice(
-    provider: BlueskyProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: BlueskyProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     content = PostContent(text="once", options={"rkey": "3lcrier0000a"})
     published = await provider.publish(account, content, Preparation())
@@ -252,7 +250,7 @@ async def test_an_explicit_rkey_is_found_and_cannot_be_created_twice(
 
 
 async def test_every_answer_carries_rate_limit_headers(
-    account: AccountCredentials, sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
+    account: Credentials, sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
 ) -> None:
     answers = [
         await sandbox_http.post(
@@ -274,7 +272,7 @@ async def test_every_answer_carries_rate_limit_headers(
 
 
 async def test_a_503_is_transient(
-    provider: BlueskyProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: BlueskyProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     await inject(sandbox_http, method="POST", path=CREATE, status=503)
     with pytest.raises(TransientError) as raised:
@@ -284,7 +282,7 @@ async def test_a_503_is_transient(
 
 
 async def test_a_429_waits_for_ratelimit_reset(
-    provider: BlueskyProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: BlueskyProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     reset = int(time.time()) + 120
     await inject(
@@ -303,7 +301,7 @@ async def test_a_429_waits_for_ratelimit_reset(
 
 
 async def test_over_300_graphemes_is_refused_by_the_sandbox(
-    provider: BlueskyProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: BlueskyProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     # 300 family emoji are 300 graphemes (fine) but 301 are not, whatever their 7-char length.
     family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
@@ -317,7 +315,7 @@ async def test_over_300_graphemes_is_refused_by_the_sandbox(
 async def test_a_forged_token_is_an_auth_error(
     provider: BlueskyProvider, sandbox_http: httpx.AsyncClient
 ) -> None:
-    forged = AccountCredentials(
+    forged = Credentials(
         external_id=DID, access_token=issue_token("not-the-secret", "bluesky", DID)
     )
     with pytest.raises(AuthError) as raised:
@@ -331,7 +329,7 @@ async def test_an_expired_token_answers_400_and_is_still_an_auth_error(
     expired = issue_token(sandbox.secret, "bluesky", DID, expires_at=int(time.time()) - 1)
     with pytest.raises(AuthError) as raised:
         await provider.publish(
-            AccountCredentials(external_id=DID, access_token=expired),
+            Credentials(external_id=DID, access_token=expired),
             PostContent(text="hi"),
             Preparation(),
         )
@@ -339,7 +337,7 @@ async def test_an_expired_token_answers_400_and_is_still_an_auth_error(
 
 
 async def test_the_sandbox_refuses_facets_and_blobs_that_do_not_fit(
-    sandbox: RunningSandbox, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    sandbox: RunningSandbox, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     async def create(record: dict[str, object], token: str = account.access_token) -> str:
         record = {"$type": "app.bsky.feed.post", "createdAt": "2026-01-01T00:00:00Z", **record}
@@ -375,7 +373,7 @@ async def test_the_sandbox_refuses_facets_and_blobs_that_do_not_fit(
 async def test_each_images_alt_text_is_its_alt_in_the_embed(
     sandbox: RunningSandbox,
     provider: BlueskyProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
     # The media's own alt text wins over the older option; an image without one gets "" (the

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import Credentials, PostContent, Preparation
 from providers.bluesky import BlueskyProvider
 from providers.bluesky_mentions import mention_spans
 from providers.errors import TransientError
@@ -25,10 +25,8 @@ RESOLVE = "/bluesky/xrpc/com.atproto.identity.resolveHandle"
 
 
 @pytest.fixture
-def account(sandbox: RunningSandbox) -> AccountCredentials:
-    return AccountCredentials(
-        external_id=DID, access_token=issue_token(sandbox.secret, "bluesky", DID)
-    )
+def account(sandbox: RunningSandbox) -> Credentials:
+    return Credentials(external_id=DID, access_token=issue_token(sandbox.secret, "bluesky", DID))
 
 
 @pytest.fixture
@@ -72,7 +70,7 @@ def test_mentions_are_found_at_byte_offsets_and_not_in_links_or_addresses() -> N
 
 
 async def test_a_mention_after_emoji_carries_the_did_at_its_byte_offsets(
-    sandbox_http: httpx.AsyncClient, provider: BlueskyProvider, account: AccountCredentials
+    sandbox_http: httpx.AsyncClient, provider: BlueskyProvider, account: Credentials
 ) -> None:
     # A second account the sandbox knows: one that logged in.
     login = await sandbox_http.post(
@@ -100,7 +98,7 @@ async def test_a_mention_after_emoji_carries_the_did_at_its_byte_offsets(
 
 
 async def test_a_handle_no_account_has_stays_plain_text(
-    sandbox_http: httpx.AsyncClient, provider: BlueskyProvider, account: AccountCredentials
+    sandbox_http: httpx.AsyncClient, provider: BlueskyProvider, account: Credentials
 ) -> None:
     text = "hello @nobody.bsky.social and @sandbox.bsky.social"
     published = await provider.publish(account, PostContent(text=text), Preparation())
@@ -113,7 +111,7 @@ async def test_a_handle_no_account_has_stays_plain_text(
 
 
 async def test_a_failing_resolve_fails_the_publish_before_anything_is_posted(
-    sandbox_http: httpx.AsyncClient, provider: BlueskyProvider, account: AccountCredentials
+    sandbox_http: httpx.AsyncClient, provider: BlueskyProvider, account: Credentials
 ) -> None:
     fault = {"method": "GET", "path": RESOLVE, "status": 503}
     (await sandbox_http.post("/_control/faults", json=fault)).raise_for_status()
@@ -139,7 +137,7 @@ async def test_the_sandbox_resolves_its_accounts_handles_only(
 
 
 async def test_the_sandbox_refuses_a_mention_facet_that_does_not_fit(
-    sandbox_http: httpx.AsyncClient, account: AccountCredentials
+    sandbox_http: httpx.AsyncClient, account: Credentials
 ) -> None:
     async def create(facet: dict[str, Any]) -> httpx.Response:
         record = {

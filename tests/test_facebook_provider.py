@@ -13,13 +13,13 @@ import httpx
 import pytest
 
 from core.status import Platform
-from providers.base import AccountCredentials, PostContent
+from providers.base import Credentials, PostContent
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.facebook import GRAPH, FacebookProvider
 from tests.support import reconcile
 
 BASE = "https://graph.example/v23.0"
-PAGE = AccountCredentials(external_id="123", access_token="page-token")
+PAGE = Credentials(external_id="123", access_token="page-token")
 
 
 async def test_a_photo_post_uploads_unpublished_photos_then_one_feed_post() -> None:
@@ -167,7 +167,7 @@ provider = reconcile.provider_fixture(FacebookProvider, "facebook/v23.0")
 
 
 async def test_the_alt_text_arrives_on_the_sandbox_pages_photos(
-    provider: FacebookProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: FacebookProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     content = PostContent(
         text="Fresh bread",

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import Credentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.google_business import GoogleBusinessProvider, until_next_minute
 from sandbox.tokens import issue_token
@@ -29,8 +29,8 @@ SCHEDULE = {
 }
 
 
-def account(sandbox: RunningSandbox, location: str = LOCATION) -> AccountCredentials:
-    return AccountCredentials(
+def account(sandbox: RunningSandbox, location: str = LOCATION) -> Credentials:
+    return Credentials(
         external_id=location,
         access_token=issue_token(sandbox.secret, "google_business", location),
     )
@@ -204,7 +204,7 @@ async def test_a_video_is_a_content_error_not_a_retried_500(
 async def test_a_forged_token_is_an_auth_error(
     sandbox_http: httpx.AsyncClient, provider: GoogleBusinessProvider
 ) -> None:
-    forged = AccountCredentials(
+    forged = Credentials(
         external_id=LOCATION,
         access_token=issue_token("not-the-secret", "google_business", LOCATION),
     )
@@ -216,7 +216,7 @@ async def test_a_forged_token_is_an_auth_error(
 async def test_another_locations_token_is_permission_denied(
     sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient, provider: GoogleBusinessProvider
 ) -> None:
-    creds = AccountCredentials(
+    creds = Credentials(
         external_id=LOCATION,
         access_token=account(sandbox, "accounts/999/locations/1").access_token,
     )
@@ -239,7 +239,7 @@ async def test_the_exact_request_on_the_wire() -> None:
             },
         )
 
-    creds = AccountCredentials(external_id=LOCATION, access_token="tok")
+    creds = Credentials(external_id=LOCATION, access_token="tok")
     content = PostContent(
         text="Opening week: 20% off",
         link="https://example.com/open",

@@ -12,7 +12,7 @@ import pytest
 
 from core.status import AttemptOutcome, Platform
 from core.status import TargetStatus as S
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import Credentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.instagram import InstagramProvider
 from sandbox.tokens import issue_token
@@ -99,15 +99,15 @@ async def test_a_media_deadline_ends_a_container_that_never_finishes(harness: Ha
 
 
 @pytest.fixture
-def ig(sandbox: RunningSandbox) -> tuple[InstagramProvider, AccountCredentials]:
+def ig(sandbox: RunningSandbox) -> tuple[InstagramProvider, Credentials]:
     http = httpx.AsyncClient(timeout=5)
     token = issue_token(sandbox.secret, "instagram", IG_USER)
     provider = InstagramProvider(http, f"{sandbox.url}/instagram/v23.0")
-    return provider, AccountCredentials(external_id=IG_USER, access_token=token)
+    return provider, Credentials(external_id=IG_USER, access_token=token)
 
 
 async def test_a_carousel_of_three_images(
-    ig: tuple[InstagramProvider, AccountCredentials], sandbox_http: httpx.AsyncClient
+    ig: tuple[InstagramProvider, Credentials], sandbox_http: httpx.AsyncClient
 ) -> None:
     provider, account = ig
     content = PostContent(text="Three views", media_urls=IMAGES)
@@ -121,7 +121,7 @@ async def test_a_carousel_of_three_images(
 
 
 async def test_publishing_before_finished_is_transient(
-    ig: tuple[InstagramProvider, AccountCredentials], sandbox_http: httpx.AsyncClient
+    ig: tuple[InstagramProvider, Credentials], sandbox_http: httpx.AsyncClient
 ) -> None:
     provider, account = ig
     await script_next_container(sandbox_http, "IN_PROGRESS")
@@ -132,7 +132,7 @@ async def test_publishing_before_finished_is_transient(
 
 
 async def test_error_classes(
-    ig: tuple[InstagramProvider, AccountCredentials],
+    ig: tuple[InstagramProvider, Credentials],
     sandbox_http: httpx.AsyncClient,
     sandbox: RunningSandbox,
 ) -> None:
@@ -140,7 +140,7 @@ async def test_error_classes(
     content = PostContent(text="x", media_urls=[IMAGES[0]])
     with pytest.raises(ContentError, match="caption is too long"):
         await provider.prepare(account, PostContent(text="x" * 2201, media_urls=[IMAGES[0]]))
-    forged = AccountCredentials(external_id=IG_USER, access_token="sbx_forged.sig")
+    forged = Credentials(external_id=IG_USER, access_token="sbx_forged.sig")
     with pytest.raises(AuthError):
         await provider.prepare(forged, content)
     fault = {"method": "POST", "path": "/media$", "times": 1, "status": 503, "body": {}}
@@ -163,7 +163,7 @@ async def test_error_classes(
     ],
 )
 async def test_alt_text_goes_on_each_image_container(
-    ig: tuple[InstagramProvider, AccountCredentials],
+    ig: tuple[InstagramProvider, Credentials],
     sandbox_http: httpx.AsyncClient,
     urls: list[str],
     alts: list[str | None],

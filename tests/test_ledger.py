@@ -21,7 +21,7 @@ from core.models import Attempt
 from core.status import AttemptOutcome, Platform, TargetMode
 from core.status import TargetStatus as S
 from core.vault import Vault
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import Credentials, PostContent, Preparation
 from providers.facebook import FacebookProvider
 from providers.registry import base_url
 from tests.support.api import api_client, bearer
@@ -115,7 +115,7 @@ async def test_a_try_that_may_still_be_sending_is_waited_for_before_looking(
 
         async def old_try_sends_late() -> None:
             await looked.wait()  # after the new try looked, inside its own budget
-            credentials = AccountCredentials(page.external_id, token)
+            credentials = Credentials(page.external_id, token)
             await provider.publish(credentials, content, Preparation())
 
         late = asyncio.create_task(old_try_sends_late())

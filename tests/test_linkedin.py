@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import Credentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.linkedin import API_VERSION, LinkedInProvider
 from sandbox.tokens import issue_token
@@ -25,8 +25,8 @@ PERSON = "urn:li:person:abc"
 FEED = "https://www.linkedin.com/feed/update/"
 
 
-def account(sandbox: RunningSandbox, author: str = ORG) -> AccountCredentials:
-    return AccountCredentials(
+def account(sandbox: RunningSandbox, author: str = ORG) -> Credentials:
+    return Credentials(
         external_id=author, access_token=issue_token(sandbox.secret, "linkedin", author)
     )
 
@@ -110,7 +110,7 @@ async def test_several_images_make_one_multi_image_post(
 async def _upload_directly(
     sandbox: RunningSandbox,
     sandbox_http: httpx.AsyncClient,
-    creds: AccountCredentials,
+    creds: Credentials,
     data: bytes,
     processing_seconds: float,
 ) -> str:
@@ -210,7 +210,7 @@ async def test_an_over_long_text_is_refused(
 async def test_a_forged_token_is_an_auth_error(
     sandbox_http: httpx.AsyncClient, provider: LinkedInProvider
 ) -> None:
-    forged = AccountCredentials(
+    forged = Credentials(
         external_id=ORG, access_token=issue_token("not-the-secret", "linkedin", ORG)
     )
     with pytest.raises(AuthError) as raised:
@@ -221,7 +221,7 @@ async def test_a_forged_token_is_an_auth_error(
 async def test_another_authors_token_is_access_denied(
     sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient, provider: LinkedInProvider
 ) -> None:
-    creds = AccountCredentials(external_id=ORG, access_token=account(sandbox, PERSON).access_token)
+    creds = Credentials(external_id=ORG, access_token=account(sandbox, PERSON).access_token)
     with pytest.raises(AuthError) as raised:
         await provider.publish(creds, PostContent(text="x"))
     assert (raised.value.http_status, raised.value.code) == (403, "ACCESS_DENIED")
@@ -234,7 +234,7 @@ async def test_the_exact_request_on_the_wire() -> None:
         seen.append(request)
         return httpx.Response(201, headers={"x-restli-id": "urn:li:share:7"})
 
-    creds = AccountCredentials(external_id=ORG, access_token="tok")
+    creds = Credentials(external_id=ORG, access_token="tok")
     text = "Hi (you) #tag @[Acme](urn:li:organization:9) a_b\\c"
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         published = await LinkedInProvider(http, "https://api.example/", loopback_media()).publish(
@@ -272,7 +272,7 @@ async def test_an_upload_sends_the_token_to_linkedin_but_never_to_the_media_host
         upload = {"uploadUrl": "https://up.example/u/1", "image": "urn:li:image:C1"}
         return httpx.Response(200, json={"value": upload})
 
-    creds = AccountCredentials(external_id=ORG, access_token="tok")
+    creds = Credentials(external_id=ORG, access_token="tok")
     # The image comes from a real host through the guarded fetcher, never the platform client.
     async with (
         media_host({"/p.jpg": (b"\xff\xd8\xffjpeg", "image/jpeg")}) as host,

@@ -13,7 +13,7 @@ import pytest
 from core.config import Settings
 from core.db import Database
 from core.status import Platform
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import Credentials, PostContent, Preparation
 from providers.errors import ContentError
 from providers.linkedin import LinkedInProvider
 from providers.linkedin_mentions import mention_problems
@@ -33,8 +33,8 @@ api = api_fixture()
 tenant = tenant_fixture()
 
 
-def account(sandbox: RunningSandbox, author: str) -> AccountCredentials:
-    return AccountCredentials(
+def account(sandbox: RunningSandbox, author: str) -> Credentials:
+    return Credentials(
         external_id=author, access_token=issue_token(sandbox.secret, "linkedin", author)
     )
 

@@ -18,7 +18,7 @@ import pytest
 
 from core.status import Platform
 from providers.base import (
-    AccountCredentials,
+    Credentials,
     NotCheckable,
     PartPosition,
     PostContent,
@@ -99,7 +99,7 @@ class Account:
 
     case: Case
     provider: Any
-    credentials: AccountCredentials
+    credentials: Credentials
     sandbox_url: str
 
     async def post(self, text: str = "The post itself") -> Published:
@@ -235,9 +235,7 @@ async def test_a_video_made_for_kids_takes_no_comments(
     assert (refused.value.code, refused.value.http_status) == ("commentsDisabled", 403)
 
 
-async def upload_made_for_kids(
-    sandbox_http: httpx.AsyncClient, credentials: AccountCredentials
-) -> str:
+async def upload_made_for_kids(sandbox_http: httpx.AsyncClient, credentials: Credentials) -> str:
     """A video uploaded straight to the sandbox, declared made for kids; its id."""
     data = b"made-for-kids video bytes"
     auth = {"Authorization": f"Bearer {credentials.access_token}"}

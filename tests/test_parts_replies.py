@@ -17,7 +17,7 @@ import pytest
 
 from core.status import Platform
 from providers.base import (
-    AccountCredentials,
+    Credentials,
     PartPosition,
     PlatformRules,
     PostContent,
@@ -41,24 +41,24 @@ class ThreadProvider(Protocol):
 
     rules: PlatformRules
 
-    async def prepare(self, account: AccountCredentials, content: PostContent) -> Preparation: ...
+    async def prepare(self, account: Credentials, content: PostContent) -> Preparation: ...
 
-    async def check(self, account: AccountCredentials, prepared: Preparation) -> Readiness: ...
+    async def check(self, account: Credentials, prepared: Preparation) -> Readiness: ...
 
     async def publish(
-        self, account: AccountCredentials, content: PostContent, prepared: Preparation
+        self, account: Credentials, content: PostContent, prepared: Preparation
     ) -> Published: ...
 
     async def find_published(
-        self, account: AccountCredentials, content: PostContent, prepared: Preparation, **kw: Any
+        self, account: Credentials, content: PostContent, prepared: Preparation, **kw: Any
     ) -> Published | None: ...
 
     async def publish_part(
-        self, account: AccountCredentials, content: PostContent, position: PartPosition
+        self, account: Credentials, content: PostContent, position: PartPosition
     ) -> Published: ...
 
     async def find_published_part(
-        self, account: AccountCredentials, content: PostContent, position: PartPosition, **kw: Any
+        self, account: Credentials, content: PostContent, position: PartPosition, **kw: Any
     ) -> Published | None: ...
 
 
@@ -109,7 +109,7 @@ CASES = [
 class Case:
     spec: Platformed
     provider: ThreadProvider
-    account: AccountCredentials
+    account: Credentials
     sandbox_url: str
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import Credentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.pinterest import PinterestProvider, pinterest_error
 from sandbox import pinterest as sandbox_pinterest
@@ -26,8 +26,8 @@ IMAGE = "https://cdn.example.org/flat-white.jpg"
 
 
 @pytest.fixture
-def account(sandbox: RunningSandbox) -> AccountCredentials:
-    return AccountCredentials(BOARD, issue_token(sandbox.secret, "pinterest", BOARD))
+def account(sandbox: RunningSandbox) -> Credentials:
+    return Credentials(BOARD, issue_token(sandbox.secret, "pinterest", BOARD))
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def video(sandbox: RunningSandbox) -> PostContent:
 
 
 async def test_an_image_pin_is_one_call_with_its_public_url(
-    provider: PinterestProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: PinterestProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     content = PostContent(
         text="Flat white\nA double shot, thin milk.",
@@ -81,7 +81,7 @@ async def test_an_image_pin_is_one_call_with_its_public_url(
 
 async def test_a_video_pin_waits_for_processing_then_publishes(
     provider: PinterestProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox: RunningSandbox,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -105,7 +105,7 @@ async def test_a_video_pin_waits_for_processing_then_publishes(
 
 async def test_a_video_pinterest_fails_to_process_fails_the_check(
     provider: PinterestProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox: RunningSandbox,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -123,7 +123,7 @@ async def test_a_video_pinterest_fails_to_process_fails_the_check(
 
 
 async def test_an_injected_503_is_transient_and_the_retry_pins(
-    provider: PinterestProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: PinterestProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     fault = {"method": "POST", "path": "^/pinterest/v5/pins$", "status": 503}
     body = {"code": 0, "message": "Service unavailable."}
@@ -140,7 +140,7 @@ async def test_an_injected_503_is_transient_and_the_retry_pins(
 
 async def test_the_per_user_limit_answers_429_with_its_reset(
     provider: PinterestProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -163,7 +163,7 @@ async def test_the_per_user_limit_answers_429_with_its_reset(
 
 
 async def test_a_429_without_retry_after_waits_the_documented_minute(
-    provider: PinterestProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: PinterestProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     body = {"code": 8, "message": "Rate limit exceeded."}
     fault = {"method": "POST", "path": "/pinterest/v5/pins", "status": 429, "body": body}
@@ -178,7 +178,7 @@ async def test_an_unknown_board_is_a_content_error(
     provider: PinterestProvider, sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
 ) -> None:
     # The token may pin to BOARD only; any other board is one Pinterest does not show it.
-    elsewhere = AccountCredentials("1099511627776", issue_token(sandbox.secret, "pinterest", BOARD))
+    elsewhere = Credentials("1099511627776", issue_token(sandbox.secret, "pinterest", BOARD))
     with pytest.raises(ContentError, match="Board not found") as caught:
         await provider.publish(elsewhere, PostContent(text="x", media_urls=[IMAGE]), Preparation())
     assert caught.value.http_status == 404
@@ -186,7 +186,7 @@ async def test_an_unknown_board_is_a_content_error(
 
 
 async def test_a_title_over_100_characters_is_a_content_error(
-    provider: PinterestProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: PinterestProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     content = PostContent(text="x", title="t" * 101, media_urls=[IMAGE])
     with pytest.raises(ContentError, match="title must be at most 100") as caught:
@@ -209,7 +209,7 @@ async def test_a_forged_token_is_an_auth_error(
 ) -> None:
     with pytest.raises(AuthError) as caught:
         await provider.publish(
-            AccountCredentials(BOARD, token),
+            Credentials(BOARD, token),
             PostContent(text="hi", media_urls=[IMAGE]),
             Preparation(),
         )
@@ -220,7 +220,7 @@ async def test_a_forged_token_is_an_auth_error(
 async def test_another_platforms_token_is_refused(
     provider: PinterestProvider, sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
 ) -> None:
-    other = AccountCredentials(BOARD, issue_token(sandbox.secret, "instagram", BOARD))
+    other = Credentials(BOARD, issue_token(sandbox.secret, "instagram", BOARD))
     with pytest.raises(AuthError):
         await provider.prepare(other, video(sandbox))
 
@@ -243,7 +243,7 @@ async def test_the_exact_requests_of_a_video_pin() -> None:
             return httpx.Response(200, json={"media_id": "7", "status": "succeeded"})
         return httpx.Response(201, json={"id": "813", "board_id": "42"})
 
-    account = AccountCredentials("42", "user-token")
+    account = Credentials("42", "user-token")
     # The video comes from a real host through the guarded fetcher, never the platform client.
     async with (
         media_host({"/pour.mp4": (b"MP4-bytes", "video/mp4")}) as host,
@@ -301,7 +301,7 @@ async def test_the_exact_request_of_an_image_pin() -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         published = await PinterestProvider(
             http, "https://api.pinterest.com/", loopback_media()
-        ).publish(AccountCredentials("42", "user-token"), content, Preparation())
+        ).publish(Credentials("42", "user-token"), content, Preparation())
 
     [request] = seen
     assert (request.method, str(request.url)) == ("POST", "https://api.pinterest.com/v5/pins")
@@ -350,7 +350,7 @@ def test_a_retry_after_header_wins_over_the_documented_window() -> None:
 )
 async def test_the_pins_alt_text_is_its_images_else_the_option(
     provider: PinterestProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
     media_alt: list[str | None],
     options: dict[str, str],

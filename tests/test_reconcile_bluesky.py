@@ -14,7 +14,7 @@ import pytest
 from core.status import Platform
 from providers import bluesky, bluesky_lookup
 from providers.base import (
-    AccountCredentials,
+    Credentials,
     NotCheckable,
     PostContent,
     Preparation,
@@ -67,7 +67,7 @@ def test_a_minted_key_is_a_tid_of_now() -> None:
 
 
 async def test_prepare_fixes_the_key_that_publish_writes_and_the_lookup_reads(
-    provider: BlueskyProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: BlueskyProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     content = PostContent(text=TEXT)
     since = a_minute_ago()
@@ -82,7 +82,7 @@ async def test_prepare_fixes_the_key_that_publish_writes_and_the_lookup_reads(
 
 
 async def test_a_record_at_the_key_with_other_text_is_not_the_post(
-    provider: BlueskyProvider, account: AccountCredentials
+    provider: BlueskyProvider, account: Credentials
 ) -> None:
     prepared = await provider.prepare(account, PostContent(text=TEXT))
     await provider.publish(account, PostContent(text="something else"), prepared)
@@ -95,7 +95,7 @@ async def test_a_record_at_the_key_with_other_text_is_not_the_post(
 
 
 async def test_a_post_made_under_another_key_is_found_among_recent_records(
-    provider: BlueskyProvider, account: AccountCredentials
+    provider: BlueskyProvider, account: Credentials
 ) -> None:
     # An earlier run of the target prepared its own key; this run's key holds nothing.
     content = PostContent(text=TEXT, link="https://crier.example/doors")
@@ -110,7 +110,7 @@ async def test_a_post_made_under_another_key_is_found_among_recent_records(
 
 
 async def test_recent_records_must_match_text_embed_and_time(
-    provider: BlueskyProvider, account: AccountCredentials
+    provider: BlueskyProvider, account: Credentials
 ) -> None:
     content = PostContent(text=TEXT, link="https://crier.example/doors")
     await provider.publish(account, content, Preparation())
@@ -126,7 +126,7 @@ async def test_recent_records_must_match_text_embed_and_time(
 
 
 async def test_images_match_on_their_blobs(
-    sandbox: RunningSandbox, provider: BlueskyProvider, account: AccountCredentials
+    sandbox: RunningSandbox, provider: BlueskyProvider, account: Credentials
 ) -> None:
     content = PostContent(text=TEXT, media_urls=[f"{sandbox.url}/bluesky/media/doors.jpg"])
     prepared, published = await reconcile.prepare_and_publish(provider, account, content)
@@ -144,7 +144,7 @@ async def test_images_match_on_their_blobs(
 
 async def test_listing_pages_back_until_it_passes_the_attempt(
     provider: BlueskyProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -161,7 +161,7 @@ async def test_listing_pages_back_until_it_passes_the_attempt(
 
 
 async def test_more_recent_records_than_it_reads_is_not_checkable(
-    provider: BlueskyProvider, account: AccountCredentials, monkeypatch: pytest.MonkeyPatch
+    provider: BlueskyProvider, account: Credentials, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bluesky, "LOOKUP_PAGE_SIZE", 1)
     monkeypatch.setattr(bluesky, "LOOKUP_MAX_PAGES", 2)
@@ -176,7 +176,7 @@ async def test_more_recent_records_than_it_reads_is_not_checkable(
 
 async def test_listing_stops_at_records_older_than_the_attempt(
     provider: BlueskyProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -196,7 +196,7 @@ async def test_listing_stops_at_records_older_than_the_attempt(
 
 
 async def test_publish_into_its_own_key_already_holding_the_post_reports_that_post(
-    provider: BlueskyProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: BlueskyProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     content = PostContent(text=TEXT)
     prepared, first = await reconcile.prepare_and_publish(provider, account, content)
@@ -208,7 +208,7 @@ async def test_publish_into_its_own_key_already_holding_the_post_reports_that_po
 
 
 async def test_publish_into_its_own_key_holding_another_post_is_refused(
-    provider: BlueskyProvider, account: AccountCredentials
+    provider: BlueskyProvider, account: Credentials
 ) -> None:
     prepared = await provider.prepare(account, PostContent(text=TEXT))
     await provider.publish(account, PostContent(text="something else"), prepared)

@@ -11,7 +11,7 @@ import pytest
 
 from core.status import Platform, TargetMode
 from providers import graph
-from providers.base import AccountCredentials, NotCheckable, PostContent, Preparation
+from providers.base import Credentials, NotCheckable, PostContent, Preparation
 from providers.errors import AuthError
 from providers.facebook import FacebookProvider
 from sandbox.tokens import issue_token
@@ -61,7 +61,7 @@ provider = reconcile.provider_fixture(FacebookProvider, "facebook/v23.0")
 
 
 async def test_finds_exactly_what_publish_returned_for_a_photo_post(
-    provider: FacebookProvider, account: AccountCredentials
+    provider: FacebookProvider, account: Credentials
 ) -> None:
     since = began()
     content = PostContent(text="A photo", media_urls=[PHOTO])
@@ -71,7 +71,7 @@ async def test_finds_exactly_what_publish_returned_for_a_photo_post(
 
 
 async def test_another_text_or_an_earlier_post_is_not_the_attempts(
-    provider: FacebookProvider, account: AccountCredentials
+    provider: FacebookProvider, account: Credentials
 ) -> None:
     before = began()
     await provider.publish(account, PostContent(text="Posted earlier"), PUBLISHED)
@@ -86,7 +86,7 @@ async def test_another_text_or_an_earlier_post_is_not_the_attempts(
 
 async def test_pages_back_to_the_oldest_match_and_gives_up_past_the_cap(
     provider: FacebookProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -110,7 +110,7 @@ async def test_pages_back_to_the_oldest_match_and_gives_up_past_the_cap(
 
 
 async def test_a_draft_is_not_listed_so_it_cannot_be_checked(
-    provider: FacebookProvider, account: AccountCredentials
+    provider: FacebookProvider, account: Credentials
 ) -> None:
     since = began()
     content = PostContent(text="Kept as a draft")
@@ -126,7 +126,7 @@ async def test_a_draft_is_not_listed_so_it_cannot_be_checked(
 
 
 async def test_a_post_without_a_message_cannot_be_checked(
-    provider: FacebookProvider, account: AccountCredentials
+    provider: FacebookProvider, account: Credentials
 ) -> None:
     content = PostContent(text="", link="https://example.org/")
     with pytest.raises(NotCheckable, match="without a message"):
@@ -134,7 +134,7 @@ async def test_a_post_without_a_message_cannot_be_checked(
 
 
 async def test_published_posts_refuses_a_limit_over_100(
-    sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient, account: AccountCredentials
+    sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient, account: Credentials
 ) -> None:
     answer = await sandbox_http.get(
         f"/facebook/v23.0/{PAGE}/published_posts",
@@ -149,6 +149,6 @@ async def test_the_lookup_is_made_as_the_page(
     provider: FacebookProvider, sandbox: RunningSandbox
 ) -> None:
     other = "200000000000002"
-    stranger = AccountCredentials(PAGE, issue_token(sandbox.secret, "facebook", other))
+    stranger = Credentials(PAGE, issue_token(sandbox.secret, "facebook", other))
     with pytest.raises(AuthError, match="does not grant access"):
         await provider.find_published(stranger, PostContent(text="x"), PUBLISHED, since=began())

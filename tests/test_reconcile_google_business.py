@@ -15,7 +15,7 @@ import pytest
 
 from core.status import Platform
 from providers import google_business
-from providers.base import AccountCredentials, NotCheckable, PostContent, Preparation
+from providers.base import Credentials, NotCheckable, PostContent, Preparation
 from providers.google_business import GoogleBusinessProvider, created_at
 from tests.support import reconcile
 from tests.support.harness import Harness
@@ -57,7 +57,7 @@ async def lookups(sandbox_http: httpx.AsyncClient) -> int:
 
 
 async def test_a_post_on_a_later_page_is_found_by_its_content(
-    account: AccountCredentials,
+    account: Credentials,
     provider: GoogleBusinessProvider,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
@@ -97,7 +97,7 @@ async def test_a_post_on_a_later_page_is_found_by_its_content(
     ids=["summary", "button-url", "no-button", "same", "topic", "event-title", "photos"],
 )
 async def test_only_the_same_content_is_it(
-    account: AccountCredentials,
+    account: Credentials,
     provider: GoogleBusinessProvider,
     mine: PostContent,
     other: PostContent,
@@ -109,7 +109,7 @@ async def test_only_the_same_content_is_it(
 
 
 async def test_a_post_older_than_the_attempt_is_not_it(
-    account: AccountCredentials, provider: GoogleBusinessProvider
+    account: Credentials, provider: GoogleBusinessProvider
 ) -> None:
     content = PostContent(text="Posted before the attempt")
     await provider.publish(account, content, Preparation())
@@ -118,7 +118,7 @@ async def test_a_post_older_than_the_attempt_is_not_it(
 
 
 async def test_more_posts_than_the_walk_reads_cannot_be_checked(
-    account: AccountCredentials, provider: GoogleBusinessProvider, monkeypatch: pytest.MonkeyPatch
+    account: Credentials, provider: GoogleBusinessProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(google_business, "LOOKUP_PAGE_SIZE", 1)
     monkeypatch.setattr(google_business, "LOOKUP_MAX_PAGES", 2)
@@ -147,7 +147,7 @@ async def test_the_lookup_pages_with_googles_parameters_and_reads_nanosecond_tim
     found, (first, second) = await reconcile.stub_lookup(
         GoogleBusinessProvider,
         answer,
-        AccountCredentials(LOCATION, "tok"),
+        Credentials(LOCATION, "tok"),
         PostContent(text="Hello"),
         since=since,
     )
@@ -161,7 +161,7 @@ async def test_the_lookup_pages_with_googles_parameters_and_reads_nanosecond_tim
 
 
 async def test_the_sandbox_list_pages_and_refuses_as_google_does(
-    account: AccountCredentials, provider: GoogleBusinessProvider, sandbox_http: httpx.AsyncClient
+    account: Credentials, provider: GoogleBusinessProvider, sandbox_http: httpx.AsyncClient
 ) -> None:
     for n in range(3):
         await provider.publish(account, PostContent(text=f"Post {n}"), Preparation())

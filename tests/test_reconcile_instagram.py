@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from core.status import Platform
-from providers.base import AccountCredentials, NotCheckable, PostContent, Preparation
+from providers.base import Credentials, NotCheckable, PostContent, Preparation
 from providers.instagram import InstagramProvider
 from tests.support import reconcile
 from tests.support.harness import Harness
@@ -47,13 +47,13 @@ provider = reconcile.provider_fixture(InstagramProvider, "instagram/v23.0")
 
 
 async def test_finds_exactly_what_publish_returned(
-    provider: InstagramProvider, account: AccountCredentials
+    provider: InstagramProvider, account: Credentials
 ) -> None:
     await reconcile.found_among(provider, account, PostContent(text="A reel", media_urls=[REEL]))
 
 
 async def test_an_unpublished_container_is_not_found_whatever_the_account_shows(
-    provider: InstagramProvider, account: AccountCredentials
+    provider: InstagramProvider, account: Credentials
 ) -> None:
     # The same caption, published just now from another container.
     content = PostContent(text="Same caption", media_urls=[IMAGES[0]])
@@ -61,7 +61,7 @@ async def test_an_unpublished_container_is_not_found_whatever_the_account_shows(
 
 
 async def test_the_media_type_tells_a_carousel_from_an_image_with_its_caption(
-    provider: InstagramProvider, account: AccountCredentials
+    provider: InstagramProvider, account: Credentials
 ) -> None:
     # Earlier in the window, so the better guess by time alone: an image, same caption.
     image = PostContent(text="Twice", media_urls=[IMAGES[0]])
@@ -70,14 +70,14 @@ async def test_the_media_type_tells_a_carousel_from_an_image_with_its_caption(
 
 
 async def test_of_two_identical_posts_in_the_window_the_earlier_is_the_attempts(
-    provider: InstagramProvider, account: AccountCredentials
+    provider: InstagramProvider, account: Credentials
 ) -> None:
     content = PostContent(text="Posted twice", media_urls=[IMAGES[0]])
     await reconcile.found_among(provider, account, content, after=[content])
 
 
 async def test_a_published_container_whose_media_is_not_listed_cannot_be_named(
-    provider: InstagramProvider, account: AccountCredentials
+    provider: InstagramProvider, account: Credentials
 ) -> None:
     content = PostContent(text="Out of reach", media_urls=[IMAGES[0]])
     prepared, _ = await reconcile.prepare_and_publish(provider, account, content, check=True)
@@ -92,7 +92,7 @@ async def test_a_published_container_whose_media_is_not_listed_cannot_be_named(
 
 async def test_pages_back_to_the_oldest_match_and_gives_up_past_the_cap(
     provider: InstagramProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -109,7 +109,7 @@ async def test_pages_back_to_the_oldest_match_and_gives_up_past_the_cap(
 
 
 async def test_without_a_container_a_missing_post_is_not_there(
-    provider: InstagramProvider, account: AccountCredentials
+    provider: InstagramProvider, account: Credentials
 ) -> None:
     content = PostContent(text="Never made", media_urls=[IMAGES[0]])
     assert await provider.find_published(account, content, Preparation(), since=began()) is None

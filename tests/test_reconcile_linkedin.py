@@ -15,7 +15,7 @@ import pytest
 
 from core.status import Platform
 from providers import linkedin
-from providers.base import AccountCredentials, NotCheckable, PostContent, Preparation
+from providers.base import Credentials, NotCheckable, PostContent, Preparation
 from providers.errors import ContentError
 from providers.linkedin import LinkedInProvider
 from tests.support import reconcile
@@ -58,7 +58,7 @@ async def test_a_members_lost_post_ends_unconfirmed_since_their_posts_cannot_be_
 # The provider against the sandbox -----------------------------------------------------------
 
 
-def account(sandbox: RunningSandbox, author: str = ORG) -> AccountCredentials:
+def account(sandbox: RunningSandbox, author: str = ORG) -> Credentials:
     return reconcile.credentials(sandbox, Platform.LINKEDIN, author)
 
 
@@ -74,7 +74,7 @@ async def posted(sandbox_http: httpx.AsyncClient) -> int:
 
 
 async def prepared_image(
-    provider: LinkedInProvider, creds: AccountCredentials, sandbox: RunningSandbox
+    provider: LinkedInProvider, creds: Credentials, sandbox: RunningSandbox
 ) -> tuple[PostContent, Preparation]:
     content = PostContent(text="Photo day", media_urls=[f"{sandbox.url}/linkedin/media/photo.jpg"])
     return content, await provider.prepare(creds, content)
@@ -177,7 +177,7 @@ async def test_a_hashtag_read_back_as_a_template_still_matches() -> None:
     found, [request] = await reconcile.stub_lookup(
         LinkedInProvider,
         lambda _: httpx.Response(200, json=page),
-        AccountCredentials(ORG, "tok"),
+        Credentials(ORG, "tok"),
         PostContent(text="Out now #crier (v2)"),
         since=began(),
     )

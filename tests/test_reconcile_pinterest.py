@@ -14,7 +14,7 @@ import pytest
 
 from core.status import Platform
 from providers import pinterest
-from providers.base import AccountCredentials, NotCheckable, PostContent, Preparation
+from providers.base import Credentials, NotCheckable, PostContent, Preparation
 from providers.pinterest import PinterestProvider
 from sandbox.tokens import issue_token
 from tests.support import reconcile
@@ -72,7 +72,7 @@ async def test_a_board_the_token_may_not_read_leaves_the_pin_unconfirmed(
 
 
 async def test_the_pin_is_found_by_title_description_and_time(
-    provider: PinterestProvider, account: AccountCredentials
+    provider: PinterestProvider, account: Credentials
 ) -> None:
     content = image_pin(link="https://crier.example/coffee")
     published = await provider.publish(account, content, Preparation())
@@ -84,7 +84,7 @@ async def test_the_pin_is_found_by_title_description_and_time(
 
 
 async def test_a_pin_with_other_words_or_made_before_the_attempt_is_not_it(
-    provider: PinterestProvider, account: AccountCredentials
+    provider: PinterestProvider, account: Credentials
 ) -> None:
     await provider.publish(account, image_pin(), Preparation())
 
@@ -99,7 +99,7 @@ async def test_a_pin_with_other_words_or_made_before_the_attempt_is_not_it(
 
 
 async def test_a_video_pin_is_not_an_image_pin_with_the_same_words(
-    sandbox: RunningSandbox, provider: PinterestProvider, account: AccountCredentials
+    sandbox: RunningSandbox, provider: PinterestProvider, account: Credentials
 ) -> None:
     await provider.publish(account, image_pin(), Preparation())
     video = PostContent(text=TEXT, media_urls=[f"{sandbox.url}/pinterest/media/pour.mp4"])
@@ -111,7 +111,7 @@ async def test_a_video_pin_is_not_an_image_pin_with_the_same_words(
 
 async def test_the_lookup_pages_back_until_it_passes_the_attempt(
     provider: PinterestProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -128,7 +128,7 @@ async def test_the_lookup_pages_back_until_it_passes_the_attempt(
 
 async def test_a_page_reaching_back_past_the_attempt_ends_the_lookup(
     provider: PinterestProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -142,7 +142,7 @@ async def test_a_page_reaching_back_past_the_attempt_ends_the_lookup(
 
 
 async def test_more_new_pins_than_it_reads_is_not_checkable(
-    provider: PinterestProvider, account: AccountCredentials, monkeypatch: pytest.MonkeyPatch
+    provider: PinterestProvider, account: Credentials, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pinterest, "LOOKUP_PAGE_SIZE", 1)
     monkeypatch.setattr(pinterest, "LOOKUP_MAX_PAGES", 2)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from core.status import Platform
-from providers.base import AccountCredentials, NotCheckable, PostContent, Preparation
+from providers.base import Credentials, NotCheckable, PostContent, Preparation
 from providers.threads import ThreadsProvider
 from tests.support import reconcile
 from tests.support.harness import Harness
@@ -47,14 +47,14 @@ provider = reconcile.provider_fixture(ThreadsProvider, "threads")
 
 
 async def test_a_link_only_post_is_found_by_the_text_it_was_given(
-    provider: ThreadsProvider, account: AccountCredentials
+    provider: ThreadsProvider, account: Credentials
 ) -> None:
     content = PostContent(text="", link="https://example.org/launch")
     await reconcile.found_among(provider, account, content)
 
 
 async def test_an_unpublished_container_is_not_found_whatever_the_account_shows(
-    provider: ThreadsProvider, account: AccountCredentials
+    provider: ThreadsProvider, account: Credentials
 ) -> None:
     await reconcile.unpublished_container_is_not_found(
         provider, account, PostContent(text="Said twice")
@@ -62,7 +62,7 @@ async def test_an_unpublished_container_is_not_found_whatever_the_account_shows(
 
 
 async def test_the_media_type_tells_a_carousel_from_a_text_post_with_its_text(
-    provider: ThreadsProvider, account: AccountCredentials
+    provider: ThreadsProvider, account: Credentials
 ) -> None:
     # Earlier in the window, so the better guess by time alone: a text post, same text.
     text = PostContent(text="Twice")
@@ -71,7 +71,7 @@ async def test_the_media_type_tells_a_carousel_from_a_text_post_with_its_text(
 
 
 async def test_a_published_container_whose_thread_is_not_listed_cannot_be_named(
-    provider: ThreadsProvider, account: AccountCredentials
+    provider: ThreadsProvider, account: Credentials
 ) -> None:
     content = PostContent(text="Out of reach")
     prepared, _ = await reconcile.prepare_and_publish(provider, account, content, check=True)
@@ -83,7 +83,7 @@ async def test_a_published_container_whose_thread_is_not_listed_cannot_be_named(
 
 async def test_pages_back_to_the_oldest_match_and_gives_up_past_the_cap(
     provider: ThreadsProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -100,7 +100,7 @@ async def test_pages_back_to_the_oldest_match_and_gives_up_past_the_cap(
 
 
 async def test_without_a_container_a_missing_post_is_not_there(
-    provider: ThreadsProvider, account: AccountCredentials
+    provider: ThreadsProvider, account: Credentials
 ) -> None:
     content = PostContent(text="Never made")
     assert await provider.find_published(account, content, Preparation(), since=began()) is None

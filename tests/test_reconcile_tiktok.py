@@ -14,7 +14,7 @@ import pytest
 
 from core.status import AttemptOutcome, Platform
 from providers import tiktok
-from providers.base import AccountCredentials, NotCheckable, PostContent, Preparation
+from providers.base import Credentials, NotCheckable, PostContent, Preparation
 from providers.tiktok import TikTokProvider
 from tests.support import reconcile
 from tests.support.harness import Harness
@@ -56,7 +56,7 @@ async def list_reads(sandbox_http: httpx.AsyncClient) -> int:
 
 
 async def posted(
-    provider: TikTokProvider, account: AccountCredentials, text: str = CAPTION
+    provider: TikTokProvider, account: Credentials, text: str = CAPTION
 ) -> tuple[PostContent, Preparation]:
     """A public video, all the way through (the first status read completes it)."""
     content = PostContent(text=text, media_urls=[VIDEO], options=PUBLIC)
@@ -116,7 +116,7 @@ async def test_a_lost_init_of_a_private_video_is_left_unconfirmed(harness: Harne
 
 
 async def test_with_the_publish_id_its_status_answers(
-    provider: TikTokProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: TikTokProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     await control(sandbox_http, "PUT", f"/creators/{OPEN_ID}", {"username": "crier.test"})
     statuses = {"statuses": ["PROCESSING_DOWNLOAD", "PUBLISH_COMPLETE"]}
@@ -136,7 +136,7 @@ async def test_with_the_publish_id_its_status_answers(
 
 
 async def test_with_the_publish_id_a_failed_post_is_not_there(
-    provider: TikTokProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: TikTokProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     await control(sandbox_http, "POST", "/next-publish", {"statuses": ["FAILED"]})
     content = PostContent(text=CAPTION, media_urls=[VIDEO], options=PUBLIC)
@@ -149,7 +149,7 @@ async def test_with_the_publish_id_a_failed_post_is_not_there(
 
 
 async def test_the_video_is_found_by_caption_and_time_with_its_public_url(
-    provider: TikTokProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: TikTokProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     await control(sandbox_http, "PUT", f"/creators/{OPEN_ID}", {"username": "crier.test"})
     content, prepared = await posted(provider, account)
@@ -166,7 +166,7 @@ async def test_the_video_is_found_by_caption_and_time_with_its_public_url(
 
 
 async def test_other_words_or_an_older_video_are_not_it(
-    provider: TikTokProvider, account: AccountCredentials
+    provider: TikTokProvider, account: Credentials
 ) -> None:
     content, _ = await posted(provider, account)
 
@@ -184,7 +184,7 @@ async def test_other_words_or_an_older_video_are_not_it(
 
 async def test_the_list_is_paged_back_until_it_passes_the_attempt(
     provider: TikTokProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -201,7 +201,7 @@ async def test_the_list_is_paged_back_until_it_passes_the_attempt(
 
 
 async def test_more_new_videos_than_it_reads_is_not_checkable(
-    provider: TikTokProvider, account: AccountCredentials, monkeypatch: pytest.MonkeyPatch
+    provider: TikTokProvider, account: Credentials, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tiktok, "LOOKUP_PAGE_SIZE", 1)
     monkeypatch.setattr(tiktok, "LOOKUP_MAX_PAGES", 2)
@@ -214,7 +214,7 @@ async def test_more_new_videos_than_it_reads_is_not_checkable(
 
 
 async def test_a_token_without_video_list_cannot_look(
-    provider: TikTokProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: TikTokProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     unauthorized = {
         "error": {
@@ -231,7 +231,7 @@ async def test_a_token_without_video_list_cannot_look(
 
 
 async def test_the_sandbox_lists_public_finished_videos_newest_first(
-    provider: TikTokProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: TikTokProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     await posted(provider, account, "first")
     await posted(provider, account, "second")

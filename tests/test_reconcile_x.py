@@ -14,7 +14,7 @@ import pytest
 
 from core.status import Platform
 from providers import x
-from providers.base import AccountCredentials, NotCheckable, PostContent, Preparation
+from providers.base import Credentials, NotCheckable, PostContent, Preparation
 from providers.errors import ContentError
 from providers.x import XProvider
 from providers.x_lookup import same_text
@@ -80,7 +80,7 @@ async def tweeted(sandbox_http: httpx.AsyncClient) -> int:
 
 
 async def prepared_image(
-    provider: XProvider, account: AccountCredentials, sandbox: RunningSandbox, text: str = TEXT
+    provider: XProvider, account: Credentials, sandbox: RunningSandbox, text: str = TEXT
 ) -> tuple[PostContent, Preparation]:
     content = PostContent(text=text, media_urls=[f"{sandbox.url}/x/media/photo.png"])
     return content, await provider.prepare(account, content)
@@ -88,7 +88,7 @@ async def prepared_image(
 
 async def test_a_tweet_a_page_back_is_found_though_x_altered_its_text(
     provider: XProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -105,16 +105,14 @@ async def test_a_tweet_a_page_back_is_found_though_x_altered_its_text(
     assert await lookups(sandbox_http) == 2
 
 
-async def test_nothing_with_other_words_is_found(
-    provider: XProvider, account: AccountCredentials
-) -> None:
+async def test_nothing_with_other_words_is_found(provider: XProvider, account: Credentials) -> None:
     await provider.publish(account, PostContent(text=TEXT), Preparation())
     other = PostContent(text=TEXT.replace("chips", "crisps"))
     assert await provider.find_published(account, other, Preparation(), since=began()) is None
 
 
 async def test_a_tweet_older_than_the_attempt_is_not_it(
-    provider: XProvider, account: AccountCredentials
+    provider: XProvider, account: Credentials
 ) -> None:
     content = PostContent(text="Tweeted before the attempt")
     await provider.publish(account, content, Preparation())
@@ -123,7 +121,7 @@ async def test_a_tweet_older_than_the_attempt_is_not_it(
 
 
 async def test_the_same_words_with_other_media_are_not_it(
-    provider: XProvider, account: AccountCredentials, sandbox: RunningSandbox
+    provider: XProvider, account: Credentials, sandbox: RunningSandbox
 ) -> None:
     content, prepared = await prepared_image(provider, account, sandbox)
     published = await provider.publish(account, content, prepared)
@@ -136,7 +134,7 @@ async def test_the_same_words_with_other_media_are_not_it(
 
 
 async def test_more_tweets_than_the_walk_reads_cannot_be_checked(
-    provider: XProvider, account: AccountCredentials, monkeypatch: pytest.MonkeyPatch
+    provider: XProvider, account: Credentials, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(x, "LOOKUP_PAGE_SIZE", 5)
     monkeypatch.setattr(x, "LOOKUP_MAX_PAGES", 1)
@@ -152,7 +150,7 @@ async def test_the_lookup_asks_for_the_attempts_time_and_the_fields_it_compares(
     found, [request] = await reconcile.stub_lookup(
         XProvider,
         lambda _: httpx.Response(200, json={"meta": {"result_count": 0}}),
-        AccountCredentials(USER, "tok"),
+        Credentials(USER, "tok"),
         PostContent(text="x"),
         since=since,
     )
@@ -191,7 +189,7 @@ def test_text_is_compared_as_x_gives_it_back(
 
 async def test_a_duplicate_carrying_this_targets_own_media_is_its_tweet(
     provider: XProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox: RunningSandbox,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -206,7 +204,7 @@ async def test_a_duplicate_carrying_this_targets_own_media_is_its_tweet(
 
 async def test_a_duplicate_of_another_tweets_words_stays_a_refusal(
     provider: XProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox: RunningSandbox,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -222,7 +220,7 @@ async def test_a_duplicate_of_another_tweets_words_stays_a_refusal(
 
 async def test_a_duplicate_stays_a_refusal_when_the_timeline_cannot_be_read(
     provider: XProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox: RunningSandbox,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -237,7 +235,7 @@ async def test_a_duplicate_stays_a_refusal_when_the_timeline_cannot_be_read(
 
 
 async def test_the_sandbox_timeline_pages_and_refuses_as_x_does(
-    provider: XProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: XProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     for n in range(6):
         await provider.publish(account, PostContent(text=f"Tweet {n} & more"), Preparation())

@@ -17,7 +17,7 @@ import pytest
 from core.status import Platform
 from providers import youtube
 from providers.base import (
-    AccountCredentials,
+    Credentials,
     NotCheckable,
     PostContent,
     Preparation,
@@ -64,7 +64,7 @@ class Channel:
     """The sandbox channel, through the provider: videos posted to it and looked up."""
 
     provider: YouTubeProvider
-    account: AccountCredentials
+    account: Credentials
     sandbox_url: str
 
     def video(self, text: str = TEXT) -> PostContent:
@@ -96,9 +96,7 @@ class Channel:
 
 
 @pytest.fixture
-def channel(
-    sandbox: RunningSandbox, provider: YouTubeProvider, account: AccountCredentials
-) -> Channel:
+def channel(sandbox: RunningSandbox, provider: YouTubeProvider, account: Credentials) -> Channel:
     return Channel(provider, account, sandbox.url)
 
 
@@ -227,7 +225,7 @@ async def test_more_new_videos_than_it_reads_is_not_checkable(channel: Channel) 
 async def test_the_sandbox_search_is_the_channels_own_newest_first(
     sandbox: RunningSandbox,
     channel: Channel,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
     for title in ("Fish & chips", "Second"):

@@ -17,7 +17,7 @@ import pytest
 from api.services.post_rules import content_problems
 from core.status import AttemptOutcome, Platform, TargetMode
 from core.status import TargetStatus as S
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import Credentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.threads import ThreadsProvider, threads_length
 from sandbox.threads import counted_length
@@ -154,8 +154,8 @@ async def test_a_draft_is_ready_for_a_person_since_threads_keeps_none(harness: H
 
 
 @pytest.fixture
-def account(sandbox: RunningSandbox) -> AccountCredentials:
-    return AccountCredentials(USER, issue_token(sandbox.secret, "threads", USER))
+def account(sandbox: RunningSandbox) -> Credentials:
+    return Credentials(USER, issue_token(sandbox.secret, "threads", USER))
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ async def provider(
 
 
 async def test_a_text_post_goes_through_its_container(
-    provider: ThreadsProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: ThreadsProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     content = PostContent(text="Hello from crier 👋")
     prepared = await provider.prepare(account, content)
@@ -188,7 +188,7 @@ async def test_a_text_post_goes_through_its_container(
 
 
 async def test_a_carousel_of_three_images(
-    provider: ThreadsProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: ThreadsProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     content = PostContent(text="Three views", media_urls=IMAGES)
     prepared = await provider.prepare(account, content)
@@ -205,7 +205,7 @@ async def test_a_carousel_of_three_images(
 
 
 async def test_a_container_publishes_once_however_often_publish_is_retried(
-    provider: ThreadsProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: ThreadsProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     content = PostContent(text="Only once")
     prepared = await provider.prepare(account, content)
@@ -217,7 +217,7 @@ async def test_a_container_publishes_once_however_often_publish_is_retried(
 
 
 async def test_publishing_before_finished_is_transient(
-    provider: ThreadsProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: ThreadsProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     await script_next_container(sandbox_http, "IN_PROGRESS")
     content = PostContent(text="Too soon", media_urls=[VIDEO])
@@ -228,7 +228,7 @@ async def test_publishing_before_finished_is_transient(
 
 
 async def test_500_counted_characters_fit_and_501_do_not(
-    provider: ThreadsProvider, account: AccountCredentials
+    provider: ThreadsProvider, account: Credentials
 ) -> None:
     fits = "a" * 488 + "🚀" * 3  # 488 + 3*4 = 500
     assert threads_length(fits) == 500
@@ -239,7 +239,7 @@ async def test_500_counted_characters_fit_and_501_do_not(
 
 
 async def test_a_spent_publishing_quota_waits_out_its_24_hours(
-    provider: ThreadsProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: ThreadsProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     content = PostContent(text="Post 251")
     prepared = await provider.prepare(account, content)
@@ -263,7 +263,7 @@ async def test_a_spent_publishing_quota_waits_out_its_24_hours(
 
 
 async def test_a_call_rate_limit_is_not_mistaken_for_the_daily_quota(
-    provider: ThreadsProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: ThreadsProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     throttled = {"error": {"message": "Application request limit reached", "code": 4}}
     fault = {"method": "POST", "path": "/threads_publish$", "status": 400, "body": throttled}
@@ -274,16 +274,14 @@ async def test_a_call_rate_limit_is_not_mistaken_for_the_daily_quota(
 
 
 async def test_error_classes(
-    provider: ThreadsProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: ThreadsProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     content = PostContent(text="x", media_urls=[IMAGES[0]])
-    forged = AccountCredentials(USER, "sbx_forged.sig")
+    forged = Credentials(USER, "sbx_forged.sig")
     with pytest.raises(AuthError, match="Error validating access token"):
         await provider.prepare(forged, content)
     with pytest.raises(AuthError):
-        await provider.prepare(
-            AccountCredentials("27000000000000999", account.access_token), content
-        )
+        await provider.prepare(Credentials("27000000000000999", account.access_token), content)
     with pytest.raises(ContentError, match="could not be fetched"):
         await provider.prepare(account, PostContent(text="x", media_urls=["ftp://host/a.jpg"]))
     fault = {"method": "POST", "path": "/threads$", "status": 503, "body": {}}
@@ -311,7 +309,7 @@ async def test_the_exact_requests_of_a_carousel() -> None:
             return httpx.Response(200, json={"id": "900", "permalink": "https://t/p/900"})
         return httpx.Response(200, json={"id": str(len(seen))})
 
-    creds = AccountCredentials(external_id="42", access_token="tok")
+    creds = Credentials(external_id="42", access_token="tok")
     content = PostContent(text="Two", media_urls=[IMAGES[0], VIDEO])
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         provider = ThreadsProvider(http, "https://graph.threads.net/")
@@ -352,7 +350,7 @@ async def test_a_link_goes_with_a_text_post_as_its_attachment() -> None:
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         await ThreadsProvider(http, "https://graph.threads.net").prepare(
-            AccountCredentials("42", "tok"), PostContent(text="", link="https://example.com/a")
+            Credentials("42", "tok"), PostContent(text="", link="https://example.com/a")
         )
     [create] = seen
     assert parse_qs(create.content.decode()) == {
@@ -370,7 +368,7 @@ async def test_a_permalink_that_cannot_be_read_does_not_fail_a_live_post() -> No
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         published = await ThreadsProvider(http, "https://graph.threads.net").publish(
-            AccountCredentials("42", "tok"),
+            Credentials("42", "tok"),
             PostContent(text="x"),
             Preparation(ids={"container": "1"}),
         )
@@ -384,5 +382,5 @@ async def test_a_timeout_is_transient() -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         with pytest.raises(TransientError, match="timed out"):
             await ThreadsProvider(http, "https://graph.threads.net").prepare(
-                AccountCredentials("42", "t"), PostContent(text="x")
+                Credentials("42", "t"), PostContent(text="x")
             )

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import Credentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.tiktok import TikTokProvider
 from sandbox.tokens import issue_token
@@ -51,14 +51,14 @@ async def posts(sandbox: httpx.AsyncClient) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def tiktok(sandbox: RunningSandbox) -> tuple[TikTokProvider, AccountCredentials]:
+def tiktok(sandbox: RunningSandbox) -> tuple[TikTokProvider, Credentials]:
     http = httpx.AsyncClient(timeout=5)
     token = issue_token(sandbox.secret, "tiktok", OPEN_ID)
-    return TikTokProvider(http, f"{sandbox.url}/tiktok"), AccountCredentials(OPEN_ID, token)
+    return TikTokProvider(http, f"{sandbox.url}/tiktok"), Credentials(OPEN_ID, token)
 
 
 async def test_a_direct_post_is_pending_then_ready_then_reported(
-    tiktok: tuple[TikTokProvider, AccountCredentials], sandbox_http: httpx.AsyncClient
+    tiktok: tuple[TikTokProvider, Credentials], sandbox_http: httpx.AsyncClient
 ) -> None:
     provider, account = tiktok
     await control(sandbox_http, "PUT", f"/creators/{OPEN_ID}", {"username": "crier.test"})
@@ -85,7 +85,7 @@ async def test_a_direct_post_is_pending_then_ready_then_reported(
 
 
 async def test_a_privacy_level_the_creator_lacks_falls_back_to_the_most_private(
-    tiktok: tuple[TikTokProvider, AccountCredentials], sandbox_http: httpx.AsyncClient
+    tiktok: tuple[TikTokProvider, Credentials], sandbox_http: httpx.AsyncClient
 ) -> None:
     provider, account = tiktok
     allowed = ["FOLLOWER_OF_CREATOR", "SELF_ONLY", "MUTUAL_FOLLOW_FRIENDS"]
@@ -99,7 +99,7 @@ async def test_a_privacy_level_the_creator_lacks_falls_back_to_the_most_private(
 
 
 async def test_a_draft_goes_to_the_inbox_with_no_public_url(
-    tiktok: tuple[TikTokProvider, AccountCredentials], sandbox_http: httpx.AsyncClient
+    tiktok: tuple[TikTokProvider, Credentials], sandbox_http: httpx.AsyncClient
 ) -> None:
     provider, account = tiktok
     await script_next_publish(sandbox_http, "PROCESSING_DOWNLOAD", "SEND_TO_USER_INBOX")
@@ -118,7 +118,7 @@ async def test_a_draft_goes_to_the_inbox_with_no_public_url(
 
 
 async def test_a_failed_publish_reports_the_platforms_fail_reason(
-    tiktok: tuple[TikTokProvider, AccountCredentials], sandbox_http: httpx.AsyncClient
+    tiktok: tuple[TikTokProvider, Credentials], sandbox_http: httpx.AsyncClient
 ) -> None:
     provider, account = tiktok
     await script_next_publish(
@@ -136,7 +136,7 @@ async def test_a_failed_publish_reports_the_platforms_fail_reason(
 
 
 async def test_a_503_is_transient(
-    tiktok: tuple[TikTokProvider, AccountCredentials], sandbox_http: httpx.AsyncClient
+    tiktok: tuple[TikTokProvider, Credentials], sandbox_http: httpx.AsyncClient
 ) -> None:
     provider, account = tiktok
     fault = {"method": "POST", "path": "/video/init/$", "status": 503, "body": {}}
@@ -148,7 +148,7 @@ async def test_a_503_is_transient(
 
 
 async def test_internal_error_in_tiktoks_envelope_is_transient(
-    tiktok: tuple[TikTokProvider, AccountCredentials], sandbox_http: httpx.AsyncClient
+    tiktok: tuple[TikTokProvider, Credentials], sandbox_http: httpx.AsyncClient
 ) -> None:
     provider, account = tiktok
     body = {"error": {"code": "internal_error", "message": "Something broke", "log_id": "1"}}
@@ -160,7 +160,7 @@ async def test_internal_error_in_tiktoks_envelope_is_transient(
 
 
 async def test_the_31st_status_read_in_a_minute_is_rate_limited(
-    tiktok: tuple[TikTokProvider, AccountCredentials], sandbox_http: httpx.AsyncClient
+    tiktok: tuple[TikTokProvider, Credentials], sandbox_http: httpx.AsyncClient
 ) -> None:
     provider, account = tiktok
     await script_next_publish(sandbox_http, *["PROCESSING_DOWNLOAD"] * 40)
@@ -174,7 +174,7 @@ async def test_the_31st_status_read_in_a_minute_is_rate_limited(
 
 
 async def test_the_daily_post_cap_is_rate_limited_for_a_day(
-    tiktok: tuple[TikTokProvider, AccountCredentials], sandbox_http: httpx.AsyncClient
+    tiktok: tuple[TikTokProvider, Credentials], sandbox_http: httpx.AsyncClient
 ) -> None:
     provider, account = tiktok
     await control(sandbox_http, "PUT", "/daily-cap", {"posts": 1})
@@ -187,7 +187,7 @@ async def test_the_daily_post_cap_is_rate_limited_for_a_day(
 
 
 async def test_invalid_params_is_a_content_error(
-    tiktok: tuple[TikTokProvider, AccountCredentials], sandbox_http: httpx.AsyncClient
+    tiktok: tuple[TikTokProvider, Credentials], sandbox_http: httpx.AsyncClient
 ) -> None:
     provider, account = tiktok
     # 1,100 emoji are 2,200 UTF-16 runes (allowed); one more rune is refused.
@@ -202,17 +202,17 @@ async def test_invalid_params_is_a_content_error(
 
 
 async def test_a_forged_or_foreign_token_is_an_auth_error(
-    tiktok: tuple[TikTokProvider, AccountCredentials],
+    tiktok: tuple[TikTokProvider, Credentials],
     sandbox_http: httpx.AsyncClient,
     sandbox: RunningSandbox,
 ) -> None:
     provider, _ = tiktok
     content = PostContent(text=CAPTION, media_urls=[VIDEO])
-    forged = AccountCredentials(OPEN_ID, "sbx_forged.sig")
+    forged = Credentials(OPEN_ID, "sbx_forged.sig")
     with pytest.raises(AuthError) as refused:
         await provider.prepare(forged, content)
     assert (refused.value.code, refused.value.http_status) == ("access_token_invalid", 401)
-    foreign = AccountCredentials(OPEN_ID, issue_token(sandbox.secret, "youtube", OPEN_ID))
+    foreign = Credentials(OPEN_ID, issue_token(sandbox.secret, "youtube", OPEN_ID))
     with pytest.raises(AuthError):
         await provider.check(foreign, Preparation(ids={"publish_id": "v_pub_url~v2.1"}))
     assert await publishes(sandbox_http) == []
@@ -232,7 +232,7 @@ async def test_the_exact_init_request_the_live_api_receives() -> None:
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         provider = TikTokProvider(http, "https://open.tiktokapis.com")
-        account = AccountCredentials(OPEN_ID, "act.secret-token")
+        account = Credentials(OPEN_ID, "act.secret-token")
         content = PostContent(
             text=CAPTION,
             media_urls=[VIDEO],

@@ -14,7 +14,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import Credentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.x import XProvider, rate_limit_reset, weighted_length, x_error
 from sandbox import x as sandbox_x
@@ -26,8 +26,8 @@ USER = "4242"
 
 
 @pytest.fixture
-def account(sandbox: RunningSandbox) -> AccountCredentials:
-    return AccountCredentials(USER, issue_token(sandbox.secret, "x", USER))
+def account(sandbox: RunningSandbox) -> Credentials:
+    return Credentials(USER, issue_token(sandbox.secret, "x", USER))
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ async def posted(sandbox_http: httpx.AsyncClient) -> list[dict[str, object]]:
 
 
 async def test_a_text_tweet_is_posted_once_with_its_public_url(
-    provider: XProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: XProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     published = await provider.publish(account, PostContent(text="Hello from crier"), Preparation())
 
@@ -62,7 +62,7 @@ async def test_a_text_tweet_is_posted_once_with_its_public_url(
 
 async def test_two_images_go_through_prepare_check_publish(
     provider: XProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox: RunningSandbox,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -85,7 +85,7 @@ async def test_two_images_go_through_prepare_check_publish(
 
 async def test_a_gif_is_pending_until_x_has_processed_it(
     provider: XProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox: RunningSandbox,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -104,7 +104,7 @@ async def test_a_gif_is_pending_until_x_has_processed_it(
 
 
 async def test_an_injected_503_is_transient_and_the_retry_posts(
-    provider: XProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: XProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     unavailable = {"title": "Service Unavailable", "detail": "Service Unavailable", "status": 503}
     fault = {"method": "POST", "path": "^/x/2/tweets$", "times": 1, "status": 503}
@@ -120,7 +120,7 @@ async def test_an_injected_503_is_transient_and_the_retry_posts(
 
 async def test_the_per_user_cap_answers_429_with_its_reset(
     provider: XProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -138,7 +138,7 @@ async def test_the_per_user_cap_answers_429_with_its_reset(
 
 
 async def test_an_injected_429_waits_until_x_rate_limit_reset(
-    provider: XProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: XProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     reset = int(time.time()) + 120
     headers = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
@@ -152,7 +152,7 @@ async def test_an_injected_429_waits_until_x_rate_limit_reset(
 
 
 async def test_a_duplicate_is_a_content_error(
-    provider: XProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: XProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     await provider.publish(account, PostContent(text="same words"), Preparation())
     with pytest.raises(ContentError, match="duplicate content") as caught:
@@ -163,7 +163,7 @@ async def test_a_duplicate_is_a_content_error(
 
 @pytest.mark.parametrize("text", ["a" * 281, "日" * 141, "🙂" * 141])
 async def test_over_long_text_is_a_content_error(
-    provider: XProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient, text: str
+    provider: XProvider, account: Credentials, sandbox_http: httpx.AsyncClient, text: str
 ) -> None:
     with pytest.raises(ContentError, match="too long") as caught:
         await provider.publish(account, PostContent(text=text), Preparation())
@@ -172,7 +172,7 @@ async def test_over_long_text_is_a_content_error(
 
 
 async def test_280_weighted_characters_with_a_long_url_fit(
-    provider: XProvider, account: AccountCredentials, sandbox_http: httpx.AsyncClient
+    provider: XProvider, account: Credentials, sandbox_http: httpx.AsyncClient
 ) -> None:
     text = "日" * 128 + " https://example.com/" + "p" * 100  # 256 + 1 + 23
     assert weighted_length(text) == 280
@@ -191,9 +191,7 @@ async def test_a_forged_token_is_an_auth_error(
     provider: XProvider, sandbox_http: httpx.AsyncClient, token: str
 ) -> None:
     with pytest.raises(AuthError) as caught:
-        await provider.publish(
-            AccountCredentials(USER, token), PostContent(text="hi"), Preparation()
-        )
+        await provider.publish(Credentials(USER, token), PostContent(text="hi"), Preparation())
     assert caught.value.http_status == 401
     assert await posted(sandbox_http) == []
 
@@ -201,7 +199,7 @@ async def test_a_forged_token_is_an_auth_error(
 async def test_another_platforms_token_is_refused(
     provider: XProvider, sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
 ) -> None:
-    facebook = AccountCredentials(USER, issue_token(sandbox.secret, "facebook", USER))
+    facebook = Credentials(USER, issue_token(sandbox.secret, "facebook", USER))
     with pytest.raises(AuthError):
         await provider.publish(facebook, PostContent(text="hi"), Preparation())
 
@@ -240,7 +238,7 @@ async def test_the_exact_requests_of_a_tweet_with_media() -> None:
             return httpx.Response(200, json={"data": {"id": "77"}})
         return httpx.Response(201, json={"data": {"id": "1001", "text": "Hi"}})
 
-    account = AccountCredentials("9", "user-token")
+    account = Credentials("9", "user-token")
     # The image comes from a real host through the guarded fetcher, never the platform client.
     image = {"/a.png": (b"\x89PNG-bytes", "image/png")}
     async with (
@@ -329,7 +327,7 @@ async def test_a_timeout_is_transient() -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         with pytest.raises(TransientError, match="timed out"):
             await XProvider(http, "https://api.x.com", loopback_media()).publish(
-                AccountCredentials("9", "t"), PostContent(text="x"), Preparation()
+                Credentials("9", "t"), PostContent(text="x"), Preparation()
             )
 
 
@@ -341,14 +339,14 @@ async def test_media_x_failed_to_process_makes_check_fail() -> None:
     prepared = Preparation(ids={"media_ids": ["5"], "processing": ["5"]})
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         readiness = await XProvider(http, "https://api.x.com", loopback_media()).check(
-            AccountCredentials("9", "t"), prepared
+            Credentials("9", "t"), prepared
         )
     assert (readiness.state, readiness.reason) == ("failed", "InvalidMedia")
 
 
 async def test_alt_text_reaches_x_as_media_metadata_on_each_image(
     provider: XProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox: RunningSandbox,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -367,7 +365,7 @@ async def test_alt_text_reaches_x_as_media_metadata_on_each_image(
 
 async def test_an_injected_503_on_the_alt_text_is_transient_and_a_retry_sends_it(
     provider: XProvider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox: RunningSandbox,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -401,7 +399,7 @@ async def test_the_exact_alt_text_request_follows_the_upload() -> None:
     ):
         content = PostContent(text="Hi", media_urls=[f"{host}/a.png"], media_alt=["A kite"])
         await XProvider(http, "https://api.x.com", loopback_media()).prepare(
-            AccountCredentials("9", "user-token"), content
+            Credentials("9", "user-token"), content
         )
 
     assert [str(r.url) for r in seen][-2:] == [

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.base import AccountCredentials, PostContent
+from providers.base import Credentials, PostContent
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.youtube import YouTubeProvider, youtube_error
 from providers.youtube_quota import QUOTA_TIMEZONE
@@ -28,8 +28,8 @@ UPLOAD = "^/youtube/upload/youtube/v3/videos$"
 
 
 @pytest.fixture
-def account(sandbox: RunningSandbox) -> AccountCredentials:
-    return AccountCredentials(CHANNEL, issue_token(sandbox.secret, "youtube", CHANNEL))
+def account(sandbox: RunningSandbox) -> Credentials:
+    return Credentials(CHANNEL, issue_token(sandbox.secret, "youtube", CHANNEL))
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ async def posted(sandbox_http: httpx.AsyncClient) -> list[dict[str, object]]:
 
 
 async def listed(
-    sandbox_http: httpx.AsyncClient, account: AccountCredentials, video_id: str
+    sandbox_http: httpx.AsyncClient, account: Credentials, video_id: str
 ) -> dict[str, Any]:
     answer = await sandbox_http.get(
         "/youtube/youtube/v3/videos",
@@ -70,7 +70,7 @@ async def listed(
 
 async def test_a_public_upload_makes_one_video_at_its_watch_url(
     provider: YouTubeProvider,
-    account: AccountCredentials,
+    account: Credentials,
     video: PostContent,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -105,7 +105,7 @@ async def test_a_public_upload_makes_one_video_at_its_watch_url(
 
 async def test_a_draft_is_a_private_video(
     provider: YouTubeProvider,
-    account: AccountCredentials,
+    account: Credentials,
     video: PostContent,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -145,7 +145,7 @@ class DroppingTransport(httpx.AsyncBaseTransport):
 @pytest.mark.parametrize("half", [True, False], ids=["half-sent", "answer-lost"])
 async def test_a_publish_retried_after_a_dropped_upload_makes_one_video(
     sandbox: RunningSandbox,
-    account: AccountCredentials,
+    account: Credentials,
     video: PostContent,
     sandbox_http: httpx.AsyncClient,
     half: bool,
@@ -165,7 +165,7 @@ async def test_a_publish_retried_after_a_dropped_upload_makes_one_video(
 
 async def test_an_injected_fault_on_the_put_then_a_retry_makes_one_video(
     provider: YouTubeProvider,
-    account: AccountCredentials,
+    account: Credentials,
     video: PostContent,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -183,7 +183,7 @@ async def test_an_injected_fault_on_the_put_then_a_retry_makes_one_video(
 
 async def test_an_injected_503_is_transient(
     provider: YouTubeProvider,
-    account: AccountCredentials,
+    account: Credentials,
     video: PostContent,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -200,7 +200,7 @@ async def test_an_injected_503_is_transient(
 
 async def test_the_daily_insert_quota_waits_until_midnight_pacific(
     provider: YouTubeProvider,
-    account: AccountCredentials,
+    account: Credentials,
     video: PostContent,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
@@ -219,7 +219,7 @@ async def test_the_daily_insert_quota_waits_until_midnight_pacific(
 
 async def test_a_bad_title_is_a_content_error(
     provider: YouTubeProvider,
-    account: AccountCredentials,
+    account: Credentials,
     video: PostContent,
     sandbox_http: httpx.AsyncClient,
 ) -> None:
@@ -236,7 +236,7 @@ async def test_a_forged_token_is_an_auth_error(
     provider: YouTubeProvider, video: PostContent, sandbox_http: httpx.AsyncClient, token: str
 ) -> None:
     with pytest.raises(AuthError) as caught:
-        await provider.prepare(AccountCredentials(CHANNEL, token), video)
+        await provider.prepare(Credentials(CHANNEL, token), video)
     assert (caught.value.http_status, caught.value.code) == (401, "authError")
     assert await posted(sandbox_http) == []
 
@@ -249,7 +249,7 @@ async def test_the_exact_session_opening_request() -> None:
         seen.append(request)
         return httpx.Response(200, headers={"Location": session})
 
-    account = AccountCredentials(CHANNEL, "user-token")
+    account = Credentials(CHANNEL, "user-token")
     # The video comes from a real host through the guarded fetcher, never the platform client.
     async with (
         media_host({"/v.mp4": (b"0123456789", "video/mp4")}) as host,
@@ -286,7 +286,7 @@ async def test_a_session_uri_carrying_the_token_is_refused() -> None:
     ):
         with pytest.raises(AuthError, match="credential"):
             await YouTubeProvider(http, "https://www.googleapis.com", loopback_media()).prepare(
-                AccountCredentials(CHANNEL, "t"),
+                Credentials(CHANNEL, "t"),
                 PostContent(text="hi", media_urls=[f"{host}/v.mp4"]),
             )
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import AccountCredentials
+from providers.base import Credentials
 from providers.http import answered
 from providers.kit.error_table import ErrorTable
 
@@ -21,7 +21,7 @@ from providers.kit.error_table import ErrorTable
 Answered = Callable[[str, Awaitable[httpx.Response]], Awaitable[httpx.Response]]
 
 
-def bearer(account: AccountCredentials) -> dict[str, str]:
+def bearer(account: Credentials) -> dict[str, str]:
     return {"Authorization": f"Bearer {account.access_token}"}
 
 
@@ -34,7 +34,7 @@ class PlatformAPI:
         base_url: str,
         errors: ErrorTable,
         *,
-        auth: Callable[[AccountCredentials], Mapping[str, str]] = bearer,
+        auth: Callable[[Credentials], Mapping[str, str]] = bearer,
         answered: Answered = answered,
     ) -> None:
         self.http = http
@@ -48,7 +48,7 @@ class PlatformAPI:
         return self.errors.platform
 
     async def call(
-        self, method: str, path: str, account: AccountCredentials | None, **kwargs: Any
+        self, method: str, path: str, account: Credentials | None, **kwargs: Any
     ) -> dict[str, Any]:
         """The JSON object a successful answer carries ({} for an empty one); any other
         answer raises the error its table names."""
@@ -62,7 +62,7 @@ class PlatformAPI:
         self,
         method: str,
         path: str,
-        account: AccountCredentials | None,
+        account: Credentials | None,
         *,
         ok: Collection[int] = (),
         **kwargs: Any,
@@ -78,7 +78,7 @@ class PlatformAPI:
         self,
         method: str,
         path: str,
-        account: AccountCredentials | None,
+        account: Credentials | None,
         *,
         headers: Mapping[str, str] | None = None,
         **kwargs: Any,

@@ -10,7 +10,7 @@ import pytest
 
 from core.config import Settings
 from core.status import Platform
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import Credentials, PostContent, Preparation
 from providers.connect.base import TokenSet
 from providers.connect.facebook import FacebookConnector
 from providers.errors import AuthError
@@ -57,11 +57,11 @@ async def test_connect_lists_the_pages_each_with_a_token_that_publishes_to_it_al
     provider = checks.sandbox_provider(FacebookProvider, http, settings)
     token = bakery.tokens.access_token
     await provider.publish(
-        AccountCredentials(bakery.external_id, token), PostContent(text="connected"), Preparation()
+        Credentials(bakery.external_id, token), PostContent(text="connected"), Preparation()
     )
     with pytest.raises(AuthError):
         await provider.publish(
-            AccountCredentials(bistro.external_id, token),
+            Credentials(bistro.external_id, token),
             PostContent(text="elsewhere"),
             Preparation(),
         )

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from core.config import Settings
-from providers.base import AccountCredentials, PostContent
+from providers.base import Credentials, PostContent
 from providers.connect import linkedin
 from providers.connect.linkedin import LinkedInConnector
 from providers.errors import AuthError
@@ -40,7 +40,7 @@ async def test_connect_grants_the_member_and_their_pages_and_the_token_posts_as_
     provider = checks.sandbox_provider(LinkedInProvider, http, settings)
     connected = PostContent(text="connected")
     with pytest.raises(AuthError) as refused:
-        await provider.publish(AccountCredentials(ANALYST_ONLY, tokens.access_token), connected)
+        await provider.publish(Credentials(ANALYST_ONLY, tokens.access_token), connected)
     assert refused.value.code == "ACCESS_DENIED"
     # One post for each account granted, and none for the refused one.
     await checks.tokens_publish(

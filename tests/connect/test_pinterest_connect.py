@@ -11,7 +11,7 @@ import pytest
 
 from core.config import Settings
 from core.status import Platform
-from providers.base import AccountCredentials, PostContent, Preparation
+from providers.base import Credentials, PostContent, Preparation
 from providers.connect import pinterest as pinterest_connect
 from providers.connect.base import TokenSet
 from providers.connect.pinterest import PinterestConnector
@@ -59,7 +59,7 @@ async def test_connect_grants_each_board_and_the_token_pins_to_it(
     lifetime = tokens.expires_at - datetime.now(UTC)
     assert timedelta(days=29) < lifetime <= timedelta(days=30)
     provider = checks.sandbox_provider(PinterestProvider, http, settings)
-    credentials = AccountCredentials(accounts[1].external_id, tokens.access_token)
+    credentials = Credentials(accounts[1].external_id, tokens.access_token)
     await provider.publish(credentials, PIN, Preparation())
     pins = await flow.sandbox_posts(sandbox_http, Platform.PINTEREST)
     assert [p["account"] for p in pins] == [DEFAULT_BOARDS[1].id]
@@ -73,7 +73,7 @@ async def test_a_token_pins_only_to_its_own_boards(
     )
     assert theirs.external_id not in {board.id for board in DEFAULT_BOARDS}
     provider = checks.sandbox_provider(PinterestProvider, http, settings)
-    credentials = AccountCredentials(DEFAULT_BOARDS[0].id, theirs.tokens.access_token)
+    credentials = Credentials(DEFAULT_BOARDS[0].id, theirs.tokens.access_token)
     with pytest.raises(ContentError, match="Board not found"):
         await provider.publish(credentials, PIN, Preparation())
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from core.config import Settings
-from providers.base import AccountCredentials, PostContent, Provider
+from providers.base import Credentials, PostContent, Provider
 from providers.connect.base import Candidate, Connector, PasswordConnector, Pkce
 from providers.errors import AuthError
 from providers.registry import base_url
@@ -62,7 +62,7 @@ async def tokens_publish(
     each under the candidate's own account, and no other."""
     for candidate in candidates:
         await connector.verify(candidate.external_id, candidate.tokens)
-        credentials = AccountCredentials(candidate.external_id, candidate.tokens.access_token)
+        credentials = Credentials(candidate.external_id, candidate.tokens.access_token)
         prepared = await provider.prepare(credentials, content)
         if checked:
             assert (await provider.check(credentials, prepared)).state == "ready"

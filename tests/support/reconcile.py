@@ -24,7 +24,7 @@ from core.status import TargetStatus as S
 from providers import graph
 from providers.base import (
     CLOCK_SKEW,
-    AccountCredentials,
+    Credentials,
     NotCheckable,
     PostContent,
     Preparation,
@@ -173,16 +173,16 @@ async def lost_answer_ends_unconfirmed(
 # The provider against the sandbox -----------------------------------------------------------
 
 
-def credentials(sandbox: RunningSandbox, platform: Platform, account_id: str) -> AccountCredentials:
+def credentials(sandbox: RunningSandbox, platform: Platform, account_id: str) -> Credentials:
     """`account_id`'s credentials, with a token the sandbox accepts for it on `platform`."""
-    return AccountCredentials(account_id, issue_token(sandbox.secret, platform, account_id))
+    return Credentials(account_id, issue_token(sandbox.secret, platform, account_id))
 
 
 def account_fixture(platform: Platform, account_id: str) -> FixtureFunctionDefinition:
     """An `account` fixture: `credentials` for `account_id` on `platform`."""
 
     @pytest.fixture
-    def account(sandbox: RunningSandbox) -> AccountCredentials:
+    def account(sandbox: RunningSandbox) -> Credentials:
         return credentials(sandbox, platform, account_id)
 
     return account
@@ -220,9 +220,7 @@ def a_minute_from_now() -> datetime:
     return datetime.now(UTC) + timedelta(minutes=1)
 
 
-async def ready(
-    provider: Provider, account: AccountCredentials, content: PostContent
-) -> Preparation:
+async def ready(provider: Provider, account: Credentials, content: PostContent) -> Preparation:
     """`content` prepared and checked ready for publish (a container processed, say)."""
     prepared = await provider.prepare(account, content)
     assert (await provider.check(account, prepared)).state == "ready"
@@ -230,7 +228,7 @@ async def ready(
 
 
 async def prepare_and_publish(
-    provider: Provider, account: AccountCredentials, content: PostContent, *, check: bool = False
+    provider: Provider, account: Credentials, content: PostContent, *, check: bool = False
 ) -> tuple[Preparation, Published]:
     """`content` posted as a run posts it: prepared (with `check`, then checked `ready`), then
     published with that preparation."""
@@ -244,7 +242,7 @@ async def prepare_and_publish(
 async def stub_lookup(
     make: Callable[[httpx.AsyncClient, str, MediaDownloads], Provider],
     respond: Callable[[httpx.Request], httpx.Response],
-    account: AccountCredentials,
+    account: Credentials,
     content: PostContent,
     *,
     since: datetime,
@@ -268,7 +266,7 @@ async def stub_lookup(
 
 async def found_among(
     provider: Provider,
-    account: AccountCredentials,
+    account: Credentials,
     wanted: PostContent,
     *,
     before: Iterable[PostContent] = (),
@@ -287,7 +285,7 @@ async def found_among(
 
 
 async def unpublished_container_is_not_found(
-    provider: Provider, account: AccountCredentials, content: PostContent
+    provider: Provider, account: Credentials, content: PostContent
 ) -> None:
     """`content` published just now from another container: this run's container, ready but
     never published, is not found for it."""
@@ -300,7 +298,7 @@ async def unpublished_container_is_not_found(
 
 async def containers_page_back_to_the_oldest_match_then_give_up(
     provider: Provider,
-    account: AccountCredentials,
+    account: Credentials,
     sandbox_http: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
     *,
