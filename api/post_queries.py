@@ -1,5 +1,5 @@
-"""Reading posts and targets within the caller's tenant and mode: a sandbox key never reaches a
-live post, nor a live key a sandbox one (each is 404, as another tenant's would be)."""
+"""Reading posts, targets and accounts within the caller's tenant and mode: a sandbox key never
+reaches a live post, nor a live key a sandbox one (each is 404, as another tenant's would be)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import Caller
 from api.errors import ApiError
-from core.models import Post, Target
+from core.models import Account, Post, Target
 
 
 async def load_post(session: AsyncSession, caller: Caller, post_id: str) -> Post:
@@ -42,3 +42,14 @@ async def load_target(session: AsyncSession, caller: Caller, target_id: str) -> 
     if post is None or post.deleted_at is not None or post.is_test != caller.is_test:
         raise ApiError(404, "not_found", f"no target {target_id}")
     return target
+
+
+async def load_account(session: AsyncSession, caller: Caller, account_id: str) -> Account:
+    account = await session.get(Account, account_id)
+    if (
+        account is None
+        or account.tenant_id != caller.tenant_id
+        or account.is_sandbox != caller.is_test
+    ):
+        raise ApiError(404, "not_found", f"no account {account_id}")
+    return account

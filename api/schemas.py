@@ -4,7 +4,7 @@ column (a token, say) can never leak by accident."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from pydantic import (
     AnyHttpUrl,
@@ -71,18 +71,41 @@ class MediaObject(Strict):
     )
 
 
-def _not_both(objects: list[MediaObject] | None, info: ValidationInfo, plain: str) -> None:
-    """Refuses the object form beside the plain one (a field error, so it is named with
-    every other problem of the request's shape)."""
-    if objects is not None and info.data.get(plain):
-        raise ValueError(f"give {info.field_name} or {plain}, not both")
-
-
 def _alts(objects: list[MediaObject] | None) -> list[str | None] | None:
     return None if objects is None else [item.alt for item in objects]
 
 
-class TargetCreate(Strict):
+# Each object form of media (URLs with their alt text) and the plain form it stands for.
+_PLAIN_FORM = {"media": "media_urls", "override_media": "override_media_urls"}
+
+
+class MediaForms(Strict):
+    """A body that takes media in two forms, plain URLs or objects with alt text: one or the
+    other. Everything downstream reads the plain form; the alt texts ride beside it."""
+
+    @field_validator("media", "override_media", check_fields=False)
+    @classmethod
+    def _one_media_form(
+        cls, objects: list[MediaObject] | None, info: ValidationInfo
+    ) -> list[MediaObject] | None:
+        """Refuses the object form beside the plain one (a field error, so it is named with
+        every other problem of the request's shape)."""
+        plain = _PLAIN_FORM[str(info.field_name)]
+        if objects is not None and info.data.get(plain):
+            raise ValueError(f"give {info.field_name} or {plain}, not both")
+        return objects
+
+    @model_validator(mode="after")
+    def _plain_urls(self) -> Self:
+        for form, plain in _PLAIN_FORM.items():
+            objects: list[MediaObject] | None = getattr(self, form, None)
+            if objects is not None:
+                # Marks the plain form as given too: an edit replaces the media.
+                setattr(self, plain, [item.url for item in objects])
+        return self
+
+
+class TargetCreate(MediaForms):
     account_id: str = Field(min_length=1, max_length=36)
     override_body: str | None = Field(default=None, max_length=100_000)
     override_media_urls: list[MediaUrl] | None = Field(
@@ -118,21 +141,6 @@ class TargetCreate(Strict):
             raise ValueError("; ".join(problems))
         return options
 
-    @field_validator("override_media")
-    @classmethod
-    def _one_override_form(
-        cls, objects: list[MediaObject] | None, info: ValidationInfo
-    ) -> list[MediaObject] | None:
-        _not_both(objects, info, "override_media_urls")
-        return objects
-
-    @model_validator(mode="after")
-    def _override_urls(self) -> TargetCreate:
-        # Everything downstream reads override_media_urls; the alt texts ride beside them.
-        if self.override_media is not None:
-            self.override_media_urls = [item.url for item in self.override_media]
-        return self
-
     def override_alt(self) -> list[str | None] | None:
         """The alt text of each override media; None when override_media was not used."""
         return _alts(self.override_media)
@@ -154,7 +162,7 @@ class PartPublic(BaseModel):
     url: str | None
 
 
-class PostCreate(Strict):
+class PostCreate(MediaForms):
     body: str = Field(default="", max_length=100_000)
     media_urls: list[MediaUrl] = Field(default_factory=list, max_length=20)
     media: list[MediaObject] | None = Field(
@@ -179,26 +187,12 @@ class PostCreate(Strict):
         default=None, description="Targets still unapproved then end `expired`."
     )
 
-    @field_validator("media")
-    @classmethod
-    def _one_media_form(
-        cls, objects: list[MediaObject] | None, info: ValidationInfo
-    ) -> list[MediaObject] | None:
-        _not_both(objects, info, "media_urls")
-        return objects
-
-    @model_validator(mode="after")
-    def _media_urls(self) -> PostCreate:
-        if self.media is not None:  # downstream reads media_urls; alt texts ride beside them
-            self.media_urls = [item.url for item in self.media]
-        return self
-
     def media_alt(self) -> list[str | None] | None:
         """The alt text of each media; None when `media` was not used."""
         return _alts(self.media)
 
 
-class PostUpdate(Strict):
+class PostUpdate(MediaForms):
     """Only while every target is draft, awaiting approval or scheduled."""
 
     expected_updated_at: AwareDatetime = Field(
@@ -214,21 +208,6 @@ class PostUpdate(Strict):
     )
     link: AnyHttpUrl | None = None
     approval_deadline: AwareDatetime | None = None
-
-    @field_validator("media")
-    @classmethod
-    def _one_media_form(
-        cls, objects: list[MediaObject] | None, info: ValidationInfo
-    ) -> list[MediaObject] | None:
-        _not_both(objects, info, "media_urls")
-        return objects
-
-    @model_validator(mode="after")
-    def _media_urls(self) -> PostUpdate:
-        if self.media is not None:
-            # Marks media_urls as given too: the edit replaces the media.
-            self.media_urls = [item.url for item in self.media]
-        return self
 
     def media_alt(self) -> list[str | None] | None:
         """The alt text of each media; None when `media` was not used."""

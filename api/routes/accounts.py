@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from sqlmodel import col, select
 
 from api.deps import ManagerDep, SessionDep, SettingsDep, TemporalDep, VaultDep, ViewerDep
-from api.errors import ApiError
+from api.post_queries import load_account
 from api.routes.connections import PlatformHttpDep
 from api.schemas import AccountDisconnected, AccountPublic, Envelope, ListEnvelope, ListMeta
 from api.services.steering import steer, update_with
@@ -58,13 +58,7 @@ async def disconnect_account(
 ) -> Envelope[AccountDisconnected]:
     """Revoke the token where the platform can, forget it, and cancel the account's waiting
     targets. The account stays listed as `disconnected`; connecting it again restores it."""
-    account = await session.get(Account, account_id)
-    if (
-        account is None
-        or account.tenant_id != caller.tenant_id
-        or account.is_sandbox != caller.is_test
-    ):
-        raise ApiError(404, "not_found", f"no account {account_id}")
+    account = await load_account(session, caller, account_id)
     # The platform may take up to its timeout to answer: hold no pooled connection meanwhile
     # (S5). Only a read is pending; the account stays loaded (expire_on_commit=False).
     await session.commit()

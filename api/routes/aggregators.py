@@ -12,12 +12,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field, SecretStr
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.deps import ManagerDep, SessionDep, VaultDep, ViewerDep
+from api.deps import Caller, ManagerDep, SessionDep, VaultDep, ViewerDep
 from api.errors import ApiError
+from api.post_queries import load_account
 from api.schemas import Envelope, ListEnvelope, ListMeta, Strict
 from core.db import utcnow
-from core.models import Account, AggregatorKey, Tenant
+from core.models import AggregatorKey, Tenant
 from core.status import Platform
 
 router = APIRouter(prefix="/v1", tags=["aggregators"])
@@ -64,19 +66,23 @@ async def list_keys(caller: ViewerDep, session: SessionDep) -> ListEnvelope[KeyP
     return ListEnvelope(data=keys, meta=ListMeta(count=len(keys)))
 
 
+async def _own_key(session: AsyncSession, caller: Caller, name: str) -> AggregatorKey | None:
+    """The tenant's key for this aggregator in the caller's mode, if it has set one."""
+    found = await session.exec(
+        select(AggregatorKey).where(
+            AggregatorKey.tenant_id == caller.tenant_id,
+            AggregatorKey.is_test == caller.is_test,
+            AggregatorKey.aggregator == name,
+        )
+    )
+    return found.first()
+
+
 @router.put("/aggregators/{name}", response_model=Envelope[KeyPublic])
 async def put_key(
     name: AggregatorName, payload: KeyIn, caller: ManagerDep, session: SessionDep, vault: VaultDep
 ) -> Envelope[KeyPublic]:
-    found = (
-        await session.exec(
-            select(AggregatorKey).where(
-                AggregatorKey.tenant_id == caller.tenant_id,
-                AggregatorKey.is_test == caller.is_test,
-                AggregatorKey.aggregator == name,
-            )
-        )
-    ).first()
+    found = await _own_key(session, caller, name)
     secret = vault.encrypt(payload.api_key.get_secret_value())
     row = found or AggregatorKey(
         tenant_id=caller.tenant_id, is_test=caller.is_test, aggregator=name, api_key_enc=secret
@@ -90,15 +96,7 @@ async def put_key(
 
 @router.delete("/aggregators/{name}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_key(name: AggregatorName, caller: ManagerDep, session: SessionDep) -> Response:
-    found = (
-        await session.exec(
-            select(AggregatorKey).where(
-                AggregatorKey.tenant_id == caller.tenant_id,
-                AggregatorKey.is_test == caller.is_test,
-                AggregatorKey.aggregator == name,
-            )
-        )
-    ).first()
+    found = await _own_key(session, caller, name)
     if found is None:
         raise ApiError(404, "not_found", f"no {name} key")
     await session.delete(found)
@@ -137,13 +135,7 @@ async def put_account_refs(
 ) -> Envelope[AccountRefsIn]:
     """The account's ids at the aggregators, used with the tenant's own aggregator keys only:
     the deployment's keys use the ids the operator assigned (`crier aggregator-refs`)."""
-    account = await session.get(Account, account_id)
-    if (
-        account is None
-        or account.tenant_id != caller.tenant_id
-        or account.is_sandbox != caller.is_test
-    ):
-        raise ApiError(404, "not_found", f"no account {account_id}")
+    account = await load_account(session, caller, account_id)
     account.aggregator_refs = {str(name): ref for name, ref in payload.aggregator_refs.items()}
     account.updated_at = utcnow()
     session.add(account)

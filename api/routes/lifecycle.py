@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
 
-from api.deps import PublisherDep, ReviewerDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import Caller, PublisherDep, ReviewerDep, SessionDep, SettingsDep, TemporalDep
 from api.post_queries import targets_of
 from api.schemas import Envelope, PostPublic, PublishRequest, RescheduleBody, ReviewBody
 from api.services import deliveries, review
@@ -39,6 +40,29 @@ async def _answer(
             update={"targets": targets, "status": aggregate_status(t.status for t in targets)}
         )
     return Envelope(data=view)
+
+
+async def _decide(
+    session: AsyncSession,
+    settings: Settings,
+    temporal: Client,
+    caller: Caller,
+    post_id: str,
+    payload: ReviewBody,
+    *,
+    approved: bool,
+) -> Envelope[PostPublic]:
+    """Approve and reject differ only in the decision: one review function takes both."""
+    post = await review.decide_post(
+        session=session,
+        temporal=temporal,
+        caller=caller,
+        post_id=post_id,
+        expected_updated_at=payload.expected_updated_at,
+        comment=payload.comment,
+        approved=approved,
+    )
+    return await _answer(session, settings, post)
 
 
 @router.post(
@@ -112,16 +136,7 @@ async def approve_post(
 ) -> Envelope[PostPublic]:
     """Approve: waiting targets go on to their schedule; a draft post stays approved for when
     it is published."""
-    post = await review.decide_post(
-        session=session,
-        temporal=temporal,
-        caller=caller,
-        post_id=post_id,
-        expected_updated_at=payload.expected_updated_at,
-        comment=payload.comment,
-        approved=True,
-    )
-    return await _answer(session, settings, post)
+    return await _decide(session, settings, temporal, caller, post_id, payload, approved=True)
 
 
 @router.post("/{post_id}/reject", response_model=Envelope[PostPublic])
@@ -134,13 +149,4 @@ async def reject_post(
     temporal: TemporalDep,
 ) -> Envelope[PostPublic]:
     """Reject: every unapproved target ends `rejected` with the reviewer's comment."""
-    post = await review.decide_post(
-        session=session,
-        temporal=temporal,
-        caller=caller,
-        post_id=post_id,
-        expected_updated_at=payload.expected_updated_at,
-        comment=payload.comment,
-        approved=False,
-    )
-    return await _answer(session, settings, post)
+    return await _decide(session, settings, temporal, caller, post_id, payload, approved=False)

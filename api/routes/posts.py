@@ -107,13 +107,9 @@ async def create_post(
     accounts = await check_new_targets(
         session=session,
         caller=caller,
-        targets=payload.targets,
-        body=payload.body,
+        payload=payload,
         media_urls=media_urls,
-        has_link=payload.link is not None,
         media_cap=settings.media_urls_per_request,
-        media_alt=payload.media_alt(),
-        parts=payload.parts,
     )
     tenant = await session.get(Tenant, caller.tenant_id)
     assert tenant is not None

@@ -14,7 +14,7 @@ from api.services.post_rules import (
     approval_floor_problems,
     distinct_media_problems,
     every_media_url,
-    new_target_checks,
+    new_post_checks,
     new_target_media_problems,
 )
 from core.models import Tenant
@@ -30,15 +30,8 @@ async def check_post(
 ) -> PostCheck:
     """Every problem create would name, per target, and what each target would send."""
     media_urls = [str(u) for u in payload.media_urls]
-    checks = await new_target_checks(
-        session=session,
-        caller=caller,
-        targets=payload.targets,
-        body=payload.body,
-        media_urls=media_urls,
-        has_link=payload.link is not None,
-        media_alt=payload.media_alt(),
-        parts=payload.parts,
+    checks = await new_post_checks(
+        session=session, caller=caller, payload=payload, media_urls=media_urls
     )
     tenant = await session.get(Tenant, caller.tenant_id)
     assert tenant is not None

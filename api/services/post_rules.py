@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import Caller
 from api.errors import ApiError, problem
 from api.media_facts import MediaFacts
-from api.schemas import PartIn, TargetCreate
+from api.schemas import PartIn, PostCreate, TargetCreate
 from core.models import Account, Tenant
 from core.status import AccountStatus, Platform, TargetMode
 from providers.base import MediaRules
@@ -202,12 +202,13 @@ def media_problems(
         for index, url in enumerate(urls):
             fetched = facts.get(url)
             if isinstance(fetched, MediaFacts) and (
-                fetched.kind == "video" or fetched.format == "GIF"
+                fetched.kind == "video" or (fetched.format == "GIF" and not rules.gif_is_image)
             ):
+                what = "a video" if rules.gif_is_image else "a video or GIF"
                 found.append(
                     problem(
                         [*loc, index],
-                        f"{platform}: a video or GIF must be the only media; this has {len(urls)}",
+                        f"{platform}: {what} must be the only media; this has {len(urls)}",
                     )
                 )
     return found
@@ -326,33 +327,38 @@ async def new_target_checks(
     return checks
 
 
+async def new_post_checks(
+    *, session: AsyncSession, caller: Caller, payload: PostCreate, media_urls: Sequence[str]
+) -> list[NewTarget]:
+    """new_target_checks for a create body: create and its dry run check it alike."""
+    return await new_target_checks(
+        session=session,
+        caller=caller,
+        targets=payload.targets,
+        body=payload.body,
+        media_urls=media_urls,
+        has_link=payload.link is not None,
+        media_alt=payload.media_alt(),
+        parts=payload.parts,
+    )
+
+
 async def check_new_targets(
     *,
     session: AsyncSession,
     caller: Caller,
-    targets: Sequence[TargetCreate],
-    body: str,
+    payload: PostCreate,
     media_urls: Sequence[str],
-    has_link: bool,
     media_cap: int,
-    media_alt: Sequence[str | None] | None = None,
-    parts: Sequence[PartIn] = (),
 ) -> dict[str, Account]:
     """Every target's account, content and options, and the count of distinct media URLs
     (each is one fetch), checked at once before any media is fetched: a request that could
     not be accepted anyway costs no fetch. The accounts by id."""
-    checks = await new_target_checks(
-        session=session,
-        caller=caller,
-        targets=targets,
-        body=body,
-        media_urls=media_urls,
-        has_link=has_link,
-        media_alt=media_alt,
-        parts=parts,
+    checks = await new_post_checks(
+        session=session, caller=caller, payload=payload, media_urls=media_urls
     )
     problems = distinct_media_problems(
-        every_media_url(targets, media_urls), cap=media_cap, loc=["body"]
+        every_media_url(payload.targets, media_urls), cap=media_cap, loc=["body"]
     )
     refuse_if_any(problems + [found for check in checks for found in check.problems])
     return {check.account.id: check.account for check in checks if check.account is not None}

@@ -11,7 +11,7 @@ other post answer 403 and say so, without looking anything up.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -430,6 +430,25 @@ async def _act(
     return _back(back)
 
 
+async def _steer(
+    request: Request,
+    session: SessionDep,
+    csrf: str,
+    post_id: str,
+    done: str,
+    action: Callable[[Caller], Awaitable[None]],
+) -> Response:
+    """A publisher's button on a post's page: `action` runs on the caller's own post only (a
+    404 first, as the API answers), and the answer goes back to that page."""
+
+    async def run(caller: Caller) -> None:
+        await _own_post(session, caller, post_id)
+        await action(caller)
+
+    page = f"/ui/posts/{post_id}"
+    return await _act(request, session, csrf, PUBLISH, post_id, page, done, run)
+
+
 Csrf = Annotated[str, Form(max_length=100)]
 Comment = Annotated[str, Form(max_length=5000)]
 
@@ -443,7 +462,6 @@ async def publish_now(
     csrf: Csrf = "",
 ) -> Response:
     async def run(caller: Caller) -> None:
-        await _own_post(session, caller, post_id)
         await deliveries.publish_post(
             session=session,
             temporal=await get_temporal(request),
@@ -453,8 +471,7 @@ async def publish_now(
             when=None,
         )
 
-    page = f"/ui/posts/{post_id}"
-    return await _act(request, session, csrf, PUBLISH, post_id, page, "Publishing now.", run)
+    return await _steer(request, session, csrf, post_id, "Publishing now.", run)
 
 
 @router.post("/posts/{post_id}/cancel", response_model=None)
@@ -465,13 +482,11 @@ async def cancel(
     csrf: Csrf = "",
 ) -> Response:
     async def run(caller: Caller) -> None:
-        await _own_post(session, caller, post_id)
         await deliveries.cancel_post(
             session=session, temporal=await get_temporal(request), caller=caller, post_id=post_id
         )
 
-    page = f"/ui/posts/{post_id}"
-    return await _act(request, session, csrf, PUBLISH, post_id, page, "Cancelled.", run)
+    return await _steer(request, session, csrf, post_id, "Cancelled.", run)
 
 
 @router.post("/posts/{post_id}/reschedule", response_model=None)
@@ -483,10 +498,7 @@ async def reschedule(
     when: Annotated[str, Form(max_length=40)] = "",
     timezone: Annotated[str, Form(max_length=60)] = "UTC",
 ) -> Response:
-    page = f"/ui/posts/{post_id}"
-
     async def run(caller: Caller) -> None:
-        await _own_post(session, caller, post_id)
         moment = _local_time(when, timezone)
         await deliveries.reschedule_post(
             session=session,
@@ -496,7 +508,7 @@ async def reschedule(
             when=moment,
         )
 
-    return await _act(request, session, csrf, PUBLISH, post_id, page, "Rescheduled.", run)
+    return await _steer(request, session, csrf, post_id, "Rescheduled.", run)
 
 
 def _local_time(when: str, timezone: str) -> datetime:
