@@ -12,6 +12,9 @@ a post without a message has nothing to be recognised by. `find_published` is no
 the attempt made a draft: `prepare` notes it, but only a post with photos is prepared, so a
 text-only draft is looked for as a published post (and not found).
 
+Videos and reels are prepared, checked while Facebook processes them, and published in
+providers/facebook_video.py; text and photo posts are as above (their `check` is ready at once).
+
 A first comment (a part after the post) is the Page's own comment on its post
 (`POST /{page-post-id}/comments`); a lost one is looked for among the post's comments, newest
 first, by the Page as author (`from.id`) and the exact message.
@@ -41,9 +44,11 @@ from providers.base import (
     Preparation,
     PublishBudget,
     Published,
+    Readiness,
 )
 from providers.errors import ProviderError
-from providers.graph import GraphErrors, earliest_match, oauth, own_comment
+from providers.facebook_video import FacebookVideos
+from providers.graph import GraphErrors, earliest_match, is_video, oauth, own_comment
 from providers.kit.api import PlatformAPI
 from providers.kit.media import MediaDownloads
 
@@ -61,12 +66,15 @@ class FacebookProvider(OneStepPublishing):
         prepares=True,
         # 200 calls an hour per token (seed 000, OQ-SP-4); a publish makes about two.
         budgets=(PublishBudget(limit=100, window=timedelta(hours=1)),),
-        # docs/platforms.md §1: photos JPG/PNG, under 4 MB (assumption: 10^6-byte MB). Video is
-        # documented there, but this provider publishes photos only, so it is refused here.
+        # docs/platforms.md §1: photos JPG/PNG, under 4 MB (assumption: 10^6-byte MB). One video
+        # (a Page video, or a reel with `post_type: "reel"`) is a post alone: Graph takes one
+        # file per video. A reel's 3-90 s and 9:16 are the platform's to check (no duration or
+        # aspect is read from a video here).
         media=MediaRules(
             image_formats=frozenset({"JPEG", "PNG"}),
             max_image_bytes=4_000_000,
-            video_allowed=False,
+            video_alone=True,
+            gif_is_image=True,  # a GIF is a photo on a Page post, as before videos came
         ),
         # One first comment. 8,000 characters: Graph's comment reference states no limit; this
         # is the limit Facebook's comment box enforces, as third-party guides report (U).
@@ -79,6 +87,7 @@ class FacebookProvider(OneStepPublishing):
         # `media` unused: the platform fetches the media URLs itself. GETs carry the Page token
         # in the OAuth header; POSTs carry it in their body (account None: no header).
         self._api = PlatformAPI(http, base_url, ERRORS, auth=oauth)
+        self._videos = FacebookVideos(self._api)
 
     async def prepare(
         self, account: Credentials, content: PostContent, *, draft: bool = False
@@ -87,11 +96,19 @@ class FacebookProvider(OneStepPublishing):
 
         Whether the post is a draft is noted too: `find_published` is not told the mode, and
         a draft is in no list Graph offers, so it must not be looked for as a published post."""
+        if _has_video(content):
+            return Preparation(ids=await self._videos.prepare(account, content) | {"draft": draft})
         photos = [
             await self._upload_unpublished_photo(account, url, content.alt(index))
             for index, url in enumerate(content.media_urls)
         ]
         return Preparation(ids={"photos": photos, "draft": draft})
+
+    async def check(self, account: Credentials, prepared: Preparation) -> Readiness:
+        """A video's processing; photos are ready once uploaded."""
+        if "video" in prepared.ids:
+            return await self._videos.check(account, prepared)
+        return await super().check(account, prepared)
 
     async def publish(
         self,
@@ -101,6 +118,10 @@ class FacebookProvider(OneStepPublishing):
         *,
         draft: bool = False,
     ) -> Published:
+        if _has_video(content):
+            video = prepared if prepared and "video" in prepared.ids else None
+            video = video or await self.prepare(account, content, draft=draft)
+            return await self._videos.publish(account, content, video, draft=draft)
         page = account.external_id
         body: dict[str, Any] = {"message": content.text, "access_token": account.access_token}
         if draft:
@@ -128,6 +149,8 @@ class FacebookProvider(OneStepPublishing):
                 "Graph lists no unpublished (draft) Page posts to a Page token: "
                 "promotable_posts, which did, no longer exists"
             )
+        if "video" in prepared.ids:
+            return await self._videos.find_published(account, prepared)
         if not content.text:
             raise NotCheckable("a post without a message cannot be told apart on the Page")
         page = account.external_id
@@ -206,6 +229,11 @@ class FacebookProvider(OneStepPublishing):
             return str(found["permalink_url"])
         except (ProviderError, KeyError):
             return f"https://www.facebook.com/{post_id}"
+
+
+def _has_video(content: PostContent) -> bool:
+    # A video is a post's only media (rules: video_alone); Facebook reads it from its URL.
+    return bool(content.media_urls) and is_video(content.media_urls[0])
 
 
 def _comment(comment: dict[str, Any]) -> Published:

@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from sandbox import facebook_video
 from sandbox.oauth import DEFAULT_USER
 from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
@@ -262,6 +263,93 @@ async def create_post(version: str, page_id: str, request: Request) -> JSONRespo
     return JSONResponse({"id": post.id})
 
 
+@router.post("/{version}/{page_id}/videos")
+async def upload_video(version: str, page_id: str, request: Request) -> JSONResponse:
+    """A Page video Facebook fetches from `file_url`; `published=false` keeps it unpublished."""
+    params = await read_params(request)
+    if (refused := _authorize(request, params, page_id)) is not None:
+        return refused
+    url = str(params.get("file_url", ""))
+    if not url.startswith(("http://", "https://")):
+        return graph_error(100, "(#100) Invalid parameter: file_url must be a public URL")
+    title = params.get("title")
+    video = facebook_video.add(
+        _state(request),
+        page_id,
+        "video",
+        url=url,
+        description=str(params.get("description", "")),
+        title=str(title) if title is not None else None,
+    )
+    if not _falsy(params.get("published", True)):
+        _publish_video(request, video)
+    return JSONResponse({"id": video.id})
+
+
+@router.post("/{version}/{page_id}/video_reels")
+async def reel_phase(version: str, page_id: str, request: Request) -> JSONResponse:
+    """A reel's `upload_phase`: start opens a session, finish publishes (or drafts) it."""
+    params = await read_params(request)
+    if (refused := _authorize(request, params, page_id)) is not None:
+        return refused
+    state = _state(request)
+    phase = params.get("upload_phase")
+    if phase == "start":
+        video = facebook_video.add(state, page_id, "reel")
+        upload_url = f"{request.app.state.public_url}/facebook/video-upload/{version}/{video.id}"
+        return JSONResponse({"video_id": video.id, "upload_url": upload_url})
+    if phase != "finish":
+        return graph_error(100, "(#100) upload_phase must be one of start, transfer, finish")
+    reel = facebook_video.videos(state).get(str(params.get("video_id", "")))
+    if reel is None or reel.page != page_id or reel.kind != "reel":
+        return graph_error(100, f"(#100) Invalid video_id: {params.get('video_id')}")
+    if not facebook_video.ready(reel):
+        return graph_error(6000, "There was a problem uploading your video file.", subcode=1363130)
+    reel.description = str(params.get("description", ""))
+    if params.get("video_state", "PUBLISHED") == "PUBLISHED":
+        _publish_video(request, reel)
+    return JSONResponse({"success": True})
+
+
+@router.post("/video-upload/{version}/{video_id}")
+async def upload_reel(version: str, video_id: str, request: Request) -> JSONResponse:
+    """rupload's hosted-file upload: the `file_url` header names the file to fetch."""
+    params = await read_params(request)
+    reel = facebook_video.videos(_state(request)).get(video_id)
+    owner = None if reel is None else reel.page
+    if (refused := _refusal(request, params, owner, video_id, "post")) is not None:
+        return refused
+    assert reel is not None
+    url = request.headers.get("file_url", "")
+    if not url.startswith(("http://", "https://")):
+        return graph_error(100, "(#100) The file_url header must be a public URL")
+    reel.url, reel.reads = url, 0
+    return JSONResponse({"success": True})
+
+
+@router.post("/{version}/{video_id}")
+async def update_video(version: str, video_id: str, request: Request) -> JSONResponse:
+    """`POST /{video-id}` with `published=true` publishes an unpublished Page video."""
+    params = await read_params(request)
+    video = facebook_video.videos(_state(request)).get(video_id)
+    owner = None if video is None else video.page
+    if (refused := _refusal(request, params, owner, video_id, "post")) is not None:
+        return refused
+    assert video is not None
+    if str(params.get("published", "")).lower() in ("true", "1"):
+        if not facebook_video.ready(video):
+            return graph_error(100, "(#100) The video is not ready to be published.")
+        _publish_video(request, video)
+    return JSONResponse({"success": True})
+
+
+def _publish_video(request: Request, video: facebook_video.Video) -> None:
+    if video.published:
+        return
+    post = _store_post(request, video.page, video.description, media=[video.url or ""], link=None)
+    video.published, video.post_id = True, post.id
+
+
 @router.get("/p/{post_id}", response_class=HTMLResponse, include_in_schema=False)
 async def permalink(post_id: str, request: Request) -> HTMLResponse:
     """A human-readable page behind each sandbox permalink, so `make dev` links lead somewhere."""
@@ -304,10 +392,10 @@ async def create_comment(version: str, post_id: str, request: Request) -> JSONRe
     token writes it. `fields` asks for the new comment's fields back (read-after-write)."""
     params = await read_params(request)
     post = _post(request, post_id)
-    if post is None:
-        return _bad_token(request, params) or no_such_object(post_id, "post")
-    if (refused := _authorize(request, params, post.account)) is not None:
+    owner = None if post is None else post.account
+    if (refused := _refusal(request, params, owner, post_id, "post")) is not None:
         return refused
+    assert post is not None
     message = str(params.get("message", ""))
     if not message:
         return graph_error(100, "(#100) Missing message or attachment.")
@@ -335,10 +423,10 @@ async def list_comments(version: str, post_id: str, request: Request) -> JSONRes
     `order=reverse_chronological`, paged as any edge."""
     params = await read_params(request)
     post = _post(request, post_id)
-    if post is None:
-        return _bad_token(request, params) or no_such_object(post_id, "get")
-    if (refused := _authorize(request, params, post.account)) is not None:
+    owner = None if post is None else post.account
+    if (refused := _refusal(request, params, owner, post_id, "get")) is not None:
         return refused
+    assert post is not None
     comments = [
         p
         for p in _state(request).posts_for("facebook", post.account)
@@ -379,6 +467,11 @@ def _render_comment(comment: SandboxPost, fields: list[str]) -> dict[str, Any]:
 async def read_object(version: str, object_id: str, request: Request) -> JSONResponse:
     params = await read_params(request)
     state = _state(request)
+    if (video := facebook_video.videos(state).get(object_id)) is not None:
+        if (refused := _authorize(request, params, video.page)) is not None:
+            return refused
+        fields = str(params.get("fields", "id")).split(",")
+        return JSONResponse(facebook_video.render(video, fields))
     post = next((p for p in state.posts_for("facebook") if p.id == object_id), None)
     if post is None:
         return _read_page(request, params, object_id)
@@ -487,3 +580,13 @@ def page_name(page_id: str) -> str:
 
 def instagram_username(instagram_id: str) -> str:
     return _USERNAMES.get(instagram_id) or f"sandbox_{instagram_id[-4:]}"
+
+
+def _refusal(
+    request: Request, params: dict[str, Any], owner: str | None, object_id: str, verb: str
+) -> JSONResponse | None:
+    """Graph's answer for an object that does not exist (a bad token is named first) or is not
+    the token's own; None when the call may go on."""
+    if owner is None:
+        return _bad_token(request, params) or no_such_object(object_id, verb)
+    return _authorize(request, params, owner)

@@ -222,7 +222,10 @@ async def test_every_targets_media_problems_come_in_one_answer(
                 {"account_id": accounts[Platform.INSTAGRAM].id},
                 {"account_id": accounts[Platform.GOOGLE_BUSINESS].id},
                 {"account_id": accounts[Platform.YOUTUBE].id},
-                {"account_id": accounts[Platform.FACEBOOK].id, "override_media_urls": [video]},
+                {
+                    "account_id": accounts[Platform.FACEBOOK].id,
+                    "override_media_urls": [small, video],
+                },
                 {
                     "account_id": accounts[Platform.X].id,
                     "override_media_urls": [image(settings, "1080x1080.jpg"), video],
@@ -237,8 +240,8 @@ async def test_every_targets_media_problems_come_in_one_answer(
             "youtube: a JPEG image; allowed video only",
         ),
         {
-            "loc": ["body", "targets", 3, "override_media_urls", 0],
-            "msg": "facebook: a video (video/mp4); allowed images only",
+            "loc": ["body", "targets", 3, "override_media_urls", 1],
+            "msg": "facebook: a video must be the only media; this has 2",
         },
         {
             "loc": ["body", "targets", 4, "override_media_urls", 1],

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from core.status import Platform
 from providers.options import (
     bluesky,
+    facebook,
     google_business,
     linkedin,
     pinterest,
@@ -63,7 +64,7 @@ def _adapter(model: type[Any]) -> TypeAdapter[Any]:
 
 
 OPTIONS: dict[Platform, PlatformOptions] = {
-    Platform.FACEBOOK: PlatformOptions(plain.NoOptions, plain.FACEBOOK_POST_TYPES),
+    Platform.FACEBOOK: PlatformOptions(facebook.FacebookOptions, facebook.POST_TYPES),
     Platform.INSTAGRAM: PlatformOptions(plain.NoOptions, plain.INSTAGRAM_POST_TYPES),
     Platform.LINKEDIN: PlatformOptions(linkedin.LinkedInOptions, linkedin.POST_TYPES),
     Platform.X: PlatformOptions(plain.NoOptions, plain.X_POST_TYPES),

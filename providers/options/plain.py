@@ -13,10 +13,6 @@ class NoOptions(TypedDict, total=False):
     """This platform takes no options."""
 
 
-FACEBOOK_POST_TYPES = (
-    PostType("text", "text, with a link preview when the post has a `link`"),
-    PostType("photos", "photos attached to one Page post"),
-)
 INSTAGRAM_POST_TYPES = (
     PostType("image", "one image"),
     PostType("carousel", "two or more images"),
