@@ -1,8 +1,9 @@
 """LinkedIn through the versioned Posts API (docs/platforms.md §4).
 
-Posts as the author URN the account names (an organization or a person). Images are uploaded
-in `prepare` (initializeUpload, then one PUT of the whole file) and polled in `check` until
-LinkedIn has processed them, because a post naming an unprocessed image is refused.
+Posts as the author URN the account names (an organization or a person). Images
+(providers/linkedin_images.py) or one video (providers/linkedin_video.py: the Videos API, its
+file PUT in parts) are uploaded in `prepare` and polled in `check` until LinkedIn has processed
+them, because a post naming unprocessed media is refused.
 
 After a publish whose answer was lost, `find_published` pages through the author's posts
 (`GET /rest/posts?q=author`, newest created first) back to the attempt's start, for the one
@@ -11,8 +12,8 @@ r_member_social permission read a member's posts, so for a person it usually ans
 provider raises NotCheckable then, and the target ends `unconfirmed`.
 
 LinkedIn refuses a repeated commentary with a 422 naming the live post. `publish` takes that
-post as its own only when it carries the images this target uploaded in `prepare` (URNs no
-other post can hold); a text-only duplicate stays a ContentError, since nothing tells a retry
+post as its own only when it carries the images or video this target uploaded in `prepare` (URNs
+no other post can hold); a text-only duplicate stays a ContentError, since nothing tells a retry
 from a genuine repeat of an older post, and `find_published` already looked before the retry.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -28,7 +30,6 @@ import httpx
 
 from core.status import Platform
 from providers.base import (
-    READY,
     Credentials,
     MediaRules,
     NotCheckable,
@@ -45,7 +46,6 @@ from providers.kit.api import PlatformAPI, bearer
 from providers.kit.error_table import ErrorTable, Problem, json_body
 from providers.kit.media import MediaDownloads
 from providers.kit.pages import Page, walk
-from providers.linkedin_images import images_ready
 from providers.linkedin_lookup import (
     comment_body,
     comment_published,
@@ -54,11 +54,11 @@ from providers.linkedin_lookup import (
     content_key,
     is_own_comment,
     is_the_post,
-    post_body,
     posts_page,
     published,
     unreadable,
 )
+from providers.linkedin_video import media_post_body, media_ready, upload_media
 
 # Versions retire about a year after release, then every call answers 426 NONEXISTENT_VERSION:
 # bump this before then (Postiz uses 202601).
@@ -125,9 +125,9 @@ class LinkedInProvider:
         max_media=20,
         supports_drafts=False,
         prepares=True,
-        # docs/platforms.md §4 states no image limits. It documents video, but this provider
-        # uploads images only, so a video is refused here rather than at publish time.
-        media=MediaRules(video_allowed=False),
+        # docs/platforms.md §4 states no image limits. A post carries one video and nothing
+        # beside it (content.media takes one id; multiImage takes images only).
+        media=MediaRules(video_alone=True, gif_is_image=True),  # a GIF stays an image
         # One first comment, of at most 1,250 characters (LinkedIn's comment limit as API
         # clients document it; the Comments API reference states none) (U).
         parts=PartRules(kind="comment", max_parts=1, max_text_length=1_250, media_allowed=False),
@@ -140,21 +140,21 @@ class LinkedInProvider:
     async def prepare(
         self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
-        images = [await self._upload_image(account, url) for url in content.media_urls]
-        return Preparation(ids={"images": images})
+        ids = await upload_media(self._api, self._media, account, content.media_urls)
+        return Preparation(ids=ids)
 
     async def check(self, account: Credentials, prepared: Preparation) -> Readiness:
-        statuses: list[dict[str, Any]] = []
-        for image in prepared.ids.get("images", []):
-            try:
-                answer = await self._api.call("GET", f"/images/{quote(image, safe='')}", account)
-            except AuthError as exc:
-                # Person tokens (w_member_social) may not read images back: publish will say.
-                if exc.http_status == 403 and account.external_id.startswith("urn:li:person:"):
-                    return READY
-                raise
-            statuses.append(answer)
-        return images_ready(statuses)
+        return await media_ready(partial(self._media_status, account), prepared.ids)
+
+    async def _media_status(self, account: Credentials, path: str) -> dict[str, Any] | None:
+        """An uploaded media's processing status; None when a person's token may not read it
+        back (w_member_social, for images; assumed alike for videos (U)): publish will say."""
+        try:
+            return await self._api.call("GET", path, account)
+        except AuthError as exc:
+            if exc.http_status == 403 and account.external_id.startswith("urn:li:person:"):
+                return None
+            raise
 
     async def publish(
         self,
@@ -164,10 +164,10 @@ class LinkedInProvider:
         *,
         draft: bool = False,
     ) -> Published:
-        images = (prepared or Preparation()).ids.get("images")
-        if content.media_urls and not images:
-            images = (await self.prepare(account, content)).ids["images"]
-        body = post_body(account.external_id, content, images)
+        ids = (prepared or Preparation()).ids
+        if content.media_urls and not (ids.get("images") or ids.get("video")):
+            ids = (await self.prepare(account, content)).ids
+        body = media_post_body(account.external_id, content, ids)
         try:
             response = await self._api.answer("POST", "/posts", account, json=body)
         except ContentError as refused:
@@ -184,7 +184,7 @@ class LinkedInProvider:
         self, account: Credentials, refused: ContentError, body: dict[str, Any]
     ) -> Published | None:
         """The live post a 422 duplicate names, if it is this target's own earlier attempt:
-        it carries the image URNs this target's `prepare` uploaded, which no other post can.
+        it carries the media URNs this target's `prepare` uploaded, which no other post can.
         A text-only post has no such key, so its duplicate stays a refusal."""
         urn = POST_URN.search(refused.message)
         if urn is None or content_key(body.get("content"))[:1] != ("images",):
@@ -203,9 +203,9 @@ class LinkedInProvider:
         self, account: Credentials, content: PostContent, prepared: Preparation, *, since: datetime
     ) -> Published | None:
         """The author's post made since `since` with this commentary and content, if any."""
-        images = prepared.ids.get("images") or None
-        body = post_body(account.external_id, content, images)
-        known = bool(images) or not content.media_urls
+        ids = prepared.ids
+        body = media_post_body(account.external_id, content, ids)
+        known = bool(ids.get("images") or ids.get("video")) or not content.media_urls
         async for element in self._posts_since(account, since):
             if is_the_post(element, body, images_known=known):
                 return published(str(element["id"]))
@@ -265,17 +265,3 @@ class LinkedInProvider:
             beyond=f"more than {LOOKUP_PAGE_SIZE * LOOKUP_MAX_PAGES} posts by "
             f"{account.external_id} since {since.isoformat()}; the lookup stops there",
         )
-
-    async def _upload_image(self, account: Credentials, url: str) -> str:
-        request = {"initializeUploadRequest": {"owner": account.external_id}}
-        started = await self._api.call(
-            "POST", "/images", account, params={"action": "initializeUpload"}, json=request
-        )
-        value = started["value"]
-        # docs/platforms.md §4 states no byte limit: the worker's ceiling is the one applied.
-        image = await self._media.fetch(url, platform="linkedin", max_bytes=None)
-        # The upload URL takes the token but not the REST version headers.
-        await self._api.answer(
-            "PUT", value["uploadUrl"], None, headers=bearer(account), content=image.content
-        )
-        return str(value["image"])

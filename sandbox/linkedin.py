@@ -1,8 +1,10 @@
 """Posts API stand-in (docs/platforms.md §4): the same paths, headers, bodies and errors.
 
-Images follow LinkedIn's states: WAITING_UPLOAD until the PUT, then PROCESSING for the
-seconds a test asks for (header `X-Sandbox-Processing-Seconds` on initializeUpload, default 0),
-then AVAILABLE, or PROCESSING_FAILED when the bytes are not a JPEG, PNG or GIF.
+Images follow LinkedIn's states: WAITING_UPLOAD until the PUT, then PROCESSING for the seconds
+a test asks for (header `X-Sandbox-Processing-Seconds` on initializeUpload, default 0), then
+AVAILABLE, or PROCESSING_FAILED when the bytes are not a JPEG, PNG or GIF. Videos (the Videos
+API, uploaded in parts) are sandbox/linkedin_video.py, joined to this router; a post carries
+one AVAILABLE video alone, in `content.media`.
 
 Posts read back as the Posts API gives them: one by its URN (`GET /rest/posts/{urn}`), or an
 author's ("find posts by authors", `GET /rest/posts?q=author&author=`, start/count paging,
@@ -263,11 +265,15 @@ def _content_images(
     else:
         return []
     for urn in ids:
-        image = state.media.get(urn)
-        if image is None or image.get("platform") != "linkedin" or image["owner"] != author:
-            return li_error(422, f"/content :: {urn} is not an image of {author}")
-        if _image_status(image) != "AVAILABLE":
-            return li_error(422, f"/content :: {urn} is {_image_status(image)}, not AVAILABLE")
+        media = state.media.get(urn)
+        if media is None or media.get("platform") != "linkedin" or media["owner"] != author:
+            return li_error(422, f"/content :: {urn} is not an image or video of {author}")
+        video = media.get("kind") == "video"
+        if video and "multiImage" in content:
+            return li_error(422, f"/content/multiImage :: {urn} is a video; images only")
+        status = linkedin_video.video_status(media) if video else _image_status(media)
+        if status != "AVAILABLE":
+            return li_error(422, f"/content :: {urn} is {status}, not AVAILABLE")
     return ids
 
 
@@ -504,3 +510,9 @@ async def list_comments(
         links.append({"type": "application/json", "rel": "next", "href": href})
     paging = {"start": start, "count": count, "links": links, "total": len(comments)}
     return JSONResponse({"paging": paging, "elements": comments[start : start + count]})
+
+
+# The Videos API uses the checks above, so its module is imported once they exist.
+from sandbox import linkedin_video  # noqa: E402
+
+router.include_router(linkedin_video.router)
