@@ -104,7 +104,8 @@ class MediaRules:
     max_aspect: float | None = None
     images_allowed: bool = True
     video_allowed: bool = True
-    video_alone: bool = False  # a video or GIF must be the post's only media (X)
+    video_alone: bool = False  # a video (and a GIF, unless gif_is_image) must be the only media
+    gif_is_image: bool = False  # a GIF embeds beside other images (Bluesky), unlike on X
     # The most bytes of one file the platform takes: the worker's download of it at publish
     # time stops there (providers/kit/media.py). None: the worker's own ceiling only.
     max_file_bytes: int | None = None

@@ -1,7 +1,8 @@
 """Bluesky through the AT Protocol's XRPC API on the account's PDS (docs/platforms.md §7).
 
 Images go up as blobs in `prepare` and are referenced by the post record in `publish`. The PDS
-deletes a blob no record references within minutes, so nothing must wait between the two.
+deletes a blob no record references within minutes, so nothing must wait between the two. A
+video goes to Bluesky's video service, whose job `check` watches (providers/bluesky_video.py).
 
 `prepare` also fixes the post's record key (providers/bluesky_lookup.py), so every try of
 `publish` writes to the same key: the PDS refuses a second record there, and `find_published`
@@ -38,7 +39,9 @@ from providers.base import (
     Published,
     Readiness,
 )
+from providers.bluesky_lookup import published as published
 from providers.bluesky_mentions import mention_facet, mention_spans
+from providers.bluesky_video import MAX_BLOB_BYTES, MAX_VIDEO_BYTES, BlueskyMedia, the_video
 from providers.errors import AuthError, ContentError, ProviderError, RateLimitedError, retry_after
 from providers.kit.api import PlatformAPI
 from providers.kit.error_table import ErrorTable, Problem, json_body
@@ -47,7 +50,6 @@ from providers.kit.pages import Page, walk
 from providers.kit.text import grapheme_length as grapheme_length  # sandbox and tests use it here
 
 POST = "app.bsky.feed.post"
-MAX_BLOB_BYTES = 2_000_000  # each image blob (docs/platforms.md §7)
 _URL = re.compile(r"https?://[^\s<>\"'`]+")
 _TRAILING = ".,;:!?\"')]}"
 LOOKUP_PAGE_SIZE = 100  # listRecords' maximum `limit`
@@ -117,10 +119,13 @@ class BlueskyProvider:
         prepares=True,
         text_length=grapheme_length,
         unit="graphemes",
-        # docs/platforms.md §7: each image blob at most 2,000,000 bytes. Video is documented
-        # there, but this provider embeds images only, so a video is refused here.
+        # docs/platforms.md §7: each image blob at most 2,000,000 bytes; one video of at most
+        # 100 MB, alone (app.bsky.embed.video holds one video and no images).
         media=MediaRules(
-            max_image_bytes=MAX_BLOB_BYTES, video_allowed=False, max_file_bytes=MAX_BLOB_BYTES
+            max_image_bytes=MAX_BLOB_BYTES,
+            video_alone=True,
+            gif_is_image=True,
+            max_file_bytes=MAX_VIDEO_BYTES,
         ),
         # A reply is an app.bsky.feed.post record like any other: the same 300 graphemes and
         # images. The lexicon sets no cap on a thread's length: crier's default of 25 parts.
@@ -129,17 +134,24 @@ class BlueskyProvider:
 
     def __init__(self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads) -> None:
         self._api = PlatformAPI(http, base_url, ERRORS)
-        self._media = media
+        self._uploads = BlueskyMedia(http, self._api, base_url, media)
 
     async def prepare(
         self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
-        blobs = [await self._upload_blob(account, url) for url in content.media_urls]
-        # Fixed before the first createRecord: see the module docstring.
-        return Preparation(ids={"blobs": blobs, "rkey": lookup.new_tid()})
+        # The record key is fixed before the first createRecord: see the module docstring.
+        ids: dict[str, Any] = {"rkey": lookup.new_tid()}
+        media = await self._uploads.fetch(content.media_urls)
+        if video := the_video(media):
+            ids["video_job"] = await self._uploads.upload_video(account, video)
+        else:
+            ids["blobs"] = [await self._uploads.upload_image(account, image) for image in media]
+        return Preparation(ids=ids)
 
     async def check(self, account: Credentials, prepared: Preparation) -> Readiness:
-        return READY  # a blob is usable as soon as uploadBlob answers
+        # A blob is usable as soon as uploadBlob answers; a video once its job is done.
+        job = prepared.ids.get("video_job")
+        return await self._uploads.readiness(str(job)) if job else READY
 
     async def publish(
         self,
@@ -151,8 +163,10 @@ class BlueskyProvider:
     ) -> Published:
         prepared = prepared or Preparation()
         blobs = prepared.ids.get("blobs")
-        if content.media_urls and not blobs:
-            blobs = (await self.prepare(account, content)).ids["blobs"]
+        if job := prepared.ids.get("video_job"):
+            blobs = [await self._uploads.blob(str(job))]
+        elif content.media_urls and not blobs:
+            blobs = await self._ready_blobs(account, content)
         record = await self._record(account, content, blobs)
         body: dict[str, Any] = {"repo": account.external_id, "collection": POST, "record": record}
         if rkey := lookup.record_key(content, prepared):
@@ -180,7 +194,7 @@ class BlueskyProvider:
     ) -> Published:
         """The part as a reply record; the PDS picks its key (a retry after a lost answer is
         settled by `find_published_part` first)."""
-        blobs = [await self._upload_blob(account, url) for url in content.media_urls]
+        blobs = await self._ready_blobs(account, content)
         record = await self._record(account, content, blobs)
         record["reply"] = {
             "root": await self._strong_ref(account, position.root),
@@ -297,27 +311,14 @@ class BlueskyProvider:
                 return None
             raise
 
-    async def _upload_blob(self, account: Credentials, url: str) -> dict[str, Any]:
-        image = await self._media.fetch(url, platform="bluesky", max_bytes=MAX_BLOB_BYTES)
-        uploaded = await self._xrpc(
-            account,
-            "POST",
-            "com.atproto.repo.uploadBlob",
-            content=image.content,
-            headers={"Content-Type": image.media_type("image/jpeg")},
-        )
-        blob: dict[str, Any] = uploaded["blob"]
-        return blob
+    async def _ready_blobs(self, account: Credentials, content: PostContent) -> list[Any]:
+        """The media's blobs for a publish without `prepare`: a video waited for here."""
+        media = await self._uploads.fetch(content.media_urls)
+        if video := the_video(media):
+            return [await self._uploads.ready_blob(account, video)]
+        return [await self._uploads.upload_image(account, image) for image in media]
 
     async def _xrpc(
         self, account: Credentials, method: str, nsid: str, **kwargs: Any
     ) -> dict[str, Any]:
         return await self._api.call(method, f"/xrpc/{nsid}", account, **kwargs)
-
-
-def published(uri: str, cid: Any = None) -> Published:
-    """at://{did}/app.bsky.feed.post/{rkey}, with its bsky.app page (the DID for a handle),
-    and the record's cid, which a reply to it names."""
-    did, _, rkey = uri.removeprefix("at://").partition(f"/{POST}/")
-    url = f"https://bsky.app/profile/{did}/post/{rkey}"
-    return Published(external_id=uri, url=url, cid=str(cid) if cid else None)

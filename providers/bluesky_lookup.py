@@ -17,13 +17,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from providers.base import PostContent, Preparation
+from providers.base import PostContent, Preparation, Published
 from providers.kit.times import parse_time
 
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable (atproto TID spec)
 # Our record key is minted at prepare, and publish may be retried for a while after it: a key
 # this much older than the attempt cannot be the attempt's, so listing stops there.
 KEY_AGE_LIMIT = timedelta(hours=6)
+POST = "app.bsky.feed.post"
+IMAGES, VIDEO = "app.bsky.embed.images", "app.bsky.embed.video"
 
 
 def new_tid() -> str:
@@ -49,18 +51,19 @@ def record_key(content: PostContent, prepared: Preparation) -> str | None:
 
 
 def post_embed(content: PostContent, blobs: list[dict[str, Any]] | None) -> dict[str, Any] | None:
-    """The embed `publish` writes, which `record_matches` looks for: the images, else the
-    link card, else none."""
+    """The embed `publish` writes, which `record_matches` looks for: the video or the images,
+    else the link card, else none."""
     if blobs:
         # The media's own alt text, else the older `alt_texts` option; the lexicon requires
-        # `alt`, and "" means none (docs/platforms.md §7).
-        alts = list(content.options.get("alt_texts") or [])
+        # an image's `alt`, and "" means none (docs/platforms.md §7).
+        given = list(content.options.get("alt_texts") or [])
+        alts = [content.alt(i) or (given[i] if i < len(given) else "") for i in range(len(blobs))]
+        if str(blobs[0].get("mimeType", "")).startswith("video/"):
+            # One video, alone; `alt` is optional here, so an empty one is left out.
+            return {"$type": VIDEO, "video": blobs[0], **({"alt": alts[0]} if alts[0] else {})}
         return {
-            "$type": "app.bsky.embed.images",
-            "images": [
-                {"image": blob, "alt": content.alt(i) or (alts[i] if i < len(alts) else "")}
-                for i, blob in enumerate(blobs)
-            ],
+            "$type": IMAGES,
+            "images": [{"image": blob, "alt": alt} for blob, alt in zip(blobs, alts, strict=True)],
         }
     if content.link:
         return {
@@ -68,6 +71,15 @@ def post_embed(content: PostContent, blobs: list[dict[str, Any]] | None) -> dict
             "external": {"uri": content.link, "title": content.title or "", "description": ""},
         }
     return None
+
+
+def embedded_blobs(embed: dict[str, Any]) -> list[dict[str, Any]]:
+    """The blobs an embed carries: its video, or its images."""
+    if embed.get("$type") == VIDEO:
+        return [embed.get("video") or {}]
+    if embed.get("$type") == IMAGES:
+        return [image.get("image") or {} for image in embed.get("images") or []]
+    return []
 
 
 def replied_to(value: dict[str, Any]) -> str | None:
@@ -90,12 +102,13 @@ def record_matches(
         return False
     embed = value.get("embed") or {}
     if content.media_urls:
-        images = embed.get("images") or []
-        if embed.get("$type") != "app.bsky.embed.images" or len(images) != len(content.media_urls):
+        found = embedded_blobs(embed)
+        if len(found) != len(content.media_urls):
             return False
-        if blobs:
-            sent = [blob["ref"]["$link"] for blob in blobs]
-            return [((i.get("image") or {}).get("ref") or {}).get("$link") for i in images] == sent
+        if blobs:  # blobs are content-addressed: the same refs, the same files
+            return [(b.get("ref") or {}).get("$link") for b in found] == [
+                blob["ref"]["$link"] for blob in blobs
+            ]
         return True
     if content.link:
         external = embed.get("external") or {}
@@ -125,3 +138,11 @@ def older(listed: dict[str, Any], since: datetime) -> bool:
     rkey = str(listed.get("uri", "")).rsplit("/", 1)[-1]
     minted = tid_time(rkey) or parse_time((listed.get("value") or {}).get("createdAt"))
     return minted is not None and minted < since - KEY_AGE_LIMIT
+
+
+def published(uri: str, cid: Any = None) -> Published:
+    """at://{did}/app.bsky.feed.post/{rkey}, with its bsky.app page (the DID for a handle),
+    and the record's cid, which a reply to it names."""
+    did, _, rkey = uri.removeprefix("at://").partition(f"/{POST}/")
+    url = f"https://bsky.app/profile/{did}/post/{rkey}"
+    return Published(external_id=uri, url=url, cid=str(cid) if cid else None)

@@ -1,5 +1,6 @@
 """XRPC stand-in for a Bluesky PDS (docs/platforms.md §7): uploadBlob, createRecord, getRecord,
-listRecords, resolveHandle.
+listRecords, resolveHandle; and, from sandbox/bluesky_video.py, getServiceAuth and the video
+service at /bluesky/video.
 
 Everything it remembers beyond posts (blobs, records, rate-limit windows) lives in
 `SandboxState.media` under `bluesky:` keys, so `/_control/reset` forgets it with the rest.
@@ -26,10 +27,12 @@ from fastapi.responses import JSONResponse
 # The provider's counter, so the sandbox refuses exactly what crier would have let through;
 # its own unit tests pin the counting independently.
 from providers.bluesky import grapheme_length
+from sandbox import bluesky_video
 from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims, verify_token
 
 router = APIRouter(prefix="/bluesky", tags=["bluesky"])
+router.include_router(bluesky_video.router)
 
 POST = "app.bsky.feed.post"
 MAX_GRAPHEMES = 300
@@ -42,6 +45,7 @@ RKEY = re.compile(r"^[A-Za-z0-9._:~-]{1,512}$")
 MAX_LIST_LIMIT = 100  # listRecords: limit 1 to 100, default 50
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 MENTION = "app.bsky.richtext.facet#mention"
+VIDEO = "app.bsky.embed.video"
 # The syntax of atproto.com/specs/handle and atproto.com/specs/did, as lexicon validation checks
 # a `handle` and a `did` string.
 HANDLE = re.compile(
@@ -226,8 +230,11 @@ def _reply_parent(state: SandboxState, record: dict[str, Any]) -> str | None:
 
 
 def _image_alts(record: dict[str, Any]) -> list[str | None]:
-    """Each embedded image's `alt` (docs/platforms.md §7), as the record carries it."""
+    """Each embedded image's `alt`, or the video's (docs/platforms.md §7), as the record
+    carries it."""
     embed = record.get("embed") or {}
+    if embed.get("$type") == VIDEO:
+        return [embed.get("alt")]
     if embed.get("$type") != "app.bsky.embed.images":
         return []
     return [image.get("alt") for image in embed.get("images") or []]
@@ -281,6 +288,8 @@ def _validate_post(state: SandboxState, did: str, record: Any) -> tuple[list[str
         if not all(isinstance(external.get(k), str) for k in ("uri", "title", "description")):
             raise invalid("external needs uri, title and description")
         return [], external["uri"]
+    if embed.get("$type") == VIDEO:
+        return [_video_blob(state, did, embed, invalid)], None
     if embed.get("$type") != "app.bsky.embed.images":
         raise invalid(f"the sandbox does not accept embed {embed.get('$type')!r}")
     images = embed.get("images") or []
@@ -295,6 +304,20 @@ def _validate_post(state: SandboxState, did: str, record: Any) -> tuple[list[str
             raise invalid(f"Could not find blob: {ref}")
         cids.append(str(ref))
     return cids, None
+
+
+def _video_blob(state: SandboxState, did: str, embed: dict[str, Any], invalid: Any) -> str:
+    """app.bsky.embed.video: one video/mp4 blob the account's PDS holds, `alt` a string."""
+    video = embed.get("video") or {}
+    ref = (video.get("ref") or {}).get("$link") if isinstance(video, dict) else None
+    stored = state.media.get(f"bluesky:blob:{did}:{ref}")
+    if stored is None:
+        raise invalid(f"Could not find blob: {ref}")
+    if stored["mimeType"] != "video/mp4":
+        raise invalid(f"embed/video must be video/mp4, not {stored['mimeType']}")
+    if "alt" in embed and not isinstance(embed["alt"], str):
+        raise invalid("embed/alt must be a string")
+    return str(ref)
 
 
 @router.get("/xrpc/com.atproto.identity.resolveHandle")
