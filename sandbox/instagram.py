@@ -118,10 +118,10 @@ async def create_comment(version: str, media_id: str, request: Request) -> JSONR
     """A comment by the media's own account (`POST /{ig-media-id}/comments`, `message`)."""
     params = await read_params(request)
     media = _media(request, media_id)
-    if media is None:
-        return _bad_token(request, params) or no_such_object(media_id, "post")
-    if (refused := _authorize(request, params, media.account)) is not None:
+    owner = None if media is None else media.account
+    if (refused := _refusal(request, params, owner, media_id, "post")) is not None:
         return refused
+    assert media is not None
     message = str(params.get("message", ""))
     if not message.strip():
         return graph_error(100, "(#100) The parameter message is required")
@@ -146,10 +146,10 @@ async def list_comments(version: str, media_id: str, request: Request) -> JSONRe
     """The media's comments, newest first (`GET /{ig-media-id}/comments`), paged as Graph pages."""
     params = await read_params(request)
     media = _media(request, media_id)
-    if media is None:
-        return _bad_token(request, params) or no_such_object(media_id, "get")
-    if (refused := _authorize(request, params, media.account)) is not None:
+    owner = None if media is None else media.account
+    if (refused := _refusal(request, params, owner, media_id, "get")) is not None:
         return refused
+    assert media is not None
     state: SandboxState = request.app.state.sandbox
     comments = [
         p for p in state.posts_for("instagram") if p.kind == "comment" and p.reply_to == media.id
@@ -228,3 +228,13 @@ async def script_next_container(script: ContainerScript, request: Request) -> di
 @control.get("/containers")
 async def list_containers(request: Request) -> dict[str, Any]:
     return CONTAINERS.machine(request).control_listing(("id", "user", "kind", "status"))
+
+
+def _refusal(
+    request: Request, params: dict[str, Any], owner: str | None, object_id: str, verb: str
+) -> JSONResponse | None:
+    """Graph's answer for an object that does not exist (a bad token is named first) or is not
+    the token's own; None when the call may go on."""
+    if owner is None:
+        return _bad_token(request, params) or no_such_object(object_id, verb)
+    return _authorize(request, params, owner)

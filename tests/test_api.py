@@ -31,6 +31,17 @@ async def page(db: Database, settings: Settings, tenant: TenantFixture) -> Accou
     return await make_facebook_page(db, settings, tenant)
 
 
+@pytest.fixture
+def image(settings: Settings) -> str:
+    """A square JPEG the sandbox serves, which every platform here takes."""
+    return f"{settings.sandbox_url}/samples/image/1080x1080.jpg"
+
+
+@pytest.fixture
+async def x_account(db: Database, settings: Settings, tenant: TenantFixture) -> Account:
+    return await make_account(db, settings, tenant, Platform.X, "4242")
+
+
 def auth(tenant: TenantFixture) -> dict[str, str]:
     return bearer(tenant.api_key)
 
@@ -72,9 +83,8 @@ async def test_accounts_lists_the_keys_own_mode_only(
 
 
 async def test_a_created_post_is_a_draft_with_one_target_per_account(
-    api: httpx.AsyncClient, settings: Settings, tenant: TenantFixture, page: Account
+    api: httpx.AsyncClient, tenant: TenantFixture, page: Account, image: str
 ) -> None:
-    image = f"{settings.sandbox_url}/samples/image/1080x1080.jpg"
     post = await create_post(api, tenant, page, media_urls=[image])
     assert post["status"] == "draft"
     assert post["media_urls"] == [image]
@@ -272,14 +282,13 @@ async def test_a_nul_character_is_refused_by_name(
 
 async def test_media_objects_keep_their_alt_text_beside_the_plain_urls(
     api: httpx.AsyncClient,
-    db: Database,
     settings: Settings,
     tenant: TenantFixture,
     page: Account,
+    image: str,
+    x_account: Account,
 ) -> None:
-    image = f"{settings.sandbox_url}/samples/image/1080x1080.jpg"
     square = f"{settings.sandbox_url}/samples/image/1200x1200.jpg"
-    x = await make_account(db, settings, tenant, Platform.X, "4242")
     post = await create_post(
         api,
         tenant,
@@ -287,7 +296,7 @@ async def test_media_objects_keep_their_alt_text_beside_the_plain_urls(
         media=[{"url": image, "alt": "A launch banner"}, {"url": square}],
         targets=[
             {"account_id": page.id},
-            {"account_id": x.id, "override_media": [{"url": square, "alt": "Square crop"}]},
+            {"account_id": x_account.id, "override_media": [{"url": square, "alt": "Square crop"}]},
         ],
     )
 
@@ -309,9 +318,8 @@ async def test_media_objects_keep_their_alt_text_beside_the_plain_urls(
 
 
 async def test_both_media_forms_at_once_are_refused_naming_them(
-    api: httpx.AsyncClient, settings: Settings, tenant: TenantFixture, page: Account
+    api: httpx.AsyncClient, tenant: TenantFixture, page: Account, image: str
 ) -> None:
-    image = f"{settings.sandbox_url}/samples/image/1080x1080.jpg"
     response = await api.post(
         "/v1/posts",
         headers=auth(tenant),
@@ -340,9 +348,9 @@ async def test_alt_text_too_long_for_a_platform_is_refused_naming_each(
     settings: Settings,
     tenant: TenantFixture,
     page: Account,
+    image: str,
+    x_account: Account,
 ) -> None:
-    image = f"{settings.sandbox_url}/samples/image/1080x1080.jpg"
-    x = await make_account(db, settings, tenant, Platform.X, "4242")
     pinterest = await make_account(db, settings, tenant, Platform.PINTEREST, "549755885175")
     response = await api.post(
         "/v1/posts",
@@ -352,7 +360,7 @@ async def test_alt_text_too_long_for_a_platform_is_refused_naming_each(
             "media": [{"url": image, "alt": "a" * 1001}],
             "targets": [
                 {"account_id": page.id},  # Facebook states no limit: fine
-                {"account_id": x.id},
+                {"account_id": x_account.id},
                 {"account_id": pinterest.id, "override_media": [{"url": image, "alt": "b" * 501}]},
             ],
         },
@@ -378,12 +386,11 @@ async def test_alt_text_too_long_for_a_platform_is_refused_naming_each(
 
 async def test_an_edit_replaces_media_with_or_without_alt_text(
     api: httpx.AsyncClient,
-    db: Database,
-    settings: Settings,
     tenant: TenantFixture,
     page: Account,
+    image: str,
+    x_account: Account,
 ) -> None:
-    image = f"{settings.sandbox_url}/samples/image/1080x1080.jpg"
     post = await create_post(api, tenant, page, media=[{"url": image, "alt": "Before"}])
 
     async def edit(**change: object) -> dict[str, Any]:
@@ -403,8 +410,7 @@ async def test_an_edit_replaces_media_with_or_without_alt_text(
     ]
     assert (await edit(media_urls=[image]))["media"] == [{"url": image, "alt": None}]
 
-    x = await make_account(db, settings, tenant, Platform.X, "4242")
-    on_x = await create_post(api, tenant, x, media_urls=[image])
+    on_x = await create_post(api, tenant, x_account, media_urls=[image])
     seen = (await api.get(f"/v1/posts/{on_x['id']}", headers=auth(tenant))).json()["data"]
     refused = await api.patch(
         f"/v1/posts/{on_x['id']}",

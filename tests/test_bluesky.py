@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 
+from core.status import Platform
 from providers.base import Credentials, PostContent, Preparation
 from providers.bluesky import BlueskyProvider, grapheme_length, link_facets, xrpc_error
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from sandbox.tokens import issue_token
+from tests.support import reconcile
 from tests.support.media import loopback_media
 from tests.support.servers import RunningSandbox
 
@@ -24,27 +26,15 @@ DID = "did:plc:sandboxalice"
 CREATE = r"/bluesky/xrpc/com\.atproto\.repo\.createRecord"
 
 
-@pytest.fixture
-def account(sandbox: RunningSandbox) -> Credentials:
-    return Credentials(external_id=DID, access_token=issue_token(sandbox.secret, "bluesky", DID))
+account = reconcile.account_fixture(Platform.BLUESKY, DID)
+provider = reconcile.provider_fixture(BlueskyProvider, "bluesky")
 
 
-@pytest.fixture
-async def provider(
-    sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
-) -> AsyncIterator[BlueskyProvider]:
-    async with httpx.AsyncClient(timeout=10) as http:
-        yield BlueskyProvider(http, f"{sandbox.url}/bluesky", loopback_media())
+async def posts(sandbox_http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    return await reconcile.sandbox_posts(sandbox_http, Platform.BLUESKY)
 
 
-async def posts(sandbox_http: httpx.AsyncClient) -> list[dict[str, object]]:
-    listed = await sandbox_http.get("/_control/posts", params={"platform": "bluesky"})
-    found: list[dict[str, object]] = listed.json()["data"]
-    return found
-
-
-async def inject(sandbox_http: httpx.AsyncClient, **fault: object) -> None:
-    (await sandbox_http.post("/_control/faults", json=fault)).raise_for_status()
+inject = reconcile.inject
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from core.status import Platform
 from providers.base import Credentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.google_business import GoogleBusinessProvider, until_next_minute
 from sandbox.tokens import issue_token
+from tests.support import reconcile
 from tests.support.servers import RunningSandbox
 
 LOCATION = "accounts/111/locations/222"
@@ -30,27 +32,17 @@ SCHEDULE = {
 
 
 def account(sandbox: RunningSandbox, location: str = LOCATION) -> Credentials:
-    return Credentials(
-        external_id=location,
-        access_token=issue_token(sandbox.secret, "google_business", location),
-    )
+    return reconcile.credentials(sandbox, Platform.GOOGLE_BUSINESS, location)
 
 
-@pytest.fixture
-async def provider(
-    sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
-) -> GoogleBusinessProvider:
-    return GoogleBusinessProvider(sandbox_http, f"{sandbox.url}/google_business")
+provider = reconcile.provider_fixture(GoogleBusinessProvider, "google_business")
 
 
 async def posted(sandbox_http: httpx.AsyncClient) -> list[dict[str, Any]]:
-    answer = await sandbox_http.get("/_control/posts", params={"platform": "google_business"})
-    data: list[dict[str, Any]] = answer.json()["data"]
-    return data
+    return await reconcile.sandbox_posts(sandbox_http, Platform.GOOGLE_BUSINESS)
 
 
-async def fault(sandbox_http: httpx.AsyncClient, **fault: Any) -> None:
-    (await sandbox_http.post("/_control/faults", json=fault)).raise_for_status()
+fault = reconcile.inject
 
 
 async def publish_one(

@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from core.status import Platform
 from providers.base import Credentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.linkedin import API_VERSION, LinkedInProvider
 from sandbox.tokens import issue_token
+from tests.support import reconcile
 from tests.support.media import loopback_media, media_host
 from tests.support.servers import RunningSandbox
 from tests.support.waiting import eventually
@@ -26,24 +28,17 @@ FEED = "https://www.linkedin.com/feed/update/"
 
 
 def account(sandbox: RunningSandbox, author: str = ORG) -> Credentials:
-    return Credentials(
-        external_id=author, access_token=issue_token(sandbox.secret, "linkedin", author)
-    )
+    return reconcile.credentials(sandbox, Platform.LINKEDIN, author)
 
 
-@pytest.fixture
-async def provider(sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient) -> LinkedInProvider:
-    return LinkedInProvider(sandbox_http, f"{sandbox.url}/linkedin", loopback_media())
+provider = reconcile.provider_fixture(LinkedInProvider, "linkedin")
 
 
 async def posted(sandbox_http: httpx.AsyncClient) -> list[dict[str, Any]]:
-    answer = await sandbox_http.get("/_control/posts", params={"platform": "linkedin"})
-    data: list[dict[str, Any]] = answer.json()["data"]
-    return data
+    return await reconcile.sandbox_posts(sandbox_http, Platform.LINKEDIN)
 
 
-async def fault(sandbox_http: httpx.AsyncClient, **fault: Any) -> None:
-    (await sandbox_http.post("/_control/faults", json=fault)).raise_for_status()
+fault = reconcile.inject
 
 
 async def test_a_text_post_is_published_once_with_its_urn_and_feed_url(

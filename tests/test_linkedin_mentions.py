@@ -17,11 +17,10 @@ from providers.base import Credentials, PostContent, Preparation
 from providers.errors import ContentError
 from providers.linkedin import LinkedInProvider
 from providers.linkedin_mentions import mention_problems
-from sandbox.tokens import issue_token
+from tests.support import reconcile
 from tests.support.api import bearer
 from tests.support.api_fixtures import api_fixture, tenant_fixture
 from tests.support.factories import TenantFixture, make_account
-from tests.support.media import loopback_media
 from tests.support.servers import RunningSandbox
 
 ORG = "urn:li:organization:101"
@@ -34,20 +33,14 @@ tenant = tenant_fixture()
 
 
 def account(sandbox: RunningSandbox, author: str) -> Credentials:
-    return Credentials(
-        external_id=author, access_token=issue_token(sandbox.secret, "linkedin", author)
-    )
+    return reconcile.credentials(sandbox, Platform.LINKEDIN, author)
 
 
-@pytest.fixture
-async def provider(sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient) -> LinkedInProvider:
-    return LinkedInProvider(sandbox_http, f"{sandbox.url}/linkedin", loopback_media())
+provider = reconcile.provider_fixture(LinkedInProvider, "linkedin")
 
 
 async def posted(sandbox_http: httpx.AsyncClient) -> list[dict[str, Any]]:
-    answer = await sandbox_http.get("/_control/posts", params={"platform": "linkedin"})
-    data: list[dict[str, Any]] = answer.json()["data"]
-    return data
+    return await reconcile.sandbox_posts(sandbox_http, Platform.LINKEDIN)
 
 
 async def test_an_organization_and_a_person_are_mentioned_by_name(

@@ -135,8 +135,7 @@ async def account(
 ) -> AsyncIterator[Account]:
     case: Case = request.param
     credentials = reconcile.credentials(sandbox, case.platform, case.account_id)
-    async with httpx.AsyncClient(timeout=10) as http:
-        provider = case.make(http, f"{sandbox.url}/{case.path}", loopback_media())
+    async with reconcile.on_sandbox(sandbox, case.make, case.path) as provider:
         yield Account(case, provider, credentials, sandbox.url)
 
 

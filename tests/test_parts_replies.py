@@ -31,7 +31,6 @@ from providers.kit.media import MediaDownloads
 from providers.threads import ThreadsProvider
 from providers.x import XProvider
 from tests.support import reconcile
-from tests.support.media import loopback_media
 from tests.support.reconcile import began
 from tests.support.servers import RunningSandbox
 
@@ -119,8 +118,7 @@ async def case(
 ) -> AsyncIterator[Case]:
     spec: Platformed = request.param
     account = reconcile.credentials(sandbox, spec.platform, spec.account_id)
-    async with httpx.AsyncClient(timeout=10) as http:
-        provider = spec.make(http, f"{sandbox.url}/{spec.path}", loopback_media())
+    async with reconcile.on_sandbox(sandbox, spec.make, spec.path) as provider:
         yield Case(spec, provider, account, sandbox.url)
 
 

@@ -7,17 +7,19 @@ sandbox's Pinterest stand-in, whose video processing is scripted per status read
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 
+from core.status import Platform
 from providers.base import Credentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.pinterest import PinterestProvider, pinterest_error
 from sandbox import pinterest as sandbox_pinterest
 from sandbox.tokens import issue_token
+from tests.support import reconcile
 from tests.support.media import loopback_media, media_host
 from tests.support.servers import RunningSandbox
 
@@ -25,23 +27,12 @@ BOARD = "549755885175"
 IMAGE = "https://cdn.example.org/flat-white.jpg"
 
 
-@pytest.fixture
-def account(sandbox: RunningSandbox) -> Credentials:
-    return Credentials(BOARD, issue_token(sandbox.secret, "pinterest", BOARD))
+account = reconcile.account_fixture(Platform.PINTEREST, BOARD)
+provider = reconcile.provider_fixture(PinterestProvider, "pinterest")
 
 
-@pytest.fixture
-async def provider(
-    sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
-) -> AsyncIterator[PinterestProvider]:
-    async with httpx.AsyncClient(timeout=10) as http:
-        yield PinterestProvider(http, f"{sandbox.url}/pinterest", loopback_media())
-
-
-async def pins(sandbox_http: httpx.AsyncClient) -> list[dict[str, object]]:
-    answer = await sandbox_http.get("/_control/posts", params={"platform": "pinterest"})
-    found: list[dict[str, object]] = answer.json()["data"]
-    return found
+async def pins(sandbox_http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    return await reconcile.sandbox_posts(sandbox_http, Platform.PINTEREST)
 
 
 async def script_next_media(sandbox_http: httpx.AsyncClient, *statuses: str) -> None:

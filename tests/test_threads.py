@@ -7,8 +7,8 @@ other. One test stubs the transport to check exactly what goes on the wire.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -21,9 +21,8 @@ from providers.base import Credentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.threads import ThreadsProvider, threads_length
 from sandbox.threads import counted_length
-from sandbox.tokens import issue_token
+from tests.support import reconcile
 from tests.support.harness import Harness
-from tests.support.servers import RunningSandbox
 
 USER = "27000000000000002"
 VIDEO = "https://cdn.example.org/clip.mp4"
@@ -45,10 +44,8 @@ async def containers(sandbox: httpx.AsyncClient) -> list[dict[str, object]]:
     return found
 
 
-async def posted(sandbox: httpx.AsyncClient) -> list[dict[str, object]]:
-    answer = await sandbox.get("/_control/posts", params={"platform": "threads"})
-    posts: list[dict[str, object]] = answer.json()["data"]
-    return posts
+async def posted(sandbox_http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    return await reconcile.sandbox_posts(sandbox_http, Platform.THREADS)
 
 
 # Counting text ------------------------------------------------------------------------------
@@ -153,17 +150,8 @@ async def test_a_draft_is_ready_for_a_person_since_threads_keeps_none(harness: H
 # The provider against the sandbox over HTTP -------------------------------------------------
 
 
-@pytest.fixture
-def account(sandbox: RunningSandbox) -> Credentials:
-    return Credentials(USER, issue_token(sandbox.secret, "threads", USER))
-
-
-@pytest.fixture
-async def provider(
-    sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
-) -> AsyncIterator[ThreadsProvider]:
-    async with httpx.AsyncClient(timeout=10) as http:
-        yield ThreadsProvider(http, f"{sandbox.url}/threads")
+account = reconcile.account_fixture(Platform.THREADS, USER)
+provider = reconcile.provider_fixture(ThreadsProvider, "threads")
 
 
 async def test_a_text_post_goes_through_its_container(

@@ -8,40 +8,31 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 
+from core.status import Platform
 from providers.base import Credentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.x import XProvider, rate_limit_reset, weighted_length, x_error
 from sandbox import x as sandbox_x
 from sandbox.tokens import issue_token
+from tests.support import reconcile
 from tests.support.media import loopback_media, media_host
 from tests.support.servers import RunningSandbox
 
 USER = "4242"
 
 
-@pytest.fixture
-def account(sandbox: RunningSandbox) -> Credentials:
-    return Credentials(USER, issue_token(sandbox.secret, "x", USER))
+account = reconcile.account_fixture(Platform.X, USER)
+provider = reconcile.provider_fixture(XProvider, "x")
 
 
-@pytest.fixture
-async def provider(
-    sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
-) -> AsyncIterator[XProvider]:
-    async with httpx.AsyncClient(timeout=10) as http:
-        yield XProvider(http, f"{sandbox.url}/x", loopback_media())
-
-
-async def posted(sandbox_http: httpx.AsyncClient) -> list[dict[str, object]]:
-    answer = await sandbox_http.get("/_control/posts", params={"platform": "x"})
-    posts: list[dict[str, object]] = answer.json()["data"]
-    return posts
+async def posted(sandbox_http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    return await reconcile.sandbox_posts(sandbox_http, Platform.X)
 
 
 async def test_a_text_tweet_is_posted_once_with_its_public_url(

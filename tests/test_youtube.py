@@ -7,19 +7,20 @@ One test stubs the transport, to check exactly how the upload session is opened.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from core.status import Platform
 from providers.base import Credentials, PostContent
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from providers.youtube import YouTubeProvider, youtube_error
 from providers.youtube_quota import QUOTA_TIMEZONE
 from sandbox import youtube as sandbox_youtube
 from sandbox.tokens import issue_token
+from tests.support import reconcile
 from tests.support.media import loopback_media, media_host
 from tests.support.servers import RunningSandbox
 
@@ -27,17 +28,8 @@ CHANNEL = "UCsandbox0000000000000001"
 UPLOAD = "^/youtube/upload/youtube/v3/videos$"
 
 
-@pytest.fixture
-def account(sandbox: RunningSandbox) -> Credentials:
-    return Credentials(CHANNEL, issue_token(sandbox.secret, "youtube", CHANNEL))
-
-
-@pytest.fixture
-async def provider(
-    sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
-) -> AsyncIterator[YouTubeProvider]:
-    async with httpx.AsyncClient(timeout=10) as http:
-        yield YouTubeProvider(http, f"{sandbox.url}/youtube", loopback_media())
+account = reconcile.account_fixture(Platform.YOUTUBE, CHANNEL)
+provider = reconcile.provider_fixture(YouTubeProvider, "youtube")
 
 
 @pytest.fixture
@@ -49,10 +41,8 @@ def video(sandbox: RunningSandbox) -> PostContent:
     )
 
 
-async def posted(sandbox_http: httpx.AsyncClient) -> list[dict[str, object]]:
-    answer = await sandbox_http.get("/_control/posts", params={"platform": "youtube"})
-    posts: list[dict[str, object]] = answer.json()["data"]
-    return posts
+async def posted(sandbox_http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    return await reconcile.sandbox_posts(sandbox_http, Platform.YOUTUBE)
 
 
 async def listed(

@@ -3,19 +3,16 @@ with their own Page tokens, and nothing to refresh or revoke."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
 from core.config import Settings
 from core.status import Platform
 from providers.base import Credentials, PostContent, Preparation
-from providers.connect.base import TokenSet
 from providers.connect.facebook import FacebookConnector
 from providers.errors import AuthError
 from providers.facebook import FacebookProvider
-from sandbox.tokens import issue_token, verify_token
+from sandbox.tokens import verify_token
 from tests.connect import flow
 from tests.support import connector_checks as checks
 from tests.support.servers import RunningSandbox
@@ -32,11 +29,9 @@ def _connector(http: httpx.AsyncClient, settings: Settings) -> FacebookConnector
 async def test_the_live_dialog_is_facebook_logins_with_page_permissions(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    connector, url = flow.live_dialog(FacebookConnector, http, settings, REDIRECT)
-    assert str(url.copy_with(query=None)) == "https://www.facebook.com/v23.0/dialog/oauth"
+    url = checks.facebook_login_dialog(FacebookConnector, http, settings, REDIRECT)
     assert url.params["scope"] == "pages_show_list,pages_manage_posts,pages_read_engagement"
     assert (url.params["client_id"], url.params["response_type"]) == ("app", "code")
-    assert not (connector.uses_pkce or connector.refreshable or connector.can_revoke)
 
 
 async def test_connect_lists_the_pages_each_with_a_token_that_publishes_to_it_alone(
@@ -97,45 +92,11 @@ async def test_another_person_gets_their_own_pages(
     await connector.verify(page.external_id, page.tokens)
 
 
-async def test_a_code_is_single_use(http: httpx.AsyncClient, settings: Settings) -> None:
-    connector = _connector(http, settings)
-    refused = await flow.exchanged_twice(http, connector, REDIRECT, match="has been used")
-    assert refused.code == "100"
-
-
-async def test_a_code_is_bound_to_its_redirect_uri(
-    http: httpx.AsyncClient, settings: Settings
-) -> None:
-    await checks.bound_to_redirect(
-        http,
-        _connector(http, settings),
-        REDIRECT,
-        elsewhere=REDIRECT + "/x",
-        match="redirect_uri is identical",
-        spends=True,
-    )
-
-
-async def test_a_refusal_at_the_dialog_comes_back_as_access_denied(
-    http: httpx.AsyncClient, settings: Settings
-) -> None:
-    assert await flow.refusal(http, _connector(http, settings), REDIRECT) == "access_denied"
-
-
 async def test_nothing_refreshes_and_verify_fails_once_the_page_token_dies(
     http: httpx.AsyncClient, settings: Settings, sandbox: RunningSandbox
 ) -> None:
     connector = _connector(http, settings)
     bakery, bistro = await flow.connect(http, connector, REDIRECT)
-    with pytest.raises(AuthError, match="reconnect"):
-        await connector.refresh(bakery.tokens)
-    await connector.revoke(bakery.tokens)  # nothing is revoked: the Page token still works
-    await connector.verify(bakery.external_id, bakery.tokens)
-    expired = issue_token(
-        sandbox.secret, "facebook", bakery.external_id, expires_at=int(time.time()) - 1
-    )
-    with pytest.raises(AuthError) as refused:
-        await connector.verify(bakery.external_id, TokenSet(access_token=expired))
-    assert refused.value.code == "190/467"
+    await checks.lives_until_it_expires(connector, bakery, sandbox.secret)
     with pytest.raises(AuthError):
         await connector.verify(bistro.external_id, bakery.tokens)

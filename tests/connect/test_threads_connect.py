@@ -87,26 +87,3 @@ async def test_an_expired_token_neither_verifies_nor_refreshes(
     # A token of another Threads user is not this account's.
     with pytest.raises(AuthError, match="another Threads account"):
         await connector.verify("27000000000000002", live)
-
-
-async def test_a_code_is_single_use(http: httpx.AsyncClient, settings: Settings) -> None:
-    await flow.exchanged_twice(http, _connector(http, settings), REDIRECT, match="has been used")
-
-
-async def test_a_code_is_bound_to_its_redirect_uri(
-    http: httpx.AsyncClient, settings: Settings
-) -> None:
-    await checks.bound_to_redirect(
-        http,
-        _connector(http, settings),
-        REDIRECT,
-        elsewhere=REDIRECT + "/x",
-        match="redirect_uri is identical",
-        spends=True,
-    )
-
-
-async def test_a_refusal_at_the_dialog_comes_back_as_access_denied(
-    http: httpx.AsyncClient, settings: Settings
-) -> None:
-    assert await flow.refusal(http, _connector(http, settings), REDIRECT) == "access_denied"

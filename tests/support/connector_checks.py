@@ -4,6 +4,7 @@ still says what its platform answers (error codes, messages)."""
 
 from __future__ import annotations
 
+import time
 from typing import TypeVar
 
 import httpx
@@ -11,13 +12,15 @@ import pytest
 
 from core.config import Settings
 from providers.base import Credentials, PostContent, Provider
-from providers.connect.base import Candidate, Connector, PasswordConnector, Pkce
+from providers.connect.base import Candidate, Connector, PasswordConnector, Pkce, TokenSet
 from providers.errors import AuthError
 from providers.registry import base_url
+from sandbox.tokens import issue_token
 from tests.connect import flow
 from tests.support.media import loopback_media
 
 P = TypeVar("P", bound=Provider)
+C = TypeVar("C", bound=Connector)
 
 
 def sandbox_provider(kind: type[P], http: httpx.AsyncClient, settings: Settings) -> P:
@@ -81,3 +84,29 @@ async def spent_refresh_token(
     with pytest.raises(AuthError) as refused:
         await connector.refresh(account.tokens)
     return refused.value
+
+
+def facebook_login_dialog(
+    kind: type[C], http: httpx.AsyncClient, settings: Settings, redirect_uri: str
+) -> httpx.URL:
+    """`kind`'s live consent page, which is Facebook Login's (Facebook's and Instagram's):
+    no PKCE, and tokens that neither refresh nor revoke. Returns it for the scopes asked."""
+    connector, url = flow.live_dialog(kind, http, settings, redirect_uri)
+    assert str(url.copy_with(query=None)) == "https://www.facebook.com/v23.0/dialog/oauth"
+    assert not (connector.uses_pkce or connector.refreshable or connector.can_revoke)
+    return url
+
+
+async def lives_until_it_expires(connector: Connector, candidate: Candidate, secret: str) -> None:
+    """A Page token (Facebook's, Instagram's): refreshing it asks for a reconnect, revoking it
+    revokes nothing (it still verifies), and once expired it is refused with Graph's 190/467."""
+    with pytest.raises(AuthError, match="reconnect"):
+        await connector.refresh(candidate.tokens)
+    await connector.revoke(candidate.tokens)
+    await connector.verify(candidate.external_id, candidate.tokens)
+    expired = issue_token(
+        secret, connector.platform.value, candidate.external_id, expires_at=int(time.time()) - 1
+    )
+    with pytest.raises(AuthError) as refused:
+        await connector.verify(candidate.external_id, TokenSet(access_token=expired))
+    assert refused.value.code == "190/467"

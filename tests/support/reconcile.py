@@ -10,6 +10,7 @@ attempt hands its lookup, lookups that recur across platforms, and what the sand
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -199,10 +200,19 @@ def provider_fixture(
     async def provider(
         sandbox: RunningSandbox, sandbox_http: httpx.AsyncClient
     ) -> AsyncIterator[P]:
-        async with httpx.AsyncClient(timeout=10) as http:
-            yield make(http, f"{sandbox.url}/{path}", loopback_media())
+        async with on_sandbox(sandbox, make, path) as made:
+            yield made
 
     return provider
+
+
+@asynccontextmanager
+async def on_sandbox(
+    sandbox: RunningSandbox, make: Callable[[httpx.AsyncClient, str, MediaDownloads], P], path: str
+) -> AsyncIterator[P]:
+    """A provider made by `make` with its own client, on the sandbox at `path`."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        yield make(http, f"{sandbox.url}/{path}", loopback_media())
 
 
 def began() -> datetime:
