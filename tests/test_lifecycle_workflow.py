@@ -186,10 +186,15 @@ async def test_a_target_already_publishing_refuses_reschedule_and_cancel(
     await harness.target_becomes(target.id, S.PUBLISHING)  # claimed: the call is under way
 
     later = await harness.now() + timedelta(hours=1)
-    assert "the post is going out" in await refused(
+    # Refused by the fire's claim while the call is in flight, or, on a loaded machine where
+    # the slow 503 has already come back and the workflow retries, by the state itself.
+    underway = ("the post is going out", "the target is publishing")
+    reschedule = await refused(
         handle.execute_update(W.reschedule, RescheduleRequest(scheduled_for=later))
     )
-    assert "the post is going out" in await refused(handle.execute_update(W.cancel))
+    assert any(reason in reschedule for reason in underway), reschedule
+    cancel = await refused(handle.execute_update(W.cancel))
+    assert any(reason in cancel for reason in underway), cancel
 
     final = await handle.result()
     assert final.transitions == [S.SCHEDULED, S.PUBLISHING, S.PUBLISHED]
