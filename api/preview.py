@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from api.schemas import TargetPreview, TextLength
+from api.schemas import PartPreview, TargetPreview, TextLength
 from core.status import Platform, TargetMode
 from providers.base import PostContent
 from providers.linkedin_lookup import post_body
@@ -36,6 +36,7 @@ def target_preview(
     link: str | None,
     options: Mapping[str, Any],
     mode: TargetMode,
+    parts: Sequence[str] = (),
 ) -> TargetPreview:
     """One target as its platform would receive it, `text` being the target's own (its
     override_body, else the post's body)."""
@@ -62,4 +63,25 @@ def target_preview(
         link=link,
         title=content.title,
         options=dict(options),
+        parts=_parts_preview(platform, parts),
     )
+
+
+def _parts_preview(platform: Platform, parts: Sequence[str]) -> list[PartPreview]:
+    """Each part as sent: a reply or a comment carries its text as written, counted as the
+    platform counts it against the part's own limit (none when the platform takes no parts:
+    create names that problem)."""
+    rules = rules_for(platform)
+    if rules.parts is None:
+        return []
+    return [
+        PartPreview(
+            index=index,
+            kind=rules.parts.kind,
+            text=text,
+            length=TextLength(
+                count=rules.text_length(text), max=rules.parts.max_text_length, unit=rules.unit
+            ),
+        )
+        for index, text in enumerate(parts, start=1)
+    ]

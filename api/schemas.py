@@ -371,6 +371,15 @@ class TextLength(BaseModel):
     unit: str
 
 
+class PartPreview(BaseModel):
+    """A part after the post as its platform would receive it."""
+
+    index: int  # 1 for the first part after the post
+    kind: str  # "reply" (a thread's next post) or "comment" (a first comment)
+    text: str
+    length: TextLength
+
+
 class TargetPreview(BaseModel):
     """One target as its platform would receive it."""
 
@@ -386,6 +395,9 @@ class TargetPreview(BaseModel):
     link: str | None
     title: str | None
     options: dict[str, Any]
+    parts: list[PartPreview] = Field(
+        default_factory=list, description="The thread replies or first comment, in order."
+    )
 
 
 class TargetCheck(BaseModel):

@@ -153,3 +153,39 @@ async def test_parts_a_platform_cannot_take_are_refused_at_create_naming_each(
     messages = [d["msg"] for d in refused.json()["error"]["details"]]
     assert any("facebook takes at most 1 comment" in m for m in messages), messages
     assert any("google_business takes no thread replies or comments" in m for m in messages)
+
+
+async def test_the_dry_run_previews_each_part_as_its_platform_takes_it(
+    api: httpx.AsyncClient, harness: Harness, tenant: TenantFixture
+) -> None:
+    x = await make_account(harness.db, harness.settings, tenant, Platform.X, "1700000000098")
+    page = await make_facebook_page(harness.db, harness.settings, tenant)
+    answer = await api.post(
+        "/v1/posts/validate",
+        json={
+            "body": "Launch",
+            "parts": [{"body": "Details at https://example.org/a-very-long-path"}],
+            "targets": [{"account_id": x.id}, {"account_id": page.id}],
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    checked = answer.json()["data"]
+    assert checked["valid"] is True
+    on_x, on_page = (t["preview"]["parts"] for t in checked["targets"])
+    assert on_x == [
+        {
+            "index": 1,
+            "kind": "reply",
+            "text": "Details at https://example.org/a-very-long-path",
+            # X counts every link as 23 characters.
+            "length": {"count": 34, "max": 280, "unit": "weighted characters"},
+        }
+    ]
+    assert on_page[0]["kind"] == "comment" and on_page[0]["length"]["max"] == 8000
+
+    too_long = await api.post(
+        "/v1/posts/validate",
+        json={"body": "Launch", "parts": [{"body": "x" * 281}], "targets": [{"account_id": x.id}]},
+    )
+    [problem] = too_long.json()["data"]["targets"][0]["problems"]
+    assert problem["loc"] == ["body", "parts", 0, "body"] and "281" in problem["msg"]

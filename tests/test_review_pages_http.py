@@ -319,6 +319,7 @@ async def test_the_post_page_shows_each_targets_preview_as_the_dry_run_does(
     body = {
         "body": "Launch (today) #news <b>",
         "link": "https://shop.example/launch",
+        "parts": [{"body": "More <soon>"}],
         "targets": [
             {"account_id": linkedin.id, "options": {"title": "Our launch"}},
             {"account_id": bluesky.id, "options": {"langs": ["en", "pt-BR"]}},
@@ -343,5 +344,10 @@ async def test_the_post_page_shows_each_targets_preview_as_the_dry_run_does(
     assert page.text.count('<span class="sent-link">https://shop.example/launch</span>') == 2
     assert bluesky_preview["options"] == {"langs": ["en", "pt-BR"]}
     assert '<dt>langs</dt><dd><code>["en", "pt-BR"]</code></dd>' in page.text
+    # The part after the post: LinkedIn's first comment, Bluesky's reply, each as sent.
+    assert [p["kind"] for preview in previews for p in preview["parts"]] == ["comment", "reply"]
+    assert page.text.count('<p class="text part-text">More &lt;soon&gt;</p>') == 2
+    assert "Comment 1 · 11 / 1250 characters" in page.text
+    assert "Reply 1 · 11 / 300 graphemes" in page.text
     assert "<b>" not in page.text  # escaped, under the same CSP as every page
     assert "default-src 'self'" in page.headers["content-security-policy"]

@@ -68,6 +68,7 @@ async def check_post(
                 link=link,
                 options=target.options,
                 mode=target.mode,
+                parts=[part.body for part in payload.parts],
             )
         targets.append(
             TargetCheck(

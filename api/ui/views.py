@@ -96,6 +96,7 @@ def _preview(
         link=post.link,
         options=target.options,
         mode=target.mode,
+        parts=[str(part["body"]) for part in post.parts or []],
     )
     return Preview(
         target=target_view(target, settings),
