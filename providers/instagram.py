@@ -10,7 +10,13 @@ A publish whose answer was lost is settled by its container, which publishes at 
 not name the media it became, so a PUBLISHED one is found among the account's recent media
 (`GET /{ig-user-id}/media`, `since` the attempt began) by its exact caption and media type;
 were it missing there, the post is live but unnamed, which NotCheckable reports. Graph has no
-duplicate refusal here to recover from.
+duplicate refusal here to recover from. A story is not among the media: it is looked for among
+the account's live stories (`GET /{ig-user-id}/stories`) by its media type alone, since a story
+carries no caption; a feed post's lookup passes over anything listed as a STORY.
+
+The target's options choose the post (providers/options/instagram.py): `post_type` `story`
+makes a STORIES container of the one image or video; a reel takes a cover (`cover_url` or
+`thumb_offset`), `share_to_feed`, and collaborators, which feed posts take too.
 
 A first comment (a part after the post) is the account's own comment on its media
 (`POST /{ig-media-id}/comments`); a lost one is looked for among the media's comments by the
@@ -37,7 +43,7 @@ from providers.base import (
     Published,
     Readiness,
 )
-from providers.errors import ProviderError
+from providers.errors import ContentError, ProviderError
 from providers.graph import (
     GraphErrors,
     earliest_match,
@@ -48,6 +54,7 @@ from providers.graph import (
 )
 from providers.kit.api import PlatformAPI
 from providers.kit.media import MediaDownloads
+from providers.options.instagram import post_type
 
 # Instagram's subcodes beyond Graph's table (docs/platforms.md §2, Postiz): 2207027 is "Media ID is
 # not available" (publishing before FINISHED), retryable; 2207042 is the daily publishing cap.
@@ -100,10 +107,13 @@ class InstagramProvider:
     async def prepare(
         self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
-        """One container for one image or reel; children and a CAROUSEL container for 2 to 10."""
+        """One container for a story, an image or a reel; children and a CAROUSEL container
+        for 2 to 10."""
+        if post_type(content.options.get("post_type"), content.media_urls) == "story":
+            return Preparation(ids={"container": await self._create(account, _story(content))})
         if len(content.media_urls) == 1:
             fields = self._media_fields(content.media_urls[0], content.alt(0))
-            body = fields | {"caption": content.text}
+            body = fields | _reel_options(fields, content.options) | {"caption": content.text}
             return Preparation(ids={"container": await self._create(account, body)})
         children = [
             await self._create(
@@ -112,6 +122,7 @@ class InstagramProvider:
             for i, url in enumerate(content.media_urls)
         ]
         body = {"media_type": "CAROUSEL", "children": ",".join(children), "caption": content.text}
+        body |= _collaborators(content.options)
         return Preparation(
             ids={"container": await self._create(account, body), "children": children}
         )
@@ -159,17 +170,39 @@ class InstagramProvider:
             return found.get("status_code")
 
         async def fetch(params: dict[str, str]) -> dict[str, Any]:
-            fields = {"fields": "id,caption,media_type,timestamp,permalink"}
+            fields = {"fields": "id,caption,media_type,media_product_type,timestamp,permalink"}
             path = f"/{account.external_id}/media"
             return await self._api.call("GET", path, account, params=params | fields)
 
+        async def stories(params: dict[str, str]) -> dict[str, Any]:
+            fields = {"fields": "id,media_type,media_product_type,timestamp,permalink"}
+            path = f"/{account.external_id}/stories"
+            return await self._api.call("GET", path, account, params=params | fields)
+
+        container = prepared.ids.get("container")
         kind = media_type(content.media_urls)
+        if post_type(content.options.get("post_type"), content.media_urls) == "story":
+            # No caption to match: the earliest story of its media type since the attempt
+            # began, once the container says it was published (U: two stories of one type in
+            # one lost window would be told apart by time alone).
+            return await published_from_container(
+                container,
+                status,
+                stories,
+                since=since,
+                matches=lambda m: m.get("media_type") == kind,
+                what="stories",
+            )
         return await published_from_container(
-            prepared.ids.get("container"),
+            container,
             status,
             fetch,
             since=since,
-            matches=lambda m: m.get("caption", "") == content.text and m.get("media_type") == kind,
+            matches=lambda m: (
+                m.get("caption", "") == content.text
+                and m.get("media_type") == kind
+                and m.get("media_product_type") != "STORY"
+            ),
             what="media",
         )
 
@@ -218,9 +251,39 @@ class InstagramProvider:
         try:
             params = {"fields": "permalink"}
             found = await self._api.call("GET", f"/{media_id}", account, params=params)
-            return str(found["permalink"])
+            # A story may have none (U): no link rather than a made-up one.
+            return str(found["permalink"]) if found.get("permalink") else None
         except (ProviderError, KeyError):
             return None
+
+
+def _story(content: PostContent) -> dict[str, Any]:
+    """A STORIES container of the one image or video; a story takes no caption (U: the
+    reference's story example sends none) and is never a carousel."""
+    if len(content.media_urls) != 1:
+        raise ContentError("a story is one image or video, not a carousel", platform="instagram")
+    url = content.media_urls[0]
+    return {"media_type": "STORIES", ("video_url" if is_video(url) else "image_url"): url}
+
+
+def _reel_options(fields: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """A reel's cover (`cover_url`, or the frame at `thumb_offset` ms) and `share_to_feed`;
+    collaborators go on any feed post or reel."""
+    chosen = _collaborators(options)
+    if fields.get("media_type") != "REELS":
+        return chosen
+    if "cover_url" in options:
+        chosen["cover_url"] = options["cover_url"]
+    if "thumb_offset" in options:
+        chosen["thumb_offset"] = options["thumb_offset"]
+    if "share_to_feed" in options:
+        chosen["share_to_feed"] = options["share_to_feed"]
+    return chosen
+
+
+def _collaborators(options: dict[str, Any]) -> dict[str, Any]:
+    # Up to 3 usernames, a JSON array (the IG User Media reference).
+    return {"collaborators": options["collaborators"]} if options.get("collaborators") else {}
 
 
 def _comment(comment: dict[str, Any], position: PartPosition) -> Published:

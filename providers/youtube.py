@@ -61,7 +61,9 @@ from providers.youtube_upload import (
     received_bytes,
     session_answer,
     session_uri,
+    short_problem,
     the_rest,
+    upload_params,
     video_resource,
     video_type,
 )
@@ -99,6 +101,7 @@ ERRORS = ErrorTable(
         **dict.fromkeys(AUTH, AuthError),
         # A 403 that no token can cure: the video takes no comments (made for kids, say).
         "commentsDisabled": ContentError,
+        "invalidCategoryId": ContentError,  # a 400 already; named for the reader
         **dict.fromkeys(("backendError", "internalError"), TransientError),
     },
     waits={**dict.fromkeys(DAILY_QUOTA, daily_quota), "uploadLimitExceeded": upload_cap},
@@ -136,11 +139,13 @@ class YouTubeProvider:
     ) -> Preparation:
         """Opens the upload session; the session URI is an id, the token stays in headers."""
         data, media_type = await self._download(content.media_urls[0])
+        if problem := short_problem(content, data):
+            raise ContentError(problem, platform="youtube")
         opened = await self._answer(
             "POST",
             "/upload/youtube/v3/videos",
             account,
-            params={"uploadType": "resumable", "part": "snippet,status"},
+            params=upload_params(content),
             headers={
                 "X-Upload-Content-Length": str(len(data)),
                 "X-Upload-Content-Type": media_type,

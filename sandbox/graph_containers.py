@@ -45,6 +45,9 @@ class Publishing:
     quota_subcode: int | None = None  # the error_subcode of the quota refusal, if any
     lifetime: float = math.inf  # seconds after which an unpublished container EXPIREs
     quota_window: int = 86_400  # the quota is counted over this rolling window
+    # Kinds listed on an edge of their own (Instagram's stories), not the main listing, and
+    # given no permalink when published.
+    separate_kinds: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -63,6 +66,8 @@ class Container:
     status: str = "IN_PROGRESS"
     published_as: str | None = None  # the post publishing made of it (Graph never says so)
     alt: list[str | None] = field(default_factory=list)  # each media's alt text, as taken
+    options: dict[str, Any] = field(default_factory=dict)  # other parameters taken, for tests
+    listed: dict[str, Any] = field(default_factory=dict)  # listing fields of its post, if set
 
     def read_status(self) -> str:
         if self.status in FINAL_STATUSES:
@@ -131,6 +136,8 @@ class GraphContainers:
         children: list[str],
         carousel_item: bool = False,
         alt: list[str | None] | None = None,
+        options: dict[str, Any] | None = None,
+        listed: dict[str, Any] | None = None,
     ) -> JSONResponse:
         """A new container, checked already by its platform; it answers the next script."""
         state: SandboxState = request.app.state.sandbox
@@ -149,6 +156,8 @@ class GraphContainers:
             error=error,
             lifetime=self.publishing.lifetime,
             alt=alt or [],
+            options=options or {},
+            listed=listed or {},
         )
         self.containers[container.id] = container
         return JSONResponse({"id": container.id})
@@ -177,36 +186,52 @@ class GraphContainers:
                 text=container.text,
                 media=container.media,
                 received_at=time.time(),
-                url=self.publishing.permalink(container.user, post_id),
+                url=None
+                if container.kind in self.publishing.separate_kinds
+                else self.publishing.permalink(container.user, post_id),
                 alt=container.alt,
             )
         )
         return JSONResponse({"id": post_id})
 
-    def listing(self, request: Request, params: dict[str, Any], user: str) -> JSONResponse:
-        """The user's posts, newest first, paged as Graph pages an edge."""
+    def listing(
+        self,
+        request: Request,
+        params: dict[str, Any],
+        user: str,
+        kinds: Collection[str] | None = None,
+    ) -> JSONResponse:
+        """The user's posts made of containers of `kinds` (None: all but the separate kinds),
+        newest first, paged as Graph pages an edge."""
         publishing = self.publishing
         state: SandboxState = request.app.state.sandbox
-        kinds = {
-            c.published_as: publishing.listed_types.get(c.kind, publishing.listed_fallback)
-            for c in self.containers.values()
-            if c.published_as is not None
-        }
+        made = {c.published_as: c for c in self.containers.values() if c.published_as is not None}
+
+        def shown(post: SandboxPost) -> bool:
+            kind = made[post.id].kind if post.id in made else None
+            if kinds is not None:
+                return kind in kinds
+            return kind not in publishing.separate_kinds
 
         def render(post: SandboxPost, fields: list[str]) -> dict[str, Any]:
+            container = made.get(post.id)
             listed: dict[str, Any] = {
                 publishing.text_field: post.text or None,  # a post without text lists none
-                "media_type": kinds.get(post.id, publishing.listed_fallback),
+                "media_type": publishing.listed_types.get(
+                    container.kind if container else "", publishing.listed_fallback
+                ),
                 "timestamp": graph_time(post.received_at),
                 "permalink": post.url,
-            }
+            } | (container.listed if container else {})
             return {"id": post.id} | {
                 k: v for k, v in listed.items() if k in fields and v is not None
             }
 
         # The user's own posts only: a comment (Instagram's first comments) or a reply (a
         # Threads thread's parts, listed on the parent's /replies edge) is not one.
-        posts = [p for p in state.posts_for(publishing.platform, user) if p.kind == "post"]
+        posts = [
+            p for p in state.posts_for(publishing.platform, user) if p.kind == "post" and shown(p)
+        ]
         return edge_page(request, params, posts, render)
 
     def post(self, request: Request, post_id: str) -> SandboxPost | None:
@@ -226,6 +251,8 @@ def _row(container: Container) -> dict[str, Any]:
         "kind": container.kind,
         "status": container.status,
         "children": container.children,
+        "options": container.options,
+        "published_as": container.published_as,
     }
 
 
@@ -248,12 +275,14 @@ class ContainerApi:
         assert isinstance(found, GraphContainers)
         return found
 
-    async def listing(self, request: Request, user: str) -> JSONResponse:
-        """The user's posts, newest first, paged as Graph pages an edge."""
+    async def listing(
+        self, request: Request, user: str, kinds: Collection[str] | None = None
+    ) -> JSONResponse:
+        """The user's posts (of `kinds`, if named), newest first, paged as Graph pages an edge."""
         params = await read_params(request)
         if (refused := self.authorize(request, params, user)) is not None:
             return refused
-        return self.machine(request).listing(request, params, user)
+        return self.machine(request).listing(request, params, user, kinds)
 
     async def publishing_limit(self, request: Request, user: str) -> JSONResponse:
         """The user's publishing quota and its use (`?fields=quota_usage,config`)."""

@@ -8,6 +8,7 @@ Instagram's paths and what only Instagram checks, and the comments on a media
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -48,6 +49,7 @@ INSTAGRAM = Publishing(
         "VIDEO": "VIDEO",
         "CAROUSEL": "CAROUSEL_ALBUM",
     },
+    separate_kinds=frozenset({"STORIES"}),  # listed on /stories, not /media
     listed_fallback="IMAGE",
     text_field="caption",
     permalink=lambda user, media_id: f"https://www.instagram.com/p/SBX{media_id}/",
@@ -76,6 +78,9 @@ async def create_container(version: str, user: str, request: Request) -> JSONRes
     if len(caption) > MAX_CAPTION:
         return graph_error(100, "The caption is too long", subcode=2207010)
     kind = str(params.get("media_type") or "IMAGE")
+    options, refused = _options(params, kind)
+    if refused is not None:
+        return refused
     if kind == "CAROUSEL":
         children = [c for c in str(params.get("children", "")).split(",") if c]
         if not 2 <= len(children) <= 10 or any(
@@ -92,7 +97,63 @@ async def create_container(version: str, user: str, request: Request) -> JSONRes
         # docs/platforms.md §2: `alt_text` is taken on image containers only.
         given = params.get("alt_text")
         alt = [str(given) if given is not None and "image_url" in params else None]
-    return ig.create(request, user, kind, caption, media, children=children, alt=alt)
+    return ig.create(
+        request,
+        user,
+        kind,
+        caption,
+        media,
+        children=children,
+        alt=alt,
+        options=options,
+        listed=_listed(kind, params),
+    )
+
+
+def _listed(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """What the listings say of the post this container makes: a story lists as the IMAGE or
+    VIDEO it is, and every media names its product (FEED, STORY, REELS)."""
+    if kind == "STORIES":
+        media_type = "VIDEO" if params.get("video_url") else "IMAGE"
+        return {"media_type": media_type, "media_product_type": "STORY"}
+    return {"media_product_type": "REELS" if kind == "REELS" else "FEED"}
+
+
+REEL_ONLY = ("cover_url", "thumb_offset", "share_to_feed")
+
+
+def _options(params: dict[str, Any], kind: str) -> tuple[dict[str, Any], JSONResponse | None]:
+    """The container's parameters beyond its media and caption, as taken, or Graph's refusal
+    of them: a story is never a carousel item, takes no collaborators; 3 collaborators at
+    most; a cover and a thumbnail offset on a reel only. (U) for the codes and wording: the
+    reference states the rules, not the errors."""
+    if kind == "STORIES" and (params.get("children") or _truthy(params.get("is_carousel_item"))):
+        return {}, graph_error(100, "(#100) A story cannot be part of a carousel")
+    options: dict[str, Any] = {k: params[k] for k in REEL_ONLY if k in params}
+    if kind != "REELS" and ({"cover_url", "thumb_offset"} & options.keys()):
+        return {}, graph_error(100, "(#100) cover_url and thumb_offset are for reels only")
+    if "collaborators" in params:
+        collaborators = _names(params["collaborators"])
+        if kind == "STORIES":
+            return {}, graph_error(100, "(#100) Collaborators are not supported on stories")
+        if len(collaborators) > 3:
+            return {}, graph_error(100, "(#100) A media takes at most 3 collaborators")
+        options["collaborators"] = collaborators
+    return options, None
+
+
+def _names(value: Any) -> list[str]:
+    """Graph takes an array as a JSON array, or its JSON text in a form or query."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = value.split(",")
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
 
 
 @router.post("/{version}/{user}/media_publish")
@@ -111,6 +172,13 @@ async def media_publish(version: str, user: str, request: Request) -> JSONRespon
 async def list_media(version: str, user: str, request: Request) -> JSONResponse:
     """The account's media, newest first (`GET /{ig-user-id}/media`), paged as Graph pages."""
     return await CONTAINERS.listing(request, user)
+
+
+@router.get("/{version}/{user}/stories")
+async def list_stories(version: str, user: str, request: Request) -> JSONResponse:
+    """The account's live stories, newest first (`GET /{ig-user-id}/stories`). The sandbox
+    keeps them past 24 hours: no test runs that long."""
+    return await CONTAINERS.listing(request, user, kinds=("STORIES",))
 
 
 @router.post("/{version}/{media_id}/comments")
@@ -202,7 +270,9 @@ async def read_object(version: str, object_id: str, request: Request) -> JSONRes
         return _read_user(request, params, object_id)
     if (refused := _authorize(request, params, post.account)) is not None:
         return refused
-    return JSONResponse({"id": post.id, "permalink": post.url})
+    # A story has no permalink in the sandbox: the IG Media reference promises none (U).
+    link = {"permalink": post.url} if post.url else {}
+    return JSONResponse({"id": post.id} | link)
 
 
 def _read_user(request: Request, params: dict[str, Any], user: str) -> JSONResponse:
@@ -227,7 +297,8 @@ async def script_next_container(script: ContainerScript, request: Request) -> di
 
 @control.get("/containers")
 async def list_containers(request: Request) -> dict[str, Any]:
-    return CONTAINERS.machine(request).control_listing(("id", "user", "kind", "status"))
+    fields = ("id", "user", "kind", "status", "options", "published_as")
+    return CONTAINERS.machine(request).control_listing(fields)
 
 
 def _refusal(

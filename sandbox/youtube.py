@@ -5,6 +5,13 @@ error shape.
 A session keeps whatever bytes reached it, as Google's does, so a test can cut an upload short
 and watch the provider resume it; `bytes */N` asks a session what it holds (308 + Range).
 
+The upload's snippet and status are checked as YouTube checks them: an unknown categoryId is
+refused (400 invalidCategoryId), the status switches must be booleans and the licence one of
+YouTube's two. What arrived (with the notifySubscribers the upload asked for) stays on the
+stored video (`YouTubeState.videos`, read whole at `/youtube/_control/videos/{id}`); videos.list
+answers its snippet and status. A sample named
+like `tall-1080x1920-30s.mp4` carries an MP4 `moov` header saying that frame and length.
+
 commentThreads.insert and commentThreads.list (by videoId) serve top-level comments; each is
 also a sandbox post of kind "comment" answering its video. A video declared made for kids takes
 no comments (403 commentsDisabled), as on YouTube.
@@ -15,7 +22,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import re
 import secrets
+import struct
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -49,6 +58,29 @@ SEARCH_DESCRIPTION_CHARS = 160  # a search result's snippet cuts the description
 NOT_WITH_FOR_MINE = ("publishedAfter", "publishedBefore", "videoDefinition", "videoDuration")
 MAX_COMMENT_CHARS = 10_000  # (U): widely reported; the reference names only commentTextTooLong
 MAX_THREAD_RESULTS = 100  # commentThreads.list maxResults: 1 to 100, default 20
+# videoCategories.list's assignable ids for the US (U: as the API answers them); 22 is YouTube's
+# default, People & Blogs.
+CATEGORIES = {
+    "1",
+    "2",
+    "10",
+    "15",
+    "17",
+    "19",
+    "20",
+    "22",
+    "23",
+    "24",
+    "25",
+    "26",
+    "27",
+    "28",
+    "29",
+}
+DEFAULT_CATEGORY = "22"
+STATUS_SWITCHES = ("selfDeclaredMadeForKids", "containsSyntheticMedia", "embeddable")
+LICENSES = {"youtube", "creativeCommon"}
+SAMPLE_FRAME = re.compile(r"(\d+)x(\d+)-(\d+)s")
 
 
 @dataclass
@@ -58,8 +90,8 @@ class UploadSession:
     total: int
     content_type: str
     snippet: dict[str, Any]
-    privacy: str
-    made_for_kids: bool = False
+    status: dict[str, Any]
+    notify_subscribers: bool = True
     received: bytearray = field(default_factory=bytearray)
     video: dict[str, Any] | None = None  # the resource, once every byte arrived
 
@@ -113,7 +145,22 @@ def _since_pacific_midnight() -> float:
 
 def sample_bytes(name: str) -> bytes:
     head = b"\x00\x00\x00\x18ftypmp42" + name.encode()
+    if frame := SAMPLE_FRAME.search(name):
+        width, height, seconds = (int(group) for group in frame.groups())
+        head = head[:24] + _moov(width, height, seconds) + head[24:]
     return head + bytes(index % 251 for index in range(SAMPLE_BYTES - len(head)))
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(body), kind) + body
+
+
+def _moov(width: int, height: int, seconds: int) -> bytes:
+    """An MP4 header saying this length (mvhd, version 0, milliseconds) and frame (tkhd, whose
+    last 8 bytes are the width and height in 16.16 fixed point), as ISO/IEC 14496-12 lays out."""
+    mvhd = bytes(12) + struct.pack(">II", 1000, seconds * 1000) + bytes(80)
+    tkhd = bytes(76) + struct.pack(">II", width << 16, height << 16)
+    return _box(b"moov", _box(b"mvhd", mvhd) + _box(b"trak", _box(b"tkhd", tkhd)))
 
 
 @router.get("/media/{name}", include_in_schema=False)
@@ -148,6 +195,9 @@ async def open_upload_session(request: Request) -> Response:
         return google_error(400, "badRequest", "The request body needs snippet and status.")
     if (refused := _refused_metadata(snippet, status)) is not None:
         return refused
+    notify = params.get("notifySubscribers", "true")
+    if notify not in ("true", "false"):
+        return google_error(400, "invalidValue", "notifySubscribers must be a boolean.")
     yt = _yt(request)
     today = [t for t in yt.inserts if t >= _since_pacific_midnight()]
     if len(today) >= VIDEOS_INSERT_PER_DAY:
@@ -164,8 +214,8 @@ async def open_upload_session(request: Request) -> Response:
         total=int(length),
         content_type=content_type,
         snippet=snippet,
-        privacy=str(status["privacyStatus"]),
-        made_for_kids=status.get("selfDeclaredMadeForKids") is True,
+        status=status,
+        notify_subscribers=notify == "true",
     )
     yt.sessions[session.id] = session
     location = (
@@ -190,8 +240,24 @@ def _refused_metadata(snippet: dict[str, Any], status: dict[str, Any]) -> JSONRe
         return google_error(400, "invalidTags", "The request metadata specifies invalid tags.")
     if status.get("privacyStatus") not in PRIVACY:
         return google_error(400, "invalidValue", "privacyStatus is invalid.", domain="global")
-    if not isinstance(status.get("selfDeclaredMadeForKids", False), bool):
-        return google_error(400, "invalidValue", "selfDeclaredMadeForKids must be a boolean.")
+    return _refused_choices(snippet, status)
+
+
+def _refused_choices(snippet: dict[str, Any], status: dict[str, Any]) -> JSONResponse | None:
+    if str(snippet.get("categoryId", DEFAULT_CATEGORY)) not in CATEGORIES:
+        return google_error(
+            400,
+            "invalidCategoryId",
+            "The snippet.categoryId property specifies an invalid category ID.",
+        )
+    for name in (*STATUS_SWITCHES, "publicStatsViewable"):
+        if not isinstance(status.get(name, False), bool):
+            return google_error(400, "invalidValue", f"{name} must be a boolean.")
+    if status.get("license", "youtube") not in LICENSES:
+        return google_error(400, "invalidLicense", "The license is invalid.")
+    language = snippet.get("defaultLanguage", "en")
+    if not isinstance(language, str) or not language:
+        return google_error(400, "invalidDefaultLanguage", "The defaultLanguage is invalid.")
     return None
 
 
@@ -225,9 +291,14 @@ async def upload_bytes(request: Request, upload_id: str = "") -> Response:
     return _session_answer(session, created=True)
 
 
+def _present(found: dict[str, Any], name: str) -> dict[str, Any]:
+    return {name: found[name]} if name in found else {}
+
+
 def _session_answer(session: UploadSession, *, created: bool = False) -> Response:
     if session.video is not None:
-        return JSONResponse(session.video, status_code=201 if created else 200)
+        video = {k: v for k, v in session.video.items() if k != "sandbox"}
+        return JSONResponse(video, status_code=201 if created else 200)
     headers = {"Range": f"bytes=0-{len(session.received) - 1}"} if session.received else {}
     return Response(status_code=308, headers=headers)
 
@@ -236,6 +307,7 @@ def _create_video(request: Request, yt: YouTubeState, session: UploadSession) ->
     state: SandboxState = request.app.state.sandbox
     video_id = secrets.token_urlsafe(8)[:11]
     now = time.time()
+    privacy = str(session.status["privacyStatus"])
     session.video = {
         "kind": "youtube#video",
         "etag": secrets.token_hex(8),
@@ -246,16 +318,21 @@ def _create_video(request: Request, yt: YouTubeState, session: UploadSession) ->
             "title": session.snippet["title"],
             "description": session.snippet.get("description", ""),
             "tags": session.snippet.get("tags") or [],
-            "categoryId": str(session.snippet.get("categoryId", "22")),
-        },
+            "categoryId": str(session.snippet.get("categoryId", DEFAULT_CATEGORY)),
+        }
+        | _present(session.snippet, "defaultLanguage"),
         "status": {
             "uploadStatus": "uploaded",
-            "privacyStatus": session.privacy,
-            "license": "youtube",
-            "embeddable": True,
-            "publicStatsViewable": True,
-            "selfDeclaredMadeForKids": session.made_for_kids,
-        },
+            "privacyStatus": privacy,
+            "license": session.status.get("license", "youtube"),
+            "embeddable": session.status.get("embeddable", True),
+            "publicStatsViewable": session.status.get("publicStatsViewable", True),
+            "selfDeclaredMadeForKids": session.status.get("selfDeclaredMadeForKids") is True,
+        }
+        # Whether YouTube answers it when never declared is not documented (U): only when sent.
+        | _present(session.status, "containsSyntheticMedia"),
+        # Not a field of the resource: what the upload asked, kept for a test to read back.
+        "sandbox": {"notifySubscribers": session.notify_subscribers},
     }
     yt.videos[video_id] = session.video
     source = yt.served.get(hashlib.sha256(session.received).hexdigest(), f"upload:{session.id}")
@@ -268,9 +345,16 @@ def _create_video(request: Request, yt: YouTubeState, session: UploadSession) ->
             media=[source],
             received_at=now,
             url=f"https://www.youtube.com/watch?v={video_id}",
-            published=session.privacy != "private",
+            published=privacy != "private",
         )
     )
+
+
+@router.get("/_control/videos/{video_id}", include_in_schema=False)
+async def stored_video(video_id: str, request: Request) -> JSONResponse:
+    """The video as stored, with what the upload asked beyond the resource (`sandbox`)."""
+    video = _yt(request).videos.get(video_id)
+    return JSONResponse(video) if video is not None else JSONResponse({}, status_code=404)
 
 
 @router.get("/youtube/v3/videos")

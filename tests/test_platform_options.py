@@ -278,3 +278,28 @@ async def test_options_a_platform_takes_are_stored_as_sent(
     answer = await api.post("/v1/posts", json=body, headers=bearer(tenant.api_key))
     assert answer.status_code == 201, answer.text
     assert answer.json()["data"]["targets"][0]["options"] == chosen
+
+
+async def test_an_instagram_post_type_the_media_cannot_make_is_refused_at_create(
+    api: httpx.AsyncClient, db: Database, settings: Settings, tenant: TenantFixture
+) -> None:
+    ig = await make_account(db, settings, tenant, Platform.INSTAGRAM, "17841400000000777")
+    other = await make_account(db, settings, tenant, Platform.INSTAGRAM, "17841400000000778")
+    photos = ["https://media.example/a.jpg", "https://media.example/b.jpg"]
+    body = {
+        "body": "Two photos",
+        "media_urls": photos,
+        "targets": [
+            {"account_id": ig.id, "options": {"post_type": "story"}},
+            {"account_id": other.id, "options": {"cover_url": "https://media.example/c.jpg"}},
+        ],
+    }
+    answer = await api.post("/v1/posts", json=body, headers=bearer(tenant.api_key))
+    assert answer.status_code == 422, answer.text
+    named = {tuple(d["loc"]): d["msg"] for d in answer.json()["error"]["details"]}
+    assert named[("body", "targets", 0, "options", "post_type")] == (
+        "a story is one image or video, not a carousel"
+    )
+    assert named[("body", "targets", 1, "options", "cover_url")] == (
+        "only a reel takes cover_url; this media makes a feed post"
+    )

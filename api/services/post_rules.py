@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +18,8 @@ from core.status import AccountStatus, Platform, TargetMode
 from providers.base import MediaRules
 from providers.linkedin_mentions import mention_problems
 from providers.options import options_problems as platform_options_problems
+from providers.options.instagram import InstagramOptions
+from providers.options.instagram import media_problems as instagram_media_problems
 from providers.registry import PROVIDERS, rules_for
 
 
@@ -307,6 +309,13 @@ async def new_target_checks(
             own = [*loc, "override_media"]
             check.problems += alt_problems(account.platform, target.override_alt(), loc=own)
         check.problems += options_problems(account.platform, target.options, loc=[*loc, "options"])
+        if account.platform == Platform.INSTAGRAM:  # the post type the media can make
+            check.problems += [
+                problem([*loc, "options", *key], message)
+                for key, message in instagram_media_problems(
+                    cast(InstagramOptions, target.options), list(media)
+                )
+            ]
         check.problems += parts_problems(
             account.platform,
             target.mode,

@@ -21,6 +21,7 @@ from providers.options import (
     bluesky,
     facebook,
     google_business,
+    instagram,
     linkedin,
     pinterest,
     plain,
@@ -65,7 +66,9 @@ def _adapter(model: type[Any]) -> TypeAdapter[Any]:
 
 OPTIONS: dict[Platform, PlatformOptions] = {
     Platform.FACEBOOK: PlatformOptions(facebook.FacebookOptions, facebook.POST_TYPES),
-    Platform.INSTAGRAM: PlatformOptions(plain.NoOptions, plain.INSTAGRAM_POST_TYPES),
+    Platform.INSTAGRAM: PlatformOptions(
+        instagram.InstagramOptions, instagram.POST_TYPES, instagram.rule_problems
+    ),
     Platform.LINKEDIN: PlatformOptions(linkedin.LinkedInOptions, linkedin.POST_TYPES),
     Platform.X: PlatformOptions(plain.NoOptions, plain.X_POST_TYPES),
     Platform.BLUESKY: PlatformOptions(bluesky.BlueskyOptions, bluesky.POST_TYPES),

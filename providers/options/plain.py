@@ -13,11 +13,6 @@ class NoOptions(TypedDict, total=False):
     """This platform takes no options."""
 
 
-INSTAGRAM_POST_TYPES = (
-    PostType("image", "one image"),
-    PostType("carousel", "two or more images"),
-    PostType("reel", "one video"),
-)
 THREADS_POST_TYPES = (
     PostType("text", "text alone, with the post `link` attached"),
     PostType("image", "one image"),
