@@ -59,6 +59,13 @@ class Client:
         assert response.status_code == expect, response.text
         return response
 
+    async def schedule(self, post: dict[str, Any], **delta: float) -> Any:
+        """Publish `post` at now plus `delta` (the server's clock)."""
+        when = await self.when(**delta)
+        return await self.ok(
+            "POST", f"/v1/posts/{post['id']}/publish", 202, json={"scheduled_for": when}
+        )
+
     async def when(self, **delta: float) -> str:
         return (await self.harness.now() + timedelta(**delta)).isoformat()
 
@@ -108,12 +115,7 @@ async def test_approve_over_http_records_the_reviewer_and_publishes(
         "comment": None,
         "reviewed_at": None,
     }
-    scheduled = await client.ok(
-        "POST",
-        f"/v1/posts/{post['id']}/publish",
-        202,
-        json={"scheduled_for": await client.when(hours=1)},
-    )
+    scheduled = await client.schedule(post, hours=1)
     assert scheduled["status"] == "awaiting_approval"
 
     approved = (await client.review(post["id"], "approve", comment="Ship it")).json()["data"]
@@ -260,12 +262,7 @@ async def test_a_decision_names_the_version_it_judged_and_a_stale_one_is_refused
 
 async def test_reschedule_over_http(client: Client, page: Account) -> None:
     post = await new_post(client, page)
-    await client.ok(
-        "POST",
-        f"/v1/posts/{post['id']}/publish",
-        202,
-        json={"scheduled_for": await client.when(hours=1)},
-    )
+    await client.schedule(post, hours=1)
     later = await client.when(hours=3)
 
     moved = await client.ok(
@@ -294,12 +291,7 @@ async def test_reschedule_over_http(client: Client, page: Account) -> None:
 
 async def test_cancel_over_http(client: Client, page: Account, harness: Harness) -> None:
     post = await new_post(client, page)
-    await client.ok(
-        "POST",
-        f"/v1/posts/{post['id']}/publish",
-        202,
-        json={"scheduled_for": await client.when(hours=1)},
-    )
+    await client.schedule(post, hours=1)
 
     cancelled = await client.ok("POST", f"/v1/posts/{post['id']}/cancel")
 
@@ -314,12 +306,7 @@ async def test_publish_now_on_a_scheduled_post_publishes_once(
     client: Client, page: Account, harness: Harness
 ) -> None:
     post = await new_post(client, page)
-    await client.ok(
-        "POST",
-        f"/v1/posts/{post['id']}/publish",
-        202,
-        json={"scheduled_for": await client.when(days=3)},
-    )
+    await client.schedule(post, days=3)
 
     now = await client.ok("POST", f"/v1/posts/{post['id']}/publish", 202, json={})
     assert now["targets"][0]["status"] in ("publishing", "published")
@@ -404,12 +391,7 @@ async def test_editing_an_approved_post_sends_it_back_for_approval(
     client: Client, page: Account
 ) -> None:
     post = await new_post(client, page, requires_approval=True)
-    await client.ok(
-        "POST",
-        f"/v1/posts/{post['id']}/publish",
-        202,
-        json={"scheduled_for": await client.when(hours=2)},
-    )
+    await client.schedule(post, hours=2)
     approved = (await client.review(post["id"], "approve")).json()["data"]
 
     edited = await client.ok(
@@ -427,12 +409,7 @@ async def test_delete_cancels_first_and_hides_the_post(
     client: Client, page: Account, harness: Harness
 ) -> None:
     post = await new_post(client, page)
-    scheduled = await client.ok(
-        "POST",
-        f"/v1/posts/{post['id']}/publish",
-        202,
-        json={"scheduled_for": await client.when(hours=1)},
-    )
+    scheduled = await client.schedule(post, hours=1)
 
     assert await client.ok("DELETE", f"/v1/posts/{post['id']}", 204) is None
 
