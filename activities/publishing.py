@@ -372,14 +372,15 @@ class PublishActivities:
         return await self.publish_target(request.target_id, request.prepared)
 
     @activity.defn(name=PUBLISH_PART)
-    async def publish_part(self, request: PartRequest) -> None:
+    async def publish_part(self, request: PartRequest) -> bool:
         """Publish one part after a live post (a thread reply, a first comment), through the
         part's own attempts: a part whose answer was lost is looked up before it is sent
-        again, so no part is ever posted twice."""
+        again, so no part is ever posted twice. True once the part is live; False only for
+        `look_only`, when no lost try of it landed."""
         delivery = await self._delivery(request.target_id)
         target, index = delivery.target, request.index
         if any(p["index"] == index for p in target.parts_published or []):
-            return  # an earlier try published it
+            return True  # an earlier try published it
         position, content = await self._part_of(delivery, index)
         provider = delivery.provider
         assert isinstance(provider, PartPublishing), f"{target.platform} takes no parts"
@@ -399,10 +400,12 @@ class PublishActivities:
                 raise await self._charge(target.id, error) from None
             if found is not None:
                 await self._parts.succeeded(target.id, latest.id, index, found, found=True)
-                return
+                return True
             await self._parts.settle(
                 latest.id, AttemptOutcome.NOT_FOUND, "not on the platform: the call never landed"
             )
+        if request.look_only:
+            return False
         attempt = await self._parts.open(
             target.id,
             index,
@@ -425,6 +428,7 @@ class PublishActivities:
             await self._parts.failed(attempt.id, error)
             raise await self._charge(target.id, error) from None
         await self._parts.succeeded(target.id, attempt.id, index, published, found=False)
+        return True
 
     async def _part_of(self, delivery: Delivery, index: int) -> tuple[PartPosition, PostContent]:
         """Where part `index` goes (under the post and the part before it) and what it says."""

@@ -53,6 +53,8 @@ class Platform_:
         self.parts: list[tuple[int, datetime]] = []
         self.tries: dict[int, int] = {}
         self.recorded: list[TargetStateUpdate] = []
+        self.landed: set[int] = set()  # parts live though their last try's answer was lost
+        self.looked: list[int] = []  # parts looked for after their tries gave up
 
     @activity.defn(name=PUBLISH_TARGET)
     async def publish_target(self, target_id: str) -> PublishOutcome:
@@ -60,7 +62,10 @@ class Platform_:
         return PublishOutcome(external_id="post-1", url="https://example.test/post-1")
 
     @activity.defn(name=PUBLISH_PART)
-    async def publish_part(self, request: PartRequest) -> None:
+    async def publish_part(self, request: PartRequest) -> bool:
+        if request.look_only:
+            self.looked.append(request.index)
+            return request.index in self.landed
         tries = self.tries[request.index] = self.tries.get(request.index, 0) + 1
         answers = self.script.get(request.index, ["ok"])
         answer = answers[min(tries, len(answers)) - 1]
@@ -68,7 +73,11 @@ class Platform_:
             raise ApplicationError("(#100) refused", type=ERROR_CONTENT, non_retryable=True)
         if answer == "503":
             raise ApplicationError("HTTP 503", type=ERROR_TRANSIENT)
+        if answer == "lost, last try":  # its answer lost, and the platform's count reached
+            self.landed.add(request.index)
+            raise ApplicationError("timed out", type=ERROR_TRANSIENT, non_retryable=True)
         self.parts.append((request.index, await self.env.get_current_time()))
+        return True
 
     @activity.defn(name=RECORD_TARGET_STATE)
     async def record_target_state(self, update: TargetStateUpdate) -> None:
@@ -141,6 +150,18 @@ async def test_a_refused_part_leaves_the_target_partially_published(deliver: Sta
     assert final.error is not None and final.error.startswith("part 2 of 3 was not published")
     assert [index for index, _ in platform.parts] == [1]  # part 3 never tried
     assert platform.recorded[-1].status == S.PARTIALLY_PUBLISHED
+
+
+async def test_a_part_whose_last_answer_was_lost_is_looked_for_before_giving_up(
+    deliver: Start,
+) -> None:
+    platform, handle = await deliver([0, 0], {1: ["lost, last try"], 2: ["503", "refused"]})
+    final = await handle.result()
+    # Part 1 landed though its answer was lost: found, and the thread goes on to part 2.
+    # Part 2 was refused: nothing to look for, the target is partially published.
+    assert platform.looked == [1]
+    assert final.status == S.PARTIALLY_PUBLISHED and final.error is not None
+    assert final.error.startswith("part 2 of 2 was not published")
 
 
 async def test_a_part_that_fails_for_a_while_is_tried_again(deliver: Start) -> None:

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from core.messages.delivery import PUBLISH_PART, PartRequest
     from core.status import TargetStatus
 
-from workflows.delivery import Delivery, publish_retry_policy
+from workflows.delivery import REFUSED_KINDS, Delivery, publish_retry_policy
 
 
 async def publish_parts(d: Delivery) -> None:
@@ -36,9 +36,28 @@ async def publish_parts(d: Delivery) -> None:
             )
         except ActivityError as error:
             cause = error.cause
+            refused = isinstance(cause, ApplicationError) and cause.type in REFUSED_KINDS
+            # As for the post itself (Delivery.gave_up): the last try's answer may have been
+            # lost with the part live, so look before calling it missing.
+            if not refused and await _landed_after_all(d, index):
+                continue
             why = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
             await d.transition(
                 TargetStatus.PARTIALLY_PUBLISHED,
                 error=f"part {index} of {len(job.parts)} was not published: {why}",
             )
             return
+
+
+async def _landed_after_all(d: Delivery, index: int) -> bool:
+    try:
+        found: bool = await workflow.execute_activity(
+            PUBLISH_PART,
+            PartRequest(target_id=d.job.target_id, index=index, look_only=True),
+            result_type=bool,
+            start_to_close_timeout=d.job.retry.start_to_close,
+            retry_policy=publish_retry_policy(d.job.retry),
+        )
+    except ActivityError:
+        return False  # the platform could not even be asked: missing, with its last error
+    return found

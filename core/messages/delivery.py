@@ -115,10 +115,12 @@ class StopFireRequest(BaseModel):
 
 
 class PartRequest(BaseModel):
-    """Publish part `index` (1 and on) of a target whose post is live."""
+    """Publish part `index` (1 and on) of a target whose post is live. With `look_only`, after
+    its tries gave up: only ask the platform whether a try whose answer was lost landed."""
 
     target_id: str
     index: int
+    look_only: bool = False
 
 
 class TakeOverRequest(BaseModel):
