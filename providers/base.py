@@ -162,12 +162,7 @@ class Provider(Protocol):
     async def check(self, account: Credentials, prepared: Preparation) -> Readiness: ...
 
     async def publish(
-        self,
-        account: Credentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        draft: bool = False,
+        self, account: Credentials, content: PostContent, prep: Preparation, *, draft: bool = False
     ) -> Published: ...
 
     async def find_published(

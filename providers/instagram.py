@@ -146,14 +146,9 @@ class InstagramProvider:
         )
 
     async def publish(
-        self,
-        account: Credentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        draft: bool = False,
+        self, account: Credentials, content: PostContent, prep: Preparation, *, draft: bool = False
     ) -> Published:
-        body = {"creation_id": prepared.ids["container"], "access_token": account.access_token}
+        body = {"creation_id": prep.ids["container"], "access_token": account.access_token}
         path = f"/{account.external_id}/media_publish"
         created = await self._api.call("POST", path, None, json=body)
         media_id = str(created["id"])

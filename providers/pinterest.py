@@ -123,18 +123,13 @@ class PinterestProvider:
         return Readiness(state="pending")
 
     async def publish(
-        self,
-        account: Credentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        draft: bool = False,
+        self, account: Credentials, content: PostContent, prep: Preparation, *, draft: bool = False
     ) -> Published:
         body: dict[str, Any] = {
             "board_id": account.external_id,
             "title": pin_title(content),
             "description": content.text,
-            "media_source": self._media_source(content, prepared),
+            "media_source": self._media_source(content, prep),
         }
         if content.link:
             body["link"] = content.link

@@ -150,15 +150,10 @@ class ThreadsProvider:
         return Readiness(state="failed", reason=f"threads: the media failed to process ({detail})")
 
     async def publish(
-        self,
-        account: Credentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        draft: bool = False,
+        self, account: Credentials, content: PostContent, prep: Preparation, *, draft: bool = False
     ) -> Published:
         user = account.external_id
-        container = prepared.ids.get("container") or await self._text_container(account, content)
+        container = prep.ids.get("container") or await self._text_container(account, content)
         params = {"creation_id": container}
         try:
             created = await self._api.call(

@@ -149,22 +149,17 @@ class TikTokProvider:
         return Readiness(state="pending")
 
     async def publish(
-        self,
-        account: Credentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        draft: bool = False,
+        self, account: Credentials, content: PostContent, prep: Preparation, *, draft: bool = False
     ) -> Published:
         """Reports what init already did; it never posts (a retry here is harmless)."""
-        found = await self._status(account, prepared)
+        found = await self._status(account, prep)
         status = found.get("status")
         if status == "FAILED":
             reason = found.get("fail_reason") or "no reason given"
             raise ContentError(f"the post failed ({reason})", platform="tiktok", code=reason)
         if status not in DONE:
             raise TransientError(f"still {status}", platform="tiktok", code=str(status))
-        return reported(found, prepared, draft=draft)
+        return reported(found, prep, draft=draft)
 
     async def find_published(
         self, account: Credentials, content: PostContent, prepared: Preparation, *, since: datetime

@@ -160,16 +160,11 @@ class YouTubeProvider:
         return READY
 
     async def publish(
-        self,
-        account: Credentials,
-        content: PostContent,
-        prepared: Preparation,
-        *,
-        draft: bool = False,
+        self, account: Credentials, content: PostContent, prep: Preparation, *, draft: bool = False
     ) -> Published:
-        if "session" not in prepared.ids:  # called without prepare, as the other providers allow
-            prepared = await self.prepare(account, content, draft=draft)
-        session, total = str(prepared.ids["session"]), int(prepared.ids["bytes"])
+        if "session" not in prep.ids:  # called without prepare, as the other providers allow
+            prep = await self.prepare(account, content, draft=draft)
+        session, total = str(prep.ids["session"]), int(prep.ids["bytes"])
         # Asked every time: this call cannot tell a retry from a first try, and a session that
         # already holds every byte answers with the video it made.
         status = await self._answer(
@@ -179,7 +174,7 @@ class YouTubeProvider:
             return published(status)
         offset = received_bytes(status)
         data, _ = await self._download(content.media_urls[0])
-        headers, rest = the_rest(data, prepared, offset)
+        headers, rest = the_rest(data, prep, offset)
         done = await self._answer("PUT", session, account, headers=headers, content=rest)
         if done.status_code == RESUME_INCOMPLETE:
             raise TransientError(
