@@ -27,7 +27,7 @@ from core.config import Settings
 from core.db import Database, utcnow
 from core.guarded_fetch import GuardedFetcher
 from core.logs import bind_log_context
-from core.media_alt import target_media_alt
+from core.media_alt import aligned, target_media_alt
 from core.messages.delivery import (
     CHECK_TARGET,
     ERROR_CONTENT,
@@ -213,9 +213,14 @@ class PublishActivities:
             },
         )
 
-    async def _ensure_reviewed_media(self, delivery: Delivery) -> None:
+    async def _ensure_reviewed_media(
+        self, delivery: Delivery, reviewed: dict[str, str] | None = None
+    ) -> None:
+        """The delivery's media (or a part's: `reviewed`) are the bytes its reviewer saw."""
         try:
-            await self._reviewed_media.ensure_unchanged(delivery.reviewed_media)
+            await self._reviewed_media.ensure_unchanged(
+                delivery.reviewed_media if reviewed is None else reviewed
+            )
         except ContentError as error:
             await self._note_error(delivery.target.id, error)
             # Not the platform's error, and final at once: nothing to count.
@@ -381,7 +386,7 @@ class PublishActivities:
         target, index = delivery.target, request.index
         if any(p["index"] == index for p in target.parts_published or []):
             return True  # an earlier try published it
-        position, content = await self._part_of(delivery, index)
+        position, content, reviewed = await self._part_of(delivery, index)
         provider = delivery.provider
         assert isinstance(provider, PartPublishing), f"{target.platform} takes no parts"
         latest = await self._parts.latest(target.id, index)
@@ -406,6 +411,7 @@ class PublishActivities:
             )
         if request.look_only:
             return False
+        await self._ensure_reviewed_media(delivery, reviewed)
         attempt = await self._parts.open(
             target.id,
             index,
@@ -430,8 +436,11 @@ class PublishActivities:
         await self._parts.succeeded(target.id, attempt.id, index, published, found=False)
         return True
 
-    async def _part_of(self, delivery: Delivery, index: int) -> tuple[PartPosition, PostContent]:
-        """Where part `index` goes (under the post and the part before it) and what it says."""
+    async def _part_of(
+        self, delivery: Delivery, index: int
+    ) -> tuple[PartPosition, PostContent, dict[str, str]]:
+        """Where part `index` goes (under the post and the part before it), what it says, and
+        its media as the reviewer saw them ({url: fingerprint}; empty unless approved)."""
         target = delivery.target
         async with self._db.session() as session:
             post = await session.get(Post, target.post_id)
@@ -449,8 +458,18 @@ class PublishActivities:
                 non_retryable=True,
             )
         part = post.parts[index - 1]
-        content = PostContent(text=str(part["body"]))
-        return PartPosition(root=root, parent=parent, index=index), content
+        media_urls = [str(u) for u in part.get("media_urls") or []]
+        content = PostContent(
+            text=str(part["body"]),
+            media_urls=media_urls,
+            media_alt=aligned(media_urls, part.get("media_alt")),
+        )
+        reviewed = {
+            url: post.media_fingerprints[url]
+            for url in media_urls
+            if post.approval_state == ApprovalState.APPROVED and url in post.media_fingerprints
+        }
+        return PartPosition(root=root, parent=parent, index=index), content, reviewed
 
     async def _ready(self, target_id: str, prepared: Preparation | None) -> Ready | PublishOutcome:
         """Everything before the call: the target, token and content loaded, any earlier lost

@@ -36,7 +36,7 @@ def target_preview(
     link: str | None,
     options: Mapping[str, Any],
     mode: TargetMode,
-    parts: Sequence[str] = (),
+    parts: Sequence[tuple[str, Sequence[str]]] = (),  # each part's text and media
 ) -> TargetPreview:
     """One target as its platform would receive it, `text` being the target's own (its
     override_body, else the post's body)."""
@@ -67,7 +67,9 @@ def target_preview(
     )
 
 
-def _parts_preview(platform: Platform, parts: Sequence[str]) -> list[PartPreview]:
+def _parts_preview(
+    platform: Platform, parts: Sequence[tuple[str, Sequence[str]]]
+) -> list[PartPreview]:
     """Each part as sent: a reply or a comment carries its text as written, counted as the
     platform counts it against the part's own limit (none when the platform takes no parts:
     create names that problem)."""
@@ -82,6 +84,7 @@ def _parts_preview(platform: Platform, parts: Sequence[str]) -> list[PartPreview
             length=TextLength(
                 count=rules.text_length(text), max=rules.parts.max_text_length, unit=rules.unit
             ),
+            media_urls=list(media),
         )
-        for index, text in enumerate(parts, start=1)
+        for index, (text, media) in enumerate(parts, start=1)
     ]

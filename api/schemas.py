@@ -146,7 +146,12 @@ class TargetCreate(MediaForms):
         return _alts(self.override_media)
 
 
-class PartIn(Strict):
+class MediaPublic(BaseModel):
+    url: str
+    alt: str | None
+
+
+class PartIn(MediaForms):
     """A part after the post: a thread reply (X, Bluesky, Threads) or a first comment (Facebook,
     Instagram, LinkedIn, YouTube), published once the part before it is live."""
 
@@ -154,6 +159,38 @@ class PartIn(Strict):
     delay_seconds: int = Field(
         default=0, ge=0, le=86_400, description="wait this long after the part before it"
     )
+    media_urls: list[MediaUrl] = Field(
+        default_factory=list,
+        max_length=4,
+        description="Images on a thread reply (X, Bluesky, Threads); comments take none.",
+    )
+    media: list[MediaObject] | None = Field(
+        default=None,
+        max_length=4,
+        description="The same as media_urls, each with its alt text; give one or the other.",
+    )
+
+    def media_alt(self) -> list[str | None] | None:
+        """The alt text of each media; None when `media` was not used."""
+        return _alts(self.media)
+
+    def stored(self) -> dict[str, Any]:
+        """The part as Post.parts keeps it (core/models.py): the plain media, alt beside."""
+        return {
+            "body": self.body,
+            "delay_seconds": self.delay_seconds,
+            "media_urls": [str(u) for u in self.media_urls],
+            "media_alt": self.media_alt(),
+        }
+
+
+class PartAsked(BaseModel):
+    """A part after the post as it was asked for."""
+
+    body: str
+    delay_seconds: int
+    media_urls: list[str]
+    media: list[MediaPublic]  # the same media, each with its alt text
 
 
 class PartPublic(BaseModel):
@@ -234,11 +271,6 @@ class ReviewBody(Strict):
     comment: str | None = Field(default=None, max_length=5000)
 
 
-class MediaPublic(BaseModel):
-    url: str
-    alt: str | None
-
-
 class TargetPublic(BaseModel):
     id: str
     post_id: str
@@ -278,7 +310,7 @@ class PostPublic(BaseModel):
     media_urls: list[str]
     media: list[MediaPublic]  # the same media, each with its alt text
     link: str | None
-    parts: list[PartIn]  # the parts after the post, as asked for
+    parts: list[PartAsked]  # the parts after the post, as asked for
     is_test: bool
     scheduled_for: datetime | None
     approval: ApprovalPublic
@@ -378,6 +410,7 @@ class PartPreview(BaseModel):
     kind: str  # "reply" (a thread's next post) or "comment" (a first comment)
     text: str
     length: TextLength
+    media_urls: list[str] = Field(default_factory=list)
 
 
 class TargetPreview(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 
 from api.schemas import (
@@ -10,7 +11,7 @@ from api.schemas import (
     ApprovalPublic,
     AttemptPublic,
     MediaPublic,
-    PartIn,
+    PartAsked,
     PartPublic,
     PostPublic,
     TargetPublic,
@@ -32,6 +33,17 @@ def temporal_url(settings: Settings, workflow_id: str | None) -> str | None:
 def media_view(urls: Sequence[str], alts: Sequence[str | None] | None) -> list[MediaPublic]:
     pairs = zip(urls, aligned(urls, alts), strict=True)
     return [MediaPublic(url=url, alt=alt) for url, alt in pairs]
+
+
+def part_view(stored: dict[str, Any]) -> PartAsked:
+    """A stored part (PartIn.stored) as asked for; parts stored before media have none."""
+    urls = [str(u) for u in stored.get("media_urls") or []]
+    return PartAsked(
+        body=str(stored["body"]),
+        delay_seconds=int(stored.get("delay_seconds", 0)),
+        media_urls=urls,
+        media=media_view(urls, stored.get("media_alt")),
+    )
 
 
 def target_view(target: Target, settings: Settings) -> TargetPublic:
@@ -74,7 +86,7 @@ def post_view(post: Post, targets: Sequence[Target], settings: Settings) -> Post
         media_urls=list(post.media_urls),
         media=media_view(post.media_urls, post.media_alt),
         link=post.link,
-        parts=[PartIn.model_validate(p) for p in post.parts or []],
+        parts=[part_view(p) for p in post.parts or []],
         is_test=post.is_test,
         scheduled_for=post.scheduled_for,
         approval=ApprovalPublic(

@@ -144,7 +144,9 @@ class Post(SQLModel, table=True):
     media_alt: list[str | None] | None = Field(default=None, sa_column=Column(JSON))
     link: str | None = Field(default=None, max_length=2048)
     # The parts after the post, in order: thread replies or a first comment, each
-    # {"body": str, "delay_seconds": int} (api/schemas.py PartIn). None: the post alone.
+    # {"body": str, "delay_seconds": int, "media_urls": [str], "media_alt": [str|None]|None}
+    # (api/schemas.py PartIn.stored; parts stored before media have no media keys). None: the
+    # post alone.
     parts: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     is_test: bool = False
     created_by: str = Field(foreign_key="api_key.id", max_length=36)

@@ -96,6 +96,80 @@ async def test_a_thread_on_x_and_bluesky_is_a_chain_of_replies(
         assert len(chain) == 3  # each once
 
 
+async def test_a_reply_carries_its_images_and_their_alt_text(
+    api: httpx.AsyncClient, harness: Harness, tenant: TenantFixture
+) -> None:
+    """A part's media are checked at create like the post's, and sent with the reply."""
+    x = await make_account(harness.db, harness.settings, tenant, Platform.X, "1700000000097")
+    sky = await make_account(
+        harness.db, harness.settings, tenant, Platform.BLUESKY, "did:plc:partsmedia"
+    )
+    threads = await make_account(
+        harness.db, harness.settings, tenant, Platform.THREADS, "17841400000000097"
+    )
+    photo = f"{harness.settings.sandbox_url}/samples/image/1080x1080.jpg"
+    created = await api.post(
+        "/v1/posts",
+        json={
+            "body": "Launch day, with pictures",
+            "parts": [{"body": "The new logo", "media": [{"url": photo, "alt": "A red kite"}]}],
+            "targets": [{"account_id": a.id} for a in (x, sky, threads)],
+        },
+    )
+    assert created.status_code == 201, created.text
+    post = created.json()["data"]
+    assert post["parts"] == [
+        {
+            "body": "The new logo",
+            "delay_seconds": 0,
+            "media_urls": [photo],
+            "media": [{"url": photo, "alt": "A red kite"}],
+        }
+    ]
+    started = (await api.post(f"/v1/posts/{post['id']}/publish", json={})).json()["data"]
+    for target in started["targets"]:
+        final = await harness.result(target["workflow_id"])
+        assert final.status == "published", (target["platform"], final)
+    for platform in (Platform.X, Platform.BLUESKY, Platform.THREADS):
+        [root, reply] = await sent(harness, platform)
+        assert (root["kind"], root["media"]) == ("post", []), platform
+        assert reply["kind"] == "reply" and reply["reply_to"] == root["id"]
+        assert len(reply["media"]) == 1, platform
+        if platform is not Platform.THREADS:  # no alt-text field in its sources (platforms.md)
+            assert reply["alt"] == ["A red kite"], platform
+
+
+async def test_media_on_a_part_is_refused_where_the_part_cannot_carry_it(
+    api: httpx.AsyncClient, harness: Harness, tenant: TenantFixture
+) -> None:
+    page = await make_facebook_page(harness.db, harness.settings, tenant)
+    x = await make_account(harness.db, harness.settings, tenant, Platform.X, "1700000000096")
+    base = harness.settings.sandbox_url
+
+    async def refused(account: Account, media: str) -> set[tuple[tuple[Any, ...], str]]:
+        answer = await api.post(
+            "/v1/posts",
+            json={
+                "body": "Parts and their media",
+                "parts": [{"body": "See this", "media_urls": [f"{base}/samples/{media}"]}],
+                "targets": [{"account_id": account.id}],
+            },
+        )
+        assert answer.status_code == 422, answer.text
+        return {(tuple(d["loc"]), d["msg"]) for d in answer.json()["error"]["details"]}
+
+    at = ("body", "parts", 0, "media_urls")
+    on_page = await refused(page, "image/1080x1080.jpg")
+    assert on_page == {(at, "a comment on facebook takes no media")}
+    # A reply is sent within one activity: a video's processing wait has no durable timer there.
+    on_x = await refused(x, "video/clip.mp4")
+    assert (
+        (*at, 0),
+        "x: a reply takes images; post a video as the post",
+    ) in on_x, on_x
+    assert await sent(harness, Platform.X) == []
+
+
 async def test_a_lost_comment_is_found_not_posted_twice(
     api: httpx.AsyncClient, harness: Harness, tenant: TenantFixture
 ) -> None:
@@ -179,6 +253,7 @@ async def test_the_dry_run_previews_each_part_as_its_platform_takes_it(
             "text": "Details at https://example.org/a-very-long-path",
             # X counts every link as 23 characters.
             "length": {"count": 34, "max": 280, "unit": "weighted characters"},
+            "media_urls": [],
         }
     ]
     assert on_page[0]["kind"] == "comment" and on_page[0]["length"]["max"] == 8000

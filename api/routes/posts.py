@@ -39,6 +39,7 @@ from api.services.post_rules import (
     check_new_targets_media,
     content_problems,
     distinct_media_problems,
+    every_media_url,
     media_problems,
     mentions_problems,
     refuse_if_any,
@@ -102,7 +103,6 @@ async def create_post(
             return JSONResponse(earlier.response, status_code=earlier.status_code)
 
     media_urls = [str(u) for u in payload.media_urls]
-    overrides = [str(u) for t in payload.targets for u in t.override_media_urls or []]
     # Everything that needs no bytes first: a request refused anyway fetches nothing.
     accounts = await check_new_targets(
         session=session,
@@ -120,9 +120,14 @@ async def create_post(
             422, "validation_error", "this tenant requires approval for every post", floor
         )
     requires_approval = tenant.requires_approval or bool(payload.requires_approval)
-    facts = await _facts(session, media, caller.tenant_id, media_urls + overrides)
+    every_url = every_media_url(payload.targets, media_urls, payload.parts)
+    facts = await _facts(session, media, caller.tenant_id, every_url)
     check_new_targets_media(
-        accounts=accounts, targets=payload.targets, media_urls=media_urls, facts=facts
+        accounts=accounts,
+        targets=payload.targets,
+        media_urls=media_urls,
+        facts=facts,
+        parts=payload.parts,
     )
     post = Post(
         tenant_id=caller.tenant_id,
@@ -130,7 +135,7 @@ async def create_post(
         media_urls=[str(u) for u in payload.media_urls],
         media_alt=payload.media_alt(),
         link=str(payload.link) if payload.link else None,
-        parts=[part.model_dump() for part in payload.parts] or None,
+        parts=[part.stored() for part in payload.parts] or None,
         is_test=caller.is_test,
         created_by=caller.api_key_id,
         requires_approval=requires_approval,

@@ -16,6 +16,7 @@ from api.services.post_rules import (
     every_media_url,
     new_post_checks,
     new_target_media_problems,
+    part_media_problems,
 )
 from core.models import Tenant
 
@@ -35,7 +36,7 @@ async def check_post(
     )
     tenant = await session.get(Tenant, caller.tenant_id)
     assert tenant is not None
-    every_url = every_media_url(payload.targets, media_urls)
+    every_url = every_media_url(payload.targets, media_urls, payload.parts)
     problems = distinct_media_problems(every_url, cap=media_cap, loc=["body"])
     problems += approval_floor_problems(
         tenant_requires=tenant.requires_approval, requested=payload.requires_approval
@@ -60,6 +61,7 @@ async def check_post(
                 media_urls=media_urls,
                 facts=facts,
             )
+            found += part_media_problems([account.platform], payload.parts, facts)
             own_media = target.override_media_urls
             preview = target_preview(
                 account.platform,
@@ -68,7 +70,7 @@ async def check_post(
                 link=link,
                 options=target.options,
                 mode=target.mode,
-                parts=[part.body for part in payload.parts],
+                parts=[(part.body, [str(u) for u in part.media_urls]) for part in payload.parts],
             )
         targets.append(
             TargetCheck(

@@ -94,15 +94,54 @@ def parts_problems(
         )
     counts = rules_for(platform)
     for index, part in enumerate(parts):
+        at: list[str | int] = ["body", "parts", index]
         length = counts.text_length(part.body)
         if length > rules.max_text_length:
             found.append(
                 problem(
-                    ["body", "parts", index, "body"],
+                    [*at, "body"],
                     f"{length} {counts.unit}; a {rules.kind} on {platform} allows at most "
                     f"{rules.max_text_length}",
                 )
             )
+        if not part.media_urls:
+            continue
+        if not rules.media_allowed:
+            refused = f"a {rules.kind} on {platform} takes no media"
+            found.append(problem([*at, "media_urls"], refused))
+        elif len(part.media_urls) > counts.max_media:
+            found.append(
+                problem(
+                    [*at, "media_urls"],
+                    f"{len(part.media_urls)} media; {platform} allows at most {counts.max_media}",
+                )
+            )
+        else:
+            found += alt_problems(platform, part.media_alt(), loc=[*at, "media"])
+    return found
+
+
+def part_media_problems(
+    platforms: Sequence[Platform], parts: Sequence[PartIn], facts: Mapping[str, MediaFacts | str]
+) -> list[dict[str, Any]]:
+    """Each part's fetched media against the rules of every platform it goes to that takes
+    media in parts (the others were refused by parts_problems). Images only: a reply is sent
+    within one activity, and a video's processing wait belongs on a durable timer, which only
+    the post itself has."""
+    found = []
+    for platform in dict.fromkeys(platforms):  # each platform once, in order
+        rules = rules_for(platform).parts
+        if rules is None or not rules.media_allowed:
+            continue
+        for index, part in enumerate(parts):
+            urls = [str(u) for u in part.media_urls]
+            loc: list[str | int] = ["body", "parts", index, "media_urls"]
+            found += media_problems(platform, urls=urls, facts=facts, loc=loc)
+            found += [
+                problem([*loc, at], f"{platform}: a reply takes images; post a video as the post")
+                for at, url in enumerate(urls)
+                if isinstance(fetched := facts.get(url), MediaFacts) and fetched.kind == "video"
+            ]
     return found
 
 
@@ -367,15 +406,22 @@ async def check_new_targets(
         session=session, caller=caller, payload=payload, media_urls=media_urls
     )
     problems = distinct_media_problems(
-        every_media_url(payload.targets, media_urls), cap=media_cap, loc=["body"]
+        every_media_url(payload.targets, media_urls, payload.parts), cap=media_cap, loc=["body"]
     )
     refuse_if_any(problems + [found for check in checks for found in check.problems])
     return {check.account.id: check.account for check in checks if check.account is not None}
 
 
-def every_media_url(targets: Sequence[TargetCreate], media_urls: Sequence[str]) -> list[str]:
-    """The post's media and each target's own, as named (each distinct URL is one fetch)."""
-    return [*media_urls, *(str(u) for t in targets for u in t.override_media_urls or [])]
+def every_media_url(
+    targets: Sequence[TargetCreate], media_urls: Sequence[str], parts: Sequence[PartIn] = ()
+) -> list[str]:
+    """The post's media, each target's own and each part's, as named (each distinct URL is
+    one fetch)."""
+    return [
+        *media_urls,
+        *(str(u) for t in targets for u in t.override_media_urls or []),
+        *(str(u) for part in parts for u in part.media_urls),
+    ]
 
 
 def approval_floor_problems(
@@ -421,21 +467,20 @@ def check_new_targets_media(
     targets: Sequence[TargetCreate],
     media_urls: Sequence[str],
     facts: Mapping[str, MediaFacts | str],
+    parts: Sequence[PartIn] = (),
 ) -> None:
-    """Every new target's media against its platform's media rules, once fetched; the targets
-    themselves were checked by check_new_targets."""
+    """Every new target's media and its parts' against its platform's media rules, once
+    fetched; the targets themselves were checked by check_new_targets."""
+    platforms = [accounts[target.account_id].platform for target in targets]
     refuse_if_any(
         [
             found
-            for index, target in enumerate(targets)
+            for index, (target, platform) in enumerate(zip(targets, platforms, strict=True))
             for found in new_target_media_problems(
-                index=index,
-                target=target,
-                platform=accounts[target.account_id].platform,
-                media_urls=media_urls,
-                facts=facts,
+                index=index, target=target, platform=platform, media_urls=media_urls, facts=facts
             )
         ]
+        + part_media_problems(platforms, parts, facts)
     )
 
 

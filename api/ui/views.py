@@ -96,7 +96,10 @@ def _preview(
         link=post.link,
         options=target.options,
         mode=target.mode,
-        parts=[str(part["body"]) for part in post.parts or []],
+        parts=[
+            (str(part["body"]), [str(u) for u in part.get("media_urls") or []])
+            for part in post.parts or []
+        ],
     )
     return Preview(
         target=target_view(target, settings),
