@@ -582,11 +582,25 @@ def instagram_username(instagram_id: str) -> str:
     return _USERNAMES.get(instagram_id) or f"sandbox_{instagram_id[-4:]}"
 
 
-def _refusal(
-    request: Request, params: dict[str, Any], owner: str | None, object_id: str, verb: str
-) -> JSONResponse | None:
-    """Graph's answer for an object that does not exist (a bad token is named first) or is not
-    the token's own; None when the call may go on."""
-    if owner is None:
-        return _bad_token(request, params) or no_such_object(object_id, verb)
-    return _authorize(request, params, owner)
+Check = Callable[[Request, dict[str, Any]], JSONResponse | None]
+Authorize = Callable[[Request, dict[str, Any], str], JSONResponse | None]
+Refusal = Callable[[Request, dict[str, Any], str | None, str, str], JSONResponse | None]
+
+
+def graph_refusal(bad_token: Check, authorize: Authorize) -> Refusal:
+    """A Graph stand-in's refusal of a call on an object (Facebook's, Instagram's), from its
+    own token checks."""
+
+    def refusal(
+        request: Request, params: dict[str, Any], owner: str | None, object_id: str, verb: str
+    ) -> JSONResponse | None:
+        """Graph's answer for an object that does not exist (a bad token is named first) or
+        is not the token's own; None when the call may go on."""
+        if owner is None:
+            return bad_token(request, params) or no_such_object(object_id, verb)
+        return authorize(request, params, owner)
+
+    return refusal
+
+
+_refusal = graph_refusal(_bad_token, _authorize)

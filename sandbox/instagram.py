@@ -18,9 +18,9 @@ from fastapi.responses import JSONResponse
 from sandbox.facebook import (
     edge_page,
     graph_error,
+    graph_refusal,
     graph_time,
     instagram_username,
-    no_such_object,
     read_params,
     request_token,
 )
@@ -301,11 +301,4 @@ async def list_containers(request: Request) -> dict[str, Any]:
     return CONTAINERS.machine(request).control_listing(fields)
 
 
-def _refusal(
-    request: Request, params: dict[str, Any], owner: str | None, object_id: str, verb: str
-) -> JSONResponse | None:
-    """Graph's answer for an object that does not exist (a bad token is named first) or is not
-    the token's own; None when the call may go on."""
-    if owner is None:
-        return _bad_token(request, params) or no_such_object(object_id, verb)
-    return _authorize(request, params, owner)
+_refusal = graph_refusal(_bad_token, _authorize)

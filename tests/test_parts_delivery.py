@@ -170,6 +170,33 @@ async def test_media_on_a_part_is_refused_where_the_part_cannot_carry_it(
     assert await sent(harness, Platform.X) == []
 
 
+async def test_a_first_comment_on_a_video_made_for_kids_is_refused(
+    api: httpx.AsyncClient, harness: Harness, tenant: TenantFixture
+) -> None:
+    channel = await make_account(
+        harness.db, harness.settings, tenant, Platform.YOUTUBE, "UCpartsforkids00000000"
+    )
+    answer = await api.post(
+        "/v1/posts/validate",
+        json={
+            "body": "Counting to ten",
+            "media_urls": [f"{harness.settings.sandbox_url}/samples/video/clip.mp4"],
+            "parts": [{"body": "Sing along!"}],
+            "targets": [
+                {"account_id": channel.id, "options": {"title": "Ten", "made_for_kids": True}}
+            ],
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    problems = answer.json()["data"]["targets"][0]["problems"]
+    assert [(p["loc"], p["msg"]) for p in problems] == [
+        (
+            ["body", "parts"],
+            "a youtube video made for kids takes no comments; drop the parts or made_for_kids",
+        )
+    ]
+
+
 async def test_a_lost_comment_is_found_not_posted_twice(
     api: httpx.AsyncClient, harness: Harness, tenant: TenantFixture
 ) -> None:

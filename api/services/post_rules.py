@@ -362,6 +362,15 @@ async def new_target_checks(
             loc=loc,
             routed=account.platform.value in routed,
         )
+        if parts and account.platform == Platform.YOUTUBE and target.options.get("made_for_kids"):
+            # YouTube disables comments on a video made for kids (docs/platforms.md, §15).
+            check.problems.append(
+                problem(
+                    ["body", "parts"],
+                    "a youtube video made for kids takes no comments; drop the parts or "
+                    "made_for_kids",
+                )
+            )
         mentions = mentions_problems(
             account.platform,
             text=target.override_body if target.override_body is not None else body,
