@@ -245,6 +245,12 @@ class PostUpdate(MediaForms):
     )
     link: AnyHttpUrl | None = None
     approval_deadline: AwareDatetime | None = None
+    parts: list[PartIn] | None = Field(
+        default=None,
+        max_length=25,
+        description="Replaces the parts after the post ([] removes them); only while every "
+        "target is a draft not yet published or scheduled.",
+    )
 
     def media_alt(self) -> list[str | None] | None:
         """The alt text of each media; None when `media` was not used."""

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from api.media_facts import MediaFacts
-from api.services.post_rules import media_problems
+from api.services.media_rules import media_problems
 from core.status import Platform
 from providers.base import Credentials, PostContent
 from providers.bluesky import BlueskyProvider

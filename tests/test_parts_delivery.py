@@ -197,6 +197,49 @@ async def test_a_first_comment_on_a_video_made_for_kids_is_refused(
     ]
 
 
+async def test_a_drafts_parts_are_edited_until_it_is_scheduled(
+    api: httpx.AsyncClient, harness: Harness, tenant: TenantFixture
+) -> None:
+    x = await make_account(harness.db, harness.settings, tenant, Platform.X, "1700000000095")
+    created = await api.post(
+        "/v1/posts",
+        json={
+            "body": "A thread in the making",
+            "parts": [{"body": "first draft of the reply"}],
+            "targets": [{"account_id": x.id}],
+        },
+    )
+    post = created.json()["data"]
+    photo = f"{harness.settings.sandbox_url}/samples/image/1080x1080.jpg"
+
+    async def edit(parts: list[dict[str, Any]]) -> httpx.Response:
+        read = (await api.get(f"/v1/posts/{post['id']}")).json()["data"]
+        return await api.patch(
+            f"/v1/posts/{post['id']}",
+            json={"expected_updated_at": read["updated_at"], "parts": parts},
+        )
+
+    edited = await edit([{"body": "one", "media_urls": [photo]}, {"body": "two"}])
+    assert edited.status_code == 200, edited.text
+    assert [(p["body"], p["media_urls"]) for p in edited.json()["data"]["parts"]] == [
+        ("one", [photo]),
+        ("two", []),
+    ]
+    too_long = await edit([{"body": "x" * 281}])
+    assert too_long.status_code == 422
+    assert [d["loc"] for d in too_long.json()["error"]["details"]] == [["body", "parts", 0, "body"]]
+
+    scheduled = await api.post(
+        f"/v1/posts/{post['id']}/publish", json={"scheduled_for": "2099-01-01T09:00:00+00:00"}
+    )
+    assert scheduled.status_code == 202, scheduled.text
+    late = await edit([])
+    assert late.status_code == 409
+    assert "parts can change only before" in late.json()["error"]["message"]
+    kept = (await api.get(f"/v1/posts/{post['id']}")).json()["data"]["parts"]
+    assert [p["body"] for p in kept] == ["one", "two"]
+
+
 async def test_a_lost_comment_is_found_not_posted_twice(
     api: httpx.AsyncClient, harness: Harness, tenant: TenantFixture
 ) -> None:

@@ -32,15 +32,14 @@ from api.schemas import (
     PostUpdate,
     TargetPublic,
 )
+from api.services.media_rules import alt_problems, distinct_media_problems, media_problems
+from api.services.part_rules import part_media_problems, parts_edit_problems
 from api.services.post_rules import (
-    alt_problems,
     approval_floor_problems,
     check_new_targets,
     check_new_targets_media,
     content_problems,
-    distinct_media_problems,
     every_media_url,
-    media_problems,
     mentions_problems,
     refuse_if_any,
 )
@@ -300,11 +299,20 @@ async def edit_post(
             problems += mentions_problems(
                 t.platform, text=body, options=t.options, loc=["body", "body"]
             )
+    parts = payload.parts if "parts" in fields else None
+    if parts is not None:
+        problems += await parts_edit_problems(
+            session=session, caller=caller, targets=targets, parts=parts
+        )
+    part_media = [str(u) for part in parts or [] for u in part.media_urls]
     # What needs no bytes first: an edit refused anyway fetches nothing.
     refuse_if_any(problems)
     facts: dict[str, MediaFacts | str] = {}
+    if part_media:
+        facts = await _facts(session, media_checker, caller.tenant_id, part_media)
+        refuse_if_any(part_media_problems([t.platform for t in targets], parts or [], facts))
     if new_media:
-        facts = await _facts(session, media_checker, caller.tenant_id, media)
+        facts |= await _facts(session, media_checker, caller.tenant_id, media)
         # The connection was let go for the fetch: another edit, or a publish, may have come
         # in meanwhile. Read again (the session kept the old values) and check again.
         session.expire_all()
@@ -342,6 +350,8 @@ async def edit_post(
         post.media_fingerprints = {**post.media_fingerprints, **fingerprints(facts)}
     if "approval_deadline" in fields:
         post.approval_deadline = payload.approval_deadline
+    if parts is not None:
+        post.parts = [part.stored() for part in parts] or None
     post.updated_at = utcnow()
     session.add(post)
     await refresh_post_status(session, post.id)

@@ -10,13 +10,13 @@ from api.errors import ErrorDetail
 from api.media_facts import MediaChecker, MediaFacts
 from api.preview import target_preview
 from api.schemas import PostCheck, PostCreate, TargetCheck
+from api.services.media_rules import distinct_media_problems
+from api.services.part_rules import part_media_problems
 from api.services.post_rules import (
     approval_floor_problems,
-    distinct_media_problems,
     every_media_url,
     new_post_checks,
     new_target_media_problems,
-    part_media_problems,
 )
 from core.models import Tenant
 

@@ -13,9 +13,14 @@ from api.deps import Caller
 from api.errors import ApiError, problem
 from api.media_facts import MediaFacts
 from api.schemas import PartIn, PostCreate, TargetCreate
+from api.services.media_rules import (
+    alt_problems,
+    distinct_media_problems,
+    media_problems,
+)
+from api.services.part_rules import part_media_problems, parts_problems
 from core.models import Account, Tenant
-from core.status import AccountStatus, Platform, TargetMode
-from providers.base import MediaRules
+from core.status import AccountStatus, Platform
 from providers.linkedin_mentions import mention_problems
 from providers.options import options_problems as platform_options_problems
 from providers.options.instagram import InstagramOptions
@@ -58,108 +63,6 @@ def content_problems(
     return found
 
 
-def parts_problems(
-    platform: Platform,
-    mode: TargetMode,
-    parts: Sequence[PartIn],
-    *,
-    loc: list[str | int],
-    routed: bool = False,
-) -> list[dict[str, Any]]:
-    """The parts after the post, for one target's platform (PartRules in its provider)."""
-    if not parts:
-        return []
-    rules = rules_for(platform).parts
-    if rules is None:
-        return [problem(["body", "parts"], f"{platform} takes no thread replies or comments")]
-    if routed:
-        return [
-            problem(
-                ["body", "parts"],
-                f"this tenant sends {platform} through an aggregator, which publishes no "
-                "thread replies or comments",
-            )
-        ]
-    found = []
-    if mode != TargetMode.PUBLISH:
-        found.append(problem([*loc, "mode"], "parts follow a published post, not a draft"))
-    if len(parts) > rules.max_parts:
-        what = "replies" if rules.kind == "reply" else "comment"
-        found.append(
-            problem(
-                ["body", "parts"],
-                f"{len(parts)} parts; {platform} takes at most {rules.max_parts} {what} "
-                "after the post",
-            )
-        )
-    counts = rules_for(platform)
-    for index, part in enumerate(parts):
-        at: list[str | int] = ["body", "parts", index]
-        length = counts.text_length(part.body)
-        if length > rules.max_text_length:
-            found.append(
-                problem(
-                    [*at, "body"],
-                    f"{length} {counts.unit}; a {rules.kind} on {platform} allows at most "
-                    f"{rules.max_text_length}",
-                )
-            )
-        if not part.media_urls:
-            continue
-        if not rules.media_allowed:
-            refused = f"a {rules.kind} on {platform} takes no media"
-            found.append(problem([*at, "media_urls"], refused))
-        elif len(part.media_urls) > counts.max_media:
-            found.append(
-                problem(
-                    [*at, "media_urls"],
-                    f"{len(part.media_urls)} media; {platform} allows at most {counts.max_media}",
-                )
-            )
-        else:
-            found += alt_problems(platform, part.media_alt(), loc=[*at, "media"])
-    return found
-
-
-def part_media_problems(
-    platforms: Sequence[Platform], parts: Sequence[PartIn], facts: Mapping[str, MediaFacts | str]
-) -> list[dict[str, Any]]:
-    """Each part's fetched media against the rules of every platform it goes to that takes
-    media in parts (the others were refused by parts_problems). Images only: a reply is sent
-    within one activity, and a video's processing wait belongs on a durable timer, which only
-    the post itself has."""
-    found = []
-    for platform in dict.fromkeys(platforms):  # each platform once, in order
-        rules = rules_for(platform).parts
-        if rules is None or not rules.media_allowed:
-            continue
-        for index, part in enumerate(parts):
-            urls = [str(u) for u in part.media_urls]
-            loc: list[str | int] = ["body", "parts", index, "media_urls"]
-            found += media_problems(platform, urls=urls, facts=facts, loc=loc)
-            found += [
-                problem([*loc, at], f"{platform}: a reply takes images; post a video as the post")
-                for at, url in enumerate(urls)
-                if isinstance(fetched := facts.get(url), MediaFacts) and fetched.kind == "video"
-            ]
-    return found
-
-
-def alt_problems(
-    platform: Platform, alts: Sequence[str | None] | None, *, loc: list[str | int]
-) -> list[dict[str, Any]]:
-    """Each alt text longer than the platform takes, at its media (`loc` + index + "alt")."""
-    rules = rules_for(platform).media
-    most = rules.max_alt_chars if rules is not None else None
-    if most is None:
-        return []
-    return [
-        problem([*loc, index, "alt"], f"{platform} takes alt text of at most {most} characters")
-        for index, alt in enumerate(alts or [])
-        if alt is not None and len(alt) > most
-    ]
-
-
 def mentions_problems(
     platform: Platform,
     *,
@@ -179,80 +82,6 @@ def mentions_problems(
         )
         for where, what in mention_problems(text, options)
     ]
-
-
-def _bounds(low: float | None, high: float | None, shown: str = "{}", unit: str = "") -> str:
-    if low is not None and high is not None:
-        return f"{shown.format(low)} to {shown.format(high)}{unit}"
-    if low is not None:
-        return f"at least {shown.format(low)}{unit}"
-    return f"at most {shown.format(high)}{unit}"
-
-
-def _outside(value: float, low: float | None, high: float | None) -> bool:
-    return (low is not None and value < low) or (high is not None and value > high)
-
-
-def _rule_breaks(rules: MediaRules, facts: MediaFacts) -> list[str]:
-    if facts.kind == "video":
-        if rules.video_allowed:
-            return []
-        return [f"a video ({facts.content_type or 'unknown type'}); allowed images only"]
-    if not rules.images_allowed:
-        return [f"a {facts.format} image; allowed video only"]
-    breaks = []
-    if rules.image_formats is not None and facts.format not in rules.image_formats:
-        breaks.append(f"{facts.format} image; allowed {', '.join(sorted(rules.image_formats))}")
-    if _outside(facts.size or 0, rules.min_image_bytes, rules.max_image_bytes):
-        allowed = _bounds(rules.min_image_bytes, rules.max_image_bytes, "{:,}", " bytes")
-        breaks.append(f"image of {facts.size:,} bytes; allowed {allowed}")
-    width, height = facts.width or 0, facts.height or 0
-    if _outside(width, rules.min_width, rules.max_width):
-        breaks.append(
-            f"width {width} px; allowed {_bounds(rules.min_width, rules.max_width, unit=' px')}"
-        )
-    if height and _outside(width / height, rules.min_aspect, rules.max_aspect):
-        allowed = _bounds(rules.min_aspect, rules.max_aspect, "{:.2f}")
-        breaks.append(
-            f"aspect ratio {width / height:.2f} ({width}\u00d7{height}); allowed {allowed}"
-        )
-    return breaks
-
-
-def media_problems(
-    platform: Platform,
-    *,
-    urls: Sequence[str],
-    facts: Mapping[str, MediaFacts | str],
-    loc: list[str | int],
-) -> list[dict[str, Any]]:
-    """One target's media against its platform's media rules, each problem at its URL."""
-    rules = rules_for(platform).media
-    found = []
-    for index, url in enumerate(urls):
-        fetched = facts.get(url)
-        if fetched is None:  # not fetched: this request leaves that media as it was
-            continue
-        if isinstance(fetched, str):
-            found.append(problem([*loc, index], f"{platform}: {fetched}"))
-        elif rules is not None:
-            found += [
-                problem([*loc, index], f"{platform}: {b}") for b in _rule_breaks(rules, fetched)
-            ]
-    if rules is not None and rules.video_alone and len(urls) > 1:
-        for index, url in enumerate(urls):
-            fetched = facts.get(url)
-            if isinstance(fetched, MediaFacts) and (
-                fetched.kind == "video" or (fetched.format == "GIF" and not rules.gif_is_image)
-            ):
-                what = "a video" if rules.gif_is_image else "a video or GIF"
-                found.append(
-                    problem(
-                        [*loc, index],
-                        f"{platform}: {what} must be the only media; this has {len(urls)}",
-                    )
-                )
-    return found
 
 
 def refuse_if_any(problems: Sequence[dict[str, Any]]) -> None:
@@ -361,16 +190,8 @@ async def new_target_checks(
             parts,
             loc=loc,
             routed=account.platform.value in routed,
+            options=target.options,
         )
-        if parts and account.platform == Platform.YOUTUBE and target.options.get("made_for_kids"):
-            # YouTube disables comments on a video made for kids (docs/platforms.md, §15).
-            check.problems.append(
-                problem(
-                    ["body", "parts"],
-                    "a youtube video made for kids takes no comments; drop the parts or "
-                    "made_for_kids",
-                )
-            )
         mentions = mentions_problems(
             account.platform,
             text=target.override_body if target.override_body is not None else body,
@@ -491,13 +312,3 @@ def check_new_targets_media(
         ]
         + part_media_problems(platforms, parts, facts)
     )
-
-
-def distinct_media_problems(
-    urls: Sequence[str], *, cap: int, loc: list[str | int]
-) -> list[dict[str, Any]]:
-    """Each distinct URL is one fetch: a request names at most `cap` of them."""
-    count = len(set(urls))
-    if count <= cap:
-        return []
-    return [problem(loc, f"{count} distinct media URLs; at most {cap} per request")]
