@@ -13,7 +13,7 @@ from core.status import Platform, TargetMode
 from providers.base import PostContent
 from providers.linkedin_lookup import post_body
 from providers.registry import rules_for
-from providers.threads import post_text
+from providers.threads_containers import post_text
 
 
 def _linkedin_text(content: PostContent) -> str:

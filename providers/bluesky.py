@@ -3,6 +3,8 @@
 Images go up as blobs in `prepare` and are referenced by the post record in `publish`. The PDS
 deletes a blob no record references within minutes, so nothing must wait between the two. A
 video goes to Bluesky's video service, whose job `check` watches (providers/bluesky_video.py).
+The record's links and mentions are facets (providers/bluesky_mentions.py); XRPC's error
+answers are read as providers/bluesky_errors.py says.
 
 `prepare` also fixes the post's record key (providers/bluesky_lookup.py), so every try of
 `publish` writes to the same key: the PDS refuses a second record there, and `find_published`
@@ -18,9 +20,7 @@ its record names and its text.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -39,76 +39,19 @@ from providers.base import (
     Published,
     Readiness,
 )
+from providers.bluesky_errors import ERRORS
 from providers.bluesky_lookup import published as published
-from providers.bluesky_mentions import mention_facet, mention_spans
+from providers.bluesky_mentions import text_facets
 from providers.bluesky_video import MAX_BLOB_BYTES, MAX_VIDEO_BYTES, BlueskyMedia, the_video
-from providers.errors import AuthError, ContentError, ProviderError, RateLimitedError, retry_after
+from providers.errors import ContentError
 from providers.kit.api import PlatformAPI
-from providers.kit.error_table import ErrorTable, Problem, json_body
 from providers.kit.media import MediaDownloads
 from providers.kit.pages import Page, walk
 from providers.kit.text import grapheme_length as grapheme_length  # sandbox and tests use it here
 
 POST = "app.bsky.feed.post"
-_URL = re.compile(r"https?://[^\s<>\"'`]+")
-_TRAILING = ".,;:!?\"')]}"
 LOOKUP_PAGE_SIZE = 100  # listRecords' maximum `limit`
 LOOKUP_MAX_PAGES = 3
-
-
-def read_xrpc(response: httpx.Response) -> Problem:
-    """XRPC's `{"error": name, "message": ...}`."""
-    body = json_body(response)
-    if not isinstance(body, dict):
-        return Problem()  # not XRPC's shape (a proxy's page, an empty 503)
-    name = str(body.get("error") or "") or None
-    return Problem(str(body.get("message") or name or "") or None, name)
-
-
-def until_reset(headers: Mapping[str, str]) -> timedelta | None:
-    """`ratelimit-reset` is the epoch second the window refills; fall back to Retry-After."""
-    raw = headers.get("ratelimit-reset", "")
-    if raw.strip().isdigit():
-        return max(datetime.fromtimestamp(int(raw), UTC) - datetime.now(UTC), timedelta(0))
-    return retry_after(headers)
-
-
-# XRPC error names say more than the status: an expired access token comes back as HTTP 400
-# `ExpiredToken`, which the status alone would call a content error. A 403 is AuthError by
-# the table's default: the token works but may not do this (an app password without scope).
-ERRORS = ErrorTable(
-    platform="bluesky",
-    read=read_xrpc,
-    codes={
-        "ExpiredToken": AuthError,
-        "InvalidToken": AuthError,
-        "AuthenticationRequired": AuthError,
-        "AccountTakedown": AuthError,
-        "RateLimitExceeded": RateLimitedError,
-    },
-    wait=until_reset,
-)
-
-
-def xrpc_error(response: httpx.Response) -> ProviderError:
-    return ERRORS.error(response)
-
-
-def link_facets(text: str) -> list[dict[str, Any]]:
-    """`app.bsky.richtext.facet` links for each http(s) URL, with offsets in UTF-8 bytes."""
-    facets: list[dict[str, Any]] = []
-    for match in _URL.finditer(text):
-        url = match.group().rstrip(_TRAILING)
-        if url.count("(") > url.count(")") and match.group()[len(url) :].startswith(")"):
-            url += ")"  # keep a Wikipedia-style closing parenthesis that belongs to the URL
-        start = len(text[: match.start()].encode())
-        facets.append(
-            {
-                "index": {"byteStart": start, "byteEnd": start + len(url.encode())},
-                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}],
-            }
-        )
-    return facets
 
 
 class BlueskyProvider:
@@ -217,7 +160,7 @@ class BlueskyProvider:
         """The app.bsky.feed.post record of `content`: text, facets, langs, embed."""
         created_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         record: dict[str, Any] = {"$type": POST, "text": content.text, "createdAt": created_at}
-        if facets := await self._facets(account, content.text):
+        if facets := await text_facets(self._api, account, content.text):
             record["facets"] = facets
         if langs := content.options.get("langs"):
             record["langs"] = list(langs)
@@ -275,32 +218,6 @@ class BlueskyProvider:
             if lookup.listed_matches(record, content, blobs, since=since, parent=parent):
                 return published(str(record["uri"]), record.get("cid"))
         return None
-
-    async def _facets(self, account: Credentials, text: str) -> list[dict[str, Any]]:
-        """The text's links, and its mentions of handles that resolve, in text order."""
-        facets = link_facets(text)
-        links = [(f["index"]["byteStart"], f["index"]["byteEnd"]) for f in facets]
-        dids: dict[str, str | None] = {}
-        for start, end, handle in mention_spans(text, links):
-            if handle not in dids:
-                dids[handle] = await self._resolve(account, handle)
-            if did := dids[handle]:
-                facets.append(mention_facet(start, end, did))
-        return sorted(facets, key=lambda facet: int(facet["index"]["byteStart"]))
-
-    async def _resolve(self, account: Credentials, handle: str) -> str | None:
-        """The handle's DID, or None when no account has it. Such a mention stays plain text,
-        as in Bluesky's own app: the words are still what the author wrote, and the post
-        should not fail over someone else's handle."""
-        params = {"handle": handle}
-        try:
-            found = await self._xrpc(
-                account, "GET", "com.atproto.identity.resolveHandle", params=params
-            )
-        except ContentError:
-            return None  # HandleNotFound, or an older PDS's InvalidRequest: no such handle
-        did = found.get("did")
-        return did if isinstance(did, str) and did.startswith("did:") else None
 
     async def _get_record(self, account: Credentials, rkey: str) -> dict[str, Any] | None:
         params = {"repo": account.external_id, "collection": POST, "rkey": rkey}

@@ -14,7 +14,8 @@ duplicate refusal here to recover from. A story is not among the media: it is lo
 the account's live stories (`GET /{ig-user-id}/stories`) by its media type alone, since a story
 carries no caption; a feed post's lookup passes over anything listed as a STORY.
 
-The target's options choose the post (providers/options/instagram.py): `post_type` `story`
+The target's options choose the post (providers/options/instagram.py), and
+providers/instagram_containers.py turns them into a container's fields: `post_type` `story`
 makes a STORIES container of the one image or video; a reel takes a cover (`cover_url` or
 `thumb_offset`), `share_to_feed`, and collaborators, which feed posts take too.
 
@@ -43,15 +44,15 @@ from providers.base import (
     Published,
     Readiness,
 )
-from providers.errors import ContentError, ProviderError
+from providers.errors import ProviderError
 from providers.graph import (
     GraphErrors,
     earliest_match,
-    is_video,
     oauth,
     own_comment,
     published_from_container,
 )
+from providers.instagram_containers import container_fields, media_fields, media_type
 from providers.kit.api import PlatformAPI
 from providers.kit.media import MediaDownloads
 from providers.options.instagram import post_type
@@ -64,13 +65,6 @@ ERRORS = GraphErrors(
     rate_limit_subcodes=frozenset({2207042}),
     quota_window=timedelta(hours=24),
 )
-
-
-def media_type(media_urls: list[str]) -> str:
-    """The `media_type` Graph lists for the media these URLs make (a reel lists as VIDEO)."""
-    if len(media_urls) > 1:
-        return "CAROUSEL_ALBUM"
-    return "VIDEO" if media_urls and is_video(media_urls[0]) else "IMAGE"
 
 
 class InstagramProvider:
@@ -109,20 +103,17 @@ class InstagramProvider:
     ) -> Preparation:
         """One container for a story, an image or a reel; children and a CAROUSEL container
         for 2 to 10."""
-        if post_type(content.options.get("post_type"), content.media_urls) == "story":
-            return Preparation(ids={"container": await self._create(account, _story(content))})
-        if len(content.media_urls) == 1:
-            fields = self._media_fields(content.media_urls[0], content.alt(0))
-            body = fields | _reel_options(fields, content.options) | {"caption": content.text}
+        story = post_type(content.options.get("post_type"), content.media_urls) == "story"
+        if story or len(content.media_urls) == 1:
+            body = container_fields(content, [])
             return Preparation(ids={"container": await self._create(account, body)})
         children = [
             await self._create(
-                account, self._media_fields(url, content.alt(i)) | {"is_carousel_item": True}
+                account, media_fields(url, content.alt(i)) | {"is_carousel_item": True}
             )
             for i, url in enumerate(content.media_urls)
         ]
-        body = {"media_type": "CAROUSEL", "children": ",".join(children), "caption": content.text}
-        body |= _collaborators(content.options)
+        body = container_fields(content, children)
         return Preparation(
             ids={"container": await self._create(account, body), "children": children}
         )
@@ -229,13 +220,6 @@ class InstagramProvider:
         )
         return None if found is None else _comment(found, position)
 
-    def _media_fields(self, url: str, alt: str | None = None) -> dict[str, Any]:
-        # Single feed videos are published as reels since 2023-07-01.
-        if is_video(url):
-            return {"media_type": "REELS", "video_url": url}
-        # Alt text goes on image containers only, carousel children included (§2).
-        return {"image_url": url} | ({"alt_text": alt} if alt else {})
-
     async def _create(self, account: Credentials, body: dict[str, Any]) -> str:
         body = body | {"access_token": account.access_token}
         created = await self._api.call("POST", f"/{account.external_id}/media", None, json=body)
@@ -250,35 +234,6 @@ class InstagramProvider:
             return str(found["permalink"]) if found.get("permalink") else None
         except (ProviderError, KeyError):
             return None
-
-
-def _story(content: PostContent) -> dict[str, Any]:
-    """A STORIES container of the one image or video; a story takes no caption (U: the
-    reference's story example sends none) and is never a carousel."""
-    if len(content.media_urls) != 1:
-        raise ContentError("a story is one image or video, not a carousel", platform="instagram")
-    url = content.media_urls[0]
-    return {"media_type": "STORIES", ("video_url" if is_video(url) else "image_url"): url}
-
-
-def _reel_options(fields: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    """A reel's cover (`cover_url`, or the frame at `thumb_offset` ms) and `share_to_feed`;
-    collaborators go on any feed post or reel."""
-    chosen = _collaborators(options)
-    if fields.get("media_type") != "REELS":
-        return chosen
-    if "cover_url" in options:
-        chosen["cover_url"] = options["cover_url"]
-    if "thumb_offset" in options:
-        chosen["thumb_offset"] = options["thumb_offset"]
-    if "share_to_feed" in options:
-        chosen["share_to_feed"] = options["share_to_feed"]
-    return chosen
-
-
-def _collaborators(options: dict[str, Any]) -> dict[str, Any]:
-    # Up to 3 usernames, a JSON array (the IG User Media reference).
-    return {"collaborators": options["collaborators"]} if options.get("collaborators") else {}
 
 
 def _comment(comment: dict[str, Any], position: PartPosition) -> Published:

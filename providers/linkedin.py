@@ -20,8 +20,8 @@ from a genuine repeat of an older post, and `find_published` already looked befo
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -41,11 +41,11 @@ from providers.base import (
     Published,
     Readiness,
 )
-from providers.errors import AuthError, ContentError, ProviderError, TransientError, retry_after
+from providers.errors import AuthError, ContentError, TransientError
 from providers.kit.api import PlatformAPI, bearer
-from providers.kit.error_table import ErrorTable, Problem, json_body
 from providers.kit.media import MediaDownloads
 from providers.kit.pages import Page, walk
+from providers.linkedin_errors import ERRORS
 from providers.linkedin_lookup import (
     comment_body,
     comment_published,
@@ -64,48 +64,11 @@ from providers.linkedin_video import media_post_body, media_ready, upload_media
 # bump this before then (Postiz uses 202601).
 API_VERSION = "202601"
 RESTLI_PROTOCOL = "2.0.0"
-# The 422 duplicate names the live post, so the caller can recover it instead of reposting.
-DUPLICATE = re.compile(r"duplicate of (urn:li:[A-Za-z]+:[\w-]+)")
 POST_URN = re.compile(r"urn:li:[A-Za-z]+:[\w-]+")
 # Reconciliation: the finder's page (count) and how many pages to read before giving up. Posts
 # come newest created first, so the walk stops at the first one older than the attempt.
 LOOKUP_PAGE_SIZE = 50
 LOOKUP_MAX_PAGES = 10
-
-
-def read_problem(response: httpx.Response) -> Problem:
-    """LinkedIn's `{message, serviceErrorCode | code}`; a 422 duplicate names the live post."""
-    error = json_body(response)
-    try:
-        message = str(error["message"])
-        code = error.get("serviceErrorCode") or error.get("code")
-    except (KeyError, TypeError, AttributeError):
-        return Problem("rate limited" if response.status_code == 429 else None)
-    if response.status_code == 422 and (duplicate := DUPLICATE.search(message)):
-        return Problem(f"duplicate of the live post {duplicate.group(1)}", "DUPLICATE")
-    return Problem(message, str(code) if code is not None else None)
-
-
-def until_midnight_utc(headers: Mapping[str, str]) -> timedelta:
-    """No Retry-After and no rate-limit headers: daily quotas reset at midnight UTC."""
-    if wait := retry_after(headers):
-        return wait
-    now = datetime.now(UTC)
-    return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0) - now
-
-
-# serviceErrorCode 65600-65602 (a 401's, even on a 5xx): a person must authorize again.
-ERRORS = ErrorTable(
-    platform="linkedin",
-    read=read_problem,
-    codes=dict.fromkeys(("65600", "65601", "65602"), AuthError),
-    wait=until_midnight_utc,
-    codes_beat_5xx=True,
-)
-
-
-def linkedin_error(response: httpx.Response) -> ProviderError:
-    return ERRORS.error(response)
 
 
 def rest_auth(account: Credentials) -> dict[str, str]:

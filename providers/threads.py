@@ -41,10 +41,12 @@ from providers.base import (
     Readiness,
 )
 from providers.errors import ContentError, ProviderError, RateLimitedError, TransientError
-from providers.graph import GraphErrors, earliest_match, is_video, published_from_container
+from providers.graph import GraphErrors, earliest_match, published_from_container
 from providers.kit.api import PlatformAPI
 from providers.kit.media import MediaDownloads
 from providers.kit.text import threads_length as threads_length  # tests use it here
+from providers.threads_containers import container_fields, media_fields, media_type, post_text
+from providers.threads_quota import explain_quota
 
 # Threads appears to share Instagram's 2207xxx publishing subcodes (Postiz matches 2207051,
 # "We restrict certain activity", on Threads), so 2207027, Instagram's "Media ID is not
@@ -57,22 +59,6 @@ MAX_CAROUSEL = 20  # docs/platforms.md §3 marks this U: from a third-party guid
 # A part has no prepare step of its own: its container is read until FINISHED, at most this
 # many times this far apart, then the try ends unsent (the container expires unpublished).
 PART_CHECKS, PART_CHECK_EVERY = 6, 5.0
-
-
-def post_text(content: PostContent) -> str:
-    """The text a container carries: a text-only post without text says its link."""
-    if content.media_urls:
-        return content.text
-    return content.text or content.link or ""
-
-
-def media_type(media_urls: list[str]) -> str:
-    """The `media_type` Threads lists for the post these URLs make."""
-    if not media_urls:
-        return "TEXT_POST"
-    if len(media_urls) > 1:
-        return "CAROUSEL_ALBUM"
-    return "VIDEO" if is_video(media_urls[0]) else "IMAGE"
 
 
 class ThreadsProvider:
@@ -110,24 +96,14 @@ class ThreadsProvider:
     ) -> Preparation:
         """A TEXT, IMAGE or VIDEO container; for 2 to 20 media, items and a CAROUSEL. With
         `reply_to`, the top container answers that thread."""
-        replying = {"reply_to_id": reply_to} if reply_to else {}
-        if not content.media_urls:
-            body = {"media_type": "TEXT", "text": post_text(content)} | replying
-            if content.link:
-                body["link_attachment"] = content.link  # text posts only
+        if len(content.media_urls) <= 1:
+            body = container_fields(content, [], reply_to)
             return Preparation(ids={"container": await self._create(account, body)})
-        if len(content.media_urls) == 1:
-            body = self._media_fields(content.media_urls[0]) | {"text": post_text(content)}
-            return Preparation(ids={"container": await self._create(account, body | replying)})
         children = [
-            await self._create(account, self._media_fields(url) | {"is_carousel_item": "true"})
+            await self._create(account, media_fields(url) | {"is_carousel_item": "true"})
             for url in content.media_urls
         ]
-        body = {
-            "media_type": "CAROUSEL",
-            "children": ",".join(children),
-            "text": post_text(content),
-        } | replying
+        body = container_fields(content, children, reply_to)
         return Preparation(
             ids={"container": await self._create(account, body), "children": children}
         )
@@ -160,7 +136,7 @@ class ThreadsProvider:
                 "POST", f"/{user}/threads_publish", account, params=params
             )
         except RateLimitedError as limited:
-            raise await self._explain_quota(account, limited) from None
+            raise await explain_quota(self._api, account, limited) from None
         thread_id = str(created["id"])
         return Published(external_id=thread_id, url=await self._permalink(account, thread_id))
 
@@ -252,43 +228,11 @@ class ThreadsProvider:
             raise ContentError(reason, platform="threads")
         return str(prepared.ids["container"])
 
-    def _media_fields(self, url: str) -> dict[str, str]:
-        if is_video(url):
-            return {"media_type": "VIDEO", "video_url": url}
-        return {"media_type": "IMAGE", "image_url": url}
-
     async def _create(self, account: Credentials, body: dict[str, str]) -> str:
         created = await self._api.call(
             "POST", f"/{account.external_id}/threads", account, data=body
         )
         return str(created["id"])
-
-    async def _explain_quota(
-        self, account: Credentials, limited: RateLimitedError
-    ) -> RateLimitedError:
-        """A refused publish may be the 250-posts-a-day cap, which no error code names: ask
-        threads_publishing_limit, and if the quota is spent, wait out its window."""
-        try:
-            path = f"/{account.external_id}/threads_publishing_limit"
-            params = {"fields": "quota_usage,config"}
-            found = await self._api.call("GET", path, account, params=params)
-            [usage] = found["data"]
-            used, config = int(usage["quota_usage"]), usage["config"]
-            total, window = int(config["quota_total"]), int(config["quota_duration"])
-        except (ProviderError, KeyError, TypeError, ValueError):
-            return limited
-        if used < total:
-            return limited  # the call-rate limit, not the daily cap
-        spent = f"{used} of {total} posts in {timedelta(seconds=window)}"
-        return RateLimitedError(
-            f"the publishing quota is spent: {spent}",
-            platform="threads",
-            code=limited.code,
-            http_status=limited.http_status,
-            # The window rolls: a slot frees when the oldest post in it turns `window` old,
-            # which is at most `window` from now.
-            retry_after=timedelta(seconds=window),
-        )
 
     async def _permalink(self, account: Credentials, thread_id: str) -> str | None:
         # The thread is live: a failed read must not fail (and so repeat) the publish.

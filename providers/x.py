@@ -2,7 +2,8 @@
 
 Posts as the user with their OAuth 2.0 user token. Media goes up through the v2 chunked upload
 (initialize, append, finalize) in `prepare`; video and GIFs are then processed by X, which
-`check` polls, so the tweet is posted only once every attachment is usable.
+`check` polls, so the tweet is posted only once every attachment is usable
+(providers/x_media.py). X's error answers are read as providers/x_errors.py says.
 
 After a publish whose answer was lost, `find_published` reads the user's timeline
 (`GET /2/users/{id}/tweets` from the attempt's start) for the tweet `publish` made, matched as
@@ -17,8 +18,6 @@ the same timeline, matched by the tweet it answers too.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -26,7 +25,6 @@ import httpx
 
 from core.status import Platform
 from providers.base import (
-    READY,
     Credentials,
     MediaRules,
     NotCheckable,
@@ -39,73 +37,23 @@ from providers.base import (
     Published,
     Readiness,
 )
-from providers.errors import AuthError, ContentError, ProviderError, TransientError
+from providers.errors import AuthError, ContentError, TransientError
 from providers.kit.api import PlatformAPI
-from providers.kit.error_table import ErrorTable, Problem, json_body
 from providers.kit.media import MediaDownloads
 from providers.kit.pages import Page, walk
 from providers.kit.text import weighted_length as weighted_length  # tests use it here
+from providers.x_errors import DUPLICATE_DETAIL, ERRORS
 from providers.x_lookup import is_the_tweet, timeline_params, tweet_text
+from providers.x_media import MAX_FILE_BYTES, XMedia
 
-# X answers 403 both for a missing permission and for a refused tweet; only the detail tells
-# them apart. Its other 403s ("Unsupported Authentication", client-forbidden, "You are not
-# permitted to perform this action") mean the token cannot do this: AuthError.
-DUPLICATE_DETAIL = "duplicate content"
-# A reply to a tweet that is gone or hidden from the user: 403 too, and a refusal of the part.
-GONE_PARENT_DETAIL = "reply to a Tweet that is deleted or not visible"
-# Each family's `-remaining` and `-reset` (epoch seconds); X sends no Retry-After.
-RATE_LIMIT_HEADERS = ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour")
-CHUNK_BYTES = 1024 * 1024  # Postiz appends 1 MB segments
 # The handle is not in Credentials (only the numeric user id); /i/ stands in for it.
 PUBLIC_URL = "https://x.com/{user}/status/{id}"
 MEDIA_TTL = timedelta(days=1)  # an uploaded media id expires after expires_after_secs, 86,400
-# docs/platforms.md §5 states no size limit; X's media upload takes at most 512 MB (a video;
-# images 5 MB, GIFs 15 MB), so no download goes past that.
-MAX_FILE_BYTES = 512 * 1024 * 1024
 LOOKUP_PAGE_SIZE = 100  # GET /2/users/{id}/tweets takes max_results 5 to 100
 LOOKUP_MAX_PAGES = 5  # then NotCheckable: the tweet may be among those not read
 # A part has no prepare step of its own: its video or GIF is waited for before the reply is
 # posted, at most this many status reads, then the try ends unsent and is made again.
 PART_MEDIA_CHECKS = 10
-
-
-def read_problem(response: httpx.Response) -> Problem:
-    """The message and problem type of X's problem+JSON (or legacy `errors[]`) body."""
-    problem = json_body(response)
-    try:
-        errors = problem.get("errors") or [{}]
-        message = errors[0].get("message") or problem.get("detail") or problem["title"]
-        kind = str(problem.get("type", "")).rsplit("/", 1)[-1]
-    except (KeyError, TypeError, AttributeError, IndexError):
-        return Problem()
-    return Problem(str(message), kind if kind and kind != "about:blank" else None)
-
-
-def rate_limit_reset(headers: Mapping[str, str], *, now: float | None = None) -> timedelta | None:
-    """Until the latest reset among the exhausted limits (the 15-minute window or a daily cap)."""
-    exhausted = [
-        headers[f"{family}-reset"]
-        for family in RATE_LIMIT_HEADERS
-        if headers.get(f"{family}-remaining") == "0" and f"{family}-reset" in headers
-    ]
-    resets = [
-        int(raw) for raw in exhausted or [headers.get("x-rate-limit-reset", "")] if raw.isdigit()
-    ]
-    if not resets:
-        return None
-    return timedelta(seconds=max(max(resets) - (time.time() if now is None else now), 0))
-
-
-ERRORS = ErrorTable(
-    platform="x",
-    read=read_problem,
-    phrases={DUPLICATE_DETAIL: ContentError, GONE_PARENT_DETAIL: ContentError},
-    wait=rate_limit_reset,
-)
-
-
-def x_error(response: httpx.Response) -> ProviderError:
-    return ERRORS.error(response)
 
 
 def published(tweet_id: str) -> Published:
@@ -136,14 +84,14 @@ class XProvider:
 
     def __init__(self, http: httpx.AsyncClient, base_url: str, media: MediaDownloads) -> None:
         self._api = PlatformAPI(http, base_url, ERRORS)
-        self._media = media
+        self._uploads = XMedia(self._api, media)
 
     async def prepare(
         self, account: Credentials, content: PostContent, *, draft: bool = False
     ) -> Preparation:
         """Uploads each image; `processing` lists those X must still process before use."""
         uploads = [
-            await self._upload(account, url, content.alt(index))
+            await self._uploads.upload(account, url, content.alt(index))
             for index, url in enumerate(content.media_urls)
         ]
         ids: dict[str, Any] = {"media_ids": [media_id for media_id, _ in uploads]}
@@ -152,20 +100,7 @@ class XProvider:
         return Preparation(ids=ids)
 
     async def check(self, account: Credentials, prepared: Preparation) -> Readiness:
-        waits: list[int] = []
-        for media_id in prepared.ids.get("processing", []):
-            params = {"command": "STATUS", "media_id": media_id}
-            answer = await self._api.call("GET", "/2/media/upload", account, params=params)
-            info = answer.get("data", {}).get("processing_info") or {"state": "succeeded"}
-            if info.get("state") == "failed":
-                error = info.get("error") or {}
-                return Readiness(state="failed", reason=str(error.get("message") or error))
-            if info.get("state") != "succeeded":
-                waits.append(int(info.get("check_after_secs", 0)))
-        if not waits:
-            return READY
-        wait = max(waits)  # 0: X named no time, so the workflow's own poll interval applies
-        return Readiness(state="pending", check_after=timedelta(seconds=wait) if wait else None)
+        return await self._uploads.readiness(account, prepared.ids.get("processing", []))
 
     async def publish(
         self,
@@ -295,28 +230,3 @@ class XProvider:
             if is_the_tweet(tweet, text, media_ids, reply_to):
                 return published(str(tweet["id"]))
         return None
-
-    async def _upload(
-        self, account: Credentials, url: str, alt: str | None = None
-    ) -> tuple[str, bool]:
-        media = await self._media.fetch(url, platform="x", max_bytes=MAX_FILE_BYTES)
-        data, media_type = media.content, media.media_type()
-        gif, video = media_type == "image/gif", media_type.startswith("video/")
-        category = "tweet_gif" if gif else "tweet_video" if video else "tweet_image"
-        init = {"media_type": media_type, "total_bytes": len(data), "media_category": category}
-        started = await self._api.call("POST", "/2/media/upload/initialize", account, json=init)
-        media_id = str(started["data"]["id"])
-        upload = f"/2/media/upload/{media_id}"
-        for index, offset in enumerate(range(0, len(data), CHUNK_BYTES)):
-            segment = {"media": ("media", data[offset : offset + CHUNK_BYTES], media_type)}
-            part = {"segment_index": str(index)}
-            await self._api.call("POST", f"{upload}/append", account, data=part, files=segment)
-        done = await self._api.call("POST", f"{upload}/finalize", account)
-        info = done.get("data", {}).get("processing_info")
-        if info and info.get("state") == "failed":
-            raise ContentError(f"media refused: {info.get('error')}", platform="x", code=media_id)
-        if alt and not video:
-            # docs/platforms.md §5: alt text is media metadata, for images and GIFs only.
-            metadata = {"id": media_id, "metadata": {"alt_text": {"text": alt}}}
-            await self._api.call("POST", "/2/media/metadata", account, json=metadata)
-        return media_id, bool(info) and info.get("state") != "succeeded"

@@ -39,21 +39,14 @@ from providers.base import (
     Published,
     Readiness,
 )
-from providers.errors import (
-    AuthError,
-    ContentError,
-    ProviderError,
-    RateLimitedError,
-    TransientError,
-)
+from providers.errors import ContentError, TransientError
 from providers.kit.api import PlatformAPI
-from providers.kit.error_table import ErrorTable, Problem, json_body
 from providers.kit.media import MediaDownloads
 from providers.kit.pages import Page, walk
 from providers.kit.text import utf8_length
-from providers.kit.times import parse_time
+from providers.youtube_comments import comment_published, is_own_thread, new_thread, threads_since
+from providers.youtube_errors import ERRORS
 from providers.youtube_lookup import MINE_NEWEST_FIRST, is_the_video, uploaded_since
-from providers.youtube_quota import daily_quota, upload_cap
 from providers.youtube_upload import (
     RESUME_INCOMPLETE,
     WATCH_URL,
@@ -76,41 +69,6 @@ LOOKUP_PAGE_SIZE = 50  # search.list's maxResults at most
 LOOKUP_MAX_PAGES = 2  # each search costs 100 quota units
 COMMENTS_PAGE_SIZE = 100  # commentThreads.list's maxResults at most; each list costs 1 unit
 COMMENTS_MAX_PAGES = 5
-
-
-def read_problem(response: httpx.Response) -> Problem:
-    """Google's `error.message` and its first `errors[].reason`."""
-    try:
-        error = json_body(response)["error"]
-        reason = str((error.get("errors") or [{}])[0].get("reason") or "") or None
-        return Problem(str(error["message"]), reason)
-    except (KeyError, TypeError, AttributeError, IndexError):
-        return Problem()
-
-
-# errors[0].reason → taxonomy (docs/platforms.md §10, Postiz youtube), even on a 5xx. Anything else
-# falls back on the HTTP status. youtubeSignupRequired: a person must create the channel first.
-DAILY_QUOTA = ("quotaExceeded", "dailyLimitExceeded")  # resets at midnight Pacific
-RATE_LIMITS = (*DAILY_QUOTA, "uploadLimitExceeded", "rateLimitExceeded", "userRateLimitExceeded")
-AUTH = ("authError", "forbidden", "insufficientPermissions", "youtubeSignupRequired")
-ERRORS = ErrorTable(
-    platform="youtube",
-    read=read_problem,
-    codes={
-        **dict.fromkeys(RATE_LIMITS, RateLimitedError),
-        **dict.fromkeys(AUTH, AuthError),
-        # A 403 that no token can cure: the video takes no comments (made for kids, say).
-        "commentsDisabled": ContentError,
-        "invalidCategoryId": ContentError,  # a 400 already; named for the reader
-        **dict.fromkeys(("backendError", "internalError"), TransientError),
-    },
-    waits={**dict.fromkeys(DAILY_QUOTA, daily_quota), "uploadLimitExceeded": upload_cap},
-    codes_beat_5xx=True,
-)
-
-
-def youtube_error(response: httpx.Response) -> ProviderError:
-    return ERRORS.error(response)
 
 
 class YouTubeProvider:
@@ -250,13 +208,12 @@ class YouTubeProvider:
     ) -> Published:
         """The first comment, a top-level thread by the channel on its own video."""
         video = position.root.external_id
-        comment = {"topLevelComment": {"snippet": {"textOriginal": content.text}}}
-        thread = {"snippet": {"channelId": account.external_id, "videoId": video} | comment}
+        thread = new_thread(account.external_id, video, content.text)
         params = {"part": "snippet"}
         created = await self._api.call(
             "POST", "/youtube/v3/commentThreads", account, params=params, json=thread
         )
-        return _comment(video, created)
+        return comment_published(video, created)
 
     async def find_published_part(
         self, account: Credentials, content: PostContent, position: PartPosition, *, since: datetime
@@ -269,18 +226,12 @@ class YouTubeProvider:
             paged = params | {"maxResults": str(COMMENTS_PAGE_SIZE)}
             paged |= {"pageToken": token} if token else {}
             page = await self._api.call("GET", "/youtube/v3/commentThreads", account, params=paged)
-            items: list[dict[str, Any]] = page.get("items") or []
-            recent = [item for item in items if (_written(item) or since) >= since]
-            # order=time is newest first: a page reaching past `since` is the last one needed.
-            last = len(recent) < len(items) or not page.get("nextPageToken")
-            return Page(recent, None if last else str(page["nextPageToken"]))
+            return threads_since(page, since)
 
         beyond = f"more than {COMMENTS_PAGE_SIZE * COMMENTS_MAX_PAGES} comments on {video}"
         async for thread in walk(read, max_pages=COMMENTS_MAX_PAGES, beyond=beyond):
-            top = (thread.get("snippet") or {}).get("topLevelComment", {}).get("snippet") or {}
-            author = (top.get("authorChannelId") or {}).get("value")
-            if author == account.external_id and top.get("textOriginal") == content.text:
-                return _comment(video, thread)
+            if is_own_thread(thread, account.external_id, content.text):
+                return comment_published(video, thread)
         return None
 
     async def _download(self, url: str) -> tuple[bytes, str]:
@@ -293,15 +244,3 @@ class YouTubeProvider:
         """The answer itself (a session's Location, a 308's Range), never a redirect followed."""
         response = await self._api.send(method, path, account, follow_redirects=False, **kwargs)
         return session_answer(method, response, ERRORS)
-
-
-def _written(thread: dict[str, Any]) -> datetime | None:
-    """When the thread's top-level comment was written (None: not said, so not ruled out)."""
-    top = (thread.get("snippet") or {}).get("topLevelComment") or {}
-    return parse_time((top.get("snippet") or {}).get("publishedAt"))
-
-
-def _comment(video: str, thread: dict[str, Any]) -> Published:
-    # The thread's id is its top-level comment's; `lc` links the watch page to that comment.
-    url = f"{WATCH_URL.format(id=video)}&lc={thread['id']}"
-    return Published(external_id=str(thread["id"]), url=url)

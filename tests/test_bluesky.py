@@ -15,7 +15,9 @@ import pytest
 
 from core.status import Platform
 from providers.base import Credentials, PostContent, Preparation
-from providers.bluesky import BlueskyProvider, grapheme_length, link_facets, xrpc_error
+from providers.bluesky import BlueskyProvider, grapheme_length
+from providers.bluesky_errors import xrpc_error
+from providers.bluesky_mentions import link_facets
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
 from sandbox.tokens import issue_token
 from tests.support import reconcile

@@ -17,7 +17,8 @@ import pytest
 from core.status import Platform
 from providers.base import Credentials, PostContent, Preparation
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
-from providers.x import XProvider, rate_limit_reset, weighted_length, x_error
+from providers.x import XProvider, weighted_length
+from providers.x_errors import rate_limit_reset, x_error
 from sandbox import x as sandbox_x
 from sandbox.tokens import issue_token
 from tests.support import reconcile

@@ -16,7 +16,8 @@ import pytest
 from core.status import Platform
 from providers.base import Credentials, PostContent
 from providers.errors import AuthError, ContentError, RateLimitedError, TransientError
-from providers.youtube import YouTubeProvider, youtube_error
+from providers.youtube import YouTubeProvider
+from providers.youtube_errors import youtube_error
 from providers.youtube_quota import QUOTA_TIMEZONE
 from sandbox import youtube as sandbox_youtube
 from sandbox.tokens import issue_token

@@ -20,7 +20,7 @@ import httpx
 
 from core.config import Settings
 from core.status import Platform
-from providers.bluesky import xrpc_error
+from providers.bluesky_errors import xrpc_error
 from providers.connect.base import Candidate, ConnectorBase, Hosts, TokenSet
 from providers.errors import AuthError, ProviderError, RateLimitedError, TransientError
 

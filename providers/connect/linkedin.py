@@ -15,7 +15,7 @@ from core.config import Settings
 from core.status import Platform
 from providers.connect.base import Candidate, ConnectorBase, Hosts, Pkce, TokenSet
 from providers.errors import AuthError
-from providers.linkedin import linkedin_error
+from providers.linkedin_errors import linkedin_error
 
 SCOPES = (
     "openid profile w_member_social w_organization_social r_organization_social "

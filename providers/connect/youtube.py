@@ -13,7 +13,7 @@ from core.status import Platform
 from providers.connect.base import Candidate, Hosts, TokenSet
 from providers.connect.google import GoogleConnector, google_hosts
 from providers.errors import AuthError
-from providers.youtube import youtube_error
+from providers.youtube_errors import youtube_error
 
 
 def live_hosts(settings: Settings) -> Hosts:
