@@ -8,11 +8,28 @@ import logging
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from limits import parse_many
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 # Development-only defaults. Outside development they are refused (see `_refuse_dev_secrets`),
 # so a production deploy cannot silently run on a value that is printed in this file.
@@ -27,6 +44,54 @@ mode_log = logging.getLogger("crier.mode")
 class OAuthClientSettings(BaseModel):
     client_id: str
     client_secret: SecretStr
+
+
+class SeedVariables(BaseSettings):
+    """The deploy-time variables the seed systems document (seed 001's guide, seed 002's skill),
+    read under their own names so that an operator coming from one is heard rather than
+    ignored (issue 21 item 5). `Settings` takes each as the crier setting it means, refuses a
+    disagreement with that setting, and says which one has no meaning here."""
+
+    # No prefix: these are the seeds' spellings. Empty counts as unset, as compose passes a
+    # listed variable nobody filled.
+    model_config = SettingsConfigDict(
+        env_prefix="", extra="ignore", env_ignore_empty=True, hide_input_in_errors=True
+    )
+
+    social_token_key: SecretStr | None = None  # seed 001: encrypts stored tokens
+    encryption_key: SecretStr | None = None  # seed 002: the same, a Fernet key
+    postforme_api_key: SecretStr | None = None  # seed 002
+    late_api_key: SecretStr | None = None  # seed 002
+    meta_app_id: str | None = None  # seed 001: the Meta app (Pages and Instagram Graph)
+    meta_app_secret: SecretStr | None = None
+    linkedin_client_id: str | None = None  # seed 001
+    linkedin_client_secret: SecretStr | None = None
+    social_oauth_redirect_base: str | None = None  # seed 001: where OAuth callbacks land
+    cron_secret: SecretStr | None = None  # seed 001: guards its cron endpoint
+
+
+# The key under which the seeds' variables reach Settings' validation (never a field: the
+# settings table in docs/operations.md lists every field as a CRIER_ name).
+SEED_VARIABLES = "seed_variables"
+
+
+class SeedVariablesSource(PydanticBaseSettingsSource):
+    """Reads `SeedVariables` from the environment and from the same env file as crier's own
+    settings (so `Settings(_env_file=None)` reads no file for either)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], dotenv: PydanticBaseSettingsSource):
+        super().__init__(settings_cls)
+        self._env_file = dotenv.env_file if isinstance(dotenv, DotEnvSettingsSource) else None
+        self._encoding = (
+            dotenv.env_file_encoding if isinstance(dotenv, DotEnvSettingsSource) else None
+        )
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # no field of Settings comes from here
+
+    def __call__(self) -> dict[str, Any]:
+        seeds = SeedVariables(_env_file=self._env_file, _env_file_encoding=self._encoding)
+        return {SEED_VARIABLES: seeds} if seeds.model_fields_set else {}
 
 
 class Settings(BaseSettings):
@@ -244,6 +309,23 @@ class Settings(BaseSettings):
     # Request bodies above this many bytes are refused with 413 (the codec has its own cap).
     max_request_bytes: int = Field(default=1_000_000, ge=1)
 
+    # The seeds' variables this process read (see SeedVariables): those taken as a crier
+    # setting, and those crier has no use for. `log_mode` says both as the process starts.
+    _seed_variables_taken: list[str] = PrivateAttr(default_factory=list)
+    _seed_variables_unused: list[str] = PrivateAttr(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        seeds = SeedVariablesSource(settings_cls, dotenv_settings)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings, seeds
+
     @field_validator("token_keys", "payload_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
@@ -290,6 +372,19 @@ class Settings(BaseSettings):
         if self.media_private_destinations is not None:
             return self.media_private_destinations
         return self.is_development
+
+    # First of the model validators: those after it (production's required keys among them)
+    # then see a seed's variable already taken as the crier setting it means.
+    @model_validator(mode="wrap")
+    @classmethod
+    def _take_seed_variables(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Settings]
+    ) -> Settings:
+        seeds = data.get(SEED_VARIABLES) if isinstance(data, dict) else None
+        settings = handler(data)
+        if isinstance(seeds, SeedVariables):
+            _take_seed_variables(settings, seeds)
+        return settings
 
     @model_validator(mode="after")
     def _call_budget_fits(self) -> Settings:
@@ -347,6 +442,168 @@ class Settings(BaseSettings):
         return self
 
 
+# Seed 002's credential keys and crier's vault keys are both Fernet keys.
+FERNET_KEY_HINT = "32 bytes in urlsafe base64, as Fernet.generate_key() makes"
+# The Meta app serves Facebook Login, through which crier connects both Facebook Pages and
+# Instagram business accounts (providers/connect/instagram.py). Threads is not among them: it
+# has its own OAuth and its own app id and secret (the Threads use case's, in Meta's dashboard).
+SEED_APPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("META_APP_ID", "META_APP_SECRET", ("facebook", "instagram")),
+    ("LINKEDIN_CLIENT_ID", "LINKEDIN_CLIENT_SECRET", ("linkedin",)),
+)
+
+
+def _take_seed_variables(settings: Settings, seeds: SeedVariables) -> None:
+    """Each seed variable becomes the crier setting it means, where that setting is not set.
+    Set both and they must agree: otherwise which one wins would be a silent choice. Messages
+    name variables, never their values."""
+    taken: list[str] = []
+    problems = [
+        *_take_token_key(settings, seeds, taken),
+        *_take_aggregator_keys(settings, seeds, taken),
+        *_take_apps(settings, seeds, taken),
+        *_take_redirect_base(settings, seeds, taken),
+    ]
+    if problems:
+        raise ValueError("refusing to start: " + "; ".join(problems))
+    settings._seed_variables_taken = taken
+    # Warned, not refused: the secret guarded the seed's cron endpoint, and crier has none
+    # (its timers and the token-health schedule run in Temporal), so nothing is left open by
+    # not reading it, and an env file shared with the seed during a migration should not stop
+    # crier.
+    settings._seed_variables_unused = (
+        ["CRON_SECRET (crier has no cron endpoint: Temporal runs its timers and schedules)"]
+        if seeds.cron_secret is not None
+        else []
+    )
+
+
+def _take_token_key(settings: Settings, seeds: SeedVariables, taken: list[str]) -> list[str]:
+    # Only a Fernet key is taken; anything else is refused, not derived from. Deriving one
+    # would not let crier read what the seed encrypted (another format), would use the seed's
+    # key material in a second scheme, and would hide a weak passphrase behind a well-formed
+    # key; a new key is one command.
+    keys = [
+        (name, value.get_secret_value())
+        for name, value in (
+            ("SOCIAL_TOKEN_KEY", seeds.social_token_key),
+            ("ENCRYPTION_KEY", seeds.encryption_key),
+        )
+        if value is not None
+    ]
+    problems = [
+        f"{name} is set but is not a Fernet key ({FERNET_KEY_HINT}), which crier's token "
+        f"vault needs: unset {name} and set CRIER_TOKEN_KEYS to a new key (crier could not "
+        "read the tokens the seed encrypted either way)"
+        for name, key in keys
+        if not _is_fernet_key(key)
+    ]
+    if len(keys) == 2 and keys[0][1] != keys[1][1]:
+        problems.append(
+            "SOCIAL_TOKEN_KEY and ENCRYPTION_KEY are both set and differ: each would be "
+            "CRIER_TOKEN_KEYS; keep one"
+        )
+    if not keys or problems:
+        return problems
+    name, key = keys[0]
+    own = [k.get_secret_value() for k in settings.token_keys]
+    if not own:
+        settings.token_keys = [SecretStr(key)]
+        taken.append(f"{name} as CRIER_TOKEN_KEYS")
+    elif key not in own:
+        # Any of the vault's keys agrees, not only the first: after a rotation the old key
+        # still opens what it encrypted, and restarting must not fail on it.
+        problems.append(
+            f"{name} and CRIER_TOKEN_KEYS are both set and {name} is not one of "
+            f"CRIER_TOKEN_KEYS: unset {name}"
+        )
+    return problems
+
+
+def _take_aggregator_keys(settings: Settings, seeds: SeedVariables, taken: list[str]) -> list[str]:
+    problems = []
+    for seed_name, field in (
+        ("POSTFORME_API_KEY", "postforme_api_key"),
+        ("LATE_API_KEY", "late_api_key"),
+    ):
+        given: SecretStr | None = getattr(seeds, field)
+        own: SecretStr | None = getattr(settings, field)
+        if given is None:
+            continue
+        if own is None or not own.get_secret_value():
+            setattr(settings, field, given)
+            taken.append(f"{seed_name} as CRIER_{field.upper()}")
+        elif own.get_secret_value() != given.get_secret_value():
+            problems.append(
+                f"{seed_name} and CRIER_{field.upper()} are both set and differ: keep one"
+            )
+    return problems
+
+
+def _take_apps(settings: Settings, seeds: SeedVariables, taken: list[str]) -> list[str]:
+    problems = []
+    clients = dict(settings.oauth_clients)
+    for id_name, secret_name, platforms in SEED_APPS:
+        client_id: str | None = getattr(seeds, id_name.lower())
+        secret: SecretStr | None = getattr(seeds, secret_name.lower())
+        if client_id is None and secret is None:
+            continue
+        if client_id is None or secret is None:
+            given, missing = (secret_name, id_name) if client_id is None else (id_name, secret_name)
+            problems.append(f"{given} is set without {missing}: an app needs both")
+            continue
+        for platform in platforms:
+            own = clients.get(platform)
+            if own is None:
+                clients[platform] = OAuthClientSettings(client_id=client_id, client_secret=secret)
+                taken.append(f"{id_name} and {secret_name} as CRIER_OAUTH_CLIENTS' {platform}")
+                continue
+            if own.client_id != client_id:
+                problems.append(
+                    f"{id_name} and CRIER_OAUTH_CLIENTS' {platform} client_id are both set and "
+                    "differ: keep one"
+                )
+            if own.client_secret.get_secret_value() != secret.get_secret_value():
+                problems.append(
+                    f"{secret_name} and CRIER_OAUTH_CLIENTS' {platform} client_secret are both "
+                    "set and differ: keep one"
+                )
+    settings.oauth_clients = clients
+    return problems
+
+
+def _take_redirect_base(settings: Settings, seeds: SeedVariables, taken: list[str]) -> list[str]:
+    # The seed's base for its OAuth redirect URIs is where browsers reach the service: crier's
+    # public_api_url. Its callbacks are {base}/v1/oauth/{platform}/callback, not the seed's
+    # paths, so the apps at Meta and LinkedIn must list these.
+    base = seeds.social_oauth_redirect_base
+    if base is None:
+        return []
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return [
+            "SOCIAL_OAUTH_REDIRECT_BASE is not an absolute http(s) URL: it would be "
+            "CRIER_PUBLIC_API_URL, where OAuth callbacks land"
+        ]
+    # public_api_url has a default, so whether it was given is in the fields set.
+    if "public_api_url" not in settings.model_fields_set:
+        settings.public_api_url = base.rstrip("/")
+        taken.append("SOCIAL_OAUTH_REDIRECT_BASE as CRIER_PUBLIC_API_URL")
+    elif settings.public_api_url.rstrip("/") != base.rstrip("/"):
+        return [
+            "SOCIAL_OAUTH_REDIRECT_BASE and CRIER_PUBLIC_API_URL are both set and differ: keep one"
+        ]
+    return []
+
+
+def _is_fernet_key(value: str) -> bool:
+    try:
+        Fernet(value.encode())
+    except ValueError:  # cryptography's own check: 32 bytes, urlsafe base64
+        return False
+    return True
+
+
 def _is_aes256_key(value: str) -> bool:
     try:
         return len(base64.urlsafe_b64decode(value.encode())) == 32
@@ -356,7 +613,16 @@ def _is_aes256_key(value: str) -> bool:
 
 def log_mode(process: str, settings: Settings) -> None:
     """One line as each process starts saying which mode it runs in, so a deployment that
-    runs as development by mistake says so where its operator looks first."""
+    runs as development by mistake says so where its operator looks first; and which of the
+    seeds' variables it read, and which it has no use for."""
+    if settings._seed_variables_taken:
+        mode_log.info(
+            "crier %s read the seed's variables %s",
+            process,
+            ", ".join(settings._seed_variables_taken),
+        )
+    for unused in settings._seed_variables_unused:
+        mode_log.warning("crier %s ignores %s; unset it", process, unused)
     if settings.env == "production":
         mode_log.info("crier %s starting in production mode", process, extra={"mode": "production"})
     else:

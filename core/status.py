@@ -69,7 +69,8 @@ PENDING_STATUSES = frozenset(
 )
 
 
-# Ends a tenant should hear about (a Notification row now, webhooks later).
+# Ends a person at the tenant should hear about (a Notification in their inbox): each waits on
+# someone, to fix and retry, to look at the account, or to post the text by hand.
 NOTIFY_STATUSES = frozenset(
     {
         TargetStatus.FAILED,
@@ -78,6 +79,7 @@ NOTIFY_STATUSES = frozenset(
         TargetStatus.EXPIRED,
         TargetStatus.UNCONFIRMED,
         TargetStatus.PARTIALLY_PUBLISHED,
+        TargetStatus.READY_FOR_MANUAL,
     }
 )
 
@@ -155,6 +157,15 @@ class Platform(StrEnum):
     PINTEREST = "pinterest"
     TIKTOK = "tiktok"
     YOUTUBE = "youtube"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Platform | None:
+        # Seed 002 and the aggregators' own APIs still call X "twitter" (issue 21 item 5): a
+        # caller may send it wherever a platform comes in (pydantic's enum parsing asks here
+        # too), and crier answers with "x", the one name it stores and returns.
+        if value == "twitter":
+            return cls.X
+        return None
 
 
 class AccountStatus(StrEnum):

@@ -337,7 +337,7 @@ async def calendar(
         return who
     caller = who.caller
     # The filter form sends "" for "all": anything not a platform or a status means all.
-    platform = Platform(platform_filter) if platform_filter in set(Platform) else None
+    platform = _platform_named(platform_filter)
     status = TargetStatus(status_filter) if status_filter in set(TargetStatus) else None
     first = start or (utcnow() - timedelta(days=3)).date()
     begin = datetime.combine(first, datetime.min.time(), tzinfo=utcnow().tzinfo)
@@ -601,3 +601,11 @@ async def decide(
     done = "Approved." if decision == "approve" else "Rejected."
     page = _safe_next(back or f"/ui/posts/{post_id}")
     return await _act(request, session, csrf, APPROVE, post_id, page, done, run)
+
+
+def _platform_named(name: str) -> Platform | None:
+    """The calendar's platform filter: a platform's name (`twitter` too), or none."""
+    try:
+        return Platform(name)
+    except ValueError:
+        return None
