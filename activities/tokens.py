@@ -56,6 +56,7 @@ def expire_account(session: AsyncSession, account: Account, reason: str) -> None
     session.add(
         Notification(
             tenant_id=account.tenant_id,
+            is_test=account.is_sandbox,
             kind="token_expired",
             message=f"{account.platform} account {account.display_name} needs to be "
             f"reconnected: {reason}",

@@ -221,6 +221,7 @@ def _disable(session: AsyncSession, endpoint: WebhookEndpoint, reason: str) -> N
     session.add(
         Notification(
             tenant_id=endpoint.tenant_id,
+            is_test=endpoint.is_test,
             kind="webhook_disabled",
             message=f"webhook endpoint {endpoint.id} disabled: {reason}",
         )

@@ -16,6 +16,14 @@ Exempt are the paths a browser must reach, none of which takes an API key: the r
 (/ui), the payload codec the Temporal UI calls (/codec, with its own CORS), the OAuth callback
 the platform sends the person's browser to, the API's documentation, and the probes and
 scrape (/healthz, /readyz, /metrics), which an operator may open in a browser.
+
+One door is opened on purpose, and only here: a browser dashboard's live events. A `GET
+/v1/events` or a WebSocket to `/v1/events/ws` that carries `?ticket=` is let through only when
+the ticket redeems (single use, unexpired, its key unrevoked: api/event_tickets.py) and, if a
+browser sent it, its `Origin` is one the ticket's tenant registered for its mode. The ticket
+takes the API key's place on those two routes, so such a page never holds a key. Every other
+request is judged as before, and a WebSocket handshake like an HTTP request (browsers always
+send `Origin` with one).
 """
 
 from __future__ import annotations
@@ -25,7 +33,9 @@ import re
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.errors import error_response, problem
+from api import event_tickets
+from api.errors import problem
+from api.refusals import Refusal, refuse
 
 EXEMPT_PREFIXES = ("/ui/", "/codec/")
 EXEMPT_PATHS = frozenset(
@@ -72,24 +82,45 @@ def _route_path(scope: Scope) -> str:
 
 
 class BrowserGuard:
-    """Pure ASGI, so a refused request costs no routing, no body read and no database."""
+    """Pure ASGI, so a refused request costs no routing, no body read and no database (a
+    ticket to the live events costs one redemption)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_exempt(_route_path(scope)):
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        marks = browser_marks(Headers(scope=scope))
+        path = _route_path(scope)
+        if is_exempt(path):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        marks = browser_marks(headers)
+        ticket = event_tickets.ticket_in(scope, path)
+        if ticket is not None:
+            try:
+                await event_tickets.admit(
+                    scope,
+                    scope["app"].state.db,
+                    ticket,
+                    browser=bool(marks),
+                    origin=headers.get("origin"),
+                )
+            except Refusal as refused:
+                await refuse(scope, receive, send, refused)
+                return
+            await self.app(scope, receive, send)
+            return
         if not marks:
             await self.app(scope, receive, send)
             return
-        refused = error_response(
+        browser = Refusal(
             403,
             "browser_origin_refused",
             "crier's API is server to server: call it from your server, where the API key "
             "stays; requests from a browser are refused",
             [problem(["header", name], "sent only by browsers") for name in marks],
         )
-        await refused(scope, receive, send)
+        await refuse(scope, receive, send, browser)

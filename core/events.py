@@ -27,6 +27,10 @@ class EventType(StrEnum):
     POST_UNCONFIRMED = "social.post_unconfirmed"
     # Per target: the post is live but a part after it (a reply, a first comment) is not.
     POST_PARTIALLY_PUBLISHED = "social.post_partially_published"
+    # Per target asked for as a draft: saved unpublished on the platform (with its id there),
+    # or, where the platform keeps no drafts, ready for a person to post by hand.
+    POST_DRAFTED = "social.post_drafted"
+    POST_READY_FOR_MANUAL = "social.post_ready_for_manual"
     ACCOUNT_CONNECTED = "social.account_connected"
     ACCOUNT_DISCONNECTED = "social.account_disconnected"
     TOKEN_EXPIRED = "social.token_expired"

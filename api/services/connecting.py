@@ -244,6 +244,7 @@ async def save_accounts(
         session.add(
             Notification(
                 tenant_id=connection.tenant_id,
+                is_test=connection.is_sandbox,
                 kind="account_connected",
                 message=f"{connection.platform} account {candidate.display_name} connected",
             )
