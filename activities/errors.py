@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.exceptions import ApplicationError
 
 from core.config import Settings
 from core.db import Database
-from core.models import Target
+from core.models import Post, Target, Tenant
+from core.retry_policy import RetryPolicyChoice, resolve
 from providers.errors import ProviderError, RateLimitedError
 
 TARGET = Target.__table__  # type: ignore[attr-defined]
 
 
 def to_application_error(
-    error: ProviderError, settings: Settings, *, final: bool = False
+    error: ProviderError,
+    settings: Settings,
+    *,
+    final: bool = False,
+    wait: timedelta | None = None,
 ) -> ApplicationError:
-    """`final`: the last try the target gets (its platform errors reached the cap)."""
+    """`final`: the last try the target gets (its platform errors reached the cap); `wait`:
+    how long before the next, by the tenant's retry policy (None: Temporal's backoff)."""
     non_retryable = final or error.kind in ("content", "auth")
-    next_delay = None
+    next_delay = None if non_retryable else wait
     if isinstance(error, RateLimitedError) and not non_retryable:
+        # The platform said when: its reset, whatever the tenant's policy.
         next_delay = error.retry_after or settings.rate_limit_default_wait
     return ApplicationError(
         error.summary(),
@@ -34,7 +45,9 @@ async def charge(
     db: Database, settings: Settings, target_id: str, error: ProviderError
 ) -> ApplicationError:
     """The platform's error, counted against its target: the one that brings the target's
-    count to CRIER_PUBLISH_MAX_ATTEMPTS is final (then the target ends `dead`, or `failed`).
+    count to its tenant's tries (core/retry_policy.py; CRIER_PUBLISH_MAX_ATTEMPTS by default)
+    is final (then the target ends `dead`, or `failed`), and the others wait as the policy
+    says.
 
     The count lives in the database, not in Temporal's retry policy, because Temporal also
     counts a try that timed out, and a try times out when crier is slow or its worker dies:
@@ -50,5 +63,23 @@ async def charge(
                 .returning(TARGET.c.platform_errors)
             )
         ).scalar_one()
+        choice = await _tenant_choice(session, target_id)
         await session.commit()
-    return to_application_error(error, settings, final=count >= settings.publish_max_attempts)
+    retries = resolve(choice, settings)
+    return to_application_error(
+        error, settings, final=count >= retries.max_attempts, wait=retries.wait_after(count)
+    )
+
+
+async def _tenant_choice(session: AsyncSession, target_id: str) -> RetryPolicyChoice | None:
+    """The retry policy the target's tenant chose for the target's mode, if any."""
+    row = (
+        await session.exec(
+            select(Tenant.retry_policy, Tenant.sandbox_retry_policy, Post.is_test)
+            .join(Target, col(Target.tenant_id) == col(Tenant.id))
+            .join(Post, col(Post.id) == col(Target.post_id))
+            .where(Target.id == target_id)
+        )
+    ).one()
+    stored = row[1] if row[2] else row[0]
+    return RetryPolicyChoice.model_validate(stored) if stored else None

@@ -480,7 +480,11 @@ class PublishActivities:
             return _outcome_of(target)
         if delivery.draft and not delivery.provider.rules.supports_drafts:
             # Nothing to call: the platform keeps no drafts, so a person posts the text.
-            await self._set_status(target_id, TargetStatus.READY_FOR_MANUAL)
+            await self._set_status(
+                target_id,
+                TargetStatus.READY_FOR_MANUAL,
+                f"{target.platform} keeps no drafts: the text is ready to be posted by hand",
+            )
             return PublishOutcome(status=TargetStatus.READY_FOR_MANUAL)
         prepared = prepared or Preparation()
         status = TargetStatus.DRAFTED if delivery.draft else TargetStatus.PUBLISHED
@@ -648,10 +652,13 @@ class PublishActivities:
         )
         return PublishOutcome(external_id=found.external_id, url=found.url, status=status)
 
-    async def _set_status(self, target_id: str, status: TargetStatus) -> None:
+    async def _set_status(self, target_id: str, status: TargetStatus, detail: str) -> None:
         async with self._db.session() as session:
             target = await session.get(Target, target_id)
             assert target is not None
+            # A retried activity must not notify twice for the same transition.
+            if target.status != status:
+                await tell_tenant(session, target, status, detail)
             target.status = status
             target.updated_at = utcnow()
             session.add(target)
@@ -692,6 +699,8 @@ class PublishActivities:
             target.status = update.status
             if update.scheduled_for is not None:
                 target.scheduled_for = update.scheduled_for
+            if update.status == TargetStatus.DRAFT:
+                target.scheduled_for = None  # unscheduled: a draft has no time
             if update.error is not None:
                 target.last_error = update.error
             target.updated_at = utcnow()

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
@@ -18,7 +18,7 @@ from core.config import Settings
 from core.db import Database
 from core.guarded_fetch import GuardedFetcher
 from core.models import ApiKey
-from core.security import hash_api_key
+from core.security import canonical_scope, hash_api_key
 from core.vault import Vault
 
 
@@ -106,7 +106,7 @@ async def authenticate(request: Request) -> Caller:
         tenant_id=found.tenant_id,
         api_key_id=found.id,
         is_test=found.is_test,
-        scopes=frozenset(found.scopes),
+        scopes=frozenset(canonical_scope(scope) for scope in found.scopes),
         name=f"{found.name} ({found.key_prefix}…)",
     )
 
@@ -121,6 +121,14 @@ def require(scope: str) -> Callable[..., Coroutine[Any, Any, Caller]]:
 
 
 ViewerDep = Annotated[Caller, Depends(require("social.view"))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Send the same key with the same body to get the first answer again.",
+    ),
+]
 ManagerDep = Annotated[Caller, Depends(require("social.manage"))]
 PublisherDep = Annotated[Caller, Depends(require("social.publish"))]
 ReviewerDep = Annotated[Caller, Depends(require("social.approve"))]

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from api.body_limit import install_body_limit
 from api.browser_guard import BrowserGuard
 from api.codec import codec_app
+from api.contracts import leadmetrics, softsolz
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.media_facts import MediaChecker
 from api.metrics import install_metrics
@@ -26,9 +27,11 @@ from api.routes import (
     events,
     health,
     lifecycle,
+    notifications,
     platforms,
     post_checks,
     posts,
+    retry_policy,
     return_origins,
     review_links,
     targets,
@@ -99,11 +102,16 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         lifecycle,
         targets,
         aggregators,
+        retry_policy,
         webhooks,
         events,
         review_links,
+        notifications,
     ):
         app.include_router(routes.router, responses=ERROR_RESPONSES)
+    # The seeds' own contracts, as thin layers over the routes above (docs/coming-from/).
+    for contract in (softsolz, leadmetrics):
+        app.include_router(contract.router, responses=ERROR_RESPONSES)
     app.mount("/codec", codec_app(settings))
     # The reviewer pages. Their session lives in the database (api/ui/auth.py); this signed
     # cookie holds only the flash message and the sign-in forms' CSRF token.

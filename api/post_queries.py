@@ -3,7 +3,9 @@ reaches a live post, nor a live key a sandbox one (each is 404, as another tenan
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from collections.abc import Collection
+
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import Caller
@@ -21,6 +23,34 @@ async def load_post(session: AsyncSession, caller: Caller, post_id: str) -> Post
     ):
         raise ApiError(404, "not_found", f"no post {post_id}")
     return post
+
+
+async def page_of_posts(
+    session: AsyncSession,
+    caller: Caller,
+    *,
+    statuses: Collection[str] | None,
+    search: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Post], int]:
+    """The caller's posts, newest first, in any of `statuses` (None: all) with `search` in the
+    body; one page of them and how many there are in all."""
+    query = select(Post).where(
+        Post.tenant_id == caller.tenant_id,
+        col(Post.deleted_at).is_(None),
+        Post.is_test == caller.is_test,
+    )
+    if statuses is not None:
+        query = query.where(col(Post.status).in_(list(statuses)))
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(col(Post.body).ilike(f"%{escaped}%", escape="\\"))
+    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    page = await session.exec(
+        query.order_by(col(Post.created_at).desc(), col(Post.id)).limit(limit).offset(offset)
+    )
+    return list(page.all()), total
 
 
 async def targets_of(session: AsyncSession, post_id: str) -> list[Target]:
@@ -53,3 +83,14 @@ async def load_account(session: AsyncSession, caller: Caller, account_id: str) -
     ):
         raise ApiError(404, "not_found", f"no account {account_id}")
     return account
+
+
+async def accounts_of(session: AsyncSession, caller: Caller) -> list[Account]:
+    """The caller's accounts in its own mode, oldest first: a sandbox key sees the sandbox
+    accounts, a live key the live ones; they never mix."""
+    rows = await session.exec(
+        select(Account)
+        .where(Account.tenant_id == caller.tenant_id, Account.is_sandbox == caller.is_test)
+        .order_by(col(Account.created_at))
+    )
+    return list(rows.all())

@@ -4,7 +4,7 @@ column (a token, say) can never leak by accident."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, Self, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import (
     AnyHttpUrl,
@@ -229,6 +229,19 @@ class PostCreate(MediaForms):
         return _alts(self.media)
 
 
+class TargetEdit(MediaForms):
+    """An edit of one of the post's targets, named by its account: only the fields given
+    change (null for override_body or override_media_urls goes back to the post's)."""
+
+    account_id: str = Field(min_length=1, max_length=36)
+    override_body: str | None = Field(default=None, max_length=100_000)
+    override_media_urls: list[MediaUrl] | None = Field(default=None, max_length=20)
+    override_media: list[MediaObject] | None = Field(default=None, max_length=20)
+
+    def override_alt(self) -> list[str | None] | None:
+        return _alts(self.override_media)
+
+
 class PostUpdate(MediaForms):
     """Only while every target is draft, awaiting approval or scheduled."""
 
@@ -251,6 +264,11 @@ class PostUpdate(MediaForms):
         description="Replaces the parts after the post ([] removes them); only while every "
         "target is a draft not yet published or scheduled.",
     )
+    targets: list[TargetEdit] | None = Field(
+        default=None,
+        max_length=50,
+        description="Edits of the post's own targets, each named by its account_id.",
+    )
 
     def media_alt(self) -> list[str | None] | None:
         """The alt text of each media; None when `media` was not used."""
@@ -263,6 +281,12 @@ class PublishRequest(Strict):
         default=False,
         description="Publish even if the target wakes later than the grace period after its "
         "time (after an outage, say); by default such a target ends `missed`.",
+    )
+    if_late: Literal["refuse", "missed"] = Field(
+        default="refuse",
+        description="A scheduled_for already past by more than the grace period "
+        "(CRIER_MISSED_GRACE_PERIOD, 10 min): `refuse` answers 422, `missed` records the "
+        "targets `missed`. Within the grace period a past time publishes at once.",
     )
 
 
@@ -481,3 +505,36 @@ class PlatformPublic(BaseModel):
     media: MediaRulesPublic
     post_types: list[PostTypePublic]
     drafts: bool = Field(description="The platform keeps an unpublished draft (mode draft).")
+
+
+class NotificationPublic(BaseModel):
+    id: str
+    kind: str = Field(description="What happened: `target_dead`, `token_expired`, ...")
+    message: str
+    post_id: str | None
+    target_id: str | None
+    created_at: datetime
+    read_at: datetime | None = Field(description="When it was first marked read; null: unread.")
+
+
+# As many as a page of the inbox lists.
+MAX_MARKED_IDS = 100
+
+
+class NotificationsRead(Strict):
+    """Which notifications to mark read: `ids`, or `all` of the caller's inbox."""
+
+    ids: list[Annotated[str, Field(max_length=36)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_MARKED_IDS
+    )
+    all: bool = Field(default=False, description="Every unread one of the key's tenant and mode.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        if (self.ids is not None) == self.all:
+            raise ValueError('give either "ids" or "all": true, not both nor neither')
+        return self
+
+
+class NotificationsMarked(BaseModel):
+    marked: int = Field(description="How many were unread until now (the rest already were).")

@@ -6,6 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.post_queries import targets_of
 from api.schemas import (
     AccountPublic,
     ApprovalPublic,
@@ -18,7 +21,9 @@ from api.schemas import (
 )
 from core.config import Settings
 from core.media_alt import aligned
+from core.messages.delivery import TargetState
 from core.models import Account, Attempt, Post, Target
+from core.status import aggregate_status
 
 
 def temporal_url(settings: Settings, workflow_id: str | None) -> str | None:
@@ -127,3 +132,25 @@ def attempt_view(attempt: Attempt) -> AttemptPublic:
         platform_code=attempt.error_code,
         message=attempt.error,
     )
+
+
+async def post_now(
+    session: AsyncSession,
+    settings: Settings,
+    post: Post,
+    live: dict[str, TargetState] | None = None,
+) -> PostPublic:
+    """The post as it is now. Workflows record their changes before answering an update, but
+    a publish that has just begun is in the workflow's state before the database's, so the
+    states the workflows answered (`live`) win."""
+    await session.refresh(post)
+    view = post_view(post, await targets_of(session, post.id), settings)
+    if live:
+        targets = [
+            t.model_copy(update={"status": live[t.id].status}) if t.id in live else t
+            for t in view.targets
+        ]
+        view = view.model_copy(
+            update={"targets": targets, "status": aggregate_status(t.status for t in targets)}
+        )
+    return view

@@ -18,7 +18,13 @@ from sqlmodel import Session, SQLModel, col, select
 from core.config import get_settings
 from core.db import make_sync_engine, utcnow
 from core.models import ApiKey, Tenant  # (and, importing core.models, every table)
-from core.security import SCOPES, display_prefix, generate_api_key, hash_api_key
+from core.security import (
+    SCOPES,
+    canonical_scope,
+    display_prefix,
+    generate_api_key,
+    hash_api_key,
+)
 from core.vault import Vault, encrypted_columns
 
 tenants = typer.Typer(help="Tenants and their plan flags.", no_args_is_help=True)
@@ -110,15 +116,15 @@ def list_tenants() -> None:
 
 def _scopes(raw: str) -> list[str]:
     wanted = [part.strip() for part in raw.split(",") if part.strip()]
-    unknown = [scope for scope in wanted if scope not in SCOPES]
+    unknown = [scope for scope in wanted if canonical_scope(scope) not in SCOPES]
     if unknown or not wanted:
         typer.echo(
             f"unknown scope(s) {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(SCOPES)}",
+            f"choose from {', '.join(SCOPES)} (or seed 004's service.social.* names)",
             err=True,
         )
         raise typer.Exit(2)
-    return wanted
+    return [canonical_scope(scope) for scope in wanted]
 
 
 @keys.command("create")

@@ -45,6 +45,10 @@ class Tenant(SQLModel, table=True):
     )
     # Whether a key may approve a post it created itself (off: a second pair of eyes).
     allow_self_approval: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # The tenant's retry policy for live and for sandbox posts (core/retry_policy.py
+    # RetryPolicyChoice as JSON); None: crier's default.
+    retry_policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    sandbox_retry_policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = _created()
 
     def routed_platforms(self, *, sandbox: bool) -> frozenset[str]:
@@ -242,10 +246,17 @@ class Attempt(SQLModel, table=True):
 
 
 class Notification(SQLModel, table=True):
-    """Something a tenant should hear about (a dead target, say); webhooks deliver these later."""
+    """Something a person at the tenant should hear about (a dead target, an expired token):
+    the inbox `GET /v1/notifications` reads. Machines hear the same through events."""
+
+    # The inbox's query: one tenant's rows in one mode, newest first.
+    __table_args__ = (Index("ix_notification_inbox", "tenant_id", "is_test", "created_at"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
+    # From the sandbox account, post or endpoint it is about: only keys of that mode see it.
+    # No default, so a new writer cannot forget to say which.
+    is_test: bool
     kind: str = Field(max_length=64)
     post_id: str | None = Field(default=None, foreign_key="post.id", max_length=36)
     target_id: str | None = Field(default=None, foreign_key="target.id", max_length=36)
@@ -440,4 +451,24 @@ class PageSession(SQLModel, table=True):
     csrf: str = Field(max_length=64)  # the forms' token, rendered into every page of the session
     expires_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # signed out or revoked
+    created_at: datetime = _created()
+
+
+class EventTicket(SQLModel, table=True):
+    """A short-lived, single-use pass to the live events for a browser, which cannot send the
+    API key (api/event_tickets.py). Only the ticket's hash is kept, so the database cannot open
+    a stream; it is bound to the key that asked for it, whose revocation makes it worthless."""
+
+    __tablename__ = "event_ticket"
+    # Asking for a ticket clears the same key's expired ones: the table holds about one
+    # minute's tickets per key.
+    __table_args__ = (Index("ix_event_ticket_key_expiry", "api_key_id", "expires_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    token_hash: str = Field(unique=True, max_length=64)  # sha256 hex of the ticket
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=36)
+    is_test: bool
+    api_key_id: str = Field(foreign_key="api_key.id", max_length=36)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # redeemed: never again
     created_at: datetime = _created()

@@ -9,6 +9,15 @@ LIVE_PREFIX = "sk_live_"
 TEST_PREFIX = "sk_test_"
 
 SCOPES = ("social.view", "social.manage", "social.publish", "social.approve")
+# Seed 004 (SoftSolz) names the same scopes `service.social.view`, `.manage` and `.publish`: a
+# key may carry either name, and each grants crier's scope (docs/coming-from/softsolz.md).
+SEED_SCOPE_PREFIX = "service."
+
+
+def canonical_scope(scope: str) -> str:
+    """crier's name for a scope given in either form; an unknown name is returned as is."""
+    plain = scope.removeprefix(SEED_SCOPE_PREFIX)
+    return plain if plain != scope and plain in SCOPES else scope
 
 
 def generate_api_key(*, test: bool) -> str:

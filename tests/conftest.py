@@ -174,10 +174,12 @@ POSTGRES_MODULES = frozenset(
         "test_connect_every_platform",  # no token in plain text in any stored row
         "test_deployment_aggregator_refs",
         "test_events_stream",  # event sequence numbers and resume
+        "test_events_ws",  # a ticket spent once by a conditional UPDATE
         "test_fan_out",
         "test_ledger",
         "test_media_safety",  # no pooled connection held across a media fetch; edit rechecks
         "test_migrations",
+        "test_notifications",  # the inbox's mode backfill, and marking read in one UPDATE
         "test_on_time",  # claims at the instant
         "test_parts_delivery",  # the part ledger: row lock, then compare-and-set per part
         "test_readiness",

@@ -75,6 +75,18 @@ def test_a_key_is_shown_once_stored_as_a_hash_and_carries_its_scopes(operator: S
     assert live.startswith("sk_live_")
 
 
+def test_seed_004s_scope_names_are_taken_as_criers_own(operator: Settings) -> None:
+    tenant_id = crier("tenants", "create", "--name", "Acme")
+    scopes = "service.social.view,service.social.manage,service.social.publish"
+    crier("keys", "create", "--tenant", tenant_id, "--scopes", scopes, "--test")
+    [stored] = rows(operator, ApiKey)
+    assert stored.scopes == ["social.view", "social.manage", "social.publish"]
+    bad = runner.invoke(
+        app, ["keys", "create", "--tenant", tenant_id, "--scopes", "service.social.all"]
+    )
+    assert bad.exit_code == 2 and "service.social.all" in bad.output
+
+
 def test_unknown_scopes_and_tenants_are_refused(operator: Settings) -> None:
     tenant_id = crier("tenants", "create", "--name", "Acme")
     bad = runner.invoke(app, ["keys", "create", "--tenant", tenant_id, "--scopes", "social.all"])

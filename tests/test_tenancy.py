@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.main import create_app
 from core.config import Settings
 from core.db import Database
-from core.models import AggregatorKey, Tenant
+from core.models import AggregatorKey, Notification, Tenant
 from core.security import SCOPES
 from core.status import Platform
 from tests.support.api import api_client, bearer, start_connect
@@ -73,10 +73,32 @@ ROUTES: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("POST", "/v1/webhooks/{webhook_id}/roll-secret"): (MANAGE, {}),
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): (VIEW, None),
     ("GET", "/v1/events"): (VIEW, None),
+    ("POST", "/v1/events/tickets"): (VIEW, {}),
     ("POST", "/v1/review-links"): (APPROVE, {"reviewer": "Ana", "scope": "queue"}),
     ("GET", "/v1/review-links"): (VIEW, None),
     ("DELETE", "/v1/review-links/{link_id}"): (APPROVE, None),
+    ("POST", "/v1/posts/{post_id}/unschedule"): (PUBLISH, None),
+    ("GET", "/v1/notifications"): (VIEW, None),
+    ("POST", "/v1/notifications/read"): (MANAGE, {"all": True}),
+    ("POST", "/v1/notifications/{notification_id}/read"): (MANAGE, None),
+    ("GET", "/v1/retry-policy"): (VIEW, None),
+    ("PUT", "/v1/retry-policy"): (MANAGE, {"preset": "crier"}),
+    # Seed 000's contract (api/contracts/leadmetrics.py).
+    ("POST", "/tenant/v1/social/{post_id}/publish"): (PUBLISH, None),
+    ("POST", "/tenant/v1/social/{post_id}/schedule"): (PUBLISH, {"scheduledAt": LATER}),
+    ("POST", "/tenant/v1/social/{post_id}/cancel-schedule"): (PUBLISH, None),
+    ("GET", "/tenant/v1/social/{post_id}/publish-status"): (VIEW, None),
+    # Seed 004's contract (api/contracts/softsolz.py).
+    ("GET", "/api/v1/services/social/accounts"): (VIEW, None),
+    ("POST", "/api/v1/services/social/posts"): (MANAGE, {"body": "hi", "targets": []}),
+    ("GET", "/api/v1/services/social/posts"): (VIEW, None),
+    ("GET", "/api/v1/services/social/posts/{post_id}"): (VIEW, None),
+    ("PATCH", "/api/v1/services/social/posts/{post_id}"): (MANAGE, {"body": "x"}),
+    ("DELETE", "/api/v1/services/social/posts/{post_id}"): (MANAGE, None),
+    ("GET", "/api/v1/services/social/posts/{post_id}/targets"): (VIEW, None),
+    ("POST", "/api/v1/services/social/posts/{post_id}/publish"): (PUBLISH, {}),
 }
+SEED_004 = "/api/v1/services/social"
 UNSCOPED = {("GET", "/healthz"), ("GET", "/readyz")}
 ROW_IDS = (
     "account_id",
@@ -86,6 +108,7 @@ ROW_IDS = (
     "webhook_id",
     "link_id",
     "origin_id",
+    "notification_id",
 )
 # Answers that never end: the scope walk reads only their status line.
 STREAMS = {("GET", "/v1/events")}
@@ -132,7 +155,14 @@ async def owned(api: httpx.AsyncClient, db: Database, settings: Settings) -> dic
         headers=bearer(owner.api_key),
     )
     assert origin.status_code == 201, origin.text
+    notice = Notification(
+        tenant_id=owner.tenant_id, is_test=True, kind="target_dead", message="A's notice"
+    )
+    async with db.session() as session:
+        session.add(notice)
+        await session.commit()
     return {
+        "notification_id": notice.id,
         "webhook_id": webhook.json()["data"]["id"],
         "link_id": link.json()["data"]["id"],
         "origin_id": origin.json()["data"]["id"],
@@ -202,9 +232,17 @@ async def test_another_tenants_ids_are_not_found_on_every_route(
     await _walk_rows(api, owned, stranger.api_key)
 
     # Lists show the caller's own rows only.
-    for listing in ("/v1/accounts", "/v1/posts", "/v1/webhooks"):
+    for listing in (
+        "/v1/accounts",
+        "/v1/posts",
+        "/v1/webhooks",
+        "/v1/notifications",
+        f"{SEED_004}/posts",
+    ):
         rows = (await api.get(listing, headers=bearer(stranger.api_key))).json()["data"]
         assert rows == [], listing
+    seed_accounts = await api.get(f"{SEED_004}/accounts", headers=bearer(stranger.api_key))
+    assert seed_accounts.json()["data"]["accounts"] == []
     # And nothing was changed by the walk: the owner's post and account are as they were.
     post = await api.get(f"/v1/posts/{owned['post_id']}", headers=bearer(owned["owner_key"]))
     assert post.status_code == 200 and post.json()["data"]["body"] == "A's post"
@@ -317,3 +355,13 @@ async def test_tenant_wide_settings_are_per_mode(
         headers=sandbox,
     )
     assert refs.status_code == 404
+
+    # The retry policy too: the sandbox's choice is not the live one's.
+    chosen = await api.put("/v1/retry-policy", json={"preset": "manual"}, headers=sandbox)
+    assert chosen.status_code == 200, chosen.text
+    live_policy = (await api.get("/v1/retry-policy", headers=bearer(live))).json()["data"]
+    assert live_policy["choice"] is None
+    async with db.session() as session:
+        row = await session.get(Tenant, tenant.tenant_id)
+        assert row is not None
+        assert (row.retry_policy, row.sandbox_retry_policy) == (None, {"preset": "manual"})

@@ -79,6 +79,7 @@ class Delivery:
         # The API wrote `first` to the database, and set the search attribute, at start.
         self.state = TargetState(status=first, scheduled_for=self.due, transitions=[first])
         self.publish_now = False
+        self.unscheduled = False  # sent back to a draft: the run ends without an outcome
         self.wake = Wake()
         # Serialises database writes, so they land in the order the workflow decided them.
         self.db = asyncio.Lock()

@@ -24,7 +24,9 @@ from temporalio.workflow import ActivityCancellationType, ActivityHandle
 with workflow.unsafe.imports_passed_through():
     from core.messages.delivery import (
         ERROR_MISSED,
+        ERROR_RATE_LIMITED,
         ERROR_STOPPED,
+        ERROR_TRANSIENT,
         ERROR_WORKER_STOPPING,
         PUBLISH_ON_TIME,
         STOP_FIRE,
@@ -44,6 +46,9 @@ from workflows.wake import wait
 # The patch that made this path what it is (the token checked in the fire, no heartbeats, the
 # takeover). Deprecated: every open run has it (docs/operations.md, "Upgrading").
 ON_TIME_V2 = "on-time-v2"
+FIRE_ERROR_MAY_BE_FINAL = "fire-error-may-be-final"
+# The platform's own errors that are retried: one made final used up the target's tries.
+PLATFORM_ERRORS = (ERROR_TRANSIENT, ERROR_RATE_LIMITED)
 # How long after its time a fire that has not answered is taken over, unless it has claimed
 # the target (then it is alive and sending, however slow the platform). A live worker claims
 # within milliseconds of the time, so a fire with no claim by then has lost its worker.
@@ -193,6 +198,16 @@ async def _fire_failed(
     if d.state.status != TargetStatus.PUBLISHING:
         await d.start_publishing()
     if kind in REFUSED_KINDS:
+        await d.gave_up(error)
+        return FireResult.DONE
+    if (
+        kind in PLATFORM_ERRORS
+        and isinstance(cause, ApplicationError)
+        and cause.non_retryable
+        and workflow.patched(FIRE_ERROR_MAY_BE_FINAL)
+    ):
+        # The platform's error used up the target's tries (its tenant's retry policy; one
+        # try under `manual`): no takeover publishes again. Looked up first, as any give-up.
         await d.gave_up(error)
         return FireResult.DONE
     if isinstance(cause, ApplicationError) and kind != ERROR_WORKER_STOPPING:

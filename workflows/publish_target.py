@@ -5,8 +5,9 @@ activity, called by name so this module never imports their bodies.
 
 The run follows DESIGN.md's diagram (docs/delivery.md), one state at a time:
 - awaiting_approval: until approve (→ scheduled), reject (→ rejected) or the deadline (expired);
-- scheduled: asleep until `lead` before its time (cancel → cancelled; woken past the grace
-  period → missed), then the fire (workflows/fire.py) or, with no lead, the publish itself;
+- scheduled: asleep until `lead` before its time (cancel → cancelled; unschedule → draft, and
+  the run ends; woken past the grace period → missed), then the fire (workflows/fire.py) or,
+  with no lead, the publish itself;
 - publishing: from the claim to the platform's answer: published, drafted,
   ready_for_manual, failed or dead.
 
@@ -45,6 +46,8 @@ from workflows.parts import publish_parts
 from workflows.wake import wait
 
 NO_REASON = CancelRequest()
+# Patches (docs/operations.md, "Changing the workflow"): new runs take the new path.
+PUBLISH_NOW_WHEN_APPROVED = "publish-now-when-approved"
 AWAITING = (TargetStatus.AWAITING_APPROVAL,)
 SCHEDULED = (TargetStatus.SCHEDULED,)
 # Which update is allowed in which state, and the words its refusal uses.
@@ -54,6 +57,7 @@ ALLOWED_IN: dict[str, tuple[tuple[TargetStatus, ...], str]] = {
     "request_approval": (SCHEDULED, "send back for approval"),
     "reschedule": (WAITING, "reschedule"),
     "cancel": (WAITING, "cancel"),
+    "unschedule": (WAITING, "unschedule"),
     "publish_now": (SCHEDULED, "publish now"),
 }
 
@@ -74,7 +78,9 @@ class PublishTargetWorkflow:
     async def run(self, job: PublishTargetInput) -> TargetState:
         d = self._d
         lateness_checked = False
-        while not d.state.status.is_terminal:
+        # Unscheduled: back to a draft, not an end: the post may be scheduled again, by a new
+        # run under the same id.
+        while not d.state.status.is_terminal and not d.unscheduled:
             if d.state.status == TargetStatus.AWAITING_APPROVAL:
                 await self._await_review()
                 continue
@@ -107,8 +113,14 @@ class PublishTargetWorkflow:
     @workflow.update
     async def approve(self, decision: ReviewDecision) -> TargetState:
         self._allow("approve")
-        await self._d.transition(TargetStatus.SCHEDULED)
-        return self._d.state
+        d = self._d
+        if d.job.scheduled_for is None and workflow.patched(PUBLISH_NOW_WHEN_APPROVED):
+            # "Publish now" on a post awaiting approval means as soon as it is approved,
+            # however late that is: its time is the approval's, so the grace period cannot
+            # make it `missed`. A scheduled time keeps its grace rule.
+            d.due = d.state.scheduled_for = workflow.now()
+        await d.transition(TargetStatus.SCHEDULED)
+        return d.state
 
     @workflow.update
     async def reject(self, decision: ReviewDecision) -> TargetState:
@@ -148,6 +160,19 @@ class PublishTargetWorkflow:
         return self._d.state
 
     @workflow.update
+    async def unschedule(self) -> TargetState:
+        """Back to a draft with no time (seed 000's cancel-schedule): this run ends, and the
+        target can be scheduled again. Refused once the platform may have been called."""
+        self._allow("unschedule")
+        d = self._d
+        async with self._steer("unschedule"):
+            d.unscheduled = True
+            d.due = d.state.scheduled_for = None
+            d.wake.poke()
+            await d.transition(TargetStatus.DRAFT)
+        return d.state
+
+    @workflow.update
     async def publish_now(self) -> TargetState:
         """Publish a scheduled target at once; answers once publishing has begun."""
         self._allow("publish_now")
@@ -177,6 +202,10 @@ class PublishTargetWorkflow:
     @cancel.validator
     def _cancel_allowed(self, request: CancelRequest = NO_REASON) -> None:
         self._allow("cancel")
+
+    @unschedule.validator
+    def _unschedule_allowed(self) -> None:
+        self._allow("unschedule")
 
     @publish_now.validator
     def _publish_now_allowed(self) -> None:

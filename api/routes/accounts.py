@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from sqlmodel import col, select
 
 from api.deps import ManagerDep, SessionDep, SettingsDep, TemporalDep, VaultDep, ViewerDep
-from api.post_queries import load_account
+from api.post_queries import accounts_of, load_account
 from api.routes.connections import PlatformHttpDep
 from api.schemas import AccountDisconnected, AccountPublic, Envelope, ListEnvelope, ListMeta
 from api.services.steering import steer, update_with
@@ -33,14 +33,7 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 @router.get("", response_model=ListEnvelope[AccountPublic])
 async def list_accounts(caller: ViewerDep, session: SessionDep) -> ListEnvelope[AccountPublic]:
-    # A sandbox key sees the sandbox accounts, a live key the live ones: they never mix.
-    accounts = (
-        await session.exec(
-            select(Account)
-            .where(Account.tenant_id == caller.tenant_id, Account.is_sandbox == caller.is_test)
-            .order_by(col(Account.created_at))
-        )
-    ).all()
+    accounts = await accounts_of(session, caller)
     return ListEnvelope(
         data=[account_view(a) for a in accounts], meta=ListMeta(count=len(accounts))
     )
@@ -69,6 +62,7 @@ async def disconnect_account(
         session.add(
             Notification(
                 tenant_id=account.tenant_id,
+                is_test=account.is_sandbox,
                 kind="account_disconnected",
                 message=f"{account.platform} account {account.display_name} disconnected",
             )

@@ -8,14 +8,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from api.deps import Caller, PublisherDep, ReviewerDep, SessionDep, SettingsDep, TemporalDep
-from api.post_queries import targets_of
 from api.schemas import Envelope, PostPublic, PublishRequest, RescheduleBody, ReviewBody
 from api.services import deliveries, review
-from api.views import post_view
+from api.views import post_now
 from core.config import Settings
 from core.messages.delivery import TargetState
 from core.models import Post
-from core.status import aggregate_status
 
 router = APIRouter(prefix="/v1/posts", tags=["lifecycle"])
 
@@ -26,20 +24,7 @@ async def _answer(
     post: Post,
     live: dict[str, TargetState] | None = None,
 ) -> Envelope[PostPublic]:
-    """The post as it is now. Workflows record their changes before answering an update, but
-    a publish that has just begun is in the workflow's state before the database's, so the
-    states the workflows answered (`live`) win."""
-    await session.refresh(post)
-    view = post_view(post, await targets_of(session, post.id), settings)
-    if live:
-        targets = [
-            t.model_copy(update={"status": live[t.id].status}) if t.id in live else t
-            for t in view.targets
-        ]
-        view = view.model_copy(
-            update={"targets": targets, "status": aggregate_status(t.status for t in targets)}
-        )
-    return Envelope(data=view)
+    return Envelope(data=await post_now(session, settings, post, live))
 
 
 async def _decide(
@@ -86,6 +71,7 @@ async def publish_post(
         post_id=post_id,
         when=payload.scheduled_for,
         publish_if_late=payload.publish_if_late,
+        if_late=payload.if_late,
     )
     return await _answer(session, settings, steered.post, steered.live)
 
@@ -105,6 +91,22 @@ async def reschedule_post(
         caller=caller,
         post_id=post_id,
         when=payload.scheduled_for,
+    )
+    return await _answer(session, settings, post)
+
+
+@router.post("/{post_id}/unschedule", response_model=Envelope[PostPublic])
+async def unschedule_post(
+    post_id: str,
+    caller: PublisherDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+) -> Envelope[PostPublic]:
+    """Every waiting target back to a draft with no time; unlike cancel, the post can be
+    scheduled or published again."""
+    post = await deliveries.unschedule_post(
+        session=session, temporal=temporal, caller=caller, post_id=post_id
     )
     return await _answer(session, settings, post)
 

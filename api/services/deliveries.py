@@ -1,10 +1,12 @@
-"""Steering a post's deliveries: publish (now or at a time), reschedule, cancel, and send a
-failed target again. Scopes are the caller's to check (a route's dependency, a page's form)."""
+"""Steering a post's deliveries: publish (now or at a time), reschedule, unschedule, cancel,
+and send a failed target again. Scopes are the caller's to check (a route's dependency, a
+page's form)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +16,14 @@ from api.deps import Caller
 from api.errors import ApiError, problem
 from api.post_queries import load_post, load_target, targets_of
 from api.services.scheduling import announce, schedule_targets, start_target_workflow
-from api.services.steering import cancel_unsent, raise_refusals, steer, update, update_with
+from api.services.steering import (
+    cancel_unsent,
+    raise_refusals,
+    steer,
+    update,
+    update_with,
+    wait_for_runs_to_end,
+)
 from api.services.target_conflicts import conflict
 from core.config import Settings
 from core.db import utcnow
@@ -44,6 +53,28 @@ class Steered:
     live: dict[str, TargetState] = field(default_factory=dict)
 
 
+IfLate = Literal["refuse", "missed"]
+
+
+def _check_late(when: datetime, grace: timedelta, if_late: IfLate, publish_if_late: bool) -> None:
+    """A past time: within the grace period it publishes at once (as seed 000's job created
+    late would); beyond it the caller chose a refusal or a `missed` record."""
+    if utcnow() - when <= grace or publish_if_late or if_late == "missed":
+        return
+    raise ApiError(
+        422,
+        "invalid_request",
+        "scheduled_for is in the past",
+        [
+            problem(
+                ["body", "scheduled_for"],
+                f"{when.isoformat()} is more than the grace period ({grace}) in the past; send "
+                'a later time, or "if_late": "missed" to record it missed',
+            )
+        ],
+    )
+
+
 def _refuse_past(when: datetime) -> None:
     raise ApiError(
         422,
@@ -62,12 +93,15 @@ async def publish_post(
     post_id: str,
     when: datetime | None,
     publish_if_late: bool = False,
+    if_late: IfLate = "refuse",
 ) -> Steered:
     """`when=None` publishes now (a scheduled post too, at once and once); a time schedules a
-    draft post."""
+    draft post. A past time within the grace period publishes at once; one beyond it is
+    refused, or recorded `missed` when `if_late` asks for that (or published anyway with
+    `publish_if_late`)."""
     post = await load_post(session, caller, post_id)
     if when is not None and when < utcnow() - PAST_TOLERANCE:
-        _refuse_past(when)
+        _check_late(when, settings.missed_grace_period, if_late, publish_if_late)
     targets = await targets_of(session, post.id)
     drafts = [t for t in targets if t.status == TargetStatus.DRAFT]
     scheduled = [t for t in targets if t.status == TargetStatus.SCHEDULED]
@@ -83,15 +117,48 @@ async def publish_post(
         raise_refusals(refused, action="publish now")
     if drafts:
         post.publish_if_late = publish_if_late
-        await schedule_targets(
-            session=session,
-            temporal=temporal,
-            settings=settings,
-            post=post,
-            targets=drafts,
-            due=when,
-        )
+        # A draft that was unscheduled had a run under its id; it ended, and a new one starts.
+        # Grouped before any start: starting one sets its workflow id.
+        groups = {
+            again: [t for t in drafts if (t.workflow_id is not None) == again]
+            for again in (False, True)
+        }
+        for again, group in groups.items():
+            if group:
+                await schedule_targets(
+                    session=session,
+                    temporal=temporal,
+                    settings=settings,
+                    post=post,
+                    targets=group,
+                    due=when,
+                    again=again,
+                )
     return Steered(post, live)
+
+
+async def unschedule_post(
+    *, session: AsyncSession, temporal: Client, caller: Caller, post_id: str
+) -> Post:
+    """Every waiting target back to a draft with no time (seed 000's cancel-schedule): not an
+    end, unlike cancel; the post can be scheduled or published again. Returns once each run
+    has ended, so a publish right after starts a new one."""
+    post = await load_post(session, caller, post_id)
+    targets = await targets_of(session, post.id)
+    waiting = [t for t in targets if t.status in WAITING]
+    if not waiting:
+        raise conflict("nothing is scheduled", targets)
+    done, refused = await steer(
+        temporal=temporal, targets=waiting, send=update(PublishTargetWorkflow.unschedule)
+    )
+    await wait_for_runs_to_end(temporal=temporal, targets=[t for t in waiting if t.id in done])
+    if done:
+        post.scheduled_for = None
+        session.add(post)
+        await refresh_post_status(session, post.id)
+        await session.commit()
+    raise_refusals(refused, action="unschedule")
+    return post
 
 
 async def reschedule_post(

@@ -116,6 +116,19 @@ async def steer(
     return done, refused
 
 
+async def wait_for_runs_to_end(*, temporal: Client, targets: Sequence[Target]) -> None:
+    """Until each target's current run has ended (after an update that ends it), so a new run
+    may start under the same id."""
+    await asyncio.gather(
+        *(
+            asyncio.wait_for(
+                _handle(temporal, t.workflow_id or "").result(), UPDATE_TIMEOUT_SECONDS
+            )
+            for t in targets
+        )
+    )
+
+
 def raise_refusals(refused: Sequence[Refusal], *, action: str) -> None:
     """Every refusal becomes one detail of a 422 (if any request was wrong) or a 409."""
     if not refused:
