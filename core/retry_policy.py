@@ -77,11 +77,17 @@ class Retries(BaseModel):
     initial_interval_seconds: int
     backoff: float
     max_interval_seconds: int
+    # The tenant chose its own waits. Otherwise crier's backoff applies as the workflow's
+    # RetryPolicy has it (its input, from the settings the delivery started with), so the
+    # activities set no wait of their own.
+    own_waits: bool = False
 
-    def wait_after(self, tries: int) -> timedelta:
-        """How long after the `tries`-th failed try the next one goes."""
+    def wait_after(self, tries: int) -> timedelta | None:
+        """How long after the `tries`-th failed try the next one goes; None: crier's backoff."""
         if self.delays_seconds:
             return timedelta(seconds=self.delays_seconds[min(tries, len(self.delays_seconds)) - 1])
+        if not self.own_waits:
+            return None
         grown = self.initial_interval_seconds * self.backoff ** (tries - 1)
         return timedelta(seconds=min(grown, self.max_interval_seconds))
 
@@ -109,4 +115,12 @@ def resolve(choice: RetryPolicyChoice | None, settings: Settings) -> Retries:
         initial_interval_seconds=choice.initial_interval_seconds or crier.initial_interval_seconds,
         backoff=choice.backoff or crier.backoff,
         max_interval_seconds=choice.max_interval_seconds or crier.max_interval_seconds,
+        own_waits=any(
+            value is not None
+            for value in (
+                choice.initial_interval_seconds,
+                choice.backoff,
+                choice.max_interval_seconds,
+            )
+        ),
     )

@@ -13,8 +13,9 @@ from sqlmodel import select
 
 from activities.errors import charge
 from api.main import create_app
+from core.config import Settings
 from core.models import Tenant
-from core.retry_policy import RetryPolicyChoice
+from core.retry_policy import RetryPolicyChoice, resolve
 from core.status import TargetStatus
 from providers.errors import RateLimitedError, TransientError
 from tests.support.api import bearer
@@ -119,3 +120,27 @@ async def test_manual_tries_once_and_leaves_the_retry_to_a_person(harness: Harne
     assert final.status == TargetStatus.DEAD
     assert (await harness.target(target.id)).attempt_count == 1
     assert await harness.posts() == []
+
+
+def test_crier_backoff_is_left_to_the_workflow_and_a_chosen_one_is_applied(
+    settings: Settings,
+) -> None:
+    """crier's own backoff is the workflow's RetryPolicy (its input holds the intervals the
+    delivery started with), so the activities add no wait; a tenant's own shape is applied."""
+    for default in (None, RetryPolicyChoice(preset="crier"), RetryPolicyChoice(preset="softsolz")):
+        assert resolve(default, settings).wait_after(1) is None
+    shaped = resolve(
+        RetryPolicyChoice(max_attempts=6, initial_interval_seconds=30, backoff=2), settings
+    )
+    assert [shaped.wait_after(n) for n in (1, 2, 3)] == [
+        timedelta(seconds=30),
+        timedelta(seconds=60),
+        timedelta(seconds=120),
+    ]
+    listed = resolve(RetryPolicyChoice(max_attempts=5, delays_seconds=[10, 20]), settings)
+    assert [listed.wait_after(n) for n in (1, 2, 3, 4)] == [
+        timedelta(seconds=10),
+        timedelta(seconds=20),
+        timedelta(seconds=20),
+        timedelta(seconds=20),
+    ]
