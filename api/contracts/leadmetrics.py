@@ -10,7 +10,6 @@ channel; a crier post may have several).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, status
@@ -21,7 +20,6 @@ from api.deps import Caller, PublisherDep, SessionDep, SettingsDep, TemporalDep,
 from api.post_queries import load_post, targets_of
 from api.schemas import Strict
 from api.services import deliveries
-from core.config import Settings
 from core.db import utcnow
 from core.models import Post, Target
 from core.status import WAITING
@@ -117,7 +115,7 @@ async def schedule(
             session=session, temporal=temporal, caller=caller, post_id=post_id, when=when
         )
     else:
-        past_grace = _past_grace(when, settings)
+        timely = deliveries.within_grace(when, settings.missed_grace_period)
         await deliveries.publish_post(
             session=session,
             temporal=temporal,
@@ -125,14 +123,10 @@ async def schedule(
             caller=caller,
             post_id=post_id,
             # Waiting targets and a time already come: they go now, within the grace period.
-            when=None if waiting and not past_grace else when,
+            when=None if waiting and timely else when,
             if_late=payload.ifLate,
         )
     return await _answer(session, caller, post_id)
-
-
-def _past_grace(when: datetime, settings: Settings) -> bool:
-    return utcnow() - when > settings.missed_grace_period
 
 
 @router.post("/{post_id}/cancel-schedule")

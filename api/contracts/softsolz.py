@@ -119,7 +119,7 @@ async def list_posts(
     session: SessionDep,
     settings: SettingsDep,
     status_filter: Annotated[
-        str | None, Query(alias="status", pattern="^(pending|publishing|published|failed|dead)$")
+        str | None, Query(alias="status", pattern=f"^({'|'.join(SEED_STATUSES)})$")
     ] = None,
     search: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

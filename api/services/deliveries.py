@@ -56,10 +56,15 @@ class Steered:
 IfLate = Literal["refuse", "missed"]
 
 
+def within_grace(when: datetime, grace: timedelta) -> bool:
+    """A time no further past than the grace period: still to be published, at once."""
+    return utcnow() - when <= grace
+
+
 def _check_late(when: datetime, grace: timedelta, if_late: IfLate, publish_if_late: bool) -> None:
     """A past time: within the grace period it publishes at once (as seed 000's job created
     late would); beyond it the caller chose a refusal or a `missed` record."""
-    if utcnow() - when <= grace or publish_if_late or if_late == "missed":
+    if within_grace(when, grace) or publish_if_late or if_late == "missed":
         return
     raise ApiError(
         422,
