@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -22,7 +24,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from core.config import Settings
 from core.db import Database, utcnow
 from core.messages.webhooks import RELAY_EVENTS, WebhookDeliveryInput, WebhookRetry
-from core.models import Event, WebhookDelivery, WebhookEndpoint
+from core.models import Account, Event, Post, WebhookDelivery, WebhookEndpoint
 from core.temporal import SA_TENANT
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,43 @@ def webhook_retry(settings: Settings) -> WebhookRetry:
         max_interval=settings.webhook_max_interval,
         timeout=settings.webhook_timeout,
     )
+
+
+async def _projects_of(session: AsyncSession, events: Sequence[Event]) -> dict[str, str | None]:
+    """Each event's project: the one its data names, else that of the post, account or
+    endpoint it is about (target events, and events recorded before projects, name none);
+    None for an event of no project, which only endpoints of every project hear."""
+    named: dict[str, str | None] = {}
+    wanted: dict[type[Post] | type[Account] | type[WebhookEndpoint], set[str]] = {
+        Post: set(),
+        Account: set(),
+        WebhookEndpoint: set(),
+    }
+    for event in events:
+        named[event.id] = event.data.get("project_id")
+        for model, key in ABOUT:
+            if isinstance(event.data.get(key), str):
+                wanted[model].add(event.data[key])
+    found: dict[tuple[str, str], str | None] = {}
+    for model, ids in wanted.items():
+        if ids:
+            rows = await session.exec(
+                select(model.id, model.project_id).where(col(model.id).in_(sorted(ids)))
+            )
+            found.update({(model.__name__, row_id): pid for row_id, pid in rows.all()})
+    for event in events:
+        for model, key in ABOUT:
+            if named[event.id] is None and isinstance(event.data.get(key), str):
+                named[event.id] = found.get((model.__name__, event.data[key]))
+    return named
+
+
+# Where an event's data points at the row whose project it is, in the order to look.
+ABOUT: tuple[tuple[type[Post] | type[Account] | type[WebhookEndpoint], str], ...] = (
+    (Post, "post_id"),
+    (Account, "account_id"),
+    (WebhookEndpoint, "webhook_id"),
+)
 
 
 class EventRelayActivities:
@@ -105,6 +144,7 @@ class EventRelayActivities:
                     )
                 )
             ).all()
+            projects = await _projects_of(session, events)
             now = utcnow()
             for event in events:
                 for endpoint in endpoints:
@@ -112,6 +152,8 @@ class EventRelayActivities:
                         endpoint.tenant_id == event.tenant_id
                         and endpoint.is_test == event.is_test
                         and event.type in endpoint.events
+                        # An endpoint of one project hears that project's events only.
+                        and endpoint.project_id in (None, projects[event.id])
                     ):
                         session.add(
                             WebhookDelivery(

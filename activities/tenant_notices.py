@@ -63,7 +63,7 @@ async def tell_tenant(
             del extra["url"]
     if target.parts_published is not None:
         extra["parts"] = target.parts_published  # the live parts after the post
-    data = target_data(target, **extra)
+    data = target_data(target, project_id=account.project_id, **extra)
     data["status"] = status.value
     record_event(
         session, tenant_id=target.tenant_id, is_test=account.is_sandbox, type=kind, data=data

@@ -231,7 +231,7 @@ def _disable(session: AsyncSession, endpoint: WebhookEndpoint, reason: str) -> N
         tenant_id=endpoint.tenant_id,
         is_test=endpoint.is_test,
         type=EventType.WEBHOOK_DISABLED,
-        data={"webhook_id": endpoint.id, "reason": reason},
+        data={"webhook_id": endpoint.id, "project_id": endpoint.project_id, "reason": reason},
     )
 
 

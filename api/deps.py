@@ -73,6 +73,12 @@ class Caller:
     # The review link a page session came from: its holder is a reviewer the key's owner
     # named, not the key itself, so a decision through it is not the key approving its own post.
     via_link: str | None = None
+    # The projects the key (or review link) is limited to; None: every project of the tenant.
+    project_ids: frozenset[str] | None = None
+
+    def reaches(self, project_id: str | None) -> bool:
+        """Whether a row of `project_id` is within this caller's projects."""
+        return self.project_ids is None or project_id in self.project_ids
 
 
 async def authenticate(request: Request) -> Caller:
@@ -108,6 +114,7 @@ async def authenticate(request: Request) -> Caller:
         is_test=found.is_test,
         scopes=frozenset(canonical_scope(scope) for scope in found.scopes),
         name=f"{found.name} ({found.key_prefix}…)",
+        project_ids=frozenset(found.project_ids) if found.project_ids else None,
     )
 
 
@@ -115,6 +122,27 @@ def require(scope: str) -> Callable[..., Coroutine[Any, Any, Caller]]:
     async def check(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
         if scope not in caller.scopes:
             raise ApiError(403, "forbidden", f"this API key lacks the scope '{scope}'")
+        return caller
+
+    return check
+
+
+def require_whole_tenant(scope: str) -> Callable[..., Coroutine[Any, Any, Caller]]:
+    """`scope`, on a key for every project: a tenant-wide setting (return origins, aggregator
+    keys and routing, the retry policy) reaches every project, so a key limited to some of
+    them may read it but not change it."""
+
+    scoped = Depends(require(scope))
+
+    # A default, not an Annotated hint: hints are strings here, and `scope` is not a global.
+    async def check(caller: Caller = scoped) -> Caller:
+        if caller.project_ids is not None:
+            raise ApiError(
+                403,
+                "forbidden",
+                "this API key is limited to projects: a tenant-wide setting needs a key for "
+                "every project",
+            )
         return caller
 
     return check
@@ -130,5 +158,6 @@ IdempotencyKey = Annotated[
     ),
 ]
 ManagerDep = Annotated[Caller, Depends(require("social.manage"))]
+TenantManagerDep = Annotated[Caller, Depends(require_whole_tenant("social.manage"))]
 PublisherDep = Annotated[Caller, Depends(require("social.publish"))]
 ReviewerDep = Annotated[Caller, Depends(require("social.approve"))]

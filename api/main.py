@@ -22,6 +22,7 @@ from api.nul_guard import refuse_nul
 from api.rate_limits import RateLimitHeaders, RateLimits
 from api.routes import (
     accounts,
+    admin,
     aggregators,
     connections,
     events,
@@ -31,6 +32,7 @@ from api.routes import (
     platforms,
     post_checks,
     posts,
+    projects,
     retry_policy,
     return_origins,
     review_links,
@@ -38,7 +40,7 @@ from api.routes import (
     webhooks,
 )
 from api.temporal_connection import TemporalConnection
-from api.ui import pages
+from api.ui import pages, social
 from api.ui.auth import ReviewLinks, SessionSecret, page_cookies
 from core.config import Settings, get_settings
 from core.db import Database
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         install_metrics(app)
     app.include_router(health.router)
     for routes in (
+        projects,
         accounts,
         connections,
         return_origins,
@@ -109,6 +112,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         notifications,
     ):
         app.include_router(routes.router, responses=ERROR_RESPONSES)
+    # Operators' (off unless CRIER_ADMIN_TOKEN is set): not a tenant's API key route.
+    app.include_router(admin.router, responses=ERROR_RESPONSES)
     # The seeds' own contracts, as thin layers over the routes above (docs/coming-from/).
     for contract in (softsolz, leadmetrics):
         app.include_router(contract.router, responses=ERROR_RESPONSES)
@@ -116,6 +121,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     # The reviewer pages. Their session lives in the database (api/ui/auth.py); this signed
     # cookie holds only the flash message and the sign-in forms' CSRF token.
     app.include_router(pages.router)
+    app.include_router(social.router)  # the Social tab's pages (api/ui/social*.py)
     cookies = page_cookies(settings)
     app.add_middleware(
         SessionMiddleware,

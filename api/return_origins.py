@@ -6,6 +6,9 @@ An origin is `scheme://host[:port]`, compared exactly after normalising (lower-c
 host, IDNA host, no default port): `https://app.example` does not admit
 `https://app.example.evil.com`, `http://app.example` nor `https://app.example:8443`. Outside
 development only https is accepted, for registering and for `return_to` alike.
+
+crier's own pages (under /ui/ on `public_api_url`'s origin) are always a place to come back to:
+they start connections themselves (api/ui/social_connect.py) and are no open redirect.
 """
 
 from __future__ import annotations
@@ -116,15 +119,29 @@ async def checked_return_to(
     return target
 
 
-async def may_return_to(session: AsyncSession, connection: Connection) -> bool:
+OWN_PAGES = "/ui/"
+
+
+def own_page(url: AnyHttpUrl, settings: Settings) -> bool:
+    """One of crier's own pages: its origin is `public_api_url`'s and its path under /ui/."""
+    try:
+        own = _URL.validate_python(settings.public_api_url)
+    except ValidationError:
+        return False
+    return origin_of(url) == origin_of(own) and (url.path or "").startswith(OWN_PAGES)
+
+
+async def may_return_to(session: AsyncSession, connection: Connection, settings: Settings) -> bool:
     """Asked again at the callback: an origin removed since the connect began is not
-    redirected to (the person then sees crier's own answer)."""
+    redirected to (the person then sees crier's own answer). crier's own pages always are."""
     if not connection.return_to:
         return False
     try:
         url = _URL.validate_python(connection.return_to)
     except ValidationError:
         return False
+    if own_page(url, settings):
+        return True
     return await _registered(session, connection.tenant_id, connection.is_sandbox, origin_of(url))
 
 

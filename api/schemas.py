@@ -214,6 +214,12 @@ class PostCreate(MediaForms):
         description="Thread replies or a first comment after the post, in order.",
     )
     targets: list[TargetCreate] = Field(min_length=1, max_length=50)
+    project_id: str | None = Field(
+        default=None,
+        max_length=36,
+        description="The project the post belongs to; its targets' accounts must be in it. "
+        "Without it: the accounts' project (they must share one).",
+    )
     requires_approval: bool | None = Field(
         default=None,
         description="true asks for approval for this post; false is refused when the tenant "
@@ -342,6 +348,7 @@ class PostPublic(BaseModel):
     link: str | None
     parts: list[PartAsked]  # the parts after the post, as asked for
     is_test: bool
+    project_id: str
     scheduled_for: datetime | None
     approval: ApprovalPublic
     created_at: datetime
@@ -367,6 +374,7 @@ class AccountPublic(BaseModel):
     display_name: str
     status: AccountStatus
     is_sandbox: bool
+    project_id: str
     token_expires_at: datetime | None
     status_reason: str | None = None  # why it is expired or disconnected
 
@@ -382,6 +390,13 @@ class ConnectBody(Strict):
     )
     identifier: str | None = Field(default=None, max_length=300)
     app_password: SecretStr | None = Field(default=None, max_length=300)
+    project_id: str | None = Field(
+        default=None,
+        max_length=36,
+        description="The project the accounts join (connections are per project: the same "
+        "brand on two projects connects twice). Without it: the key's one project, or the "
+        "default project.",
+    )
 
 
 class ReturnOriginCreate(Strict):

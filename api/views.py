@@ -93,6 +93,7 @@ def post_view(post: Post, targets: Sequence[Target], settings: Settings) -> Post
         link=post.link,
         parts=[part_view(p) for p in post.parts or []],
         is_test=post.is_test,
+        project_id=post.project_id,
         scheduled_for=post.scheduled_for,
         approval=ApprovalPublic(
             required=bool(post.requires_approval),
@@ -116,6 +117,7 @@ def account_view(account: Account) -> AccountPublic:
         display_name=account.display_name,
         status=account.status,
         is_sandbox=account.is_sandbox,
+        project_id=account.project_id,
         token_expires_at=account.token_expires_at,
         status_reason=account.status_reason,
     )

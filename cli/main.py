@@ -32,6 +32,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+app.add_typer(admin.plans, name="plans")
 app.add_typer(admin.tenants, name="tenants")
 app.add_typer(admin.keys, name="keys")
 app.add_typer(aggregator_refs.refs, name="aggregator-refs")

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from core.config import Settings
 from core.db import make_sync_engine
 from core.models import Account, ApiKey, Tenant
+from core.projects import default_project_sync
 from core.security import SCOPES, display_prefix, hash_api_key, is_test_key
 from core.status import AccountStatus, Platform
 from core.vault import Vault
@@ -52,9 +53,7 @@ def seed_demo(settings: Settings) -> DemoTenant:
             # The demo plan allows publishing: `crier dev` is for trying it.
             # One developer plays author and reviewer on the demo: its one key may approve
             # its own posts (a real tenant's may not, unless the operator allows it).
-            tenant = Tenant(
-                name="Demo tenant", allow_social_publishing=True, allow_self_approval=True
-            )
+            tenant = Tenant(name="Demo tenant", plan_id="publishing", allow_self_approval=True)
             api_key = ApiKey(
                 tenant_id=tenant.id,
                 name="dev key",
@@ -67,11 +66,12 @@ def seed_demo(settings: Settings) -> DemoTenant:
             session.flush()  # no ORM relationships, so parents are flushed before children
             session.add(api_key)
             session.flush()
+        project = default_project_sync(session, api_key.tenant_id, is_test=True)
         ids: dict[Platform, str] = {}
         for platform, (external_id, name) in DEMO_ACCOUNTS.items():
             account = session.exec(
                 select(Account).where(
-                    Account.tenant_id == api_key.tenant_id,
+                    Account.project_id == project.id,
                     Account.platform == platform,
                     Account.external_id == external_id,
                     Account.is_sandbox == True,  # noqa: E712  (SQL comparison)
@@ -83,6 +83,7 @@ def seed_demo(settings: Settings) -> DemoTenant:
                 )
                 account = Account(
                     tenant_id=api_key.tenant_id,
+                    project_id=project.id,
                     platform=platform,
                     external_id=external_id,
                     display_name=name,

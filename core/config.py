@@ -160,6 +160,12 @@ class Settings(BaseSettings):
     # whose Origin is temporal_ui_url's, as the dev server's Web UI sends no credential.
     # `crier dev` turns it on for its stack.
     codec_dev_origin: bool = False
+    # The admin API (/admin/v1: plans, tenants' plans and approval settings) is for operators,
+    # as `crier plans` and `crier tenants` are: callers send `Authorization: Bearer
+    # <admin_token>`; tenants' API keys are never accepted. Unset (or empty): the admin API is
+    # off and answers 404 to everything, so a deployment has it only when it asks for it. At
+    # least 32 characters.
+    admin_token: SecretStr | None = None
 
     # Reviewer pages (/ui): signs their session cookies and review links; at least 32
     # characters. Empty in development means one kept in data_dir/session.key.
@@ -345,7 +351,7 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("codec_token", "session_secret", mode="before")
+    @field_validator("codec_token", "session_secret", "admin_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `CRIER_CODEC_TOKEN=` in an env file (or compose passing an empty one) means "none".
@@ -429,6 +435,7 @@ class Settings(BaseSettings):
             for name, secret in (
                 ("CRIER_SESSION_SECRET", self.session_secret),
                 ("CRIER_CODEC_TOKEN", self.codec_token),
+                ("CRIER_ADMIN_TOKEN", self.admin_token),
             )
             if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_CHARS
         ]

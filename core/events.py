@@ -2,7 +2,9 @@
 
 Webhooks (activities/webhooks.py) and the live stream (`GET /v1/events`) both read the `event`
 table. `data` carries ids, states, times and links, never a post's text or a token: a
-receiver that wants more fetches the post with its own key.
+receiver that wants more fetches the post with its own key. An endpoint of one project hears
+only that project's events: `data` names the project (`project_id`), or a post, account or
+endpoint whose project it is (activities/event_relay.py looks it up).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def target_data(target: Target, **extra: Any) -> dict[str, Any]:
 def post_data(post: Post, targets: list[Target], **extra: Any) -> dict[str, Any]:
     return {
         "post_id": post.id,
+        "project_id": post.project_id,  # an endpoint of one project hears only its events
         "scheduled_for": post.scheduled_for,
         "targets": [
             {"target_id": t.id, "account_id": t.account_id, "platform": t.platform} for t in targets
@@ -88,6 +91,7 @@ def post_data(post: Post, targets: list[Target], **extra: Any) -> dict[str, Any]
 def account_data(account: Account, **extra: Any) -> dict[str, Any]:
     return {
         "account_id": account.id,
+        "project_id": account.project_id,  # an endpoint of one project hears only its events
         "platform": account.platform,
         "display_name": account.display_name,
         "status": account.status,

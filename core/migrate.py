@@ -26,10 +26,43 @@ def alembic_config() -> Config:
 
 def upgrade(settings: Settings | None = None, revision: str = "head") -> None:
     engine = make_sync_engine(settings or get_settings())
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the old one, which enforced
+            # foreign keys refuse while other tables point at it. The pragma only takes effect
+            # outside a transaction; the check below puts the guarantee back before commit.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        with connection.begin():
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:10]}")
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+    engine.dispose()
+
+
+def downgrade(settings: Settings | None, revision: str) -> None:
+    """Back to `revision` (the tests check that a migration's way back keeps what it can)."""
+    engine = make_sync_engine(settings or get_settings())
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # as in upgrade
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        with connection.begin():
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
     engine.dispose()
 
 

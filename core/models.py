@@ -28,13 +28,37 @@ def _created() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
+class Plan(SQLModel, table=True):
+    """What a tenant may do (seed 001's `Plan`). Operators manage plans (`crier plans`, the
+    admin API); a refusal names the plan and the setting that would allow it (core/plans.py)."""
+
+    id: str = Field(primary_key=True, max_length=40)  # a short name: free, publishing, agency
+    name: str = Field(max_length=200)
+    # Off by default on every plan, as the seed says.
+    allow_social_publishing: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # None: no limit. Accounts count connected ones (both modes); posts, those created in the
+    # calendar month (UTC) of one mode; platforms, which may be connected and posted to.
+    max_accounts: int | None = None
+    max_posts_per_month: int | None = None
+    platforms: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+# The plan a new tenant is on, created by migration 0020 with publishing off.
+DEFAULT_PLAN = "free"
+
+
 class Tenant(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     name: str = Field(max_length=200)
     requires_approval: bool = False
-    # Plan flags. Publishing is off until the tenant's plan allows it (seed 001: every plan
-    # starts without it; an operator turns it on with `crier tenants update`).
-    allow_social_publishing: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    plan_id: str = Field(
+        default=DEFAULT_PLAN,
+        foreign_key="plan.id",
+        max_length=40,
+        sa_column_kwargs={"server_default": DEFAULT_PLAN},
+    )
     # Platforms this tenant publishes through an aggregator (PostForMe, LATE) instead of direct:
     # live posts, and sandbox posts (each mode sets its own, so a sandbox key never steers live).
     aggregator_platforms: list[str] = Field(
@@ -58,6 +82,22 @@ class Tenant(SQLModel, table=True):
         )
 
 
+class Project(SQLModel, table=True):
+    """A client or brand inside a tenant (seed 001: connections are per project). Accounts,
+    posts, webhooks and review links belong to one; keys may be limited to some. Each tenant
+    has a default project per mode, which existing data moved into (migration 0020)."""
+
+    __table_args__ = (UniqueConstraint("tenant_id", "is_test", "name"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
+    is_test: bool
+    name: str = Field(max_length=200)
+    is_default: bool = False
+    created_at: datetime = _created()
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_key"
 
@@ -68,15 +108,25 @@ class ApiKey(SQLModel, table=True):
     key_prefix: str = Field(max_length=16)  # shown to humans to tell keys apart
     is_test: bool  # sk_test_ keys reach only sandbox accounts
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The projects this key may reach; empty: every project of its tenant and mode.
+    project_ids: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     created_at: datetime = _created()
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Account(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("tenant_id", "platform", "external_id", "is_sandbox"),)
+    # Per project: the same brand on two projects is two accounts, connected twice (seed 001).
+    __table_args__ = (
+        UniqueConstraint(
+            "project_id", "platform", "external_id", "is_sandbox", name="uq_account_project"
+        ),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
+    project_id: str = Field(foreign_key="project.id", index=True, max_length=36)
     platform: Platform = Field(sa_type=StrEnumType(Platform))
     external_id: str = Field(max_length=200)  # page id, IG user id, person URN, ...
     display_name: str = Field(max_length=300)
@@ -108,6 +158,7 @@ class Connection(SQLModel, table=True):
     api_key_id: str = Field(foreign_key="api_key.id", max_length=36)
     platform: Platform = Field(sa_type=StrEnumType(Platform))
     is_sandbox: bool
+    project_id: str = Field(foreign_key="project.id", max_length=36)  # where its accounts go
     state_hash: str = Field(unique=True, max_length=64)
     pkce_verifier_enc: str | None = None
     return_to: str | None = Field(default=None, max_length=2048)
@@ -142,6 +193,7 @@ class ReturnOrigin(SQLModel, table=True):
 class Post(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
+    project_id: str = Field(foreign_key="project.id", index=True, max_length=36)
     body: str
     media_urls: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # Each media's alt text, in media_urls' order (core/media_alt.py); None: none given.
@@ -356,6 +408,8 @@ class WebhookEndpoint(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     tenant_id: str = Field(foreign_key="tenant.id", index=True, max_length=36)
     is_test: bool
+    # None: every project's events; otherwise only those of this project's posts and accounts.
+    project_id: str | None = Field(default=None, foreign_key="project.id", max_length=36)
     url: str = Field(max_length=2048)
     description: str | None = Field(default=None, max_length=300)
     events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -423,6 +477,8 @@ class ReviewLink(SQLModel, table=True):
     api_key_id: str = Field(foreign_key="api_key.id", max_length=36)  # revoking it ends the link
     reviewer: str = Field(max_length=100)
     post_id: str | None = Field(default=None, foreign_key="post.id", max_length=36)  # None: queue
+    # The project whose post or queue it opens: a queue link never shows another project's.
+    project_id: str = Field(foreign_key="project.id", max_length=36)
     token_hash: str = Field(unique=True, max_length=64)  # sha256 hex of the token
     single_use: bool = False
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # first opened

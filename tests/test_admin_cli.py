@@ -16,7 +16,16 @@ from cli.main import app
 from core.config import Settings, get_settings
 from core.db import make_sync_engine, utcnow
 from core.migrate import upgrade
-from core.models import Account, AggregatorKey, ApiKey, Connection, Tenant, WebhookEndpoint
+from core.models import (
+    Account,
+    AggregatorKey,
+    ApiKey,
+    Connection,
+    Plan,
+    Project,
+    Tenant,
+    WebhookEndpoint,
+)
 from core.security import hash_api_key
 from core.status import Platform
 from core.vault import Vault, encrypted_columns
@@ -108,13 +117,17 @@ def test_a_key_gets_no_scope_it_was_not_given(operator: Settings) -> None:
     assert key.scopes == ["social.view"]
 
 
-def test_publishing_is_off_until_an_operator_turns_it_on(operator: Settings) -> None:
+def test_publishing_is_off_until_an_operator_moves_the_tenant_to_a_plan_that_allows_it(
+    operator: Settings,
+) -> None:
     tenant_id = crier("tenants", "create", "--name", "Acme")
     [tenant] = rows(operator, Tenant)
-    assert tenant.allow_social_publishing is False
-    crier("tenants", "update", tenant_id, "--allow-social-publishing")
+    plans = {plan.id: plan for plan in rows(operator, Plan)}
+    assert tenant.plan_id == "free" and plans["free"].allow_social_publishing is False
+    said = crier("tenants", "update", tenant_id, "--plan", "publishing")
+    assert "plan=publishing" in said
     [tenant] = rows(operator, Tenant)
-    assert tenant.allow_social_publishing is True
+    assert tenant.plan_id == "publishing" and plans["publishing"].allow_social_publishing
 
 
 def plaintext(table: str, column: str) -> str:
@@ -133,8 +146,10 @@ def encrypted_rows(settings: Settings, vault: Vault) -> set[tuple[str, str]]:
         is_test=False,
         scopes=[],
     )
+    project = Project(tenant_id=tenant.id, is_test=False, name="Default", is_default=True)
     account = Account(
         tenant_id=tenant.id,
+        project_id=project.id,
         platform=Platform.X,
         external_id="1",
         display_name="x",
@@ -144,6 +159,7 @@ def encrypted_rows(settings: Settings, vault: Vault) -> set[tuple[str, str]]:
     connection = Connection(
         tenant_id=tenant.id,
         api_key_id=key.id,
+        project_id=project.id,
         platform=Platform.X,
         is_sandbox=False,
         state_hash="s" * 64,
@@ -178,7 +194,7 @@ def encrypted_rows(settings: Settings, vault: Vault) -> set[tuple[str, str]]:
     }
     engine = make_sync_engine(settings)
     with Session(engine) as session:
-        for parents in ([tenant], [key], [account, connection, aggregator, endpoint]):
+        for parents in ([tenant], [key, project], [account, connection, aggregator, endpoint]):
             session.add_all(parents)
             session.flush()  # no ORM relationships: parents are flushed before children
         session.commit()

@@ -181,7 +181,9 @@ async def test_reconnecting_replaces_the_tokens_in_place(
 
 def test_a_refresh_without_a_new_refresh_token_keeps_the_old_one() -> None:
     vault = Vault([Fernet.generate_key().decode()])
-    account = Account(tenant_id="t", platform=Platform.X, external_id="1", display_name="x")
+    account = Account(
+        tenant_id="t", project_id="p", platform=Platform.X, external_id="1", display_name="x"
+    )
     store_tokens(account, TokenSet("a1", "r1", None), vault)
     store_tokens(account, TokenSet("a2", None, None), vault)
     store_tokens(account, TokenSet("a3", "", None), vault)

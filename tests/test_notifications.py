@@ -370,10 +370,14 @@ async def test_a_draft_left_for_a_person_is_in_the_inbox_and_announced(
     assert "ready to be posted by hand" in notice["message"]
     [event] = [e for e in events if e.type == EventType.POST_READY_FOR_MANUAL.value]
     assert event.is_test is True
+    async with harness.db.session() as session:
+        page = await session.get(Account, target.account_id)
+    assert page is not None
     assert event.data == {
         "post_id": target.post_id,
         "target_id": target.id,
         "account_id": target.account_id,
+        "project_id": page.project_id,
         "platform": "facebook",
         "status": "ready_for_manual",
         "external_id": None,

@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.main import create_app
 from core.config import Settings
 from core.db import Database
-from core.models import AggregatorKey, Notification, Tenant
+from core.models import AggregatorKey, Notification, Project, Tenant
 from core.security import SCOPES
 from core.status import Platform
 from tests.support.api import api_client, bearer, start_connect
@@ -41,6 +41,11 @@ ROUTES: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("POST", "/v1/posts"): (MANAGE, {"body": "hi", "targets": []}),
     ("POST", "/v1/posts/validate"): (MANAGE, {"body": "hi", "targets": []}),
     ("GET", "/v1/platforms"): (VIEW, None),
+    ("GET", "/v1/projects"): (VIEW, None),
+    ("POST", "/v1/projects"): (MANAGE, {"name": "Walk"}),
+    ("GET", "/v1/projects/{project_id}"): (VIEW, None),
+    ("PATCH", "/v1/projects/{project_id}"): (MANAGE, {"name": "Renamed"}),
+    ("DELETE", "/v1/projects/{project_id}"): (MANAGE, None),
     ("GET", "/v1/posts"): (VIEW, None),
     ("GET", "/v1/posts/{post_id}"): (VIEW, None),
     ("PATCH", "/v1/posts/{post_id}"): (MANAGE, {"expected_updated_at": LATER, "body": "x"}),
@@ -100,6 +105,17 @@ ROUTES: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
 }
 SEED_004 = "/api/v1/services/social"
 UNSCOPED = {("GET", "/healthz"), ("GET", "/readyz")}
+# Operators' admin API: its own token (CRIER_ADMIN_TOKEN), never a tenant's key; off (404)
+# unless configured. tests/test_plans.py checks that tokens and keys are refused.
+OPERATOR = {
+    ("GET", "/admin/v1/plans"),
+    ("POST", "/admin/v1/plans"),
+    ("GET", "/admin/v1/plans/{plan_id}"),
+    ("PATCH", "/admin/v1/plans/{plan_id}"),
+    ("DELETE", "/admin/v1/plans/{plan_id}"),
+    ("GET", "/admin/v1/tenants/{tenant_id}"),
+    ("PATCH", "/admin/v1/tenants/{tenant_id}"),
+}
 ROW_IDS = (
     "account_id",
     "post_id",
@@ -109,6 +125,7 @@ ROW_IDS = (
     "link_id",
     "origin_id",
     "notification_id",
+    "project_id",
 )
 # Answers that never end: the scope walk reads only their status line.
 STREAMS = {("GET", "/v1/events")}
@@ -167,6 +184,7 @@ async def owned(api: httpx.AsyncClient, db: Database, settings: Settings) -> dic
         "link_id": link.json()["data"]["id"],
         "origin_id": origin.json()["data"]["id"],
         "account_id": account.id,
+        "project_id": account.project_id,
         "post_id": data["id"],
         "target_id": data["targets"][0]["id"],
         "connection_id": connection["id"],
@@ -184,7 +202,7 @@ def test_every_route_is_in_the_table() -> None:
         for path, methods in app.openapi()["paths"].items()
         for method in methods
     }
-    assert served - UNSCOPED == set(ROUTES)
+    assert served - UNSCOPED - OPERATOR == set(ROUTES)
 
 
 @pytest.mark.parametrize("live", [False, True], ids=["sandbox keys", "live keys"])
@@ -365,3 +383,44 @@ async def test_tenant_wide_settings_are_per_mode(
         row = await session.get(Tenant, tenant.tenant_id)
         assert row is not None
         assert (row.retry_policy, row.sandbox_retry_policy) == (None, {"preset": "manual"})
+
+
+async def test_a_key_limited_to_another_project_finds_no_row_on_every_route(
+    api: httpx.AsyncClient, db: Database, owned: dict[str, str]
+) -> None:
+    """The owner's rows are in its default project; a key of the same tenant and mode limited
+    to another project reaches none of them, and may not change tenant-wide settings."""
+    other = Project(tenant_id=owned["tenant_id"], is_test=True, name="Another client")
+    async with db.session() as session:
+        session.add(other)
+        await session.commit()
+    owner = TenantFixture(owned["tenant_id"], "", "")
+    limited = (await add_key(db, owner, project_ids=(other.id,))).api_key
+    walked = 0
+    for method, path, _, body in ROW_ROUTES:
+        answer = await api.request(
+            method, concrete(path, owned), json=body, headers=bearer(limited)
+        )
+        # Return origins are the tenant's, not a project's: changing one is refused outright.
+        expected = 403 if "{origin_id}" in path else 404
+        assert answer.status_code == expected, (method, path, answer.status_code, answer.text)
+        walked += 1
+    assert walked == len(ROW_ROUTES) >= 20
+    for listing in ("/v1/accounts", "/v1/posts", "/v1/webhooks", "/v1/notifications"):
+        rows = (await api.get(listing, headers=bearer(limited))).json()["data"]
+        assert rows == [], listing
+    projects = (await api.get("/v1/projects", headers=bearer(limited))).json()["data"]
+    assert [p["id"] for p in projects] == [other.id]
+    for method, path, body in (
+        ("PUT", "/v1/routing", {"aggregator_platforms": ["x"]}),
+        ("PUT", "/v1/aggregators/late", {"api_key": "sk_aggregator_key"}),
+        ("POST", "/v1/oauth/return-origins", {"origin": "https://other.example"}),
+        ("PUT", "/v1/retry-policy", {"preset": "crier"}),
+        ("POST", "/v1/projects", {"name": "Mine"}),
+    ):
+        refused = await api.request(method, path, json=body, headers=bearer(limited))
+        assert refused.status_code == 403, (method, path, refused.text)
+        assert "limited to projects" in refused.json()["error"]["message"]
+    # The walk changed nothing.
+    post = await api.get(f"/v1/posts/{owned['post_id']}", headers=bearer(owned["owner_key"]))
+    assert post.status_code == 200 and post.json()["data"]["status"] == "draft"

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, SecretStr
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.deps import Caller, ManagerDep, SessionDep, VaultDep, ViewerDep
+from api.deps import Caller, ManagerDep, SessionDep, TenantManagerDep, VaultDep, ViewerDep
 from api.errors import ApiError
 from api.post_queries import load_account
 from api.schemas import Envelope, ListEnvelope, ListMeta, Strict
@@ -80,7 +80,11 @@ async def _own_key(session: AsyncSession, caller: Caller, name: str) -> Aggregat
 
 @router.put("/aggregators/{name}", response_model=Envelope[KeyPublic])
 async def put_key(
-    name: AggregatorName, payload: KeyIn, caller: ManagerDep, session: SessionDep, vault: VaultDep
+    name: AggregatorName,
+    payload: KeyIn,
+    caller: TenantManagerDep,
+    session: SessionDep,
+    vault: VaultDep,
 ) -> Envelope[KeyPublic]:
     found = await _own_key(session, caller, name)
     secret = vault.encrypt(payload.api_key.get_secret_value())
@@ -95,7 +99,9 @@ async def put_key(
 
 
 @router.delete("/aggregators/{name}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_key(name: AggregatorName, caller: ManagerDep, session: SessionDep) -> Response:
+async def delete_key(
+    name: AggregatorName, caller: TenantManagerDep, session: SessionDep
+) -> Response:
     found = await _own_key(session, caller, name)
     if found is None:
         raise ApiError(404, "not_found", f"no {name} key")
@@ -114,7 +120,7 @@ async def get_routing(caller: ViewerDep, session: SessionDep) -> Envelope[Routin
 
 @router.put("/routing", response_model=Envelope[RoutingPublic])
 async def put_routing(
-    payload: RoutingIn, caller: ManagerDep, session: SessionDep
+    payload: RoutingIn, caller: TenantManagerDep, session: SessionDep
 ) -> Envelope[RoutingPublic]:
     """This mode's routing: a sandbox key's reaches sandbox posts only."""
     tenant = await session.get(Tenant, caller.tenant_id)

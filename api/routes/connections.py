@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -16,16 +15,15 @@ from api import return_origins
 from api.deps import Caller, ManagerDep, SessionDep, SettingsDep, VaultDep, ViewerDep
 from api.errors import ApiError, problem
 from api.schemas import CandidatePublic, ChooseAccounts, ConnectBody, ConnectionPublic, Envelope
-from api.services import connecting
+from api.services import connecting, plan_rules
+from api.services.projects import chosen_project
 from api.views import account_view
 from core.config import Settings
-from core.db import utcnow
 from core.models import Account, Connection
 from core.status import Platform
 from core.vault import Vault
 from providers.connect.base import PasswordConnector
 from providers.connect.registry import is_password_login
-from providers.errors import AuthError, ProviderError
 
 router = APIRouter(tags=["accounts"])
 
@@ -78,8 +76,12 @@ async def connect(
     """OAuth platforms: a connection whose `authorization_url` the person opens. Bluesky:
     the account, connected now with its handle and an app password."""
     linker = connecting.connector(platform, http=http, settings=settings, sandbox=caller.is_test)
+    project = await chosen_project(session=session, caller=caller, project_id=body.project_id)
+    await plan_rules.check_new_account(
+        session=session, tenant_id=caller.tenant_id, platform=platform.value
+    )
     if is_password_login(linker):
-        return await _password_connect(session, caller, settings, vault, linker, body)
+        return await _password_connect(session, caller, settings, vault, linker, body, project.id)
     extra = [name for name in ("identifier", "app_password") if getattr(body, name) is not None]
     if extra:
         raise ApiError(
@@ -96,6 +98,7 @@ async def connect(
         vault=vault,
         oauth=linker,
         return_to=return_to,
+        project_id=project.id,
     )
     return Envelope(data=await connection_view(session, connection, authorization_url=url))
 
@@ -107,6 +110,7 @@ async def _password_connect(
     vault: Vault,
     login: PasswordConnector,
     body: ConnectBody,
+    project_id: str,
 ) -> Envelope[ConnectionPublic]:
     missing = [name for name in ("identifier", "app_password") if getattr(body, name) is None]
     if missing:
@@ -117,31 +121,15 @@ async def _password_connect(
             [problem(["body", name], "required for this platform") for name in missing],
         )
     assert body.identifier is not None and body.app_password is not None
-    try:
-        candidates = await login.login(
-            identifier=body.identifier, password=body.app_password.get_secret_value()
-        )
-    except AuthError as refused:
-        raise ApiError(
-            422, "login_refused", f"{login.platform.value} refused the login: {refused.message}"
-        ) from None
-    except ProviderError as error:
-        raise connecting.platform_unavailable(error) from None
-    connection = Connection(
-        tenant_id=caller.tenant_id,
-        api_key_id=caller.api_key_id,
-        platform=login.platform,
-        is_sandbox=caller.is_test,
-        # No OAuth state here; a random one keeps the column unique and unguessable.
-        state_hash=connecting.state_hash(secrets.token_urlsafe(32)),
-        expires_at=utcnow(),
-    )
-    connection = await connecting.settle(
+    connection = await connecting.connect_with_password(
         session=session,
+        caller=caller,
         settings=settings,
         vault=vault,
-        connection=connection,
-        candidates=candidates,
+        login=login,
+        identifier=body.identifier,
+        password=body.app_password.get_secret_value(),
+        project_id=project_id,
     )
     return Envelope(data=await connection_view(session, connection))
 
@@ -190,7 +178,7 @@ async def oauth_callback(
                 code=code,
             )
         except ApiError:
-            if await return_origins.may_return_to(session, connection):
+            if await return_origins.may_return_to(session, connection, settings):
                 return _back(connection)
             raise
         connection = await connecting.settle(
@@ -200,7 +188,7 @@ async def oauth_callback(
             connection=connection,
             candidates=candidates,
         )
-    if await return_origins.may_return_to(session, connection):
+    if await return_origins.may_return_to(session, connection, settings):
         return _back(connection)
     return Envelope(data=await connection_view(session, connection))
 

@@ -204,15 +204,27 @@ async def stream_start(
         slots.give_back(listener.api_key_id)
 
 
-async def key_may_listen(db: Database, api_key_id: str) -> bool:
-    """The stream's key is still unrevoked and still has the scope the stream needs."""
+async def _listening_key(db: Database, api_key_id: str) -> ApiKey | None:
+    """The stream's key, while it is unrevoked and still has the scope the stream needs."""
     async with db.session() as session:
         key = await session.get(ApiKey, api_key_id)
-    return (
-        key is not None
-        and key.revoked_at is None
-        and LISTEN_SCOPE in {canonical_scope(s) for s in key.scopes}
-    )
+    if (
+        key is None
+        or key.revoked_at is not None
+        or LISTEN_SCOPE not in {canonical_scope(s) for s in key.scopes}
+    ):
+        return None
+    return key
+
+
+def _projects_of(key: ApiKey | None) -> frozenset[str] | None:
+    """The projects a key is limited to (None: all): its stream carries only their events."""
+    return frozenset(key.project_ids) if key is not None and key.project_ids else None
+
+
+def _hidden(event: Event, projects: frozenset[str] | None) -> bool:
+    # An event about no project (none are written without one today) is the whole tenant's.
+    return projects is not None and event.data.get("project_id") not in projects
 
 
 @dataclass(frozen=True)
@@ -255,6 +267,7 @@ async def event_feed(
     resume_after = start.after  # the last event this stream sent (or where it began)
     recent: deque[tuple[float, int]] = deque()  # (when, cursor then): the settle window
     sent: dict[int, float] = {}
+    projects = _projects_of(await _listening_key(db, start.api_key_id))
     while True:
         now = time.monotonic()
         if now >= ends_at:
@@ -267,7 +280,9 @@ async def event_feed(
             return
         if now - checked_at >= settings.stream_recheck_seconds:
             checked_at = now
-            if not await key_may_listen(db, start.api_key_id):
+            key = await _listening_key(db, start.api_key_id)
+            projects = _projects_of(key)
+            if key is None:
                 yield Ended(
                     resume_after, KEY_REVOKED, "the API key was revoked or lost social.view"
                 )
@@ -295,7 +310,7 @@ async def event_feed(
             if event.seq in sent:
                 continue
             sent[event.seq] = now
-            if start.types and event.type not in start.types:
+            if (start.types and event.type not in start.types) or _hidden(event, projects):
                 continue
             yield Sent(event)
             fresh = True

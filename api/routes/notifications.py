@@ -25,7 +25,7 @@ from api.schemas import (
     NotificationsRead,
 )
 from core.db import utcnow
-from core.models import Notification
+from core.models import Notification, Post
 from core.status import NOTIFY_STATUSES
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
@@ -50,11 +50,17 @@ def _view(row: Notification) -> NotificationPublic:
 
 
 def _inbox(caller: Caller) -> list[ColumnElement[bool]]:
-    """The caller's tenant and mode: a sandbox key never sees a live account's alerts."""
-    return [
+    """The caller's tenant and mode: a sandbox key never sees a live account's alerts. A key
+    limited to projects sees only the alerts about its projects' posts: an alert about no post
+    (an account connected, a token expired) names accounts it may not know of."""
+    where = [
         col(Notification.tenant_id) == caller.tenant_id,
         col(Notification.is_test) == caller.is_test,
     ]
+    if caller.project_ids is not None:
+        own = select(Post.id).where(col(Post.project_id).in_(sorted(caller.project_ids)))
+        where.append(col(Notification.post_id).in_(own))
+    return where
 
 
 def _kinds(asked: list[str]) -> list[str]:
@@ -173,8 +179,12 @@ async def mark_notification_read(
     notification_id: str, caller: ManagerDep, session: SessionDep
 ) -> Envelope[NotificationPublic]:
     """Marking one already read again keeps the time it was first read."""
-    row = await session.get(Notification, notification_id)
-    if row is None or row.tenant_id != caller.tenant_id or row.is_test != caller.is_test:
+    row = (
+        await session.exec(
+            select(Notification).where(*_inbox(caller), col(Notification.id) == notification_id)
+        )
+    ).first()
+    if row is None:
         raise ApiError(404, "not_found", f"no notification {notification_id}")
     if row.read_at is None:
         row.read_at = utcnow()

@@ -61,6 +61,10 @@ async def list_posts(
         str | None, Query(alias="status", description="the post's aggregate status")
     ] = None,
     search: Annotated[str | None, Query(max_length=200, description="text in the body")] = None,
+    project_id: Annotated[
+        str | None,
+        Query(max_length=36, description="this project's posts; one the key does not reach: none"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     # Bounded: a database integer is 64-bit, and no tenant has 2^31 posts to skip.
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
@@ -72,6 +76,7 @@ async def list_posts(
         search=search,
         limit=limit,
         offset=offset,
+        project_id=project_id,
     )
     views = [post_view(p, await targets_of(session, p.id), settings) for p in page]
     return ListEnvelope(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ManagerDep, SessionDep, SettingsDep, ViewerDep
+from api.deps import SessionDep, SettingsDep, TenantManagerDep, ViewerDep
 from api.schemas import Envelope
 from core.config import Settings
 from core.models import Tenant
@@ -45,7 +45,7 @@ async def get_retry_policy(
 
 @router.put("/retry-policy", response_model=Envelope[RetryPolicyPublic])
 async def put_retry_policy(
-    payload: RetryPolicyIn, caller: ManagerDep, session: SessionDep, settings: SettingsDep
+    payload: RetryPolicyIn, caller: TenantManagerDep, session: SessionDep, settings: SettingsDep
 ) -> Envelope[RetryPolicyPublic]:
     """This mode's policy, for targets that fail from now on (a try already waiting keeps the
     wait it was given)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from api import return_origins
-from api.deps import ManagerDep, SessionDep, SettingsDep, ViewerDep
+from api.deps import SessionDep, SettingsDep, TenantManagerDep, ViewerDep
 from api.schemas import Envelope, ListEnvelope, ListMeta, ReturnOriginCreate, ReturnOriginPublic
 from core.models import ReturnOrigin
 
@@ -32,7 +32,7 @@ async def list_return_origins(
 )
 async def register_return_origin(
     body: ReturnOriginCreate,
-    caller: ManagerDep,
+    caller: TenantManagerDep,
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
@@ -47,7 +47,9 @@ async def register_return_origin(
 
 
 @router.delete("/{origin_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_return_origin(origin_id: str, caller: ManagerDep, session: SessionDep) -> Response:
+async def remove_return_origin(
+    origin_id: str, caller: TenantManagerDep, session: SessionDep
+) -> Response:
     """A connect already under way is not sent back to a removed origin either."""
     await return_origins.remove_origin(session=session, caller=caller, origin_id=origin_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -13,8 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import Caller, ReviewerDep, SessionDep, ViewerDep
 from api.errors import ApiError, problem
-from api.post_queries import load_post
+from api.post_queries import load_post, within_projects
 from api.schemas import Envelope, ListEnvelope, ListMeta, Strict
+from api.services.projects import chosen_project
 from api.ui.auth import LINK_MAX_AGE, ReviewLinks, end_link_sessions, hash_token
 from core.db import utcnow
 from core.models import ApiKey, ReviewLink
@@ -39,6 +40,12 @@ class ReviewLinkCreate(Strict):
     )
     post_id: str | None = Field(
         default=None, max_length=36, description="The one post a post link opens."
+    )
+    project_id: str | None = Field(
+        default=None,
+        max_length=36,
+        description="A queue link's project: it opens only that project's queue. Without it: "
+        "the key's one project, or the default project. A post link takes its post's.",
     )
     single_use: bool = Field(
         default=False,
@@ -108,7 +115,12 @@ def _scope_problems(payload: ReviewLinkCreate) -> list[str]:
 
 async def _load(session: AsyncSession, caller: Caller, link_id: str) -> ReviewLink:
     link = await session.get(ReviewLink, link_id)
-    if link is None or link.tenant_id != caller.tenant_id or link.is_test != caller.is_test:
+    if (
+        link is None
+        or link.tenant_id != caller.tenant_id
+        or link.is_test != caller.is_test
+        or not caller.reaches(link.project_id)
+    ):
         raise ApiError(404, "not_found", f"no review link {link_id}")
     return link
 
@@ -130,7 +142,11 @@ async def create_review_link(
         )
     if payload.post_id is not None:
         # 404 unless the caller's own, in the caller's mode.
-        await load_post(session, caller, payload.post_id)
+        project_id = (await load_post(session, caller, payload.post_id)).project_id
+    else:
+        project_id = (
+            await chosen_project(session=session, caller=caller, project_id=payload.project_id)
+        ).id
     links: ReviewLinks = request.app.state.review_links
     life = (
         timedelta(minutes=payload.expires_in_minutes)
@@ -144,6 +160,7 @@ async def create_review_link(
         api_key_id=caller.api_key_id,
         reviewer=payload.reviewer,
         post_id=payload.post_id,
+        project_id=project_id,
         token_hash=hash_token(token),
         single_use=payload.single_use,
         expires_at=(utcnow() + life).replace(microsecond=0),
@@ -159,6 +176,9 @@ async def list_review_links(
     caller: ViewerDep,
     session: SessionDep,
     post_id: Annotated[str | None, Query(max_length=36, description="links for this post")] = None,
+    project_id: Annotated[
+        str | None, Query(max_length=36, description="links of this project")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> ListEnvelope[ReviewLinkPublic]:
@@ -169,6 +189,7 @@ async def list_review_links(
     )
     if post_id is not None:
         query = query.where(ReviewLink.post_id == post_id)
+    query = within_projects(query, col(ReviewLink.project_id), caller, project_id)
     total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
     rows = (
         await session.exec(

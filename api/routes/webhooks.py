@@ -16,7 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import Caller, ManagerDep, SessionDep, SettingsDep, VaultDep, ViewerDep
 from api.errors import ApiError, problem
+from api.post_queries import within_projects
 from api.schemas import Envelope, ListEnvelope, ListMeta, Strict
+from api.services.projects import chosen_project
 from core.db import utcnow
 from core.destinations import url_problems
 from core.events import EventType
@@ -39,6 +41,13 @@ class WebhookCreate(Strict):
         description="The event types to deliver; every type when left out.",
     )
     description: str | None = Field(default=None, max_length=300)
+    project_id: str | None = Field(
+        default=None,
+        max_length=36,
+        description="Deliver only the events of this project's posts and accounts. Without "
+        "it: every project's events, or, for a key limited to projects, the key's one project "
+        "(a key limited to several must name one).",
+    )
 
 
 class SecretRoll(Strict):
@@ -60,6 +69,7 @@ class WebhookPublic(BaseModel):
     url: str
     events: list[str]
     description: str | None
+    project_id: str | None = Field(description="Only this project's events; null: every project's.")
     enabled: bool
     disabled_reason: str | None
     consecutive_failures: int
@@ -115,6 +125,7 @@ def _view(endpoint: WebhookEndpoint) -> WebhookPublic:
         url=endpoint.url,
         events=endpoint.events,
         description=endpoint.description,
+        project_id=endpoint.project_id,
         enabled=endpoint.enabled,
         disabled_reason=endpoint.disabled_reason,
         consecutive_failures=endpoint.consecutive_failures,
@@ -131,6 +142,9 @@ async def _load(session: AsyncSession, caller: Caller, webhook_id: str) -> Webho
         or endpoint.deleted_at is not None
         or endpoint.tenant_id != caller.tenant_id
         or endpoint.is_test != caller.is_test
+        # A key limited to projects reaches neither another project's endpoint nor one that
+        # hears every project.
+        or not caller.reaches(endpoint.project_id)
     ):
         raise ApiError(404, "not_found", f"no webhook {webhook_id}")
     return endpoint
@@ -153,6 +167,7 @@ async def create_webhook(
     ]
     if problems:
         raise ApiError(422, "invalid_request", "the webhook URL cannot be used", problems)
+    project_id = await _project_of_new(session, caller, payload.project_id)
     await _lock_tenant(session, caller.tenant_id)
     held = await _endpoint_count(session, caller)
     if held >= settings.webhook_max_endpoints:
@@ -169,6 +184,7 @@ async def create_webhook(
         is_test=caller.is_test,
         url=payload.url,
         description=payload.description,
+        project_id=project_id,
         events=sorted({e.value for e in payload.events}),
         secret_enc=vault.encrypt(secret),
         created_by=caller.api_key_id,
@@ -177,6 +193,16 @@ async def create_webhook(
     await session.commit()
     await session.refresh(endpoint)
     return Envelope(data=WebhookCreated(**_view(endpoint).model_dump(), secret=secret))
+
+
+async def _project_of_new(
+    session: AsyncSession, caller: Caller, project_id: str | None
+) -> str | None:
+    """The project a new endpoint hears: the one named (404 unless the caller's), else none
+    (every project) for a key of the whole tenant, else the limited key's one project."""
+    if project_id is None and caller.project_ids is None:
+        return None
+    return (await chosen_project(session=session, caller=caller, project_id=project_id)).id
 
 
 async def _lock_tenant(session: AsyncSession, tenant_id: str) -> None:
@@ -208,18 +234,26 @@ def _mode(caller: Caller) -> str:
 
 
 @router.get("", response_model=ListEnvelope[WebhookPublic])
-async def list_webhooks(caller: ViewerDep, session: SessionDep) -> ListEnvelope[WebhookPublic]:
-    rows = (
-        await session.exec(
-            select(WebhookEndpoint)
-            .where(
-                WebhookEndpoint.tenant_id == caller.tenant_id,
-                WebhookEndpoint.is_test == caller.is_test,
-                col(WebhookEndpoint.deleted_at).is_(None),
-            )
-            .order_by(col(WebhookEndpoint.created_at))
-        )
-    ).all()
+async def list_webhooks(
+    caller: ViewerDep,
+    session: SessionDep,
+    project_id: Annotated[
+        str | None,
+        Query(
+            max_length=36,
+            description="this project's endpoints (not those hearing every project); one the "
+            "key does not reach: none",
+        ),
+    ] = None,
+) -> ListEnvelope[WebhookPublic]:
+    """Oldest first. A key limited to projects sees only its projects' endpoints."""
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.tenant_id == caller.tenant_id,
+        WebhookEndpoint.is_test == caller.is_test,
+        col(WebhookEndpoint.deleted_at).is_(None),
+    )
+    query = within_projects(query, col(WebhookEndpoint.project_id), caller, project_id)
+    rows = (await session.exec(query.order_by(col(WebhookEndpoint.created_at)))).all()
     return ListEnvelope(data=[_view(r) for r in rows], meta=ListMeta(count=len(rows)))
 
 

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import Caller
 from api.errors import ApiError
+from api.services import plan_rules
 from core.config import Settings
 from core.db import utcnow
 from core.events import EventType, record_account_event
@@ -71,6 +72,7 @@ async def start_oauth(
     vault: Vault,
     oauth: Connector,
     return_to: str | None,
+    project_id: str,
 ) -> tuple[Connection, str]:
     """A pending connection and the platform's authorization URL for it."""
     state = secrets.token_urlsafe(32)
@@ -80,6 +82,7 @@ async def start_oauth(
         api_key_id=caller.api_key_id,
         platform=oauth.platform,
         is_sandbox=caller.is_test,
+        project_id=project_id,
         state_hash=state_hash(state),
         pkce_verifier_enc=vault.encrypt(pkce.verifier) if pkce else None,
         return_to=return_to,
@@ -91,6 +94,46 @@ async def start_oauth(
         state=state, redirect_uri=callback_url(settings, platform=oauth.platform), pkce=pkce
     )
     return connection, url
+
+
+async def connect_with_password(
+    *,
+    session: AsyncSession,
+    caller: Caller,
+    settings: Settings,
+    vault: Vault,
+    login: PasswordConnector,
+    identifier: str,
+    password: str,
+    project_id: str,
+) -> Connection:
+    """A platform that logs in with a handle and an app password (Bluesky): the account,
+    connected now, through a connection already past its callback."""
+    try:
+        candidates = await login.login(identifier=identifier, password=password)
+    except AuthError as refused:
+        raise ApiError(
+            422, "login_refused", f"{login.platform.value} refused the login: {refused.message}"
+        ) from None
+    except ProviderError as error:
+        raise platform_unavailable(error) from None
+    connection = Connection(
+        tenant_id=caller.tenant_id,
+        api_key_id=caller.api_key_id,
+        platform=login.platform,
+        is_sandbox=caller.is_test,
+        project_id=project_id,
+        # No OAuth state here; a random one keeps the column unique and unguessable.
+        state_hash=state_hash(secrets.token_urlsafe(32)),
+        expires_at=utcnow(),
+    )
+    return await settle(
+        session=session,
+        settings=settings,
+        vault=vault,
+        connection=connection,
+        candidates=candidates,
+    )
 
 
 async def claim(*, session: AsyncSession, platform: Platform, state: str | None) -> Connection:
@@ -223,7 +266,7 @@ async def save_accounts(
         account = (
             await session.exec(
                 select(Account).where(
-                    Account.tenant_id == connection.tenant_id,
+                    Account.project_id == connection.project_id,
                     Account.platform == connection.platform,
                     Account.external_id == candidate.external_id,
                     Account.is_sandbox == connection.is_sandbox,
@@ -231,8 +274,13 @@ async def save_accounts(
             )
         ).first()
         if account is None:
+            # A plan limit reached since the connection started ends it here, by name.
+            await plan_rules.check_new_account(
+                session=session, tenant_id=connection.tenant_id, platform=connection.platform.value
+            )
             account = Account(
                 tenant_id=connection.tenant_id,
+                project_id=connection.project_id,
                 platform=connection.platform,
                 external_id=candidate.external_id,
                 display_name=candidate.display_name,
@@ -269,6 +317,7 @@ async def load_connection(
         connection is None
         or connection.tenant_id != caller.tenant_id
         or connection.is_sandbox != caller.is_test
+        or not caller.reaches(connection.project_id)
     ):
         raise ApiError(404, "not_found", f"no connection {connection_id}")
     if connection.expires_at <= utcnow():

@@ -144,7 +144,7 @@ async def new_target_checks(
             check.problems.append(problem([*loc, "account_id"], "this account is already a target"))
             continue
         seen.add(target.account_id)
-        if account is None:
+        if account is None or not caller.reaches(account.project_id):
             check.problems.append(problem([*loc, "account_id"], "no such account"))
             continue
         if account.is_sandbox != caller.is_test:

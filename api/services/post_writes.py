@@ -10,11 +10,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from api.deps import Caller
-from api.errors import ApiError
+from api.errors import ApiError, problem
 from api.idempotency import commit_with_record, replay, request_hash
 from api.media_facts import MediaChecker, MediaFacts
 from api.post_queries import load_post, targets_of
 from api.schemas import Envelope, PostCreate, PostUpdate
+from api.services import plan_rules
 from api.services.media_rules import alt_problems, distinct_media_problems, media_problems
 from api.services.part_rules import part_media_problems, parts_edit_problems
 from api.services.post_rules import (
@@ -26,6 +27,7 @@ from api.services.post_rules import (
     mentions_problems,
     refuse_if_any,
 )
+from api.services.projects import load_project, one_project_of
 from api.services.scheduling import announce
 from api.services.steering import cancel_unsent, raise_refusals, steer, update
 from api.services.target_edits import TargetEdits
@@ -33,7 +35,7 @@ from api.views import post_view
 from core.config import Settings
 from core.db import utcnow
 from core.events import EventType
-from core.models import Post, Target, Tenant
+from core.models import Account, Post, Project, Target, Tenant
 from core.post_status import refresh_post_status
 from core.status import PENDING_STATUSES, ApprovalState, TargetStatus
 from workflows.publish_target import PublishTargetWorkflow
@@ -86,6 +88,13 @@ async def create_post(
         media_urls=media_urls,
         media_cap=settings.media_urls_per_request,
     )
+    project = await _post_project(session, caller, payload, accounts)
+    await plan_rules.check_new_post(
+        session=session,
+        tenant_id=caller.tenant_id,
+        is_test=caller.is_test,
+        platforms={a.platform.value for a in accounts.values()},
+    )
     tenant = await session.get(Tenant, caller.tenant_id)
     assert tenant is not None
     if floor := approval_floor_problems(
@@ -106,6 +115,7 @@ async def create_post(
     )
     post = Post(
         tenant_id=caller.tenant_id,
+        project_id=project.id,
         body=payload.body,
         media_urls=[str(u) for u in payload.media_urls],
         media_alt=payload.media_alt(),
@@ -151,6 +161,32 @@ async def create_post(
     if winner is not None:
         return winner.status_code, winner.response
     return 201, body
+
+
+async def _post_project(
+    session: AsyncSession, caller: Caller, payload: PostCreate, accounts: dict[str, Account]
+) -> Project:
+    """The project named, whose accounts every target must use; unnamed, the one project the
+    targets' accounts share."""
+    if payload.project_id is None:
+        shared = one_project_of(a.project_id for a in accounts.values())
+        if shared is None:
+            raise ApiError(
+                422,
+                "validation_error",
+                "the targets' accounts are in several projects: a post belongs to one",
+                [problem(["body", "project_id"], "name the project, and use its accounts")],
+            )
+        return await load_project(session=session, caller=caller, project_id=shared)
+    project = await load_project(session=session, caller=caller, project_id=payload.project_id)
+    outside = [
+        problem(["body", "targets", index, "account_id"], "the account is in another project")
+        for index, target in enumerate(payload.targets)
+        if accounts[target.account_id].project_id != project.id
+    ]
+    if outside:
+        raise ApiError(422, "validation_error", "a post's accounts must be in its project", outside)
+    return project
 
 
 async def _editable(

@@ -14,6 +14,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.errors import ApiError, problem
+from api.services import plan_rules
 from core.config import Settings
 from core.db import utcnow
 from core.events import EventType, post_data, record_event
@@ -183,14 +184,9 @@ async def schedule_targets(
     workflow could not be started go back to where they were, and the caller gets a 503 it may
     retry.
     """
+    await plan_rules.require_publishing(session=session, tenant_id=post.tenant_id)
     tenant = await session.get(Tenant, post.tenant_id)
-    if tenant is None or not tenant.allow_social_publishing:
-        raise ApiError(
-            403,
-            "publishing_not_enabled",
-            "publishing is not enabled on this tenant's plan: an operator enables it with "
-            "`crier tenants update <tenant id> --allow-social-publishing`",
-        )
+    assert tenant is not None  # plan_rules found it
     await _refuse_disconnected(session, targets)
     now = utcnow()
     when = due.astimezone(UTC) if due is not None else now

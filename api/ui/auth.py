@@ -33,10 +33,21 @@ from core.config import Settings
 from core.db import utcnow
 from core.models import ApiKey, PageSession, ReviewLink
 from core.secret_files import read_or_create_secret
+from core.security import canonical_scope
 
 APPROVE, VIEW, PUBLISH = "social.approve", "social.view", "social.publish"
+MANAGE = "social.manage"
+# A key with any of these signs in to the pages: a reviewer's gets the queue, a manager's or a
+# publisher's the Social tab; each page shows the buttons its scopes allow.
+SIGN_IN_SCOPES = frozenset({APPROVE, MANAGE, PUBLISH})
 # What a review link lets its holder do: read and decide, not publish or cancel.
 LINK_SCOPES = frozenset({VIEW, APPROVE})
+
+
+def key_scopes(key: ApiKey) -> frozenset[str]:
+    """The key's scopes by crier's names (seed 004's `service.social.*` too), as the API reads
+    them (api/deps.authenticate)."""
+    return frozenset(canonical_scope(scope) for scope in key.scopes)
 
 
 def session_secret(settings: Settings) -> str:
@@ -193,7 +204,7 @@ async def start_session(
             review_link_id=link.id if link is not None else None,
             post_id=link.post_id if link is not None else None,
             name=name,
-            scopes=sorted(scopes & frozenset(key.scopes)),
+            scopes=sorted(scopes & key_scopes(key)),
             csrf=secrets.token_urlsafe(32),
             expires_at=expires_at,
         )
@@ -265,9 +276,17 @@ async def current_reviewer(request: Request, session: AsyncSession) -> SignedIn 
             tenant_id=page.tenant_id,
             api_key_id=key.id,
             is_test=page.is_test,
-            scopes=frozenset(page.scopes) & frozenset(key.scopes),
+            scopes=frozenset(page.scopes) & key_scopes(key),
             name=page.name,
             via_link=page.review_link_id,
+            # A link opens its own project only; a key's session, the key's projects.
+            project_ids=(
+                frozenset({link.project_id})
+                if link is not None
+                else frozenset(key.project_ids)
+                if key.project_ids
+                else None
+            ),
         ),
         session_id=page.id,
         csrf=page.csrf,

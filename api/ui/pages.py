@@ -24,18 +24,21 @@ from sqlmodel import col, select
 
 from api.deps import Caller, SessionDep, SettingsDep, get_temporal
 from api.errors import ApiError
-from api.post_queries import load_post, load_target
+from api.post_queries import load_post, load_target, within_projects
 from api.services import deliveries, review
 from api.ui.auth import (
     APPROVE,
     LINK_SCOPES,
+    MANAGE,
     PUBLISH,
+    SIGN_IN_SCOPES,
     SignedIn,
     claim_link,
     csrf_ok,
     current_reviewer,
     end_session,
     find_link,
+    key_scopes,
     link_problem,
     sign_in_csrf,
     sign_in_csrf_ok,
@@ -79,6 +82,7 @@ def _render(
             "confined_to": who.post_id if who is not None else None,
             "can_publish": caller is not None and PUBLISH in caller.scopes,
             "can_approve": caller is not None and APPROVE in caller.scopes,
+            "can_manage": caller is not None and MANAGE in caller.scopes,
             **context,
         },
         status_code=code,
@@ -154,7 +158,8 @@ async def sign_in(
     next: Annotated[str, Form(max_length=300)] = "/ui/queue",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """An API key with `social.approve` signs in; the session keeps the key's id, never the key."""
+    """An API key with `social.approve`, `social.manage` or `social.publish` signs in; the
+    session keeps the key's id, never the key."""
     if not sign_in_csrf_ok(request, csrf):
         _flash(request, "error", SIGN_IN_EXPIRED)
         return _render(request, "sign_in.html", None, 403, next=_safe_next(next))
@@ -164,17 +169,27 @@ async def sign_in(
     if found is None or found.revoked_at is not None:
         _flash(request, "error", "That API key is unknown or revoked.")
         return _render(request, "sign_in.html", None, 401, next=_safe_next(next))
-    if APPROVE not in found.scopes:
-        _flash(request, "error", "That API key lacks the social.approve scope.")
+    scopes = key_scopes(found)
+    if not scopes & SIGN_IN_SCOPES:
+        _flash(
+            request,
+            "error",
+            "That API key has none of the scopes the pages need: "
+            + ", ".join(sorted(SIGN_IN_SCOPES))
+            + ".",
+        )
         return _render(request, "sign_in.html", None, 403, next=_safe_next(next))
-    answer = _back(_safe_next(next))
+    destination = _safe_next(next)
+    if destination == "/ui/queue" and APPROVE not in scopes:
+        destination = "/ui/projects"  # not a reviewer: the queue holds nothing for them
+    answer = _back(destination)
     await start_session(
         request,
         answer,
         session,
         found,
         name=f"{found.name} ({found.key_prefix}…)",
-        scopes=frozenset(found.scopes),
+        scopes=scopes,
         expires_at=utcnow() + settings.review_session_ttl,
     )
     return answer
@@ -256,12 +271,16 @@ async def queue(request: Request, session: SessionDep, settings: SettingsDep) ->
     caller = who.caller
     posts = (
         await session.exec(
-            select(Post)
-            .where(
-                Post.tenant_id == caller.tenant_id,
-                Post.is_test == caller.is_test,
-                col(Post.deleted_at).is_(None),
-                Post.approval_state == ApprovalState.PENDING,
+            within_projects(
+                select(Post).where(
+                    Post.tenant_id == caller.tenant_id,
+                    Post.is_test == caller.is_test,
+                    col(Post.deleted_at).is_(None),
+                    Post.approval_state == ApprovalState.PENDING,
+                ),
+                col(Post.project_id),
+                caller,
+                None,
             )
             .order_by(
                 col(Post.scheduled_for).is_(None), col(Post.scheduled_for), col(Post.created_at)
@@ -342,21 +361,18 @@ async def calendar(
     first = start or (utcnow() - timedelta(days=3)).date()
     begin = datetime.combine(first, datetime.min.time(), tzinfo=utcnow().tzinfo)
     end = begin + timedelta(days=CALENDAR_DAYS)
-    posts = (
-        await session.exec(
-            select(Post).where(
-                Post.tenant_id == caller.tenant_id,
-                Post.is_test == caller.is_test,
-                col(Post.deleted_at).is_(None),
-                ((col(Post.scheduled_for) >= begin) & (col(Post.scheduled_for) < end))
-                | (
-                    col(Post.scheduled_for).is_(None)
-                    & (col(Post.created_at) >= begin)
-                    & (col(Post.created_at) < end)
-                ),
-            )
-        )
-    ).all()
+    window = select(Post).where(
+        Post.tenant_id == caller.tenant_id,
+        Post.is_test == caller.is_test,
+        col(Post.deleted_at).is_(None),
+        ((col(Post.scheduled_for) >= begin) & (col(Post.scheduled_for) < end))
+        | (
+            col(Post.scheduled_for).is_(None)
+            & (col(Post.created_at) >= begin)
+            & (col(Post.created_at) < end)
+        ),
+    )
+    posts = (await session.exec(within_projects(window, col(Post.project_id), caller, None))).all()
     targets: dict[str, list[Target]] = {}
     if posts:
         rows = await session.exec(
@@ -437,20 +453,23 @@ async def _steer(
     post_id: str,
     done: str,
     action: Callable[[Caller], Awaitable[None]],
+    back: str = "",
 ) -> Response:
     """A publisher's button on a post's page: `action` runs on the caller's own post only (a
-    404 first, as the API answers), and the answer goes back to that page."""
+    404 first, as the API answers), and the answer goes back to that page (or to `back`, one
+    of crier's pages: the post's History)."""
 
     async def run(caller: Caller) -> None:
         await _own_post(session, caller, post_id)
         await action(caller)
 
-    page = f"/ui/posts/{post_id}"
+    page = _safe_next(back) if back else f"/ui/posts/{post_id}"
     return await _act(request, session, csrf, PUBLISH, post_id, page, done, run)
 
 
 Csrf = Annotated[str, Form(max_length=100)]
 Comment = Annotated[str, Form(max_length=5000)]
+Back = Annotated[str, Form(max_length=300)]
 
 
 @router.post("/posts/{post_id}/publish-now", response_model=None)
@@ -480,13 +499,14 @@ async def cancel(
     request: Request,
     session: SessionDep,
     csrf: Csrf = "",
+    back: Back = "",
 ) -> Response:
     async def run(caller: Caller) -> None:
         await deliveries.cancel_post(
             session=session, temporal=await get_temporal(request), caller=caller, post_id=post_id
         )
 
-    return await _steer(request, session, csrf, post_id, "Cancelled.", run)
+    return await _steer(request, session, csrf, post_id, "Cancelled.", run, back)
 
 
 @router.post("/posts/{post_id}/reschedule", response_model=None)
@@ -533,15 +553,18 @@ async def retry(
     session: SessionDep,
     settings: SettingsDep,
     csrf: Csrf = "",
+    back: Back = "",
 ) -> Response:
     who = await current_reviewer(request, session)
-    back, post_id = "/ui/queue", None
+    page, post_id = "/ui/queue", None
     if who is not None:
         try:
             target = await load_target(session, who.caller, target_id)
-            back, post_id = f"/ui/posts/{target.post_id}", target.post_id
+            page, post_id = f"/ui/posts/{target.post_id}", target.post_id
         except ApiError:
             pass
+    if back and post_id is not None:
+        page = _safe_next(back)  # the History's Retry goes back to the History
 
     async def run(caller: Caller) -> None:
         await deliveries.retry_target(
@@ -552,10 +575,7 @@ async def retry(
             target_id=target_id,
         )
 
-    return await _act(request, session, csrf, PUBLISH, post_id, back, "Sent again.", run)
-
-
-Back = Annotated[str, Form(max_length=300)]
+    return await _act(request, session, csrf, PUBLISH, post_id, page, "Sent again.", run)
 
 
 def _read_version(value: str) -> datetime:

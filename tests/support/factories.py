@@ -8,6 +8,7 @@ from datetime import datetime
 from core.config import Settings
 from core.db import Database
 from core.models import Account, ApiKey, Post, Target, Tenant
+from core.projects import default_project
 from core.security import SCOPES, display_prefix, generate_api_key, hash_api_key
 from core.status import ApprovalState, Platform, TargetMode
 from core.vault import Vault
@@ -29,7 +30,7 @@ async def make_tenant(
     allow_social_publishing: bool = True,
 ) -> TenantFixture:
     """A tenant and one API key. Its plan allows publishing unless the test says otherwise."""
-    tenant = Tenant(name="Test tenant", allow_social_publishing=allow_social_publishing)
+    tenant = Tenant(name="Test tenant", plan_id="publishing" if allow_social_publishing else "free")
     async with db.session() as session:
         session.add(tenant)
         await session.commit()
@@ -62,13 +63,17 @@ async def make_account(
     sandbox: bool = True,
     refresh_token: str | None = None,
     expires_at: datetime | None = None,
+    project_id: str | None = None,
 ) -> Account:
     """A connected sandbox account whose token the sandbox accepts (unless `token` is given)."""
     secret = settings.sandbox_secret.get_secret_value()
     token = token or issue_token(secret, platform, external_id)
     vault = Vault.from_settings(settings)
+    async with db.session() as session:
+        project = project_id or (await default_project(session, tenant.tenant_id, sandbox)).id
     account = Account(
         tenant_id=tenant.tenant_id,
+        project_id=project,
         platform=platform,
         external_id=external_id,
         display_name=f"{platform} {external_id}",
@@ -98,6 +103,7 @@ async def make_post(
 ) -> tuple[Post, Target]:
     post = Post(
         tenant_id=tenant.tenant_id,
+        project_id=account.project_id,
         body=body,
         media_urls=media_urls or [],
         is_test=True,
@@ -137,8 +143,10 @@ async def add_key(
     name: str = "second key",
     test: bool = True,
     scopes: tuple[str, ...] = SCOPES,
+    project_ids: tuple[str, ...] = (),
 ) -> TenantFixture:
-    """Another API key of the same tenant (a reviewer's, or the other mode's)."""
+    """Another API key of the same tenant (a reviewer's, or the other mode's); `project_ids`
+    limits it to those projects (empty: every project)."""
     key = generate_api_key(test=test)
     api_key = ApiKey(
         tenant_id=tenant.tenant_id,
@@ -147,6 +155,7 @@ async def add_key(
         key_prefix=display_prefix(key),
         is_test=test,
         scopes=list(scopes),
+        project_ids=list(project_ids),
     )
     async with db.session() as session:
         session.add(api_key)
