@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test test-postgres chaos chaos-mid bench bench-hostile lint typecheck check clean
+.PHONY: dev test test-postgres chaos chaos-mid bench bench-hostile lint typecheck check clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ chaos: $(STAMP)  ## the full chaos run: 1,000 targets, 3 worker kills, a server 
 	CRIER_CHAOS_TARGETS=$(CHAOS_TARGETS) CRIER_CHAOS_KILLS=$(CHAOS_KILLS) \
 		CRIER_CHAOS_TRY_SECONDS=$(CHAOS_TRY_SECONDS) \
 		$(BIN)/pytest -s -p no:cacheprovider tests/chaos
+
+# The Social tab's pictures in docs/social-tab.md, retaken by its browser test (seed 001's walk).
+screenshots: $(STAMP) $(CHROMIUM)  ## retake docs/screenshots/ with the seed 001 browser walk
+	CRIER_DOC_SCREENSHOTS=1 $(BIN)/pytest -p no:cacheprovider tests/browser/test_seed_001_social_tab.py
 
 chaos-mid: $(STAMP)  ## the mid-size chaos run that ends `make test`: 300 targets, 2 kills, 4 s tries
 	$(MAKE) chaos CHAOS_TARGETS=300 CHAOS_KILLS=2 CHAOS_TRY_SECONDS=4

@@ -7,7 +7,7 @@ from __future__ import annotations
 import typer
 from sqlmodel import col, select
 
-from cli.admin import _session
+from cli.operator_db import operator_session
 from core.models import Account, DeploymentAggregatorRef
 
 refs = typer.Typer(
@@ -36,7 +36,7 @@ def assign(
     if not 0 < len(ref) <= 200:
         typer.echo("a ref is 1 to 200 characters", err=True)
         raise typer.Exit(1)
-    with _session() as session:
+    with operator_session() as session:
         account = session.get(Account, account_id)
         if account is None:
             typer.echo(f"no account {account_id}", err=True)
@@ -62,7 +62,7 @@ def remove(
 ) -> None:
     """The deployment's key no longer posts this account's targets."""
     _known(aggregator)
-    with _session() as session:
+    with operator_session() as session:
         found = session.exec(
             select(DeploymentAggregatorRef).where(
                 DeploymentAggregatorRef.account_id == account_id,
@@ -79,7 +79,7 @@ def remove(
 
 @refs.command("list")
 def list_refs(tenant: str | None = typer.Option(None, help="only this tenant's accounts")) -> None:
-    with _session() as session:
+    with operator_session() as session:
         query = select(DeploymentAggregatorRef).order_by(
             col(DeploymentAggregatorRef.tenant_id), col(DeploymentAggregatorRef.account_id)
         )

@@ -72,6 +72,10 @@ class Stack:
             "CRIER_SANDBOX_URL": f"http://{s.sandbox_host}:{s.sandbox_port}",
             "CRIER_API_PORT": str(s.api_port),
             "CRIER_SANDBOX_PORT": str(s.sandbox_port),
+            # OAuth callbacks and the pages' links name the API where this stack serves it.
+            "CRIER_PUBLIC_API_URL": s.public_api_url
+            if "public_api_url" in s.model_fields_set
+            else f"http://{s.api_host}:{s.api_port}",
         }
 
     def spawn(self, name: str, argv: list[str], *, log_to_file: bool = False) -> None:

@@ -9,7 +9,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
-from cli import admin, aggregator_refs
+from cli import admin, aggregator_refs, plans
 from core.config import Settings, get_settings, log_mode
 from core.logs import configure_logging
 
@@ -32,7 +32,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-app.add_typer(admin.plans, name="plans")
+app.add_typer(plans.plans, name="plans")
 app.add_typer(admin.tenants, name="tenants")
 app.add_typer(admin.keys, name="keys")
 app.add_typer(aggregator_refs.refs, name="aggregator-refs")

@@ -198,7 +198,12 @@ POSTGRES_MODULES = frozenset(
 
 # The longest modules start first, one per test process (xdist hands out the first tests in turn),
 # so that none of them is still running alone at the end of the suite.
-SLOW_FIRST = ("test_full_restart", "test_back_pressure", "test_api_properties")
+SLOW_FIRST = (
+    "test_seed_001_social_tab",
+    "test_full_restart",
+    "test_back_pressure",
+    "test_api_properties",
+)
 
 
 def _slow_first(item: pytest.Item) -> int:

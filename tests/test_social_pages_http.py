@@ -285,6 +285,7 @@ async def test_scheduling_names_every_problem_then_schedules_in_the_chosen_zone(
     assert none_ticked.status_code == 422
     assert problems_of(none_ticked) == ["Accounts: tick one or more accounts to post to."]
 
+    image = f"{harness.settings.sandbox_url}/samples/image/1080x1080.jpg"
     zone = "America/New_York"
     local = (
         (utcnow() + timedelta(days=2))
@@ -299,6 +300,7 @@ async def test_scheduling_names_every_problem_then_schedules_in_the_chosen_zone(
             "when": local.isoformat(timespec="minutes"),
             "timezone": zone,
             f"override_body_{account.id}": "Opening on Saturday, X edition",
+            f"override_media_{account.id}": f"{image}\n",
             "form_id": "one-form",
             "action": "schedule",
         },
@@ -311,6 +313,7 @@ async def test_scheduling_names_every_problem_then_schedules_in_the_chosen_zone(
     assert post.scheduled_for == local.replace(tzinfo=ZoneInfo(zone))
     assert target.status == TargetStatus.SCHEDULED
     assert target.override_body == "Opening on Saturday, X edition"
+    assert target.override_media_urls == [image]  # one URL a line, blank lines dropped
     assert target.mode == TargetMode.PUBLISH
 
     # Cancel from the History: back on the History, the target cancelled.
