@@ -44,6 +44,15 @@ class RefreshResult:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class TokenCheck:
+    """What checking one account found; "fresh": the token works and needed no refresh,
+    "unreachable": the platform did not answer (nothing was changed)."""
+
+    outcome: Outcome | Literal["unreachable"]
+    reason: str | None = None
+
+
 def _expires_within(account: Account, margin: timedelta) -> bool:
     expires = account.token_expires_at
     return expires is not None and expires - utcnow() < margin
@@ -166,28 +175,38 @@ class TokenActivities:
 
     async def _check_one(self, account_id: str, report: TokenHealthReport) -> None:
         report.checked += 1
+        check = await self.check_account(account_id)
+        if check.outcome == "fresh":
+            report.healthy += 1
+        elif check.outcome == "refreshed":
+            report.refreshed += 1
+        elif check.outcome == "expired":
+            report.expired += 1
+        else:
+            report.unreachable += 1
+
+    async def check_account(self, account_id: str) -> TokenCheck:
+        """One account as a health run checks it: refresh a token that expires within the
+        health window, otherwise one cheap authenticated call; a refusal expires the account.
+        The API's POST /v1/accounts/{id}/verify asks the same, through this one method."""
         window = self._settings.token_health_refresh_window
         try:
             result = await self.refresh_if_needed(account_id, window)
-            if result.outcome == "refreshed":
-                report.refreshed += 1
-                return
-            if result.outcome == "expired":
-                report.expired += 1
-                return
+            if result.outcome != "fresh":
+                return TokenCheck(result.outcome, result.reason)
             await self._verify(account_id)
-            report.healthy += 1
+            return TokenCheck("fresh")
         except AuthError as refused:
+            reason = f"the token no longer works ({refused.summary()})"
             async with self._db.session() as session:
                 account = await lock_account(session, account_id)
                 assert account is not None
                 if account.status == AccountStatus.ACTIVE:
-                    reason = f"the token no longer works ({refused.summary()})"
                     expire_account(session, account, reason)
                 await session.commit()
-            report.expired += 1
-        except ProviderError:
-            report.unreachable += 1
+            return TokenCheck("expired", reason)
+        except ProviderError as error:
+            return TokenCheck("unreachable", error.summary())
 
     async def _verify(self, account_id: str) -> None:
         async with self._db.session() as session:

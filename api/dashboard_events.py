@@ -30,6 +30,7 @@ SOCKET_NAMES: dict[str, str] = {
     "social.account_disconnected": "social:account_disconnected",
     "social.token_expired": "social:token_expired",
     "social.webhook_disabled": "social:webhook_disabled",
+    "social.engagement_low": "social:engagement_low",
 }
 FIELD_NAMES = {
     "post_id": "socialPostId",

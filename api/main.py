@@ -28,11 +28,13 @@ from api.routes import (
     events,
     health,
     lifecycle,
+    metrics,
     notifications,
     platforms,
     post_checks,
     posts,
     projects,
+    reports,
     retry_policy,
     return_origins,
     review_links,
@@ -110,6 +112,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         events,
         review_links,
         notifications,
+        metrics,
+        reports,
     ):
         app.include_router(routes.router, responses=ERROR_RESPONSES)
     # Operators' (off unless CRIER_ADMIN_TOKEN is set): not a tenant's API key route.

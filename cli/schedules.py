@@ -19,12 +19,14 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 
 from core.config import Settings
+from workflows.metrics import MetricsWorkflow
 from workflows.token_health import TokenHealthWorkflow
 from workflows.webhook_delivery import EventRelayWorkflow
 
 log = logging.getLogger(__name__)
 
 TOKEN_HEALTH_SCHEDULE_ID = "crier-token-health"
+METRICS_SCHEDULE_ID = "crier-metrics"
 
 
 def event_relay_id(settings: Settings) -> str:
@@ -46,18 +48,37 @@ def token_health_schedule(settings: Settings) -> Schedule:
     )
 
 
+def metrics_schedule(settings: Settings) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            MetricsWorkflow.__name__,  # by name, for the reason given above
+            id="crier-metrics-run",
+            task_queue=settings.task_queue,
+            static_summary="Read the posts' and accounts' metrics that are due",
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=settings.metrics_interval)]),
+    )
+
+
 async def ensure_schedules(client: Client, settings: Settings) -> None:
     """Idempotent: every worker calls it at start; the first creates, the others update."""
-    wanted = token_health_schedule(settings)
+    for schedule_id, wanted in (
+        (TOKEN_HEALTH_SCHEDULE_ID, token_health_schedule(settings)),
+        (METRICS_SCHEDULE_ID, metrics_schedule(settings)),
+    ):
+        await _ensure(client, schedule_id, wanted)
+
+
+async def _ensure(client: Client, schedule_id: str, wanted: Schedule) -> None:
     try:
-        await client.create_schedule(TOKEN_HEALTH_SCHEDULE_ID, wanted)
-        log.info("created schedule %s", TOKEN_HEALTH_SCHEDULE_ID)
+        await client.create_schedule(schedule_id, wanted)
+        log.info("created schedule %s", schedule_id)
     except ScheduleAlreadyRunningError:
 
         def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
             return ScheduleUpdate(schedule=wanted)
 
-        await client.get_schedule_handle(TOKEN_HEALTH_SCHEDULE_ID).update(replace)
+        await client.get_schedule_handle(schedule_id).update(replace)
 
 
 async def ensure_event_relay(client: Client, settings: Settings) -> WorkflowHandle[Any, Any]:

@@ -19,6 +19,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.budgets import BudgetActivities
 from activities.event_relay import EventRelayActivities, webhook_queue
 from activities.fire_stops import FireStopActivities
+from activities.metrics import MetricsActivities
 from activities.publishing import PublishActivities
 from activities.tokens import TokenActivities
 from activities.webhooks import WebhookActivities, webhook_fetcher
@@ -31,6 +32,7 @@ from core.logs import silence_url_logging
 from core.temporal import connect, fire_queue, metrics_runtime
 from core.vault import Vault
 from providers.transport import PlatformTransport
+from workflows.metrics import MetricsWorkflow
 from workflows.publish_target import PublishTargetWorkflow
 from workflows.token_health import TokenHealthWorkflow
 from workflows.webhook_delivery import EventRelayWorkflow, WebhookDeliveryWorkflow
@@ -50,6 +52,7 @@ WORKFLOWS = [
     TokenHealthWorkflow,
     WebhookDeliveryWorkflow,
     EventRelayWorkflow,
+    MetricsWorkflow,
 ]
 
 
@@ -121,6 +124,7 @@ async def worker_for(
         db=db, http=http, media=media, vault=vault, settings=settings, clock=clock
     )
     tokens = TokenActivities(db=db, http=http, vault=vault, settings=settings)
+    readings = MetricsActivities(db=db, http=http, vault=vault, settings=settings)
     budgets = BudgetActivities(db=db)
     hooks_fetcher = webhook_fetcher(settings)
     webhooks = WebhookActivities(db=db, fetcher=hooks_fetcher, vault=vault, settings=settings)
@@ -146,6 +150,7 @@ async def worker_for(
                     budgets.reserve_publish_slot,
                     tokens.ensure_fresh_token,
                     tokens.check_account_tokens,
+                    readings.collect_metrics,
                     # Deliveries started before they had a queue of their own (issue 18) end
                     # where they began; the relay starts every new one on the webhook queue.
                     webhooks.deliver_webhook,

@@ -144,6 +144,17 @@ class Settings(BaseSettings):
     # The token-health schedule: how often, and how far ahead it refreshes long-lived tokens.
     token_health_interval: timedelta = timedelta(hours=6)
     token_health_refresh_window: timedelta = timedelta(days=7)
+    # The metrics schedule (issue 23): how often it looks for readings due (a post at +1 h,
+    # +24 h, +7 d; an account's insights daily), and how many past days an account's
+    # insights are filled back to.
+    metrics_interval: timedelta = timedelta(minutes=10)
+    metrics_account_days: int = Field(default=7, ge=1, le=90)
+    # The low-engagement alert: a post whose engagement (likes + comments + shares) at 24 h
+    # is below this share of the median of the account's last `metrics_anomaly_posts` posts
+    # at 24 h; not judged before `metrics_anomaly_min_posts` of them exist. 0 turns it off.
+    metrics_anomaly_ratio: float = Field(default=0.25, ge=0, le=1)
+    metrics_anomaly_posts: int = Field(default=10, ge=1, le=100)
+    metrics_anomaly_min_posts: int = Field(default=5, ge=1, le=100)
 
     # Token vault: Fernet keys, the first encrypts, all decrypt. Empty in development means
     # a key generated once and kept in data_dir/token.keys.

@@ -37,6 +37,8 @@ class EventType(StrEnum):
     ACCOUNT_DISCONNECTED = "social.account_disconnected"
     TOKEN_EXPIRED = "social.token_expired"
     WEBHOOK_DISABLED = "social.webhook_disabled"
+    # Per target: its engagement at 24 h is far below the account's recent median (issue 23).
+    ENGAGEMENT_LOW = "social.engagement_low"
 
 
 def record_event(

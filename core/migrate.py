@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +26,22 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(settings: Settings | None = None, revision: str = "head") -> None:
+@contextmanager
+def _migrating(settings: Settings | None) -> Iterator[Config]:
+    """An Alembic config on one connection, in one transaction. On SQLite, foreign keys are
+    off meanwhile: SQLite alters a table by copying it and dropping the old one, which enforced
+    foreign keys refuse while other tables point at it. The pragma only takes effect outside a
+    transaction; `PRAGMA foreign_key_check` puts the guarantee back before the commit."""
     engine = make_sync_engine(settings or get_settings())
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
-            # SQLite alters a table by copying it and dropping the old one, which enforced
-            # foreign keys refuse while other tables point at it. The pragma only takes effect
-            # outside a transaction; the check below puts the guarantee back before commit.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
         with connection.begin():
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            yield config
             if sqlite:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
                 if broken:
@@ -48,22 +52,15 @@ def upgrade(settings: Settings | None = None, revision: str = "head") -> None:
     engine.dispose()
 
 
+def upgrade(settings: Settings | None = None, revision: str = "head") -> None:
+    with _migrating(settings) as config:
+        command.upgrade(config, revision)
+
+
 def downgrade(settings: Settings | None, revision: str) -> None:
     """Back to `revision` (the tests check that a migration's way back keeps what it can)."""
-    engine = make_sync_engine(settings or get_settings())
-    with engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:  # as in upgrade
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()
-        with connection.begin():
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
-        if sqlite:
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            connection.commit()
-    engine.dispose()
+    with _migrating(settings) as config:
+        command.downgrade(config, revision)
 
 
 def pending_model_changes(settings: Settings | None = None) -> list[Any]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Date, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.db import StrEnumType, UTCDateTime, utcnow
@@ -528,3 +528,47 @@ class EventTicket(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # redeemed: never again
     created_at: datetime = _created()
+
+
+class PostMetric(SQLModel, table=True):
+    """One reading of a live post's metrics (core/metrics_schedule.py says when): a time series
+    per target, never overwritten. Metrics a platform does not give are absent from `values`."""
+
+    __tablename__ = "post_metric"
+    __table_args__ = (
+        # One reading per target per offset: the collector's retry finds it already taken.
+        UniqueConstraint("target_id", "offset_label"),
+        Index("ix_post_metric_account_time", "account_id", "collected_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=36)
+    is_test: bool
+    project_id: str = Field(foreign_key="project.id", max_length=36)
+    post_id: str = Field(foreign_key="post.id", index=True, max_length=36)
+    target_id: str = Field(foreign_key="target.id", max_length=36)
+    account_id: str = Field(foreign_key="account.id", max_length=36)
+    platform: Platform = Field(sa_type=StrEnumType(Platform))
+    offset_label: str = Field(max_length=16)  # "1h", "24h", "7d": time after publishing
+    values: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    calls: int = 1  # platform calls the reading cost, counted against the platform's budget
+    collected_at: datetime = _created()
+
+
+class AccountInsight(SQLModel, table=True):
+    """An account's insights for one day (UTC), as the platform reported them: followers,
+    reach, impressions, ... Read daily; a day read again replaces its values."""
+
+    __tablename__ = "account_insight"
+    __table_args__ = (UniqueConstraint("account_id", "day"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=36)
+    is_test: bool
+    project_id: str = Field(foreign_key="project.id", max_length=36)
+    account_id: str = Field(foreign_key="account.id", index=True, max_length=36)
+    platform: Platform = Field(sa_type=StrEnumType(Platform))
+    day: date = Field(sa_type=Date)
+    values: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    calls: int = 1
+    collected_at: datetime = _created()

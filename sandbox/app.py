@@ -15,6 +15,7 @@ from sandbox import (
     bluesky,
     control,
     facebook,
+    facebook_insights,
     google_business,
     instagram,
     linkedin,
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, public_url: str | None = Non
     for scripted in (instagram, threads, pinterest, tiktok):  # scriptable media states
         app.include_router(scripted.control)
     platforms = (
+        facebook_insights,  # before facebook: its /{version}/{object}/insights is the longer
         facebook,
         instagram,
         linkedin,

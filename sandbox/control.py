@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from sandbox.state import Fault, SandboxState
@@ -66,6 +67,21 @@ async def list_posts(
 ) -> dict[str, Any]:
     posts = _state(request).posts_for(platform, account)
     return {"data": [post.public() for post in posts], "meta": {"count": len(posts)}}
+
+
+class AgeIn(BaseModel):
+    seconds: float = Field(ge=0, le=400 * 86400)
+
+
+@router.post("/posts/{post_id}/age")
+async def age_post(post_id: str, body: AgeIn, request: Request) -> dict[str, Any]:
+    """Make a post `seconds` old, as if time had passed: its metrics grow with its age
+    (sandbox/metrics_numbers.py), and a test cannot wait a day for them."""
+    post = next((p for p in _state(request).posts if p.id == post_id), None)
+    if post is None:
+        raise HTTPException(404, f"no post {post_id}")
+    post.received_at = time.time() - body.seconds
+    return {"data": post.public()}
 
 
 @router.get("/calls")

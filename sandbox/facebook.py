@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from sandbox import facebook_video
+from sandbox.metrics_numbers import post_numbers
 from sandbox.oauth import DEFAULT_USER
 from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
@@ -485,7 +486,19 @@ async def read_object(version: str, object_id: str, request: Request) -> JSONRes
         answer["message"] = post.text
     if "created_time" in fields:
         answer["created_time"] = graph_time(post.received_at)
-    return JSONResponse(answer)
+    return JSONResponse(answer | _counts(post, fields))
+
+
+def _counts(post: SandboxPost, fields: list[str]) -> dict[str, Any]:
+    """The totals a post's own fields carry (`reactions.summary(total_count)`, ...)."""
+    counts = post_numbers(post.id, time.time() - post.received_at)
+    answer: dict[str, Any] = {}
+    for edge, name in (("reactions", "likes"), ("comments", "comments")):
+        if any(f.split(".")[0] == edge for f in fields):
+            answer[edge] = {"data": [], "summary": {"total_count": counts[name]}}
+    if "shares" in fields:
+        answer["shares"] = {"count": counts["shares"]}
+    return answer
 
 
 def _store_post(

@@ -31,6 +31,11 @@ LATER = (datetime.now(UTC) + timedelta(days=3)).isoformat()
 ROUTES: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("GET", "/v1/accounts"): (VIEW, None),
     ("DELETE", "/v1/accounts/{account_id}"): (MANAGE, None),
+    ("POST", "/v1/accounts/{account_id}/verify"): (MANAGE, None),
+    ("GET", "/v1/accounts/{account_id}/pages"): (MANAGE, None),
+    ("GET", "/v1/accounts/{account_id}/insights"): (VIEW, None),
+    ("GET", "/v1/posts/{post_id}/metrics"): (VIEW, None),
+    ("GET", "/v1/reports/publishing"): (VIEW, None),
     ("POST", "/v1/accounts/{platform}/connect"): (MANAGE, {}),
     ("GET", "/v1/oauth/{platform}/callback"): (None, None),
     ("GET", "/v1/oauth/return-origins"): (VIEW, None),

@@ -34,6 +34,7 @@ router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 KINDS = frozenset(
     {f"target_{status.value}" for status in NOTIFY_STATUSES}
     | {"token_expired", "account_connected", "account_disconnected", "webhook_disabled"}
+    | {"engagement_low"}
 )
 
 
