@@ -57,8 +57,9 @@ chaos: $(STAMP)  ## the full chaos run: 1,000 targets, 3 worker kills, a server 
 		$(BIN)/pytest -s -p no:cacheprovider tests/chaos
 
 # The Social tab's pictures in docs/social-tab.md, retaken by its browser test (seed 001's walk).
-screenshots: $(STAMP) $(CHROMIUM)  ## retake docs/screenshots/ with the seed 001 browser walk
-	CRIER_DOC_SCREENSHOTS=1 $(BIN)/pytest -p no:cacheprovider tests/browser/test_seed_001_social_tab.py
+screenshots: $(STAMP) $(CHROMIUM)  ## retake docs/screenshots/ with the seed 001 walk and the charts
+	CRIER_DOC_SCREENSHOTS=1 $(BIN)/pytest -p no:cacheprovider tests/browser/test_seed_001_social_tab.py \
+		tests/browser/test_metrics_charts.py
 
 chaos-mid: $(STAMP)  ## the mid-size chaos run that ends `make test`: 300 targets, 2 kills, 4 s tries
 	$(MAKE) chaos CHAOS_TARGETS=300 CHAOS_KILLS=2 CHAOS_TRY_SECONDS=4

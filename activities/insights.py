@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 
 from core.config import Settings
-from core.db import Database
+from core.db import Database, utcnow
 from core.messages.metrics import MetricsReport
 from core.models import Account, AccountInsight, PostMetric
 from providers.base import Credentials
@@ -21,6 +21,11 @@ from providers.errors import ProviderError
 from providers.metrics.base import DayInsight, MetricsReader
 
 log = logging.getLogger(__name__)
+
+# Counts of people at a moment: a day without one is not short of it.
+LEVELS = frozenset({"followers"})
+# An account's days are read at most this often.
+REREAD_AFTER = timedelta(hours=20)
 
 
 class CallBudgets(Protocol):
@@ -75,9 +80,17 @@ class AccountInsightReader:
             return
         last = now.date() - timedelta(days=1)
         first = last - timedelta(days=self._settings.metrics_account_days - 1)
-        have = await self._days(account.id, first)
-        if last in have:
-            return  # yesterday is in: read again tomorrow
+        have = await self._rows(account.id, first)
+        # A day is to read when it is missing, or lacks some of what the platform gives (a
+        # platform still counting it: YouTube's analytics lag days, Pinterest's PROCESSING).
+        wanted = reader.account_metrics - LEVELS
+        short = [
+            d for d in _days(first, last) if d not in have or not wanted <= set(have[d].values)
+        ]
+        if not short:
+            return
+        if any(row.collected_at > now - REREAD_AFTER for row in have.values()):
+            return  # read today already: what is still being counted waits for tomorrow
         if account.id not in budgets.left:
             budgets.left[account.id] = reader.budget.calls - await spent_calls(
                 self._db, account.id, now - reader.budget.window
@@ -85,7 +98,7 @@ class AccountInsightReader:
         if budgets.left[account.id] <= 0:
             report.over_budget += 1
             return
-        since = min((d for d in _days(first, last) if d not in have), default=last)
+        since = min(short)
         try:
             insights = await reader.account(credentials, since, last)
         except ProviderError as error:
@@ -97,14 +110,14 @@ class AccountInsightReader:
         await self._store(account, insights.days, insights.calls)
         report.account_days += len(insights.days)
 
-    async def _days(self, account_id: str, first: date) -> set[date]:
+    async def _rows(self, account_id: str, first: date) -> dict[date, AccountInsight]:
         async with self._db.session() as session:
             rows = await session.exec(
                 select(AccountInsight).where(
                     AccountInsight.account_id == account_id, col(AccountInsight.day) >= first
                 )
             )
-            return {row.day for row in rows.all()}
+            return {row.day: row for row in rows.all()}
 
     async def _store(self, account: Account, days: list[DayInsight], calls: int) -> None:
         async with self._db.session() as session:
@@ -125,9 +138,12 @@ class AccountInsightReader:
                     platform=account.platform,
                     day=day.day,
                 )
-                row.values = dict(day.values)
-                # The call is counted once, on the first day it brought.
-                row.calls = calls if index == 0 else 0
+                # Merged: a day read again keeps what only an earlier read gave (a follower
+                # count read on the day itself).
+                row.values = {**row.values, **day.values}
+                row.collected_at = utcnow()  # when the account was last read
+                if index == 0:  # the call is counted once, on the first day it brought
+                    row.calls = calls
                 session.add(row)
             try:
                 await session.commit()

@@ -42,7 +42,7 @@ from api.routes import (
     webhooks,
 )
 from api.temporal_connection import TemporalConnection
-from api.ui import pages, social
+from api.ui import account_pages, pages, social
 from api.ui.auth import ReviewLinks, SessionSecret, page_cookies
 from core.config import Settings, get_settings
 from core.db import Database
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     # cookie holds only the flash message and the sign-in forms' CSRF token.
     app.include_router(pages.router)
     app.include_router(social.router)  # the Social tab's pages (api/ui/social*.py)
+    app.include_router(account_pages.router)  # an account's page with its insights
     cookies = page_cookies(settings)
     app.add_middleware(
         SessionMiddleware,

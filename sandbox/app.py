@@ -13,18 +13,27 @@ from core.config import Settings, get_settings
 from sandbox import (
     aggregators,
     bluesky,
+    bluesky_insights,
     control,
     facebook,
     facebook_insights,
     google_business,
+    google_business_insights,
     instagram,
+    instagram_insights,
     linkedin,
+    linkedin_insights,
     pinterest,
+    pinterest_insights,
     samples,
     threads,
+    threads_insights,
     tiktok,
+    tiktok_insights,
     x,
+    x_insights,
     youtube,
+    youtube_insights,
 )
 from sandbox.logins import login_routers
 from sandbox.state import SandboxState
@@ -118,17 +127,27 @@ def create_app(settings: Settings | None = None, *, public_url: str | None = Non
     app.include_router(aggregators.late)
     for scripted in (instagram, threads, pinterest, tiktok):  # scriptable media states
         app.include_router(scripted.control)
+    app.include_router(bluesky_insights.control)  # ages a post named by its at:// URI
     platforms = (
         facebook_insights,  # before facebook: its /{version}/{object}/insights is the longer
         facebook,
+        instagram_insights,  # before instagram, as facebook_insights
         instagram,
+        linkedin_insights,
         linkedin,
+        x_insights,
         x,
+        bluesky_insights,
         bluesky,
+        threads_insights,
         threads,
+        google_business_insights,
         google_business,
+        pinterest_insights,
         pinterest,
+        tiktok_insights,
         tiktok,
+        youtube_insights,
         youtube,
     )
     for platform in platforms:

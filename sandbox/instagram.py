@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -31,6 +32,7 @@ from sandbox.graph_containers import (
     authorize,
     session_invalid,
 )
+from sandbox.metrics_numbers import day_numbers
 from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
 
@@ -286,7 +288,10 @@ def _read_user(request: Request, params: dict[str, Any], user: str) -> JSONRespo
         return graph_error(100, f"Object with ID '{user}' does not exist.", subcode=33)
     fields = str(params.get("fields", "id")).split(",")
     username = {"username": instagram_username(user)} if "username" in fields else {}
-    return JSONResponse({"id": user} | username)
+    # The total now, which the metrics reader reads (issue 23).
+    followers = day_numbers(user, date.today())["followers"]
+    counts = {"followers_count": followers} if "followers_count" in fields else {}
+    return JSONResponse({"id": user} | username | counts)
 
 
 @control.post("/next-container")

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from sandbox.metrics_numbers import day_numbers
 from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
 
@@ -236,6 +237,7 @@ async def user_account(request: Request) -> JSONResponse:
     if isinstance(subject, JSONResponse):
         return subject
     username = username_of(subject)
+    mine = {b.id for b in boards_of(subject)}
     account = {
         "account_type": "PINNER",
         "id": user_id_of(subject),
@@ -243,6 +245,10 @@ async def user_account(request: Request) -> JSONResponse:
         "profile_image": f"https://i.pinimg.example/75x75_RS/{username}.jpg",
         "website_url": "",
         "board_count": len(boards_of(subject)),
+        # Counts now (docs/platforms.md §16.8): followers from sandbox/metrics_numbers.py.
+        "follower_count": day_numbers(username, datetime.now(UTC).date())["followers"],
+        "following_count": 0,
+        "pin_count": sum(pin["board_id"] in mine for pin in _pins(request).pins.values()),
     }
     return JSONResponse(account)
 

@@ -21,12 +21,14 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from sandbox.metrics_numbers import day_numbers
 from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
 
@@ -141,6 +143,8 @@ async def creator_info(request: Request) -> JSONResponse:
 
 # The fields of GET /v2/user/info/ that scope user.info.basic covers.
 USER_FIELDS = ("open_id", "union_id", "avatar_url", "display_name")
+# And those of scope user.info.stats: counts as they are now (docs/platforms.md §16.9).
+STATS_FIELDS = ("follower_count", "following_count", "likes_count", "video_count")
 
 
 @router.get("/v2/user/info/")
@@ -157,8 +161,21 @@ async def user_info(request: Request, fields: str = "") -> JSONResponse:
         "union_id": f"union-{open_id}",
         "avatar_url": f"https://p16.tiktokcdn.example/{open_id}.jpeg",
         "display_name": creator.username,
+    } | _stats(request, open_id)
+    shown = (*USER_FIELDS, *STATS_FIELDS)
+    return ok({"user": {name: known[name] for name in wanted if name in shown}})
+
+
+def _stats(request: Request, open_id: str) -> dict[str, int]:
+    """user.info.stats' counts now: followers drift by the day (sandbox/metrics_numbers.py)."""
+    followers = day_numbers(open_id, datetime.now(UTC).date())["followers"]
+    state: SandboxState = request.app.state.sandbox
+    return {
+        "follower_count": followers,
+        "following_count": followers // 20,
+        "likes_count": followers * 3,
+        "video_count": len(state.posts_for("tiktok", open_id)),
     }
-    return ok({"user": {name: known[name] for name in wanted if name in USER_FIELDS}})
 
 
 @router.post("/v2/post/publish/video/init/")

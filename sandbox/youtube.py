@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from sandbox.metrics_numbers import post_numbers
 from sandbox.state import SandboxPost, SandboxState
 from sandbox.tokens import token_claims
 
@@ -378,11 +379,27 @@ async def list_videos(request: Request, part: str = "", id: str = "") -> JSONRes
             item["processingDetails"] = {"processingStatus": "succeeded"}
         for name in parts & {"snippet", "status"}:
             item[name] = video[name]
+        if "statistics" in parts:
+            item["statistics"] = _statistics(request, video_id)
         if "status" in item:
             item["status"] = {**item["status"], "uploadStatus": "processed"}
         items.append(item)
     page = {"totalResults": len(items), "resultsPerPage": len(items)}
     return JSONResponse({"kind": "youtube#videoListResponse", "items": items, "pageInfo": page})
+
+
+def _statistics(request: Request, video_id: str) -> dict[str, str]:
+    """The video's counts now, growing with its age (sandbox/metrics_numbers.py): strings, as
+    YouTube sends them (docs/platforms.md §16.10)."""
+    state: SandboxState = request.app.state.sandbox
+    post = next((p for p in state.posts if p.id == video_id), None)
+    counts = post_numbers(video_id, time.time() - post.received_at if post else 0)
+    return {
+        "viewCount": str(counts["impressions"]),
+        "likeCount": str(counts["likes"]),
+        "favoriteCount": "0",  # always 0 since favourites became the Liked playlist
+        "commentCount": str(counts["comments"]),
+    }
 
 
 @router.get("/youtube/v3/search")

@@ -17,7 +17,7 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlmodel import select
 
-from api.ui import pages, social
+from api.ui import account_pages, pages, social
 from core.config import Settings
 from core.db import Database, utcnow
 from core.models import Account, Connection, Post, Project, Target
@@ -58,6 +58,7 @@ PAGES: dict[tuple[str, str], tuple[Kind, str | None]] = {
         "social.manage",
     ),
     ("GET", "/ui/projects/{project_id}/schedule"): ("row", None),
+    ("GET", "/ui/accounts/{account_id}"): ("row", None),
     ("POST", "/ui/projects/{project_id}/schedule"): ("row", "social.manage"),
 }
 
@@ -74,7 +75,11 @@ def _routes(router: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
 
 
 def test_every_page_is_in_the_table() -> None:
-    served = {found for router in (pages.router, social.router) for found in _routes(router)}
+    served = {
+        found
+        for router in (pages.router, social.router, account_pages.router)
+        for found in _routes(router)
+    }
     assert served == set(PAGES)
 
 

@@ -44,6 +44,7 @@ from api.ui.auth import (
     sign_in_csrf_ok,
     start_session,
 )
+from api.ui.metrics_views import post_metrics
 from api.ui.views import CalendarEntry, by_day, post_page, when_of
 from api.views import target_view
 from core.db import utcnow
@@ -330,6 +331,7 @@ async def post_detail(
         can_reschedule=bool(statuses & {TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED}),
         retryable={s.value for s in RETRYABLE_STATUSES},
         temporal_ui=settings.temporal_ui_url,
+        metrics=await post_metrics(session, who.caller, page),
     )
 
 

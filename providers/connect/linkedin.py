@@ -17,9 +17,10 @@ from providers.connect.base import Candidate, ConnectorBase, Hosts, Pkce, TokenS
 from providers.errors import AuthError
 from providers.linkedin_errors import linkedin_error
 
+# r_member_postAnalytics: a member's own posts' metrics (docs/platforms.md §16.4).
 SCOPES = (
     "openid profile w_member_social w_organization_social r_organization_social "
-    "rw_organization_admin"
+    "rw_organization_admin r_member_postAnalytics"
 )
 # The roles that may publish a Page's organic posts (Postiz linkedin.page keeps these two);
 # an ANALYST or a sponsored-content poster would be refused at publish time.

@@ -22,10 +22,12 @@ def live_hosts(settings: Settings) -> Hosts:
 
 class YouTubeConnector(GoogleConnector):
     platform: ClassVar[Platform] = Platform.YOUTUBE
-    # readonly lets the connector find the channel; upload is what publishing needs.
+    # readonly lets the connector find the channel; upload is what publishing needs;
+    # yt-analytics.readonly, the channel's daily insights (docs/platforms.md §16.10).
     scopes: ClassVar[str] = (
         "https://www.googleapis.com/auth/youtube.upload "
-        "https://www.googleapis.com/auth/youtube.readonly"
+        "https://www.googleapis.com/auth/youtube.readonly "
+        "https://www.googleapis.com/auth/yt-analytics.readonly"
     )
 
     async def candidates(self, tokens: TokenSet) -> list[Candidate]:

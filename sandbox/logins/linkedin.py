@@ -26,7 +26,7 @@ ACCESS_TTL = 5_184_000  # 60 days
 REFRESH_TTL = 31_536_000  # 365 days
 # LinkedIn answers the granted scopes comma-separated.
 SCOPE = "openid,profile,w_member_social,w_organization_social,r_organization_social," + (
-    "rw_organization_admin"
+    "rw_organization_admin,r_member_postAnalytics"
 )
 BAD_CODE = (
     "Unable to retrieve access token: appid/redirect uri/code verifier does not match "

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sandbox import google_oauth, oauth
 from sandbox.tokens import token_claims
 from sandbox.youtube import google_error, unauthorized
+from sandbox.youtube_insights import channel_statistics
 
 router = APIRouter(prefix="/youtube", tags=["youtube login"])
 
@@ -45,6 +46,8 @@ async def list_channels(request: Request, part: str = "", mine: str = "") -> JSO
         item: dict[str, object] = {"kind": "youtube#channel", "etag": channel, "id": channel}
         if "snippet" in part.split(","):
             item["snippet"] = {"title": title, "description": "", "customUrl": f"@{channel}"}
+        if "statistics" in part.split(","):
+            item["statistics"] = channel_statistics(request, channel)
         items.append(item)
     answer: dict[str, object] = {
         "kind": "youtube#channelListResponse",
