@@ -67,6 +67,8 @@ def seed_demo(settings: Settings) -> DemoTenant:
             session.add(api_key)
             session.flush()
         project = default_project_sync(session, api_key.tenant_id, is_test=True)
+        # The demo publishes what it is asked to, Facebook included (seed 003's opt-in).
+        project.facebook_auto_publish = True
         ids: dict[Platform, str] = {}
         for platform, (external_id, name) in DEMO_ACCOUNTS.items():
             account = session.exec(

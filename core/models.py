@@ -94,6 +94,10 @@ class Project(SQLModel, table=True):
     is_test: bool
     name: str = Field(max_length=200)
     is_default: bool = False
+    # Seed 003: Facebook targets publish only where the tenant opted in; otherwise a target
+    # that does not ask for a mode is an unpublished Page post (a draft). Off for new projects;
+    # migration 0022 turned it on for the projects that existed, which had always published.
+    facebook_auto_publish: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _created()
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

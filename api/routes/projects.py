@@ -39,10 +39,20 @@ IN_FLIGHT = (TargetStatus.AWAITING_APPROVAL, TargetStatus.SCHEDULED, TargetStatu
 
 class ProjectCreate(Strict):
     name: ProjectName = Field(description="Unique among the tenant's projects in this mode.")
+    facebook_auto_publish: bool = Field(
+        default=False,
+        description="Facebook targets that ask for no mode publish; off (seed 003's default), "
+        "they are saved as unpublished Page posts",
+    )
 
 
-class ProjectRename(Strict):
-    name: ProjectName
+class ProjectUpdate(Strict):
+    name: ProjectName | None = None
+    facebook_auto_publish: bool | None = Field(
+        default=None,
+        description="Facebook targets that ask for no mode publish (true) or are saved as "
+        "unpublished Page posts (false, seed 003's default)",
+    )
 
 
 class ProjectPublic(BaseModel):
@@ -52,6 +62,9 @@ class ProjectPublic(BaseModel):
         description="Where rows go when no project is named; it cannot be deleted."
     )
     is_test: bool = Field(description="A sandbox project (sk_test_ keys); live keys never see it.")
+    facebook_auto_publish: bool = Field(
+        description="Facebook targets without a mode publish; false: they are drafts (seed 003)"
+    )
     accounts: int = Field(description="Its accounts, disconnected ones included.")
     posts: int = Field(description="Its posts, deleted ones left out.")
     created_at: datetime
@@ -83,6 +96,7 @@ async def _views(session: AsyncSession, projects: Sequence[Project]) -> list[Pro
             name=p.name,
             is_default=p.is_default,
             is_test=p.is_test,
+            facebook_auto_publish=p.facebook_auto_publish,
             accounts=accounts.get(p.id, 0),
             posts=posts.get(p.id, 0),
             created_at=p.created_at,
@@ -109,7 +123,12 @@ async def create_project(
 ) -> Envelope[ProjectPublic]:
     """A new project in the key's mode. A key limited to projects cannot make one: the new
     project would be outside its own reach."""
-    project = await create_named_project(session=session, caller=caller, name=payload.name)
+    project = await create_named_project(
+        session=session,
+        caller=caller,
+        name=payload.name,
+        facebook_auto_publish=payload.facebook_auto_publish,
+    )
     return Envelope(data=await _view(session, project))
 
 
@@ -125,12 +144,17 @@ async def get_project(
 
 
 @router.patch("/{project_id}", response_model=Envelope[ProjectPublic])
-async def rename_project(
-    project_id: str, payload: ProjectRename, caller: ManagerDep, session: SessionDep
+async def update_project(
+    project_id: str, payload: ProjectUpdate, caller: ManagerDep, session: SessionDep
 ) -> Envelope[ProjectPublic]:
-    """The default project may be renamed too: it stays the default."""
+    """Rename it (the default project may be renamed too: it stays the default), or opt in
+    or out of Facebook auto-publishing."""
     project = await load_project(session=session, caller=caller, project_id=project_id)
-    if payload.name != project.name:
+    if payload.facebook_auto_publish is not None:
+        project.facebook_auto_publish = payload.facebook_auto_publish
+        session.add(project)
+        await session.commit()
+    if payload.name is not None and payload.name != project.name:
         await refuse_taken_name(
             session=session, caller=caller, name=payload.name, besides=project.id
         )

@@ -14,7 +14,7 @@ from api.errors import ApiError, problem
 from api.idempotency import commit_with_record, replay, request_hash
 from api.media_facts import MediaChecker, MediaFacts
 from api.post_queries import load_post, targets_of
-from api.schemas import Envelope, PostCreate, PostUpdate
+from api.schemas import Envelope, PostCreate, PostUpdate, TargetCreate
 from api.services import plan_rules
 from api.services.media_rules import alt_problems, distinct_media_problems, media_problems
 from api.services.part_rules import part_media_problems, parts_edit_problems
@@ -37,7 +37,7 @@ from core.db import utcnow
 from core.events import EventType
 from core.models import Account, Post, Project, Target, Tenant
 from core.post_status import refresh_post_status
-from core.status import PENDING_STATUSES, ApprovalState, TargetStatus
+from core.status import PENDING_STATUSES, ApprovalState, Platform, TargetMode, TargetStatus
 from workflows.publish_target import PublishTargetWorkflow
 
 
@@ -142,7 +142,7 @@ async def create_post(
             ),
             override_media_alt=t.override_alt(),
             options=t.options,
-            mode=t.mode,
+            mode=target_mode(t, accounts[t.account_id].platform, project),
         )
         for t in payload.targets
     ]
@@ -161,6 +161,14 @@ async def create_post(
     if winner is not None:
         return winner.status_code, winner.response
     return 201, body
+
+
+def target_mode(target: TargetCreate, platform: Platform, project: Project) -> TargetMode:
+    """The mode asked for; unasked, a Facebook target is a draft unless its project opted in
+    to auto-publishing (seed 003: "false = create as draft (default)")."""
+    if "mode" in target.model_fields_set or platform != Platform.FACEBOOK:
+        return target.mode
+    return TargetMode.PUBLISH if project.facebook_auto_publish else TargetMode.DRAFT
 
 
 async def _post_project(

@@ -72,7 +72,9 @@ def one_project_of(project_ids: Iterable[str]) -> str | None:
     return distinct.pop() if len(distinct) == 1 else None
 
 
-async def create_named_project(*, session: AsyncSession, caller: Caller, name: str) -> Project:
+async def create_named_project(
+    *, session: AsyncSession, caller: Caller, name: str, facebook_auto_publish: bool = False
+) -> Project:
     """A new project in the caller's mode, named `name` (unique in the tenant and mode: 409).
     A key limited to projects may not make one: it would be outside the key's own reach."""
     if caller.project_ids is not None:
@@ -85,7 +87,12 @@ async def create_named_project(*, session: AsyncSession, caller: Caller, name: s
     # Made first, so a tenant's first project is never its only, non-default one.
     await default_project(session, caller.tenant_id, caller.is_test)
     await refuse_taken_name(session=session, caller=caller, name=name)
-    project = Project(tenant_id=caller.tenant_id, is_test=caller.is_test, name=name)
+    project = Project(
+        tenant_id=caller.tenant_id,
+        is_test=caller.is_test,
+        name=name,
+        facebook_auto_publish=facebook_auto_publish,
+    )
     session.add(project)
     await commit_named(session=session, caller=caller, name=name)
     await session.refresh(project)

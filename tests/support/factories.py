@@ -7,8 +7,8 @@ from datetime import datetime
 
 from core.config import Settings
 from core.db import Database
-from core.models import Account, ApiKey, Post, Target, Tenant
-from core.projects import default_project
+from core.models import Account, ApiKey, Post, Project, Target, Tenant
+from core.projects import DEFAULT_PROJECT_NAME, default_project
 from core.security import SCOPES, display_prefix, generate_api_key, hash_api_key
 from core.status import ApprovalState, Platform, TargetMode
 from core.vault import Vault
@@ -28,11 +28,25 @@ async def make_tenant(
     test: bool = True,
     scopes: tuple[str, ...] = SCOPES,
     allow_social_publishing: bool = True,
+    facebook_auto_publish: bool = True,
 ) -> TenantFixture:
     """A tenant and one API key. Its plan allows publishing unless the test says otherwise."""
     tenant = Tenant(name="Test tenant", plan_id="publishing" if allow_social_publishing else "free")
     async with db.session() as session:
         session.add(tenant)
+        await session.flush()
+        # Its default projects publish Facebook targets that ask for no mode, as every tenant
+        # did before seed 003's opt-in (tests/test_facebook_auto_publish.py covers it off).
+        for test_mode in (True, False):
+            session.add(
+                Project(
+                    tenant_id=tenant.id,
+                    is_test=test_mode,
+                    name=DEFAULT_PROJECT_NAME,
+                    is_default=True,
+                    facebook_auto_publish=facebook_auto_publish,
+                )
+            )
         await session.commit()
     owner = TenantFixture(tenant_id=tenant.id, api_key_id="", api_key="")
     return await add_key(db, owner, name="test key", test=test, scopes=scopes)
