@@ -173,7 +173,6 @@ POSTGRES_MODULES = frozenset(
         "test_connect_api",  # OAuth state spent once by a conditional UPDATE
         "test_connect_every_platform",  # no token in plain text in any stored row
         "test_projects_api",  # one account per project, unique names per tenant and mode
-        "test_post_metrics",  # one reading per offset (unique), budgets summed, JSON values
         "test_publishing_report",  # the report's SQL: local days as a CASE, counts grouped
         "test_deployment_aggregator_refs",
         "test_events_stream",  # event sequence numbers and resume

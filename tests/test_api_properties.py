@@ -101,7 +101,9 @@ def loop_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopApi]:
 # The event stream never ends by design; its refusals are tested in test_events_stream.
 @schema.exclude(path="/v1/events").parametrize()
 @settings(
-    max_examples=40,
+    # 25 a route (40 before issues 22 and 23 added about 20 routes): fewer cases a route, no
+    # route left out, so the run on two databases keeps closer to CI's time on two cores.
+    max_examples=25,
     # The same cases every run: a landing is not left to chance. (A random run found the
     # unbounded offset that overflowed SQLite; test_api keeps that case.)
     derandomize=True,
