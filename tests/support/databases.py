@@ -33,8 +33,9 @@ def on_postgresql() -> bool:
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database, dropped (connections and all) on exit."""
+def postgres_database(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database, dropped (connections and all) on exit: empty, or a copy of
+    the database `template` names (PostgreSQL copies its files: no migrations run again)."""
     name = f"crier_test_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
@@ -43,7 +44,14 @@ def postgres_database() -> Iterator[str]:
         # server is a failure to see, not a test to skip quietly.
         pytest.fail(f"PostgreSQL is not reachable at 127.0.0.1:5432 ({exc})")
     with admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if template is None:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        else:
+            admin.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
         try:
             yield f"{SERVER_URL}/{name}"
         finally:
@@ -51,13 +59,14 @@ def postgres_database() -> Iterator[str]:
 
 
 @contextmanager
-def fresh_database() -> Iterator[str]:
+def fresh_database(template: str | None = None) -> Iterator[str]:
     """The database URL for one test (or one module's shared app): '' means the SQLite file
-    under the settings' data_dir; on PostgreSQL runs, a fresh database dropped afterwards."""
+    under the settings' data_dir; on PostgreSQL runs, a fresh database dropped afterwards
+    (a copy of `template`, a migrated database, when one is named)."""
     if not on_postgresql():
         yield ""
         return
-    with postgres_database() as url:
+    with postgres_database(template) as url:
         yield url
 
 
