@@ -55,7 +55,7 @@ def postgres_database() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | str]:
     """One migrated database per test process, copied for each test instead of migrating
-    every test's own (22 migrations cost ~0.3 s a test, most of CI's time beside the tests):
+    every test's own (22 migrations cost ~0.3 s a test: CI took 866 s with them, 718 s without):
     a SQLite file, or on PostgreSQL runs the name of a template database."""
     if not databases.on_postgresql():
         here = tmp_path_factory.mktemp("migrated")
