@@ -305,13 +305,10 @@ async def queue(request: Request, session: SessionDep, settings: SettingsDep) ->
 async def post_detail(
     post_id: str, request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    who = await _allowed(request, session, post_id)
-    if not isinstance(who, SignedIn):
-        return who
-    try:
-        post = await _own_post(session, who.caller, post_id)
-    except ApiError:
-        return _render(request, "missing.html", who, 404, what=f"post {post_id}")
+    opened = await page_post(request, session, post_id)
+    if not isinstance(opened, tuple):
+        return opened
+    who, post = opened
     page = await post_page(session, settings, post, with_attempts=True)
     statuses = {v.target.status for v in page.previews}
     soon = post.scheduled_for is not None and post.scheduled_for - utcnow() < timedelta(minutes=1)
@@ -333,6 +330,20 @@ async def post_detail(
         temporal_ui=settings.temporal_ui_url,
         metrics=await post_metrics(session, who.caller, page),
     )
+
+
+async def page_post(
+    request: Request, session: SessionDep, post_id: str
+) -> tuple[SignedIn, Post] | Response:
+    """A page about one post: the signed-in reviewer and the post, or the answer instead (the
+    sign-in page, the one-post 403, or the missing page's 404)."""
+    who = await _allowed(request, session, post_id)
+    if not isinstance(who, SignedIn):
+        return who
+    try:
+        return who, await _own_post(session, who.caller, post_id)
+    except ApiError:
+        return _render(request, "missing.html", who, 404, what=f"post {post_id}")
 
 
 async def _own_post(session: SessionDep, caller: Caller, post_id: str) -> Post:

@@ -11,11 +11,10 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 
 from api.deps import SessionDep, SettingsDep
-from api.errors import ApiError
 from api.post_queries import targets_of
 from api.schemas import TargetPublic
-from api.ui.auth import PUBLISH, SignedIn
-from api.ui.pages import _allowed, _own_post, _render
+from api.ui.auth import PUBLISH
+from api.ui.pages import _render, page_post
 from api.ui.social_common import missing_scope_reason
 from api.ui.social_views import dot_of
 from api.ui.views import account_names
@@ -39,13 +38,10 @@ class TargetHistory:
 async def history(
     post_id: str, request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    who = await _allowed(request, session, post_id)
-    if not isinstance(who, SignedIn):
-        return who
-    try:
-        post = await _own_post(session, who.caller, post_id)
-    except ApiError:
-        return _render(request, "missing.html", who, 404, what=f"post {post_id}")
+    opened = await page_post(request, session, post_id)
+    if not isinstance(opened, tuple):
+        return opened
+    who, post = opened
     targets = await targets_of(session, post.id)
     names = await account_names(session, {t.account_id for t in targets})
     attempts: dict[str, list[Attempt]] = {}
